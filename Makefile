@@ -1,0 +1,51 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg constraints.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint typecheck pytest bench sysdeps clean help
+
+help:
+	@echo "make run    - start the whole hub with demo data (embedded PostgreSQL and Redis under var/)"
+	@echo "make test   - ruff, mypy and the test suite against real PostgreSQL and Redis"
+	@echo "make bench  - scale benchmarks (1M persons); figures go to docs/benchmarks.md"
+	@echo "make clean  - remove .venv and var/ (the demo databases, PKI and exports)"
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON): spyne 2.14 does not import on 3.12+"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(BIN)/rserz up
+
+# System packages some tests need (a browser for the console, the GOST engine for СМЭВ signatures).
+# Installed when apt is there and we are root (CI); elsewhere those tests skip and say why.
+SYSTEM_PACKAGES := chromium chromium-driver libengine-gost-openssl
+sysdeps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then echo "installing $$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    || echo "could not install $$missing: tests that need them will skip"; fi; \
+	else echo "no apt or not root: tests needing $(SYSTEM_PACKAGES) will skip"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: $(STAMP) sysdeps lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_seed.py --persons $${PERSONS:-1000000}
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,3 @@
+from rserz_soap.cli import main
+
+main()

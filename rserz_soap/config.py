@@ -1,0 +1,130 @@
+"""The one configuration object of the hub.
+
+Every setting comes from an ``RSERZ_``-prefixed environment variable so that the same code runs under
+``make run``, in CI and in a region's data centre; nothing secret has a default here. The full list is
+documented in ``docs/configuration.md`` and is generated from :data:`SETTINGS` so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_var_dir() -> str:
+    return str(PROJECT_ROOT / "var")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one hub process; build with :func:`load_settings`."""
+
+    database_url: str | None = field(
+        default=None,
+        metadata={"env": "RSERZ_DATABASE_URL", "doc": "PostgreSQL URL; unset = embedded server under var/"},
+    )
+    redis_url: str | None = field(
+        default=None,
+        metadata={"env": "RSERZ_REDIS_URL", "doc": "Redis URL; unset = embedded server under var/"},
+    )
+    var_dir: str = field(
+        default_factory=_default_var_dir,
+        metadata={
+            "env": "RSERZ_VAR_DIR",
+            "doc": "where the hub writes: embedded databases, PKI, backups, exports",
+        },
+    )
+    host: str = field(default="127.0.0.1", metadata={"env": "RSERZ_HOST", "doc": "web listen address"})
+    port: int = field(default=8080, metadata={"env": "RSERZ_PORT", "doc": "web listen port"})
+    emulators_port: int = field(
+        default=8090, metadata={"env": "RSERZ_EMULATORS_PORT", "doc": "port of the ФЕРЗЛ/СМЭВ emulators"}
+    )
+    region_code: str = field(
+        default="45",
+        metadata={"env": "RSERZ_REGION_CODE", "doc": "two-digit region code (first digits of ЕНП)"},
+    )
+    region_okato: str = field(
+        default="45000", metadata={"env": "RSERZ_REGION_OKATO", "doc": "OKATO of the region (TER_ST)"}
+    )
+    web_workers: int = field(
+        default=2, metadata={"env": "RSERZ_WEB_WORKERS", "doc": "gunicorn worker processes"}
+    )
+    demo_persons: int = field(
+        default=20_000,
+        metadata={"env": "RSERZ_DEMO_PERSONS", "doc": "size of the demo region made by the first `rserz up`"},
+    )
+    demo_seed: int = field(
+        default=1, metadata={"env": "RSERZ_DEMO_SEED", "doc": "random seed of the demo region"}
+    )
+    log_level: str = field(default="INFO", metadata={"env": "RSERZ_LOG_LEVEL", "doc": "logging level"})
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.var_dir)
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.var_path / "pki"
+
+    @property
+    def embedded_pg_dir(self) -> Path:
+        return self.var_path / "pg"
+
+    @property
+    def embedded_redis_dir(self) -> Path:
+        return self.var_path / "redis"
+
+    @property
+    def urls_file(self) -> Path:
+        """Where ``rserz up`` publishes the URLs of the embedded services for its children and the CLI."""
+        return self.var_path / "services.env"
+
+
+def _coerce(raw: str, typ: object) -> object:
+    if typ in (int, "int"):
+        return int(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = f.metadata["env"]
+        if env.get(name):
+            values[f.name] = _coerce(env[name], f.type)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if not (len(settings.region_code) == 2 and settings.region_code.isdigit()):
+        raise ValueError(f"RSERZ_REGION_CODE must be two digits, got {settings.region_code!r}")
+    return settings
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) rows for the documentation."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["doc"]))
+    return rows
+
+
+def configuration_markdown() -> str:
+    """The text of ``docs/configuration.md``; a test keeps the file equal to it."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every setting is an environment variable (generated from `rserz_soap/config.py`; do not edit by hand).",
+        "Nothing secret has a default. Unset database/Redis URLs mean embedded servers under `RSERZ_VAR_DIR`.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for env, default, doc in settings_table():
+        shown = default.replace(str(PROJECT_ROOT), "<project>")
+        lines.append(f"| `{env}` | {f'`{shown}`' if shown else '—'} | {doc} |")
+    return "\n".join(lines) + "\n"

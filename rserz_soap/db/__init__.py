@@ -1,0 +1,1 @@
+"""PostgreSQL adapter: tables, engine, migrations, bulk COPY and repositories."""

@@ -1,0 +1,96 @@
+"""Participants of the exchange (СМО, МО, ИСЗЛ, agencies) and their registered certificates."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert
+
+from rserz_soap.db.tables import participant, participant_certificate
+
+
+@dataclass(frozen=True)
+class Participant:
+    id: int
+    kind: str
+    code: str
+    name: str
+    active: bool
+
+
+def upsert_participant(conn: Connection, kind: str, code: str, name: str, ogrn: str | None = None) -> int:
+    """Register a participant or refresh its name; returns its id. Idempotent, so `certs init` can rerun."""
+    stmt = insert(participant).values(kind=kind, code=code, name=name, ogrn=ogrn)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[participant.c.kind, participant.c.code], set_={"name": name, "ogrn": ogrn}
+    ).returning(participant.c.id)
+    return int(conn.execute(upsert).scalar_one())
+
+
+def register_certificate(conn: Connection, participant_id: int, cert_pem: bytes) -> str:
+    """Bind a certificate to a participant; returns its SHA-256 fingerprint. Re-registering is a no-op."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    sha = hashlib.sha256(der).hexdigest()
+    key = cert.public_key()
+    key_type = type(key).__name__.removeprefix("_").replace("PublicKey", "").lower() or "unknown"
+    stmt = (
+        insert(participant_certificate)
+        .values(
+            participant_id=participant_id,
+            sha256=sha,
+            serial=format(cert.serial_number, "x"),
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            key_type=key_type[:16],
+            pem=cert_pem.decode("ascii"),
+        )
+        .on_conflict_do_nothing(index_elements=[participant_certificate.c.sha256])
+    )
+    conn.execute(stmt)
+    return sha
+
+
+@dataclass(frozen=True)
+class RegisteredCertificate:
+    participant: Participant
+    sha256: str
+    subject: str
+    not_after: datetime
+    revoked: bool
+
+
+def list_certificates(conn: Connection) -> list[RegisteredCertificate]:
+    p, c = participant, participant_certificate
+    rows = conn.execute(
+        select(
+            p.c.id,
+            p.c.kind,
+            p.c.code,
+            p.c.name,
+            p.c.active,
+            c.c.sha256,
+            c.c.subject,
+            c.c.not_after,
+            c.c.revoked_at,
+        )
+        .join(c, c.c.participant_id == p.c.id)
+        .order_by(p.c.kind, p.c.code)
+    )
+    return [
+        RegisteredCertificate(
+            Participant(r.id, r.kind, r.code, r.name, r.active),
+            r.sha256,
+            r.subject,
+            r.not_after,
+            r.revoked_at is not None,
+        )
+        for r in rows
+    ]

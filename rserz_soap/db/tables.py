@@ -1,0 +1,336 @@
+"""The register's tables (SQLAlchemy Core), the single description of the schema.
+
+Facts about a person are *periods and versions*: every change writes a ``person_version`` row (valid time,
+record time, source) and new rows in the aspect tables; the rows it replaces get ``superseded_at`` and
+``superseded_by`` set and are never edited otherwise. "Current" means ``superseded_at IS NULL``, so partial
+indexes over current rows keep identification fast however long the history grows. Alembic migrations in
+``migrations/`` are generated from this module; ``docs/data-model.md`` explains it for people.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+CURRENT = text("superseded_at IS NULL")
+
+PARTICIPANT_KINDS = ("smo", "mo", "iszl", "ferzl", "smev", "zags", "sfr", "military", "tfoms", "hub")
+PERSON_STATUSES = ("insured", "not_insured", "suspended", "dead", "annulled", "merged")
+BUFFER_STATES = ("received", "checked", "awaiting_review", "accepted", "rejected", "applied")
+
+
+def _now() -> Column[object]:
+    return Column("recorded_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
+
+
+def _versioned(name: str, *columns: Column[object] | Index | CheckConstraint) -> Table:
+    """An aspect table of the person: its rows are versions; the bitemporal columns come from here."""
+    return Table(
+        name,
+        metadata,
+        Column("id", BigInteger, primary_key=True),
+        Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False, index=True),
+        Column("version_id", BigInteger, ForeignKey("person_version.id"), nullable=False),
+        _now(),
+        Column("superseded_at", TIMESTAMP(timezone=True)),
+        Column("superseded_by", BigInteger, ForeignKey("person_version.id")),
+        *columns,
+    )
+
+
+participant = Table(
+    "participant",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("code", String(16), nullable=False, comment="F002 smocod, F003 mcod, or the kind for singletons"),
+    Column("name", Text, nullable=False),
+    Column("ogrn", String(15)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("log_bodies", Boolean, nullable=False, server_default=text("false"), comment="152-ФЗ: opt-in"),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kind", "code"),
+    CheckConstraint(f"kind IN {PARTICIPANT_KINDS!r}", name="kind"),
+)
+
+participant_certificate = Table(
+    "participant_certificate",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("participant_id", Integer, ForeignKey("participant.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, unique=True, comment="fingerprint of the DER certificate"),
+    Column("serial", String(64), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("not_before", TIMESTAMP(timezone=True), nullable=False),
+    Column("not_after", TIMESTAMP(timezone=True), nullable=False),
+    Column("key_type", String(16), nullable=False),
+    Column("pem", Text, nullable=False),
+    Column("revoked_at", TIMESTAMP(timezone=True)),
+    Column("added_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+)
+
+person = Table(
+    "person",
+    metadata,
+    Column("id", BigInteger, primary_key=True, comment="stable internal id, never reused"),
+    Column("main_enp", String(16), nullable=False, unique=True),
+    Column(
+        "version_no",
+        Integer,
+        nullable=False,
+        server_default=text("0"),
+        comment="number of the latest person_version; the row lock of every change",
+    ),
+    Column("merged_into", BigInteger, ForeignKey("person.id")),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+)
+
+person_version = Table(
+    "person_version",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("operation", String(16), nullable=False, comment="R001 code (П010…П063) or SEED/MERGE/MANUAL/…"),
+    Column("source_kind", String(10), nullable=False),
+    Column("source_code", String(32), nullable=False),
+    Column("valid_from", Date, nullable=False, comment="valid time: the date the change is true from"),
+    _now(),
+    Column("actor", String(64), comment="operator login or participant certificate"),
+    Column("buffer_entry_id", BigInteger),
+    Column("reason", Text),
+    UniqueConstraint("person_id", "version_no"),
+)
+
+person_data = _versioned(
+    "person_data",
+    Column("fam", String(40), nullable=False),
+    Column("im", String(40), nullable=False),
+    Column("ot", String(40)),
+    Column("w", SmallInteger, nullable=False, comment="V005"),
+    Column("dr", Date, nullable=False),
+    Column("dost", String(12), comment="DOST codes: which parts of the name/date are missing or inexact"),
+    Column("mr", String(100)),
+    Column("birth_oksm", String(3)),
+    Column("c_oksm", String(3), comment="O001; NULL = stateless"),
+    Column("kateg", SmallInteger, nullable=False),
+    Column("ss", String(11), comment="СНИЛС, 11 digits"),
+    Column("status", String(12), nullable=False),
+    Column("ddeath", Date),
+    Column("phone", String(20)),
+    Column("email", String(80)),
+    Column("valid_from", Date),
+    Column(
+        "name_key",
+        Text,
+        Computed("lower(fam || ' ' || im || ' ' || coalesce(ot, ''))", persisted=True),
+        comment="normalised full name: exact and trigram identification",
+    ),
+    CheckConstraint(f"status IN {PERSON_STATUSES!r}", name="status"),
+    Index("ix_person_data_ss_current", "ss", postgresql_where=CURRENT),
+    Index("ix_person_data_dr_name_current", "dr", "name_key", postgresql_where=CURRENT),
+    Index(
+        "ix_person_data_name_trgm_current",
+        "name_key",
+        postgresql_using="gin",
+        postgresql_ops={"name_key": "gin_trgm_ops"},
+        postgresql_where=CURRENT,
+    ),
+)
+
+identity_document = _versioned(
+    "identity_document",
+    Column("doctype", SmallInteger, nullable=False, comment="F011"),
+    Column("docser", String(12)),
+    Column("docnum", String(20), nullable=False),
+    Column("docdate", Date),
+    Column("docexp", Date),
+    Column("name_vp", String(200), comment="issuing authority"),
+    Column(
+        "is_main",
+        Boolean,
+        nullable=False,
+        server_default=text("true"),
+        comment="false for a foreigner's residence document",
+    ),
+    Index("ix_identity_document_number_current", "docnum", "docser", "doctype", postgresql_where=CURRENT),
+)
+
+address = _versioned(
+    "address",
+    Column("kind", String(1), nullable=False, comment="G registration, P actual"),
+    Column("okato", String(11)),
+    Column("region", String(80)),
+    Column("district", String(80)),
+    Column("settlement", String(80)),
+    Column("street", String(80)),
+    Column("house", String(12)),
+    Column("flat", String(12)),
+    Column("fias_guid", String(36)),
+    Column("valid_from", Date),
+    CheckConstraint("kind IN ('G', 'P')", name="kind"),
+)
+
+insurance_period = _versioned(
+    "insurance_period",
+    Column("smo_code", String(5), nullable=False, comment="F002 smocod"),
+    Column("ogrnsmo", String(15)),
+    Column("ter_st", String(5), nullable=False),
+    Column("enp", String(16), nullable=False),
+    Column("vpolis", SmallInteger, nullable=False, comment="F008"),
+    Column("spolis", String(10)),
+    Column("npolis", String(20), nullable=False),
+    Column("dbeg", Date, nullable=False),
+    Column("dend", Date, comment="planned end: ВС end, foreigner's permit end"),
+    Column("dstop", Date, comment="actual stop"),
+    Column("stop_reason", SmallInteger),
+    Column("rsmo", SmallInteger),
+    Column("rpolis", SmallInteger),
+    Column("method", SmallInteger),
+    Index("ix_insurance_period_npolis_current", "npolis", "spolis", postgresql_where=CURRENT),
+    Index("ix_insurance_period_smo_current", "smo_code", "dbeg", postgresql_where=CURRENT),
+)
+
+attachment = _versioned(
+    "attachment",
+    Column("mo_code", String(6), nullable=False, comment="F003 mcod"),
+    Column("area_type", SmallInteger, nullable=False),
+    Column("section", String(10)),
+    Column("doctor_snils", String(11)),
+    Column("date_in", Date, nullable=False),
+    Column("date_out", Date),
+    Column("method", SmallInteger, nullable=False),
+    Index("ix_attachment_mo_current", "mo_code", postgresql_where=CURRENT),
+)
+
+enp_alias = Table(
+    "enp_alias",
+    metadata,
+    Column("enp", String(16), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False, index=True),
+    Column("is_main", Boolean, nullable=False),
+    Column("added_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", String(32), nullable=False, comment="assigned / merge / correction"),
+)
+
+change_journal = Table(
+    "change_journal",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, comment="monotonic; the cursor of getChanges"),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("version_id", BigInteger, ForeignKey("person_version.id")),
+    Column("operation", String(16), nullable=False),
+    Column("smo_code", String(5), comment="insurer after the change, for per-СМО visibility"),
+    Column("mo_codes", Text, comment="attached МО after the change, space-separated"),
+    Column("recorded_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_change_journal_recorded_at", "recorded_at"),
+)
+
+exchange_journal = Table(
+    "exchange_journal",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("correlation_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("direction", String(3), nullable=False, comment="in / out"),
+    Column("participant_id", Integer, ForeignKey("participant.id")),
+    Column("peer", String(64), comment="remote party when not a participant (ФЕРЗЛ, СМЭВ)"),
+    Column("service", String(32), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("request_id", UUID(as_uuid=True), comment="client idempotency key"),
+    Column("signature_result", String(24)),
+    Column("outcome", String(16), nullable=False),
+    Column("error_code", String(16)),
+    Column("duration_ms", Integer),
+    Column("request_body", Text, comment="only where body logging is enabled for the participant"),
+    Column("response_body", Text),
+    Column("started_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now(), index=True),
+    CheckConstraint("direction IN ('in', 'out')", name="direction"),
+)
+
+buffer_entry = Table(
+    "buffer_entry",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("participant_id", Integer, ForeignKey("participant.id"), nullable=False),
+    Column("request_id", UUID(as_uuid=True)),
+    Column("batch_ref", String(64), comment="OPLIST file name or submitOperations request id"),
+    Column("n_rec", Integer, nullable=False),
+    Column("tip_op", String(4), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("person.id")),
+    Column("payload", JSONB, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("result", JSONB, comment="protocol: CODE_ERP, FLK errors, final insurance"),
+    Column("received_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"state IN {BUFFER_STATES!r}", name="state"),
+    Index("ix_buffer_entry_state", "state", "received_at"),
+    Index("ix_buffer_entry_participant", "participant_id", "received_at"),
+)
+
+buffer_decision = Table(
+    "buffer_decision",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("entry_id", BigInteger, ForeignKey("buffer_entry.id"), nullable=False, index=True),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(64), nullable=False, comment="operator login, 'auto' or a job name"),
+    Column("reason", Text),
+    Column("decided_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+)
+
+nsi_version = Table(
+    "nsi_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("directory", String(8), nullable=False),
+    Column("version", String(32), comment="version stated in the file, if any"),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("imported_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("directory", "sha256"),
+)
+
+nsi_record = Table(
+    "nsi_record",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("version_id", Integer, ForeignKey("nsi_version.id"), nullable=False),
+    Column("directory", String(8), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("date_beg", Date, nullable=False),
+    Column("date_end", Date),
+    Column("data", JSONB, nullable=False),
+    Index("ix_nsi_record_lookup", "directory", "code", "date_beg"),
+    Index("ix_nsi_record_version", "version_id"),
+)

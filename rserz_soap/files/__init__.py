@@ -1,0 +1,1 @@
+"""Exchange file formats: НСИ directories, OPLIST/REPLIST/FLK_P/… (XML edge)."""

@@ -1,0 +1,1 @@
+"""RQ job entry points, their queues and the schedule."""

@@ -1,0 +1,1 @@
+"""Process plumbing: embedded PostgreSQL and Redis, the `rserz up` supervisor, logging."""

@@ -1,0 +1,92 @@
+"""Bringing a database to a usable state: schema, НСИ, participants with certificates, demo region.
+
+Each step is idempotent, so `rserz up` can run all of them on every start and a second `make run` reuses
+what the first one made under var/.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+
+from rserz_soap.config import Settings
+from rserz_soap.db import migrate
+from rserz_soap.db import nsi as nsi_repo
+from rserz_soap.db import participants as participant_repo
+from rserz_soap.db.tables import person
+from rserz_soap.files.nsi import bundled_files, parse_nsi_file
+from rserz_soap.xmlsig import devpki
+
+log = logging.getLogger(__name__)
+
+Say = Callable[[str], None]
+
+
+def import_nsi(engine: Engine, files: list[Path], say: Say = log.info) -> None:
+    for path in files:
+        parsed = parse_nsi_file(path)
+        with engine.begin() as conn:
+            result = nsi_repo.import_file(conn, parsed)
+        state = "already loaded" if result.already_loaded else f"{result.records} records"
+        say(f"НСИ {parsed.directory} {parsed.version or ''} ({path.name}): {state}")
+
+
+def participant_specs(engine: Engine, on: date) -> list[devpki.ParticipantSpec]:
+    """Demo participants: every СМО and МО valid today in НСИ, the ИСЗЛ and the outside systems."""
+    with engine.connect() as conn:
+        smo = nsi_repo.records_on(conn, "F002", on)
+        mo = nsi_repo.records_on(conn, "F003", on)
+    specs = [devpki.ParticipantSpec("smo", r.code, (r.data.get("nam_smok") or r.code)[:64]) for r in smo]
+    specs += [devpki.ParticipantSpec("mo", r.code, (r.data.get("nam_mok") or r.code)[:64]) for r in mo]
+    specs += [
+        devpki.ParticipantSpec("iszl", None, "Система информационного сопровождения ЗЛ"),
+        devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)"),
+        devpki.ParticipantSpec("smev", None, "СМЭВ 3 (эмулятор)"),
+    ]
+    return specs
+
+
+def init_certificates(
+    settings: Settings, engine: Engine, say: Say = log.info
+) -> list[devpki.IssuedCertificate]:
+    """Make (or reuse) the development PKI under var/pki and register every participant's certificate."""
+    issued = devpki.init_pki(settings.pki_dir, participant_specs(engine, date.today()))
+    with engine.begin() as conn:
+        for cert in issued:
+            kind = cert.spec.kind
+            code = cert.spec.code or kind
+            pid = participant_repo.upsert_participant(conn, kind, code, cert.spec.name)
+            participant_repo.register_certificate(conn, pid, cert.cert_path.read_bytes())
+    say(f"PKI: {len(issued)} certificates under {settings.pki_dir}")
+    return issued
+
+
+def person_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(person)).scalar_one())
+
+
+def seed(settings: Settings, engine: Engine, persons: int, seed_value: int, progress: bool = True) -> None:
+    from rserz_soap.demo.load import region_reference_from_nsi, seed_region
+
+    with engine.connect() as conn:
+        reference = region_reference_from_nsi(conn, date.today(), settings)
+    seed_region(engine, reference, persons, seed_value, progress=progress)
+
+
+def prepare(settings: Settings, engine: Engine, say: Say = log.info, progress: bool = True) -> None:
+    """Everything `rserz up` does before starting processes."""
+    migrate.upgrade(engine)
+    say(f"schema at revision {migrate.current_revision(engine)}")
+    import_nsi(engine, bundled_files(), say)
+    init_certificates(settings, engine, say)
+    count = person_count(engine)
+    if count == 0 and settings.demo_persons > 0:
+        say(f"generating the demo region: {settings.demo_persons} persons (seed {settings.demo_seed})")
+        seed(settings, engine, settings.demo_persons, settings.demo_seed, progress=progress)
+    else:
+        say(f"register holds {count} persons")

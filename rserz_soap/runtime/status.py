@@ -1,0 +1,42 @@
+"""What `rserz status` reports: enough for an operator to see at a glance whether the hub works."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue, Worker
+from sqlalchemy import Engine, func, select
+
+from rserz_soap.config import Settings
+from rserz_soap.db import migrate
+from rserz_soap.db.tables import nsi_version, participant, person
+from rserz_soap.jobs import queues
+from rserz_soap.jobs.housekeeping import HEARTBEAT_KEY
+from rserz_soap.runtime.services import ServiceUrls
+from rserz_soap.web import health
+
+
+def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
+    redis = Redis.from_url(urls.redis_url, socket_timeout=2)
+    pg, rd = health.check_postgres(engine), health.check_redis(redis)
+    lines = [
+        f"PostgreSQL  {'ok' if pg.ok else 'DOWN ' + str(pg.error)}  {urls.database_url}",
+        f"Redis       {'ok' if rd.ok else 'DOWN ' + str(rd.error)}  {urls.redis_url}",
+    ]
+    if pg.ok:
+        with engine.connect() as conn:
+            persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
+            parts = conn.execute(select(func.count()).select_from(participant)).scalar_one()
+            versions = conn.execute(select(func.count()).select_from(nsi_version)).scalar_one()
+        lines += [
+            f"schema      revision {migrate.current_revision(engine)}",
+            f"register    {persons} persons, {parts} participants, {versions} НСИ versions",
+        ]
+    if rd.ok:
+        for name in queues.ALL:
+            lines.append(f"queue       {name}: {Queue(name, connection=redis).count} waiting")
+        workers = Worker.all(connection=redis)
+        lines.append(f"workers     {len(workers)}: " + ", ".join(w.name for w in workers))
+        beat = redis.hget(HEARTBEAT_KEY, "at")
+        when = beat.decode() if isinstance(beat, bytes) else beat
+        lines.append(f"scheduler   last heartbeat job ran at {when or 'never'}")
+    return lines

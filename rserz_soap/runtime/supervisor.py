@@ -1,0 +1,142 @@
+"""`rserz up`: the whole hub on one machine as child processes of one supervisor.
+
+The children (web, worker, scheduler) run in their own sessions so that Ctrl-C reaches only the
+supervisor, which then stops them in order — children first, Redis and PostgreSQL last — and a child
+that outlives the supervisor (kill -9) is told to die by the kernel (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rserz_soap.config import Settings
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+CRASH_WINDOW_S = 10.0  # a child that dies sooner after start is broken, not unlucky: stop everything
+STOP_TIMEOUT_S = 20.0
+
+Say = Callable[[str], None]
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the supervisor's own shutdown still stops the children
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
+        self.started_at = time.monotonic()
+
+    def signal(self, sig: int) -> None:
+        if self.process and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    env: dict[str, str]
+    say: Say = print
+    children: list[Child] = field(default_factory=list)
+    _stopping: bool = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+        py = [sys.executable, "-m", "rserz_soap"]
+        self.children = [
+            Child("web", [*py, "serve"]),
+            Child("worker", [*py, "worker"]),
+            Child("scheduler", [*py, "scheduler"]),
+        ]
+        for child in self.children:
+            child.start(self.env)
+            self.say(f"started {child.name} (pid {child.process.pid if child.process else '?'})")
+        status = 0
+        announced = False
+        while not self._stopping:
+            time.sleep(0.3)
+            if not announced and _healthy(self.settings):
+                announced = True
+                self._announce()
+            for child in self.children:
+                if child.process is None or child.process.poll() is None:
+                    continue
+                code = child.process.returncode
+                if time.monotonic() - child.started_at < CRASH_WINDOW_S:
+                    self.say(f"{child.name} exited with {code} right after start; stopping the hub")
+                    self._stopping, status = True, 1
+                    break
+                child.restarts += 1
+                self.say(f"{child.name} exited with {code}; restart #{child.restarts}")
+                child.start(self.env)
+        self.stop()
+        return status
+
+    def stop(self) -> None:
+        self.say("stopping…")
+        for child in reversed(self.children):
+            child.signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{child.name} did not stop in {STOP_TIMEOUT_S:.0f} s; killing it")
+                child.signal(signal.SIGKILL)
+                child.process.wait()
+            # the process group may still hold grandchildren (gunicorn workers, RQ work horses)
+            child.signal(signal.SIGKILL)
+
+    def _announce(self) -> None:
+        s = self.settings
+        base = f"http://{s.host}:{s.port}"
+        self.say("РС ЕРЗ hub is up:")
+        for line in (
+            f"  health   {base}/healthz",
+            f"  metrics  {base}/metrics",
+            f"  SOAP     {base}/soap/<service>",
+            f"  console  {base}/admin/",
+            f"  PKI      {s.pki_dir}",
+            "Ctrl-C stops everything.",
+        ):
+            self.say(line)
+
+
+def _healthy(settings: Settings) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{settings.host}:{settings.port}/healthz", timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False

@@ -1,0 +1,1 @@
+"""The one WSGI application: SOAP services, the admin console, health and metrics."""

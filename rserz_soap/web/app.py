@@ -1,0 +1,85 @@
+"""The WSGI application served by gunicorn (`rserz serve`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy import Engine
+
+from rserz_soap import __version__
+from rserz_soap.config import Settings, load_settings
+from rserz_soap.db.engine import make_engine
+from rserz_soap.web import health, metrics
+
+SOAP_SERVICES = ("identification", "register", "changes", "attachment")
+
+_SOAP_FAULT = """<?xml version="1.0" encoding="UTF-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>\
+<faultcode>soap:Server</faultcode><faultstring>{text}</faultstring><detail><code>{code}</code></detail>\
+</soap:Fault></soap:Body></soap:Envelope>"""
+
+
+def soap_fault(code: str, text: str, status: int = 500) -> Response:
+    """A SOAP 1.1 Fault: participants get a coded Fault, never an HTML error page."""
+    return Response(_SOAP_FAULT.format(code=code, text=text), status=status, mimetype="text/xml")
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, redis_client: redis.Redis | None = None
+) -> Flask:
+    settings = settings or load_settings()
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("the web app needs RSERZ_DATABASE_URL and RSERZ_REDIS_URL (rserz up sets them)")
+    app = Flask("rserz_soap")
+    db = engine or make_engine(settings.database_url, application_name="rserz-web")
+    rds = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    app.extensions["rserz"] = {"settings": settings, "engine": db, "redis": rds}
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response: Response) -> Response:
+        area = metrics.area_of(request.path)
+        metrics.REQUESTS.labels(area, str(response.status_code)).inc()
+        metrics.LATENCY.labels(area).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+        return response
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Any, int]:
+        checks = [health.check_postgres(db), health.check_redis(rds)]
+        for c in checks:
+            if not c.ok:
+                metrics.HEALTH_FAILURES.labels(c.name).inc()
+        ok = all(c.ok for c in checks)
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "version": __version__,
+            "checks": {c.name: {"ok": c.ok, "latency_ms": c.latency_ms, "error": c.error} for c in checks},
+        }
+        return jsonify(body), 200 if ok else 503
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        payload, content_type = metrics.render()
+        return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
+
+    @app.route("/soap/<service>", methods=["GET", "POST"])
+    def soap(service: str) -> Response:
+        if service not in SOAP_SERVICES:
+            return soap_fault("RSERZ-404", f"no such service: {service}", 404)
+        return soap_fault("RSERZ-501", f"service {service} is not available in this version", 501)
+
+    @app.get("/admin/")
+    def admin() -> Response:
+        return Response(
+            "<!doctype html><title>РС ЕРЗ</title><h1>РС ЕРЗ — консоль администратора</h1>"
+            "<p>Консоль появится в следующей версии.</p>",
+            mimetype="text/html",
+        )
+
+    return app

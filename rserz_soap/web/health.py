@@ -1,0 +1,40 @@
+"""Liveness of the two things every request needs: PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine, text
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+def check_postgres(engine: Engine) -> Check:
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported with its class
+        return Check("postgres", False, _ms(started), type(exc).__name__)
+    return Check("postgres", True, _ms(started))
+
+
+def check_redis(client: redis.Redis) -> Check:
+    started = time.perf_counter()
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        return Check("redis", False, _ms(started), type(exc).__name__)
+    return Check("redis", True, _ms(started))
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,1 @@
+"""XMLDSig core and X.509 trust."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import redis
+from rq import Queue, SimpleWorker
+
+from rserz_soap.jobs import housekeeping, queues
+from rserz_soap.jobs.schedule import build_scheduler
+
+
+def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
+    redis_conn.delete(housekeeping.HEARTBEAT_KEY)
+    queue = Queue(queues.DEFAULT, connection=redis_conn)
+    job = queue.enqueue(housekeeping.heartbeat)
+    SimpleWorker([queue], connection=redis_conn).work(burst=True)
+    job.refresh()
+    assert job.is_finished
+    stored = redis_conn.hget(housekeeping.HEARTBEAT_KEY, "at")
+    assert stored is not None and stored.decode() == job.return_value()
+
+
+def test_schedule_registers_the_heartbeat(redis_conn: redis.Redis) -> None:
+    jobs = build_scheduler(redis_conn).get_jobs()
+    assert [j.func for j in jobs] == [housekeeping.heartbeat]
+    assert jobs[0].queue_name == queues.DEFAULT
