@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 16:54:53.216439
+Create Date: 2026-11-25 17:01:38.556089
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def upgrade() -> None:
     sa.Column('house', sa.String(length=12), nullable=True),
     sa.Column('flat', sa.String(length=12), nullable=True),
     sa.Column('fias_guid', sa.String(length=36), nullable=True),
-    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=True, comment='valid time: true from this date (NULL = since always)'),
+    sa.Column('valid_to', sa.Date(), nullable=True, comment='valid time: true until this date inclusive (NULL = open)'),
     sa.CheckConstraint("kind IN ('G', 'P')", name=op.f('ck_address_kind')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_address_person_id_person')),
     sa.ForeignKeyConstraint(['superseded_by'], ['person_version.id'], name=op.f('fk_address_superseded_by_person_version')),
@@ -237,6 +238,8 @@ def upgrade() -> None:
     sa.Column('docexp', sa.Date(), nullable=True),
     sa.Column('name_vp', sa.String(length=200), nullable=True, comment='issuing authority'),
     sa.Column('is_main', sa.Boolean(), server_default=sa.text('true'), nullable=False, comment="false for a foreigner's residence document"),
+    sa.Column('valid_from', sa.Date(), nullable=True, comment='valid time: true from this date (NULL = since always)'),
+    sa.Column('valid_to', sa.Date(), nullable=True, comment='valid time: true until this date inclusive (NULL = open)'),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_identity_document_person_id_person')),
     sa.ForeignKeyConstraint(['superseded_by'], ['person_version.id'], name=op.f('fk_identity_document_superseded_by_person_version')),
     sa.ForeignKeyConstraint(['version_id'], ['person_version.id'], name=op.f('fk_identity_document_version_id_person_version')),
@@ -295,7 +298,8 @@ def upgrade() -> None:
     sa.Column('ddeath', sa.Date(), nullable=True),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('email', sa.String(length=80), nullable=True),
-    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=True, comment='valid time: true from this date (NULL = since always)'),
+    sa.Column('valid_to', sa.Date(), nullable=True, comment='valid time: true until this date inclusive (NULL = open)'),
     sa.Column('name_key', sa.Text(), sa.Computed("lower(fam || ' ' || im || ' ' || coalesce(ot, ''))", persisted=True), nullable=True, comment='normalised full name: exact and trigram identification'),
     sa.CheckConstraint("status IN ('insured', 'not_insured', 'suspended', 'dead', 'annulled', 'merged')", name=op.f('ck_person_data_status')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_person_data_person_id_person')),

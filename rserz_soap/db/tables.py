@@ -51,6 +51,18 @@ def _now() -> Column[object]:
     return Column("recorded_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
 
 
+def _valid_time() -> tuple[Column[object], Column[object]]:
+    """Valid time of a fact whose dates are not already its own (names, documents, addresses).
+
+    A correction from date X supersedes the open slice and writes two: [from, X-1] and [X, open), so both
+    "state on D as known now" and "what we knew on D" stay answerable.
+    """
+    return (
+        Column("valid_from", Date, comment="valid time: true from this date (NULL = since always)"),
+        Column("valid_to", Date, comment="valid time: true until this date inclusive (NULL = open)"),
+    )
+
+
 def _versioned(name: str, *columns: Column[object] | Index | CheckConstraint) -> Table:
     """An aspect table of the person: its rows are versions; the bitemporal columns come from here."""
     return Table(
@@ -148,7 +160,7 @@ person_data = _versioned(
     Column("ddeath", Date),
     Column("phone", String(20)),
     Column("email", String(80)),
-    Column("valid_from", Date),
+    *_valid_time(),
     Column(
         "name_key",
         Text,
@@ -182,6 +194,7 @@ identity_document = _versioned(
         server_default=text("true"),
         comment="false for a foreigner's residence document",
     ),
+    *_valid_time(),
     Index("ix_identity_document_number_current", "docnum", "docser", "doctype", postgresql_where=CURRENT),
 )
 
@@ -196,7 +209,7 @@ address = _versioned(
     Column("house", String(12)),
     Column("flat", String(12)),
     Column("fias_guid", String(36)),
-    Column("valid_from", Date),
+    *_valid_time(),
     CheckConstraint("kind IN ('G', 'P')", name="kind"),
 )
 
@@ -333,4 +346,82 @@ nsi_record = Table(
     Column("data", JSONB, nullable=False),
     Index("ix_nsi_record_lookup", "directory", "code", "date_beg"),
     Index("ix_nsi_record_version", "version_id"),
+)
+
+# --- registry core: error directory, pins, merges, stop lists, corrections -------------------------------
+
+flk_error = Table(
+    "flk_error",
+    metadata,
+    Column("code", String(8), primary_key=True, comment="OSHIB"),
+    Column("message", Text, nullable=False),
+    Column("im_pol", String(32), comment="field the error is about"),
+    Column("bas_el", String(32), comment="its parent element"),
+    Column("severity", String(1), nullable=False, comment="E reject the record, W accept with warning, N off"),
+    Column("kind", String(8), nullable=False, comment="format (F012) or logical (the hub's own)"),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("severity IN ('E', 'W', 'N')", name="severity"),
+    CheckConstraint("kind IN ('format', 'logical')", name="kind"),
+)
+
+person_pin = Table(
+    "person_pin",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("field", String(32), nullable=False, comment="the card field kept different from ФЕРЗЛ"),
+    Column("value", JSONB, nullable=False, comment="the value the region keeps"),
+    Column("federal_value", JSONB, comment="what ФЕРЗЛ held when the pin was made"),
+    Column("justification", Text, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("version_id", BigInteger, ForeignKey("person_version.id")),
+    Column("pinned_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("released_at", TIMESTAMP(timezone=True)),
+    Column("released_by", String(64)),
+    Index("uq_person_pin_active", "person_id", "field", unique=True, postgresql_where=text("released_at IS NULL")),
+)
+
+person_merge = Table(
+    "person_merge",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("survivor_id", BigInteger, ForeignKey("person.id"), nullable=False, index=True),
+    Column("merged_id", BigInteger, ForeignKey("person.id"), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("reason", Text),
+    Column("survivor_version_id", BigInteger, ForeignKey("person_version.id")),
+    Column("merged_version_id", BigInteger, ForeignKey("person_version.id")),
+    Column("merged_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("unmerged_at", TIMESTAMP(timezone=True)),
+    Column("unmerged_by", String(64)),
+)
+
+stop_list_entry = Table(
+    "stop_list_entry",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("smo_code", String(5), nullable=False, comment="the СМО whose insurance stopped"),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("version_id", BigInteger, ForeignKey("person_version.id"), nullable=False),
+    Column("enp", String(16), nullable=False),
+    Column("reason", SmallInteger, nullable=False),
+    Column("stop_date", Date, nullable=False),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_stop_list_entry_smo", "smo_code", "created_at"),
+)
+
+correction_entry = Table(
+    "correction_entry",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("smo_code", String(5), nullable=False, comment="the СМО the correction is reported to"),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("version_id", BigInteger, ForeignKey("person_version.id")),
+    Column("buffer_entry_id", BigInteger, ForeignKey("buffer_entry.id")),
+    Column("tip_op", String(16), nullable=False),
+    Column("is_active", SmallInteger, nullable=False, comment="RECLIST IS_ACTIVE: 0 undone, 1 applied, 2 in buffer"),
+    Column("err_code", String(8)),
+    Column("err_desc", Text),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_correction_entry_smo", "smo_code", "created_at"),
 )

@@ -20,6 +20,7 @@ is one flat ``dict[str, str]``; a repeated key gets ``[2]``, ``[3]``… so nothi
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
 
 #: The field that holds a record's code, per directory. A directory missing here is unknown and refused.
 KEY_FIELDS: Final[dict[str, str]] = {
@@ -229,8 +230,10 @@ def _record(element: Any, directory: str, key_field: str, file: str) -> NsiRecor
     except ValueError as exc:
         raise NsiFormatError(f"record {code}: {exc}", file=file, element=tag, line=line) from None
     if date_end is not None and date_end < date_beg:
-        raise NsiFormatError(f"record {code}: {DATE_END_FIELD} {date_end} is before {DATE_BEG_FIELD} {date_beg}",
-                             file=file, element=tag, line=line)
+        raise NsiFormatError(
+            f"record {code}: {DATE_END_FIELD} {date_end} is before {DATE_BEG_FIELD} {date_beg}",
+            file=file, element=tag, line=line,
+        )
     return NsiRecord(directory=directory, code=code, date_beg=date_beg, date_end=date_end, data=data)
 
 
@@ -244,20 +247,22 @@ def _resolve_directory(explicit: str | None, declared: str | None, path: Path, f
         chosen = match.group(1) if match else path.stem
     chosen = chosen.strip().upper()
     if chosen not in KEY_FIELDS:
-        raise NsiFormatError(f"unknown directory {chosen!r} (known: {', '.join(sorted(KEY_FIELDS))})", file=file)
+        known = ", ".join(sorted(KEY_FIELDS))
+        raise NsiFormatError(f"unknown directory {chosen!r} (known: {known})", file=file)
     return chosen
 
 
 def _check_no_overlaps(records: list[NsiRecord], lines: list[int | None], file: str) -> None:
     """One code must have at most one record valid on any date, or "the record valid on D" is ambiguous."""
     by_code: dict[str, list[tuple[NsiRecord, int | None]]] = defaultdict(list)
-    for record, line in zip(records, lines):
+    for record, line in zip(records, lines, strict=True):
         by_code[record.code].append((record, line))
     for code, versions in by_code.items():
         versions.sort(key=lambda item: item[0].date_beg)
-        for (earlier, _), (later, line) in zip(versions, versions[1:]):
+        for (earlier, _), (later, line) in itertools.pairwise(versions):
             if earlier.date_end is None or earlier.date_end >= later.date_beg:
                 raise NsiFormatError(
-                    f"record {code} valid from {later.date_beg} overlaps its record valid from {earlier.date_beg}",
+                    f"record {code} valid from {later.date_beg} overlaps its record valid from "
+                    f"{earlier.date_beg}",
                     file=file, line=line,
                 )

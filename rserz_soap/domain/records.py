@@ -1,0 +1,103 @@
+"""An incoming operation record (the OPLIST ``OP`` of the FFOMS formats), as the domain sees it.
+
+Every channel — SOAP ``submitOperations``, a legacy OPLIST file, the console — builds these, so checks and
+transitions are written once. Field names are the domain's; the FFOMS element names live at the XML edge
+and are given here in comments only to help a reader map them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from rserz_soap.domain.person import Address, Document, PersonData
+
+
+class Op(StrEnum):
+    """R001 operation codes."""
+
+    P010 = "П010"  # first choice of СМО, ВС issued
+    P021 = "П021"  # de-registration: registered in another СМО
+    P022 = "П022"  # de-registration: death
+    P023 = "П023"  # de-registration: duplicate records resolved
+    P024 = "П024"  # de-registration: error in the ЕНП corrected
+    P025 = "П025"  # de-registration: policy suspended (military service)
+    P031 = "П031"  # change of СМО by wish, no new policy
+    P032 = "П032"  # change of СМО on moving, no new policy
+    P033 = "П033"  # change of СМО, contract of the СМО ended, no new policy
+    P034 = "П034"  # change of СМО by wish, new policy
+    P035 = "П035"  # change of СМО on moving, new policy
+    P036 = "П036"  # change of СМО, contract ended, new policy
+    P040 = "П040"  # change of data that needs no new policy
+    P060 = "П060"  # single-format policy handed out after the ВС
+    P061 = "П061"  # change of data that needs a new policy
+    P062 = "П062"  # duplicate of a policy
+    P063 = "П063"  # new policy because the old one expired
+
+
+@dataclass(frozen=True)
+class Visit:
+    """VIZIT: the person's application."""
+
+    dvizit: date  # DVIZIT
+    method: int = 1  # METHOD: 1 in person, 2 representative, 3 ТФОМС site, 4 ЕПГУ
+    petition: int | None = None  # PETITION
+    rsmo: int | None = None  # RSMO: reason of choice/change of СМО
+    rpolis: int | None = None  # RPOLIS: reason of issue of a policy
+    fpolis: int | None = None  # FPOLIS: form of the policy
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """INSURANCE/POLIS as submitted."""
+
+    vpolis: int
+    npolis: str
+    dbeg: date
+    spolis: str | None = None
+    dend: date | None = None
+    dstop: date | None = None
+
+
+@dataclass(frozen=True)
+class InsuranceInput:
+    """INSURANCE: who insures and with what policy."""
+
+    ter_st: str
+    smo_code: str
+    enp: str | None = None
+    ogrnsmo: str | None = None
+    policy: PolicyInput | None = None
+    erp: str | None = None  # ERP: the federal register's answer, when the СМО knows it
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    n_rec: int  # N_REC: the record's number in its batch
+    op: str  # TIP_OP as received (validated against R001 by the checks, so not yet an Op)
+    person: PersonData  # PERSON
+    visit: Visit  # VIZIT
+    insurance: InsuranceInput  # INSURANCE
+    documents: tuple[Document, ...] = ()  # DOC+
+    address_g: Address | None = None  # ADDRES_G
+    address_p: Address | None = None  # ADDRES_P
+    old_person: PersonData | None = None  # OLD_PERSON: the data being changed (П061)
+    old_document: Document | None = None  # OLD_DOC
+    ddeath: date | None = None  # PERSON/DDEATH (П022)
+    record_id: str | None = None  # ID: the СМО's own id of the record, echoed in protocols
+    extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def event_date(self) -> date:
+        """The date the operation takes effect: the policy start when given, else the application date."""
+        if self.insurance.policy is not None:
+            return self.insurance.policy.dbeg
+        return self.visit.dvizit
+
+    @property
+    def operation(self) -> Op | None:
+        try:
+            return Op(self.op)
+        except ValueError:
+            return None
