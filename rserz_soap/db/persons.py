@@ -1,0 +1,270 @@
+"""Person cards in PostgreSQL: load the current state, store a transition as a new version.
+
+Storing never edits a fact: rows that left the card get ``superseded_at``/``superseded_by``; for facts
+with valid time of their own (data, documents, addresses) the part of the old slice that stays true —
+up to the day before the change — is written back as a closed slice, so "state on D as known now" keeps
+answering for dates before the change. The person row's ``version_no`` is the lock every change takes:
+``SELECT … FOR UPDATE`` when loading for a change and a compare-and-increment when saving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+
+from rserz_soap.domain.operations import StopNotice
+from rserz_soap.domain.person import (
+    Address,
+    Attachment,
+    Document,
+    InsurancePeriod,
+    PersonCard,
+    PersonData,
+    Status,
+)
+from rserz_soap.db.tables import (
+    address,
+    attachment,
+    change_journal,
+    enp_alias,
+    identity_document,
+    insurance_period,
+    person,
+    person_data,
+    person_version,
+    stop_list_entry,
+)
+
+
+class ConcurrentChange(Exception):
+    """Another transaction changed the person since it was loaded; the caller retries or refuses."""
+
+
+class PersonNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class DataRow:
+    """The person_data row: the scalar data plus status and death date (they change together)."""
+
+    data: PersonData
+    status: Status
+    ddeath: date | None
+
+
+@dataclass(frozen=True)
+class Aspect:
+    name: str
+    table: Table
+    kind: type[Any]
+    sliced: bool  # has valid_from/valid_to of its own
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        if self.kind is DataRow:
+            return (*[f.name for f in fields(PersonData)], "status", "ddeath")
+        return tuple(f.name for f in fields(self.kind))
+
+
+ASPECTS = (
+    Aspect("data", person_data, DataRow, sliced=True),
+    Aspect("documents", identity_document, Document, sliced=True),
+    Aspect("addresses", address, Address, sliced=True),
+    Aspect("insurance", insurance_period, InsurancePeriod, sliced=False),
+    Aspect("attachments", attachment, Attachment, sliced=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredCard:
+    """A card as loaded, with the ids of its rows (needed to supersede exactly those rows)."""
+
+    card: PersonCard
+    row_ids: Mapping[str, Mapping[Any, tuple[int, date | None]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VersionMeta:
+    """Who and why: the source of a change (an СМО, ФЕРЗЛ, ЗАГС, an operator …)."""
+
+    operation: str
+    source_kind: str
+    source_code: str
+    valid_from: date
+    actor: str | None = None
+    buffer_entry_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedVersion:
+    person_id: int
+    version_id: int
+    version_no: int
+    recorded_at: datetime
+
+
+def _agg(aspect: Aspect) -> str:
+    cond = "superseded_at IS NULL" + (" AND valid_to IS NULL" if aspect.sliced else "")
+    return (
+        f"(SELECT coalesce(json_agg(json_build_object('id', t.id, 'valid_from', t.valid_from"
+        if aspect.sliced
+        else f"(SELECT coalesce(json_agg(json_build_object('id', t.id, 'valid_from', NULL"
+    ) + "".join(f", '{c}', t.{c}" for c in aspect.columns) + (
+        f")), '[]') FROM {aspect.table.name} t WHERE t.person_id = p.id AND {cond}) AS {aspect.name}"
+    )
+
+
+_LOAD_SQL = (
+    "SELECT p.id, p.main_enp, p.version_no, p.merged_into, "
+    + ", ".join(_agg(a) for a in ASPECTS)
+    + ", (SELECT coalesce(json_agg(a.enp), '[]') FROM enp_alias a WHERE a.person_id = p.id AND NOT a.is_main)"
+    " AS aliases FROM person p WHERE p.id = :id"
+)
+_DATE_FIELDS = {"dr", "ddeath", "docdate", "docexp", "dbeg", "dend", "dstop", "date_in", "date_out", "valid_from"}
+
+
+def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
+    vals: dict[str, Any] = {k: (date.fromisoformat(v) if k in _DATE_FIELDS and v is not None else v) for k, v in row.items()}
+    if aspect.kind is DataRow:
+        pd = PersonData(**{f.name: vals[f.name] for f in fields(PersonData)})
+        return DataRow(pd, Status(vals["status"]), vals["ddeath"])
+    return aspect.kind(**{f.name: vals[f.name] for f in fields(aspect.kind)})
+
+
+def load(conn: Connection, person_id: int, *, for_update: bool = False) -> StoredCard:
+    sql = _LOAD_SQL + (" FOR UPDATE OF p" if for_update else "")
+    row = conn.execute(text(sql), {"id": person_id}).mappings().one_or_none()
+    if row is None:
+        raise PersonNotFound(person_id)
+    ids: dict[str, dict[Any, tuple[int, date | None]]] = {}
+    values: dict[str, Any] = {}
+    for aspect in ASPECTS:
+        raw = row[aspect.name]
+        items = json.loads(raw) if isinstance(raw, str) else raw
+        ids[aspect.name] = {}
+        for item in items:
+            valid_from = date.fromisoformat(item["valid_from"]) if item.get("valid_from") else None
+            ids[aspect.name][_value(aspect, item)] = (item["id"], valid_from)
+        values[aspect.name] = frozenset(ids[aspect.name])
+    data_rows: frozenset[DataRow] = values.pop("data")
+    if len(data_rows) != 1:
+        raise ValueError(f"person {person_id} has {len(data_rows)} current data rows")
+    (current,) = data_rows
+    aliases = row["aliases"] if not isinstance(row["aliases"], str) else json.loads(row["aliases"])
+    card = PersonCard(
+        data=current.data, status=current.status, ddeath=current.ddeath, person_id=row["id"],
+        enp=row["main_enp"], aliases=frozenset(aliases), version_no=row["version_no"], **values,
+    )
+    return StoredCard(card, ids)
+
+
+def find_by_enp(conn: Connection, enp: str) -> int | None:
+    """The person an ЕНП belongs to — main or alias (merged duplicates keep resolving)."""
+    return conn.execute(select(enp_alias.c.person_id).where(enp_alias.c.enp == enp)).scalar_one_or_none()
+
+
+def _aspect_values(card: PersonCard, aspect: Aspect) -> frozenset[Any]:
+    if aspect.kind is DataRow:
+        return frozenset({DataRow(card.data, card.status, card.ddeath)})
+    return frozenset(getattr(card, aspect.name))
+
+
+def _row(aspect: Aspect, value: Any) -> dict[str, Any]:
+    if aspect.kind is DataRow:
+        return {**dataclasses.asdict(value.data), "status": value.status.value, "ddeath": value.ddeath}
+    return dataclasses.asdict(value)
+
+
+def save(conn: Connection, before: StoredCard | None, after: PersonCard, meta: VersionMeta,
+         stop_notices: Iterable[StopNotice] = ()) -> SavedVersion:
+    """Write ``after`` as the person's next version; raise ConcurrentChange if ``before`` is stale."""
+    if after.enp is None:
+        raise ValueError("a card is saved with its main ЕНП")
+    if before is None:
+        person_id = conn.execute(
+            insert(person).values(main_enp=after.enp, version_no=1).returning(person.c.id)
+        ).scalar_one()
+        conn.execute(insert(enp_alias).values(enp=after.enp, person_id=person_id, is_main=True, reason="assigned"))
+        version_no = 1
+    else:
+        person_id = before.card.person_id
+        next_no = conn.execute(
+            update(person)
+            .where(person.c.id == person_id, person.c.version_no == before.card.version_no)
+            .values(version_no=person.c.version_no + 1)
+            .returning(person.c.version_no)
+        ).scalar_one_or_none()
+        if next_no is None:
+            raise ConcurrentChange(f"person {person_id} changed since version {before.card.version_no}")
+        version_no = int(next_no)
+    version = conn.execute(
+        insert(person_version)
+        .values(person_id=person_id, version_no=version_no, operation=meta.operation, source_kind=meta.source_kind,
+                source_code=meta.source_code, valid_from=meta.valid_from, actor=meta.actor,
+                buffer_entry_id=meta.buffer_entry_id, reason=meta.reason)
+        .returning(person_version.c.id, person_version.c.recorded_at)
+    ).one()
+    for aspect in ASPECTS:
+        _store_aspect(conn, aspect, person_id, version.id, version.recorded_at, meta.valid_from,
+                      before.row_ids.get(aspect.name, {}) if before else {}, _aspect_values(after, aspect))
+    open_period = after.open_period()
+    smo = open_period.smo_code if open_period else None
+    mo_codes = " ".join(sorted({a.mo_code for a in after.attachments if a.date_out is None})) or None
+    conn.execute(insert(change_journal).values(person_id=person_id, version_id=version.id,
+                                               operation=meta.operation, smo_code=smo, mo_codes=mo_codes))
+    notices = [dict(smo_code=n.smo_code, person_id=person_id, version_id=version.id, enp=n.enp, reason=n.reason,
+                    stop_date=n.stop_date) for n in stop_notices]
+    if notices:
+        conn.execute(insert(stop_list_entry), notices)
+    return SavedVersion(person_id, version.id, version_no, version.recorded_at)
+
+
+def _store_aspect(conn: Connection, aspect: Aspect, person_id: int, version_id: int, recorded_at: datetime,
+                  change_date: date, old: Mapping[Any, tuple[int, date | None]], new: frozenset[Any]) -> None:
+    gone = [(v, meta) for v, meta in old.items() if v not in new]
+    added = [v for v in new if v not in old]
+    if gone:
+        t = aspect.table
+        conn.execute(
+            update(t)
+            .where(t.c.id == bindparam("row_id"), t.c.superseded_at.is_(None))
+            .values(superseded_at=recorded_at, superseded_by=version_id),
+            [{"row_id": meta[0]} for _v, meta in gone],
+        )
+    rows: list[dict[str, Any]] = []
+    base = {"person_id": person_id, "version_id": version_id, "recorded_at": recorded_at}
+    if aspect.sliced:
+        for value, (_id, valid_from) in gone:
+            if valid_from is None or valid_from < change_date:  # what stays true before the change
+                rows.append({**base, **_row(aspect, value), "valid_from": valid_from,
+                             "valid_to": change_date - timedelta(days=1)})
+        rows += [{**base, **_row(aspect, v), "valid_from": change_date, "valid_to": None} for v in added]
+    else:
+        rows += [{**base, **_row(aspect, v)} for v in added]
+    if rows:
+        conn.execute(insert(aspect.table), rows)
+
+
+def allocate_enp(conn: Connection, region_code: str, birth_date: date, sex: int) -> str:
+    """A fresh ЕНП of the region for a person registered for the first time.
+
+    The serial is random within the 100,000 of its (birth date, sex) facet and checked against every
+    ЕНП ever assigned (aliases included); ``enp_alias``'s primary key catches the rare concurrent tie.
+    """
+    import secrets
+
+    from rserz_soap.domain.identifiers import make_enp
+
+    for _ in range(50):
+        candidate = make_enp(region_code, birth_date, sex, secrets.randbelow(100_000))
+        if find_by_enp(conn, candidate) is None:
+            return candidate
+    raise RuntimeError(f"no free ЕНП serial for {birth_date} / {sex}")

@@ -1,0 +1,224 @@
+"""Operations П010…П063 as state transitions of a person's card.
+
+One function per group of operations, all pure: ``apply_operation(card, record, ctx)`` returns the new
+card and the stop-list notices the change owes to other СМО. Preconditions are checked by the ФЛК state
+rules (codes 5xx) before anything is applied; the transitions check them again and raise
+:class:`OperationRefused`, so a record that slipped past the checks can still never corrupt a card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from rserz_soap.domain.person import (
+    Address,
+    Attachment,
+    InsurancePeriod,
+    PersonCard,
+    PolicyType,
+    Status,
+    StopReason,
+)
+from rserz_soap.domain.records import OperationRecord, Op
+
+
+class OperationRefused(Exception):
+    """The operation is not allowed in the person's current state."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    submitter_smo: str
+    today: date
+    allocate_enp: Callable[[date, int], str]  # (birth date, sex) -> a fresh ЕНП of the region
+
+
+@dataclass(frozen=True)
+class StopNotice:
+    """A STOPLIST entry owed to ``smo_code``: its insurance of this person stopped."""
+
+    smo_code: str
+    enp: str
+    reason: int
+    stop_date: date
+
+
+@dataclass(frozen=True)
+class Transition:
+    before: PersonCard | None
+    after: PersonCard
+    operation: Op
+    valid_from: date
+    stop_notices: tuple[StopNotice, ...] = ()
+
+
+# Codes shared with the ФЛК directory (group 5xx: operation vs the person's state).
+UNKNOWN_PERSON = "501"
+ALREADY_INSURED = "502"
+PERSON_DEAD = "503"
+NOT_INSURED_BY_SUBMITTER = "504"
+NOT_INSURED_ELSEWHERE = "505"
+NO_OPEN_VS = "510"
+PERSON_INACTIVE = "512"
+UNKNOWN_OPERATION = "513"
+
+_CHANGE_REASON = {
+    Op.P031: StopReason.YEARLY_CHANGE, Op.P034: StopReason.YEARLY_CHANGE,
+    Op.P032: StopReason.MOVED, Op.P035: StopReason.MOVED,
+    Op.P033: StopReason.OTHER, Op.P036: StopReason.OTHER,
+}
+_NEW_POLICY = {Op.P034, Op.P035, Op.P036}
+_DEREGISTRATION = {
+    Op.P021: (StopReason.OTHER, Status.NOT_INSURED),
+    Op.P022: (StopReason.DEATH, Status.DEAD),
+    Op.P023: (StopReason.DUPLICATE, Status.ANNULLED),
+    Op.P024: (StopReason.OTHER, Status.ANNULLED),
+    Op.P025: (StopReason.OTHER, Status.SUSPENDED),
+}
+_REISSUE = {Op.P060, Op.P061, Op.P062, Op.P063}
+
+
+def apply_operation(card: PersonCard | None, rec: OperationRecord, ctx: OperationContext) -> Transition:
+    op = rec.operation
+    if op is None:
+        raise OperationRefused(UNKNOWN_OPERATION, f"unknown operation {rec.op!r}")
+    if card is not None and card.status in (Status.MERGED, Status.ANNULLED):
+        raise OperationRefused(PERSON_INACTIVE, f"the person's record is {card.status.value}")
+    if op is Op.P010:
+        return _first_choice(card, rec, ctx)
+    known = _require_known(card)
+    if known.status is Status.DEAD:
+        raise OperationRefused(PERSON_DEAD, "the person is dead")
+    if op in _DEREGISTRATION:
+        return _deregister(known, rec, ctx, op)
+    if op in _CHANGE_REASON:
+        return _change_smo(known, rec, ctx, op)
+    if op is Op.P040:
+        return _change_data(known, rec, op)
+    return _reissue(known, rec, ctx, op)
+
+
+def _first_choice(card: PersonCard | None, rec: OperationRecord, ctx: OperationContext) -> Transition:
+    if card is not None and card.status is Status.DEAD:
+        raise OperationRefused(PERSON_DEAD, "the person is dead")
+    if card is not None and card.open_period() is not None:
+        raise OperationRefused(ALREADY_INSURED, "the person is insured: a change of СМО is П031–П036")
+    base = card or PersonCard(data=rec.person)
+    enp = base.enp or rec.insurance.enp or ctx.allocate_enp(rec.person.dr, rec.person.w)
+    after = _with_record_data(base, rec).replace(enp=enp, status=Status.INSURED)
+    after = after.with_periods([*after.insurance, _new_period(rec, enp)])
+    return Transition(card, after, Op.P010, rec.event_date)
+
+
+def _deregister(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: Op) -> Transition:
+    period = _open_period_of(card, ctx.submitter_smo)
+    reason, status = _DEREGISTRATION[op]
+    stop = rec.event_date
+    attachments = card.attachments
+    ddeath = card.ddeath
+    if op is Op.P022:
+        stop = rec.ddeath or rec.visit.dvizit
+        ddeath = stop
+        attachments = frozenset(_closed_attachment(a, stop) for a in card.attachments)
+    after = card.replace(status=status, ddeath=ddeath, attachments=attachments)
+    after = after.with_periods(_replace(card.insurance, period, period.stopped(stop, reason)))
+    return Transition(card, after, op, stop, _notice(period, card, reason, stop, ctx))
+
+
+def _change_smo(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: Op) -> Transition:
+    previous = card.open_period()
+    if previous is None or previous.smo_code == ctx.submitter_smo:
+        raise OperationRefused(NOT_INSURED_ELSEWHERE, "a change of СМО needs insurance in another СМО")
+    start = rec.event_date
+    reason = _CHANGE_REASON[op]
+    if op in _NEW_POLICY:
+        new = _new_period(rec, _enp(card))
+    else:  # the policy (ЕНП, number, form) stays; only the insurer and the dates change
+        new = dataclasses.replace(
+            previous, smo_code=rec.insurance.smo_code, ogrnsmo=rec.insurance.ogrnsmo, dbeg=start, dstop=None,
+            stop_reason=None, rsmo=rec.visit.rsmo, rpolis=None, method=rec.visit.method,
+        )
+    periods = [*_replace(card.insurance, previous, previous.stopped(start, reason)), new]
+    after = _with_record_data(card, rec).replace(status=Status.INSURED).with_periods(periods)
+    return Transition(card, after, op, start, _notice(previous, card, reason, start, ctx))
+
+
+def _change_data(card: PersonCard, rec: OperationRecord, op: Op) -> Transition:
+    _open_period_of(card, rec.insurance.smo_code)
+    return Transition(card, _with_record_data(card, rec), op, rec.visit.dvizit)
+
+
+def _reissue(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: Op) -> Transition:
+    assert op in _REISSUE
+    previous = _open_period_of(card, ctx.submitter_smo)
+    if op is Op.P060 and previous.vpolis != PolicyType.VS:
+        raise OperationRefused(NO_OPEN_VS, "П060 needs an open ВС")
+    new = _new_period(rec, _enp(card))
+    periods = [*_replace(card.insurance, previous, previous.stopped(new.dbeg, StopReason.REISSUED)), new]
+    base = _with_record_data(card, rec) if op is not Op.P060 or rec.documents else card
+    return Transition(card, base.with_periods(periods), op, new.dbeg)
+
+
+def _require_known(card: PersonCard | None) -> PersonCard:
+    if card is None:
+        raise OperationRefused(UNKNOWN_PERSON, "the person is not in the register")
+    return card
+
+
+def _open_period_of(card: PersonCard, smo_code: str) -> InsurancePeriod:
+    period = card.open_period()
+    if period is None or period.smo_code != smo_code:
+        raise OperationRefused(NOT_INSURED_BY_SUBMITTER, f"the person is not insured by СМО {smo_code}")
+    return period
+
+
+def _enp(card: PersonCard) -> str:
+    assert card.enp is not None, "a registered person always has a main ЕНП"
+    return card.enp
+
+
+def _new_period(rec: OperationRecord, enp: str) -> InsurancePeriod:
+    policy = rec.insurance.policy
+    if policy is None:
+        raise OperationRefused("402", "the operation needs INSURANCE/POLIS")
+    return InsurancePeriod(
+        smo_code=rec.insurance.smo_code, ter_st=rec.insurance.ter_st, enp=enp, vpolis=policy.vpolis,
+        npolis=policy.npolis, dbeg=policy.dbeg, spolis=policy.spolis, ogrnsmo=rec.insurance.ogrnsmo,
+        dend=policy.dend, rsmo=rec.visit.rsmo, rpolis=rec.visit.rpolis, method=rec.visit.method,
+    )
+
+
+def _with_record_data(card: PersonCard, rec: OperationRecord) -> PersonCard:
+    """The person's data, documents and addresses as the record states them (absent parts are kept)."""
+    addresses = {a.kind: a for a in card.addresses}
+    for new in (rec.address_g, rec.address_p):
+        if new is not None:
+            addresses[new.kind] = new
+    documents = frozenset(rec.documents) if rec.documents else card.documents
+    return card.replace(data=rec.person, documents=documents, addresses=frozenset[Address](addresses.values()))
+
+
+def _closed_attachment(a: Attachment, on: date) -> Attachment:
+    return a if a.date_out is not None and a.date_out <= on else dataclasses.replace(a, date_out=on)
+
+
+def _replace(periods: frozenset[InsurancePeriod], old: InsurancePeriod,
+             new: InsurancePeriod) -> list[InsurancePeriod]:
+    return [new if p == old else p for p in periods]
+
+
+def _notice(period: InsurancePeriod, card: PersonCard, reason: int, stop: date,
+            ctx: OperationContext) -> tuple[StopNotice, ...]:
+    """The previous insurer learns that its insurance stopped, unless it is the one who stopped it."""
+    if period.smo_code == ctx.submitter_smo:
+        return ()
+    return (StopNotice(period.smo_code, card.enp or period.enp, reason, stop),)
+
