@@ -60,6 +60,10 @@ class Settings:
     demo_seed: int = field(
         default=1, metadata={"env": "RSERZ_DEMO_SEED", "doc": "random seed of the demo region"}
     )
+    buffer_rules: str | None = field(
+        default=None,
+        metadata={"env": "RSERZ_BUFFER_RULES", "doc": "TOML file of buffer decision rules; unset = the bundled ones"},
+    )
     log_level: str = field(default="INFO", metadata={"env": "RSERZ_LOG_LEVEL", "doc": "logging level"})
 
     @property

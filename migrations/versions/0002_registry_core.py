@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 17:02:39.544232
+Create Date: 2026-11-25 17:05:55.914377
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ def upgrade() -> None:
     sa.CheckConstraint("kind IN ('format', 'logical')", name=op.f('ck_flk_error_kind')),
     sa.CheckConstraint("severity IN ('E', 'W', 'N')", name=op.f('ck_flk_error_severity')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_flk_error'))
+    )
+    op.create_table('federal_value',
+    sa.Column('person_id', sa.BigInteger(), nullable=False),
+    sa.Column('field', sa.String(length=32), nullable=False, comment='card field, e.g. fam, dr, ss, document'),
+    sa.Column('value', postgresql.JSONB(astext_type=sa.Text()), nullable=False, comment='the value ФЕРЗЛ holds'),
+    sa.Column('observed_at', postgresql.TIMESTAMP(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False, comment='getPersonData, daily changes, reconciliation …'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_federal_value_person_id_person')),
+    sa.PrimaryKeyConstraint('person_id', 'field', name=op.f('pk_federal_value'))
     )
     op.create_table('correction_entry',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -111,5 +120,6 @@ def downgrade() -> None:
     op.drop_table('person_merge')
     op.drop_index('ix_correction_entry_smo', table_name='correction_entry')
     op.drop_table('correction_entry')
+    op.drop_table('federal_value')
     op.drop_table('flk_error')
     # ### end Alembic commands ###

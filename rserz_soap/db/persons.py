@@ -111,28 +111,48 @@ class SavedVersion:
     recorded_at: datetime
 
 
-def _agg(aspect: Aspect) -> str:
-    cond = "superseded_at IS NULL" + (" AND valid_to IS NULL" if aspect.sliced else "")
+CURRENT_ROWS = {
+    a.name: "superseded_at IS NULL" + (" AND valid_to IS NULL" if a.sliced else "") for a in ASPECTS
+}
+
+
+def _agg(aspect: Aspect, condition: str) -> str:
+    valid_from = "t.valid_from" if aspect.sliced else "NULL"
+    cols = "".join(f", '{c}', t.{c}" for c in aspect.columns)
     return (
-        f"(SELECT coalesce(json_agg(json_build_object('id', t.id, 'valid_from', t.valid_from"
-        if aspect.sliced
-        else f"(SELECT coalesce(json_agg(json_build_object('id', t.id, 'valid_from', NULL"
-    ) + "".join(f", '{c}', t.{c}" for c in aspect.columns) + (
-        f")), '[]') FROM {aspect.table.name} t WHERE t.person_id = p.id AND {cond}) AS {aspect.name}"
+        f"(SELECT coalesce(json_agg(json_build_object('id', t.id, 'valid_from', {valid_from}{cols})), '[]')"
+        f" FROM {aspect.table.name} t WHERE t.person_id = p.id AND {condition}) AS {aspect.name}"
     )
 
 
-_LOAD_SQL = (
-    "SELECT p.id, p.main_enp, p.version_no, p.merged_into, "
-    + ", ".join(_agg(a) for a in ASPECTS)
-    + ", (SELECT coalesce(json_agg(a.enp), '[]') FROM enp_alias a WHERE a.person_id = p.id AND NOT a.is_main)"
-    " AS aliases FROM person p WHERE p.id = :id"
-)
-_DATE_FIELDS = {"dr", "ddeath", "docdate", "docexp", "dbeg", "dend", "dstop", "date_in", "date_out", "valid_from"}
+def _load_sql(conditions: Mapping[str, str]) -> str:
+    return (
+        "SELECT p.id, p.main_enp, p.version_no, p.merged_into, "
+        + ", ".join(_agg(a, conditions[a.name]) for a in ASPECTS)
+        + ", (SELECT coalesce(json_agg(a.enp), '[]') FROM enp_alias a WHERE a.person_id = p.id AND NOT a.is_main)"
+        " AS aliases FROM person p WHERE p.id = :id"
+    )
+
+
+_LOAD_SQL = _load_sql(CURRENT_ROWS)
+_DATE_FIELDS = {
+    "dr",
+    "ddeath",
+    "docdate",
+    "docexp",
+    "dbeg",
+    "dend",
+    "dstop",
+    "date_in",
+    "date_out",
+    "valid_from",
+}
 
 
 def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
-    vals: dict[str, Any] = {k: (date.fromisoformat(v) if k in _DATE_FIELDS and v is not None else v) for k, v in row.items()}
+    vals: dict[str, Any] = {
+        k: (date.fromisoformat(v) if k in _DATE_FIELDS and v is not None else v) for k, v in row.items()
+    }
     if aspect.kind is DataRow:
         pd = PersonData(**{f.name: vals[f.name] for f in fields(PersonData)})
         return DataRow(pd, Status(vals["status"]), vals["ddeath"])
@@ -140,10 +160,17 @@ def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
 
 
 def load(conn: Connection, person_id: int, *, for_update: bool = False) -> StoredCard:
-    sql = _LOAD_SQL + (" FOR UPDATE OF p" if for_update else "")
-    row = conn.execute(text(sql), {"id": person_id}).mappings().one_or_none()
+    """The current card (every current row, open valid-time slices)."""
+    stored = _load(conn, _LOAD_SQL + (" FOR UPDATE OF p" if for_update else ""), {"id": person_id})
+    if stored is None:
+        raise ValueError(f"person {person_id} has no current data row")
+    return stored
+
+
+def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard | None:
+    row = conn.execute(text(sql), params).mappings().one_or_none()
     if row is None:
-        raise PersonNotFound(person_id)
+        raise PersonNotFound(params["id"])
     ids: dict[str, dict[Any, tuple[int, date | None]]] = {}
     values: dict[str, Any] = {}
     for aspect in ASPECTS:
@@ -155,15 +182,64 @@ def load(conn: Connection, person_id: int, *, for_update: bool = False) -> Store
             ids[aspect.name][_value(aspect, item)] = (item["id"], valid_from)
         values[aspect.name] = frozenset(ids[aspect.name])
     data_rows: frozenset[DataRow] = values.pop("data")
+    if not data_rows:
+        return None
     if len(data_rows) != 1:
-        raise ValueError(f"person {person_id} has {len(data_rows)} current data rows")
+        raise ValueError(f"person {params['id']} has {len(data_rows)} data rows for one moment")
     (current,) = data_rows
     aliases = row["aliases"] if not isinstance(row["aliases"], str) else json.loads(row["aliases"])
     card = PersonCard(
-        data=current.data, status=current.status, ddeath=current.ddeath, person_id=row["id"],
-        enp=row["main_enp"], aliases=frozenset(aliases), version_no=row["version_no"], **values,
+        data=current.data,
+        status=current.status,
+        ddeath=current.ddeath,
+        person_id=row["id"],
+        enp=row["main_enp"],
+        aliases=frozenset(aliases),
+        version_no=row["version_no"],
+        **values,
     )
     return StoredCard(card, ids)
+
+
+_SLICE_ON = "superseded_at IS NULL AND (valid_from IS NULL OR valid_from <= :d) AND (valid_to IS NULL OR valid_to >= :d)"
+_AS_OF_SQL = _load_sql(
+    {
+        "data": _SLICE_ON,
+        "documents": _SLICE_ON,
+        "addresses": _SLICE_ON,
+        "insurance": "superseded_at IS NULL AND dbeg <= :d",
+        "attachments": "superseded_at IS NULL AND date_in <= :d",
+    }
+)
+_KNOWN = "recorded_at <= :m AND (superseded_at IS NULL OR superseded_at > :m)"
+_KNOWN_SQL = _load_sql({a.name: _KNOWN + (" AND valid_to IS NULL" if a.sliced else "") for a in ASPECTS})
+
+
+def load_as_of(conn: Connection, person_id: int, day: date) -> PersonCard | None:
+    """The person's state on ``day`` as the register knows it now (valid time); None if not yet known.
+
+    Periods and attachments that ended after ``day`` were open on it, so they are shown open.
+    """
+    stored = _load(conn, _AS_OF_SQL, {"id": person_id, "d": day})
+    if stored is None:
+        return None
+    card = stored.card
+    periods = [
+        p if p.dstop is None or p.dstop <= day else dataclasses.replace(p, dstop=None, stop_reason=None)
+        for p in card.insurance
+    ]
+    attached = [
+        a if a.date_out is None or a.date_out <= day else dataclasses.replace(a, date_out=None)
+        for a in card.attachments
+    ]
+    ddeath = card.ddeath if card.ddeath is not None and card.ddeath <= day else None
+    return card.replace(insurance=frozenset(periods), attachments=frozenset(attached), ddeath=ddeath)
+
+
+def load_known_on(conn: Connection, person_id: int, moment: datetime) -> PersonCard | None:
+    """What the register held about the person at ``moment`` (record time); None if it did not know them."""
+    stored = _load(conn, _KNOWN_SQL, {"id": person_id, "m": moment})
+    return stored.card if stored else None
 
 
 def find_by_enp(conn: Connection, enp: str) -> int | None:
@@ -183,8 +259,13 @@ def _row(aspect: Aspect, value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
 
 
-def save(conn: Connection, before: StoredCard | None, after: PersonCard, meta: VersionMeta,
-         stop_notices: Iterable[StopNotice] = ()) -> SavedVersion:
+def save(
+    conn: Connection,
+    before: StoredCard | None,
+    after: PersonCard,
+    meta: VersionMeta,
+    stop_notices: Iterable[StopNotice] = (),
+) -> SavedVersion:
     """Write ``after`` as the person's next version; raise ConcurrentChange if ``before`` is stale."""
     if after.enp is None:
         raise ValueError("a card is saved with its main ЕНП")
@@ -192,7 +273,9 @@ def save(conn: Connection, before: StoredCard | None, after: PersonCard, meta: V
         person_id = conn.execute(
             insert(person).values(main_enp=after.enp, version_no=1).returning(person.c.id)
         ).scalar_one()
-        conn.execute(insert(enp_alias).values(enp=after.enp, person_id=person_id, is_main=True, reason="assigned"))
+        conn.execute(
+            insert(enp_alias).values(enp=after.enp, person_id=person_id, is_main=True, reason="assigned")
+        )
         version_no = 1
     else:
         person_id = before.card.person_id
@@ -207,28 +290,68 @@ def save(conn: Connection, before: StoredCard | None, after: PersonCard, meta: V
         version_no = int(next_no)
     version = conn.execute(
         insert(person_version)
-        .values(person_id=person_id, version_no=version_no, operation=meta.operation, source_kind=meta.source_kind,
-                source_code=meta.source_code, valid_from=meta.valid_from, actor=meta.actor,
-                buffer_entry_id=meta.buffer_entry_id, reason=meta.reason)
+        .values(
+            person_id=person_id,
+            version_no=version_no,
+            operation=meta.operation,
+            source_kind=meta.source_kind,
+            source_code=meta.source_code,
+            valid_from=meta.valid_from,
+            actor=meta.actor,
+            buffer_entry_id=meta.buffer_entry_id,
+            reason=meta.reason,
+        )
         .returning(person_version.c.id, person_version.c.recorded_at)
     ).one()
     for aspect in ASPECTS:
-        _store_aspect(conn, aspect, person_id, version.id, version.recorded_at, meta.valid_from,
-                      before.row_ids.get(aspect.name, {}) if before else {}, _aspect_values(after, aspect))
+        _store_aspect(
+            conn,
+            aspect,
+            person_id,
+            version.id,
+            version.recorded_at,
+            meta.valid_from,
+            before.row_ids.get(aspect.name, {}) if before else {},
+            _aspect_values(after, aspect),
+        )
     open_period = after.open_period()
     smo = open_period.smo_code if open_period else None
     mo_codes = " ".join(sorted({a.mo_code for a in after.attachments if a.date_out is None})) or None
-    conn.execute(insert(change_journal).values(person_id=person_id, version_id=version.id,
-                                               operation=meta.operation, smo_code=smo, mo_codes=mo_codes))
-    notices = [dict(smo_code=n.smo_code, person_id=person_id, version_id=version.id, enp=n.enp, reason=n.reason,
-                    stop_date=n.stop_date) for n in stop_notices]
+    conn.execute(
+        insert(change_journal).values(
+            person_id=person_id,
+            version_id=version.id,
+            operation=meta.operation,
+            smo_code=smo,
+            mo_codes=mo_codes,
+        )
+    )
+    notices = [
+        dict(
+            smo_code=n.smo_code,
+            person_id=person_id,
+            version_id=version.id,
+            enp=n.enp,
+            reason=n.reason,
+            stop_date=n.stop_date,
+        )
+        for n in stop_notices
+    ]
     if notices:
         conn.execute(insert(stop_list_entry), notices)
     return SavedVersion(person_id, version.id, version_no, version.recorded_at)
 
 
-def _store_aspect(conn: Connection, aspect: Aspect, person_id: int, version_id: int, recorded_at: datetime,
-                  change_date: date, old: Mapping[Any, tuple[int, date | None]], new: frozenset[Any]) -> None:
+def _store_aspect(
+    conn: Connection,
+    aspect: Aspect,
+    person_id: int,
+    version_id: int,
+    recorded_at: datetime,
+    change_date: date,
+    old: Mapping[Any, tuple[int, date | None]],
+    new: frozenset[Any],
+) -> None:
     gone = [(v, meta) for v, meta in old.items() if v not in new]
     added = [v for v in new if v not in old]
     if gone:
@@ -244,8 +367,14 @@ def _store_aspect(conn: Connection, aspect: Aspect, person_id: int, version_id: 
     if aspect.sliced:
         for value, (_id, valid_from) in gone:
             if valid_from is None or valid_from < change_date:  # what stays true before the change
-                rows.append({**base, **_row(aspect, value), "valid_from": valid_from,
-                             "valid_to": change_date - timedelta(days=1)})
+                rows.append(
+                    {
+                        **base,
+                        **_row(aspect, value),
+                        "valid_from": valid_from,
+                        "valid_to": change_date - timedelta(days=1),
+                    }
+                )
         rows += [{**base, **_row(aspect, v), "valid_from": change_date, "valid_to": None} for v in added]
     else:
         rows += [{**base, **_row(aspect, v)} for v in added]

@@ -425,3 +425,13 @@ correction_entry = Table(
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_correction_entry_smo", "smo_code", "created_at"),
 )
+
+federal_value = Table(
+    "federal_value",
+    metadata,
+    Column("person_id", BigInteger, ForeignKey("person.id"), primary_key=True),
+    Column("field", String(32), primary_key=True, comment="card field, e.g. fam, dr, ss, document"),
+    Column("value", JSONB, nullable=False, comment="the value ФЕРЗЛ holds"),
+    Column("observed_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("source", String(32), nullable=False, comment="getPersonData, daily changes, reconciliation …"),
+)

@@ -71,9 +71,12 @@ PERSON_INACTIVE = "512"
 UNKNOWN_OPERATION = "513"
 
 _CHANGE_REASON = {
-    Op.P031: StopReason.YEARLY_CHANGE, Op.P034: StopReason.YEARLY_CHANGE,
-    Op.P032: StopReason.MOVED, Op.P035: StopReason.MOVED,
-    Op.P033: StopReason.OTHER, Op.P036: StopReason.OTHER,
+    Op.P031: StopReason.YEARLY_CHANGE,
+    Op.P034: StopReason.YEARLY_CHANGE,
+    Op.P032: StopReason.MOVED,
+    Op.P035: StopReason.MOVED,
+    Op.P033: StopReason.OTHER,
+    Op.P036: StopReason.OTHER,
 }
 _NEW_POLICY = {Op.P034, Op.P035, Op.P036}
 _DEREGISTRATION = {
@@ -143,8 +146,15 @@ def _change_smo(card: PersonCard, rec: OperationRecord, ctx: OperationContext, o
         new = _new_period(rec, _enp(card))
     else:  # the policy (ЕНП, number, form) stays; only the insurer and the dates change
         new = dataclasses.replace(
-            previous, smo_code=rec.insurance.smo_code, ogrnsmo=rec.insurance.ogrnsmo, dbeg=start, dstop=None,
-            stop_reason=None, rsmo=rec.visit.rsmo, rpolis=None, method=rec.visit.method,
+            previous,
+            smo_code=rec.insurance.smo_code,
+            ogrnsmo=rec.insurance.ogrnsmo,
+            dbeg=start,
+            dstop=None,
+            stop_reason=None,
+            rsmo=rec.visit.rsmo,
+            rpolis=None,
+            method=rec.visit.method,
         )
     periods = [*_replace(card.insurance, previous, previous.stopped(start, reason)), new]
     after = _with_record_data(card, rec).replace(status=Status.INSURED).with_periods(periods)
@@ -190,9 +200,18 @@ def _new_period(rec: OperationRecord, enp: str) -> InsurancePeriod:
     if policy is None:
         raise OperationRefused("402", "the operation needs INSURANCE/POLIS")
     return InsurancePeriod(
-        smo_code=rec.insurance.smo_code, ter_st=rec.insurance.ter_st, enp=enp, vpolis=policy.vpolis,
-        npolis=policy.npolis, dbeg=policy.dbeg, spolis=policy.spolis, ogrnsmo=rec.insurance.ogrnsmo,
-        dend=policy.dend, rsmo=rec.visit.rsmo, rpolis=rec.visit.rpolis, method=rec.visit.method,
+        smo_code=rec.insurance.smo_code,
+        ter_st=rec.insurance.ter_st,
+        enp=enp,
+        vpolis=policy.vpolis,
+        npolis=policy.npolis,
+        dbeg=policy.dbeg,
+        spolis=policy.spolis,
+        ogrnsmo=rec.insurance.ogrnsmo,
+        dend=policy.dend,
+        rsmo=rec.visit.rsmo,
+        rpolis=rec.visit.rpolis,
+        method=rec.visit.method,
     )
 
 
@@ -203,22 +222,25 @@ def _with_record_data(card: PersonCard, rec: OperationRecord) -> PersonCard:
         if new is not None:
             addresses[new.kind] = new
     documents = frozenset(rec.documents) if rec.documents else card.documents
-    return card.replace(data=rec.person, documents=documents, addresses=frozenset[Address](addresses.values()))
+    return card.replace(
+        data=rec.person, documents=documents, addresses=frozenset[Address](addresses.values())
+    )
 
 
 def _closed_attachment(a: Attachment, on: date) -> Attachment:
     return a if a.date_out is not None and a.date_out <= on else dataclasses.replace(a, date_out=on)
 
 
-def _replace(periods: frozenset[InsurancePeriod], old: InsurancePeriod,
-             new: InsurancePeriod) -> list[InsurancePeriod]:
+def _replace(
+    periods: frozenset[InsurancePeriod], old: InsurancePeriod, new: InsurancePeriod
+) -> list[InsurancePeriod]:
     return [new if p == old else p for p in periods]
 
 
-def _notice(period: InsurancePeriod, card: PersonCard, reason: int, stop: date,
-            ctx: OperationContext) -> tuple[StopNotice, ...]:
+def _notice(
+    period: InsurancePeriod, card: PersonCard, reason: int, stop: date, ctx: OperationContext
+) -> tuple[StopNotice, ...]:
     """The previous insurer learns that its insurance stopped, unless it is the one who stopped it."""
     if period.smo_code == ctx.submitter_smo:
         return ()
     return (StopNotice(period.smo_code, card.enp or period.enp, reason, stop),)
-

@@ -15,8 +15,9 @@ from tests import builders
 
 
 def _ctx(conn: Connection, smo: str = "45001") -> OperationContext:
-    return OperationContext(smo, date(2025, 6, 1),
-                            lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w))
+    return OperationContext(
+        smo, date(2025, 6, 1), lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w)
+    )
 
 
 def _meta(op: str, on: date, smo: str = "45001") -> persons.VersionMeta:
@@ -49,16 +50,24 @@ def test_a_change_supersedes_rows_and_keeps_the_old_slice(db_conn: Connection) -
     card = persons.load(db_conn, stored.card.person_id).card
     assert card.documents == frozenset({new_doc}) and card.version_no == 2
     rows = db_conn.execute(
-        select(identity_document.c.docnum, identity_document.c.valid_from, identity_document.c.valid_to,
-               identity_document.c.superseded_at.is_(None).label("current"))
+        select(
+            identity_document.c.docnum,
+            identity_document.c.valid_from,
+            identity_document.c.valid_to,
+            identity_document.c.superseded_at.is_(None).label("current"),
+        )
         .where(identity_document.c.person_id == card.person_id)
         .order_by(identity_document.c.id)
     ).all()
     # the original row superseded; a closed slice of it up to the day before; the new document from the change
     assert [(r.docnum, r.valid_to, r.current) for r in rows] == [
-        ("123456", None, False), ("123456", date(2025, 5, 9), True), ("654321", None, True)]
-    journal = db_conn.execute(select(func.count()).select_from(change_journal)
-                              .where(change_journal.c.person_id == card.person_id)).scalar_one()
+        ("123456", None, False),
+        ("123456", date(2025, 5, 9), True),
+        ("654321", None, True),
+    ]
+    journal = db_conn.execute(
+        select(func.count()).select_from(change_journal).where(change_journal.c.person_id == card.person_id)
+    ).scalar_one()
     assert journal == 2
 
 
@@ -72,13 +81,24 @@ def test_a_stale_card_cannot_be_saved(db_conn: Connection) -> None:
 
 def test_change_of_smo_leaves_a_stop_list_entry_for_the_previous_one(db_conn: Connection) -> None:
     stored = _register(db_conn)
-    rec = builders.record("П031", smo="45002", dvizit=date(2025, 9, 1), rsmo=2,
-                          policy=PolicyInput(vpolis=2, npolis="450012345", dbeg=date(2025, 9, 1)))
+    rec = builders.record(
+        "П031",
+        smo="45002",
+        dvizit=date(2025, 9, 1),
+        rsmo=2,
+        policy=PolicyInput(vpolis=2, npolis="450012345", dbeg=date(2025, 9, 1)),
+    )
     t = apply_operation(stored.card, rec, _ctx(db_conn, "45002"))
     persons.save(db_conn, stored, t.after, _meta("П031", t.valid_from, "45002"), t.stop_notices)
     card = persons.load(db_conn, stored.card.person_id).card
     assert card.open_period() is not None and card.open_period().smo_code == "45002"  # type: ignore[union-attr]
-    entry = db_conn.execute(select(stop_list_entry).where(stop_list_entry.c.person_id == card.person_id)).one()
+    entry = db_conn.execute(
+        select(stop_list_entry).where(stop_list_entry.c.person_id == card.person_id)
+    ).one()
     assert (entry.smo_code, entry.reason, entry.stop_date) == ("45001", 2, date(2025, 9, 1))
-    assert db_conn.execute(select(func.count()).select_from(person_data)
-                           .where(person_data.c.person_id == card.person_id)).scalar_one() == 1
+    assert (
+        db_conn.execute(
+            select(func.count()).select_from(person_data).where(person_data.c.person_id == card.person_id)
+        ).scalar_one()
+        == 1
+    )

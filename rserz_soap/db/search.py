@@ -1,0 +1,122 @@
+"""Identification queries: which persons match a key. Each runs on a partial index over current rows.
+
+They return person ids only; callers load cards. ``valid_to IS NULL`` restricts a query to facts true now;
+without it (``include_history``) a query also finds a person by an old document or name, which is what
+identification "as of a date" and duplicate search need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, text
+
+from rserz_soap.db.persons import find_by_enp
+
+
+def _now(include_history: bool, alias: str) -> str:
+    return "" if include_history else f" AND {alias}.valid_to IS NULL"
+
+
+def by_enp(conn: Connection, enp: str) -> list[int]:
+    found = find_by_enp(conn, enp)
+    return [found] if found is not None else []
+
+
+def by_policy(conn: Connection, npolis: str, spolis: str | None = None) -> list[int]:
+    sql = "SELECT DISTINCT person_id FROM insurance_period WHERE superseded_at IS NULL AND npolis = :n"
+    params: dict[str, object] = {"n": npolis}
+    if spolis:
+        sql += " AND spolis = :s"
+        params["s"] = spolis
+    return list(conn.execute(text(sql + " ORDER BY 1"), params).scalars())
+
+
+def by_document(
+    conn: Connection, doctype: int, docser: str | None, docnum: str, *, include_history: bool = False
+) -> list[int]:
+    sql = (
+        "SELECT DISTINCT person_id FROM identity_document d WHERE superseded_at IS NULL AND docnum = :n"
+        " AND doctype = :t AND coalesce(replace(docser, ' ', ''), '') = :s" + _now(include_history, "d")
+    )
+    params = {"n": docnum.replace(" ", ""), "t": doctype, "s": (docser or "").replace(" ", "").upper()}
+    return list(conn.execute(text(sql + " ORDER BY 1"), params).scalars())
+
+
+def by_snils(
+    conn: Connection, ss: str, dr: date | None = None, *, include_history: bool = False
+) -> list[int]:
+    sql = "SELECT DISTINCT person_id FROM person_data d WHERE superseded_at IS NULL AND ss = :ss"
+    params: dict[str, object] = {"ss": ss}
+    if dr is not None:
+        sql += " AND dr = :dr"
+        params["dr"] = dr
+    return list(conn.execute(text(sql + _now(include_history, "d") + " ORDER BY 1"), params).scalars())
+
+
+def name_key(fam: str, im: str, ot: str | None) -> str:
+    """The normalised full name, as the generated column ``person_data.name_key`` computes it."""
+    return f"{fam} {im} {ot or ''}".lower()
+
+
+def by_name(
+    conn: Connection, fam: str, im: str, ot: str | None, dr: date, *, include_history: bool = False
+) -> list[int]:
+    sql = (
+        "SELECT DISTINCT person_id FROM person_data d WHERE superseded_at IS NULL AND dr = :dr"
+        " AND name_key = :k" + _now(include_history, "d") + " ORDER BY 1"
+    )
+    return list(conn.execute(text(sql), {"dr": dr, "k": name_key(fam, im, ot)}).scalars())
+
+
+@dataclass(frozen=True)
+class FuzzyMatch:
+    person_id: int
+    similarity: float
+
+
+def fuzzy_by_name(
+    conn: Connection,
+    fam: str,
+    im: str,
+    ot: str | None,
+    *,
+    dr: date | None = None,
+    dr_from: date | None = None,
+    dr_to: date | None = None,
+    threshold: float = 0.45,
+    limit: int = 50,
+    include_history: bool = False,
+) -> list[FuzzyMatch]:
+    """Persons whose full name is similar (trigrams; tolerates typos), best first.
+
+    With a birth date the date's index narrows the rows and similarity ranks them; without one the
+    trigram GIN index finds candidates by the ``%`` operator.
+    """
+    key = name_key(fam, im, ot)
+    params: dict[str, object] = {"k": key, "t": threshold, "lim": limit}
+    where = ["superseded_at IS NULL", "similarity(name_key, :k) >= :t"]
+    if dr is not None:
+        where.append("dr = :dr")
+        params["dr"] = dr
+    else:
+        where.append("name_key % :k")
+        if dr_from is not None:
+            where.append("dr >= :dr_from")
+            params["dr_from"] = dr_from
+        if dr_to is not None:
+            where.append("dr <= :dr_to")
+            params["dr_to"] = dr_to
+    sql = (
+        "SELECT person_id, max(similarity(name_key, :k)) AS sim FROM person_data d WHERE "
+        + " AND ".join(where)
+        + _now(include_history, "d")
+        + " GROUP BY person_id ORDER BY sim DESC, person_id LIMIT :lim"
+    )
+    if dr is None:
+        # the % operator's own threshold must not be stricter than ours
+        conn.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(threshold)}
+        )
+    return [FuzzyMatch(r.person_id, float(r.sim)) for r in conn.execute(text(sql), params)]

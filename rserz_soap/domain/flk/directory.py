@@ -1,0 +1,298 @@
+"""The ФЛК error directory: every error code the hub can report, as data.
+
+Why a directory and not constants in the rules: the wording a СМО reads in its FLK_P protocol, the field it
+points at and — above all — whether an error rejects the record (``E``), only warns (``W``) or is switched
+off (``N``) are decisions of the fund's operators, and they change with letters from ФФОМС far more often
+than the checks themselves. So a rule in code knows only its code; everything the protocol says about the
+error comes from here, and the bundled ``data/flk/errors.xml`` (or the ``flk_error`` table it is loaded
+into) can be edited without a release.
+
+Code scheme (the hub's logical codes; format codes are those of F012):
+
+* ``8xx``/``9xx`` — format errors of F012 (package and file structure, duplicates in a file);
+* ``1xx`` — the person: name, sex, birth, death, citizenship, category (``PERSON``);
+* ``2xx`` — identity documents (``DOC``);
+* ``3xx`` — personal identifiers: СНИЛС and ЕНП;
+* ``4xx`` — insurance: СМО, policy, dates, МО, the application (``INSURANCE``/``POLIS``/``VIZIT``);
+* ``5xx`` — the operation against the person's current state in the register.
+
+The module also keeps the one other table the checks need that is policy rather than law: which identity
+documents are allowed for which insured-person category (``KATEG``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from enum import StrEnum
+from typing import Final
+
+__all__ = [
+    "CATEGORIES",
+    "GROUP_TITLES",
+    "CategoryGroup",
+    "DirectoryError",
+    "ErrorDirectory",
+    "ErrorEntry",
+    "Kind",
+    "Severity",
+    "category_group",
+    "render_markdown",
+]
+
+
+class Severity(StrEnum):
+    """What an error does to the record: the protocol's verdict, chosen by the operator per code."""
+
+    ERROR = "E"  # the record is rejected
+    WARNING = "W"  # the record is accepted, the СМО is told
+    OFF = "N"  # the rule is not run at all
+
+
+class Kind(StrEnum):
+    FORMAT = "format"  # F012: structure of the package and file
+    LOGICAL = "logical"  # the hub's own content checks
+
+
+class DirectoryError(ValueError):
+    """The directory cannot be used: a duplicate code, or a rule whose code it lacks (a startup error)."""
+
+
+@dataclass(frozen=True)
+class ErrorEntry:
+    """One error code as the protocol shows it: ``OSHIB``, ``IM_POL``, ``BAS_EL`` and the message."""
+
+    code: str
+    message: str
+    field: str | None  # IM_POL: the element the error is about
+    parent: str | None  # BAS_EL: its parent element
+    severity: Severity
+    kind: Kind
+
+    @property
+    def enabled(self) -> bool:
+        return self.severity is not Severity.OFF
+
+
+class ErrorDirectory:
+    """An immutable set of entries keyed by code; the ``with_*`` methods return a changed copy.
+
+    ``issued`` is the date the directory's wording was decided (the file's header date). The database
+    loader uses it to tell a newer file from an older one, so an operator's later edit survives a restart
+    that loads the bundled file again.
+    """
+
+    def __init__(self, entries: Iterable[ErrorEntry], *, version: str | None = None,
+                 issued: date | None = None) -> None:
+        by_code: dict[str, ErrorEntry] = {}
+        for entry in entries:
+            if entry.code in by_code:
+                raise DirectoryError(f"error code {entry.code} is listed twice")
+            by_code[entry.code] = entry
+        self._entries: Mapping[str, ErrorEntry] = dict(sorted(by_code.items(), key=lambda kv: _code_key(kv[0])))
+        self.version = version
+        self.issued = issued
+
+    def __getitem__(self, code: str) -> ErrorEntry:
+        return self._entries[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._entries
+
+    def __iter__(self) -> Iterator[ErrorEntry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ErrorDirectory):
+            return NotImplemented
+        return dict(self._entries) == dict(other._entries)
+
+    __hash__ = None  # type: ignore[assignment]  # equality by content; not meant as a dict key
+
+    def __repr__(self) -> str:
+        return f"ErrorDirectory({len(self)} codes, version={self.version!r}, issued={self.issued!r})"
+
+    def get(self, code: str) -> ErrorEntry | None:
+        return self._entries.get(code)
+
+    def codes(self, kind: Kind | None = None) -> set[str]:
+        return {e.code for e in self if kind is None or e.kind is kind}
+
+    def of_kind(self, kind: Kind) -> list[ErrorEntry]:
+        return [e for e in self if e.kind is kind]
+
+    def with_entry(self, entry: ErrorEntry) -> ErrorDirectory:
+        """A copy with ``entry`` added or replacing the entry of the same code."""
+        entries = {**self._entries, entry.code: entry}
+        return ErrorDirectory(entries.values(), version=self.version, issued=self.issued)
+
+    def with_severity(self, code: str, severity: Severity) -> ErrorDirectory:
+        return self.with_entry(replace(self[code], severity=severity))
+
+    def with_message(self, code: str, message: str) -> ErrorDirectory:
+        return self.with_entry(replace(self[code], message=message))
+
+    def without(self, code: str) -> ErrorDirectory:
+        return ErrorDirectory((e for e in self if e.code != code), version=self.version, issued=self.issued)
+
+
+def _code_key(code: str) -> tuple[bool, int, str]:
+    return (not code.isdigit(), int(code) if code.isdigit() else 0, code)
+
+
+# --------------------------------------------------------------------------- categories and documents
+
+
+@dataclass(frozen=True)
+class CategoryGroup:
+    """Insured-person categories that share the rules on citizenship and documents.
+
+    ``citizenship``: ``"RF"`` (C_OKSM must be 643), ``"foreign"`` (a country other than 643),
+    ``"stateless"`` (no C_OKSM), ``"foreign_or_stateless"``, or ``"eaeu"`` (one of ``EAEU_COUNTRIES``).
+    ``residence_types``: the documents that give the right to live in Russia; one of them must be in the
+    record. Empty means no residence document is needed (citizens; EAEU workers stay on their contract).
+    """
+
+    name: str
+    title: str
+    citizenship: str
+    doc_types: frozenset[int]
+    residence_types: frozenset[int] = frozenset()
+
+
+#: Member states of the Eurasian Economic Union other than Russia (O001 codes): their workers are insured
+#: while temporarily staying, without a residence permit.
+EAEU_COUNTRIES: Final = frozenset({"051", "112", "398", "417"})
+
+_REFUGEE_DOCS: Final = frozenset({10, 12, 20, 25})
+
+_GROUPS: Final = {
+    "citizen": CategoryGroup("citizen", "гражданин РФ", "RF", frozenset({3, 13, 14, 24})),
+    "foreign_permanent": CategoryGroup(
+        "foreign_permanent", "иностранный гражданин, постоянно проживающий", "foreign",
+        frozenset({9, 21, 24, 11}), frozenset({11}),
+    ),
+    "stateless_permanent": CategoryGroup(
+        "stateless_permanent", "лицо без гражданства, постоянно проживающее", "stateless",
+        frozenset({22, 24, 11}), frozenset({11}),
+    ),
+    "foreign_temporary": CategoryGroup(
+        "foreign_temporary", "иностранный гражданин, временно проживающий", "foreign",
+        frozenset({9, 21, 24, 23}), frozenset({23}),
+    ),
+    "stateless_temporary": CategoryGroup(
+        "stateless_temporary", "лицо без гражданства, временно проживающее", "stateless",
+        frozenset({22, 24, 23}), frozenset({23}),
+    ),
+    "refugee": CategoryGroup(
+        "refugee", "беженец или получивший временное убежище", "foreign_or_stateless",
+        _REFUGEE_DOCS | {9, 21, 22}, _REFUGEE_DOCS,
+    ),
+    "eaeu_temporary": CategoryGroup(
+        "eaeu_temporary", "работающий гражданин государства ЕАЭС, временно пребывающий", "eaeu",
+        frozenset({9, 21, 24}),
+    ),
+}
+
+#: KATEG → its group. The project's default reading of the 0–12 scale (working / non-working pairs);
+#: a region with a different reading changes this table, not the rules.
+CATEGORIES: Final[Mapping[int, CategoryGroup]] = {
+    0: _GROUPS["eaeu_temporary"],
+    1: _GROUPS["citizen"], 2: _GROUPS["citizen"],
+    3: _GROUPS["foreign_permanent"], 4: _GROUPS["foreign_permanent"],
+    5: _GROUPS["stateless_permanent"], 6: _GROUPS["stateless_permanent"],
+    7: _GROUPS["foreign_temporary"], 8: _GROUPS["foreign_temporary"],
+    9: _GROUPS["stateless_temporary"], 10: _GROUPS["stateless_temporary"],
+    11: _GROUPS["refugee"], 12: _GROUPS["refugee"],
+}
+
+
+def category_group(kateg: int) -> CategoryGroup | None:
+    return CATEGORIES.get(kateg)
+
+
+# --------------------------------------------------------------------------- documentation
+
+#: Titles of the logical code groups (first digit of the code), for people reading the directory.
+GROUP_TITLES: Final[Mapping[str, str]] = {
+    "1": "1xx — застрахованное лицо: ФИО, пол, рождение, смерть, гражданство, категория",
+    "2": "2xx — документ, удостоверяющий личность",
+    "3": "3xx — СНИЛС и ЕНП",
+    "4": "4xx — страхование: СМО, полис, даты, МО, обращение",
+    "5": "5xx — операция и текущее состояние ЗЛ в регистре",
+}
+
+_SEVERITY_TITLES: Final = {Severity.ERROR: "E", Severity.WARNING: "W", Severity.OFF: "N (выключена)"}
+
+
+def render_markdown(directory: ErrorDirectory) -> str:
+    """``docs/flk.md``: generated from the bundled file, and a test keeps the two equal."""
+    lines = [
+        "# ФЛК: справочник ошибок форматно-логического контроля",
+        "",
+        "<!-- Generated by tools/gen_flk_doc.py from rserz_soap/data/flk/errors.xml. Do not edit by hand. -->",
+        "",
+        f"Версия справочника: {directory.version or '—'}"
+        + (f", дата: {directory.issued.isoformat()}" if directory.issued else "")
+        + f". Кодов: {len(directory)} (форматных: {len(directory.codes(Kind.FORMAT))}, "
+        f"логических: {len(directory.codes(Kind.LOGICAL))}).",
+        "",
+        "Каждая входящая запись об операции (OPLIST `OP`, `submitOperations`) проходит все включённые",
+        "проверки до того, как изменит регистр. Найденная ошибка попадает в протокол FLK_P как `PR`:",
+        "`OSHIB` — код, `IM_POL` — поле, `BAS_EL` — родительский элемент, `N_REC` — номер записи,",
+        "`COMMENT` — текст из справочника и конкретная причина.",
+        "",
+        "Критичность: **E** — запись отклоняется; **W** — запись принимается, СМО получает предупреждение;",
+        "**N** — проверка выключена и не выполняется.",
+        "",
+        "## Как изменить текст или критичность без изменения кода",
+        "",
+        "Правило в коде знает только свой код; текст, поле, родительский элемент и критичность берутся из",
+        "справочника. Чтобы перевести проверку в предупреждение или выключить её, измените `SEVERITY`",
+        "(E/W/N) или `MESSAGE` кода в `rserz_soap/data/flk/errors.xml` и загрузите файл в таблицу",
+        "`flk_error`, либо измените строку таблицы `flk_error` напрямую (команда `rserz` для этого появится",
+        "позже). При загрузке файл обновляет только строки, изменённые раньше даты в его заголовке, поэтому",
+        "более поздняя правка оператора не затирается при повторной загрузке того же файла; коды, которых",
+        "нет в файле, остаются в таблице. Удалить код, на который зарегистрировано правило, нельзя: такой",
+        "справочник не пройдёт проверку при запуске.",
+        "",
+        "Категории ЗЛ (`KATEG`) и допустимые для них типы документов F011 — данные в",
+        "`rserz_soap/domain/flk/directory.py` (`CATEGORIES`), а не ветвления в правилах.",
+        "",
+    ]
+    lines += ["## Форматные ошибки (F012)", ""]
+    lines += _table(directory.of_kind(Kind.FORMAT))
+    lines += ["## Логические ошибки", ""]
+    logical = directory.of_kind(Kind.LOGICAL)
+    for prefix, title in GROUP_TITLES.items():
+        group = [e for e in logical if e.code.startswith(prefix) and len(e.code) == 3]
+        if group:
+            lines += [f"### {title}", ""]
+            lines += _table(group)
+    rest = [e for e in logical if not (len(e.code) == 3 and e.code[0] in GROUP_TITLES)]
+    if rest:
+        lines += ["### Прочие", ""]
+        lines += _table(rest)
+    lines += ["## Категории ЗЛ и допустимые документы", ""]
+    lines += ["| KATEG | Группа | Документы (F011) | Документ о праве на проживание |", "|---|---|---|---|"]
+    for kateg, group in CATEGORIES.items():
+        docs = ", ".join(str(t) for t in sorted(group.doc_types))
+        residence = ", ".join(str(t) for t in sorted(group.residence_types)) or "не требуется"
+        lines.append(f"| {kateg} | {group.title} | {docs} | {residence} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _table(entries: list[ErrorEntry]) -> list[str]:
+    rows = ["| Код | Крит. | IM_POL | BAS_EL | Сообщение |", "|---|---|---|---|---|"]
+    for e in entries:
+        message = e.message.replace("|", "\\|")
+        rows.append(
+            f"| {e.code} | {_SEVERITY_TITLES[e.severity]} | {e.field or ''} | {e.parent or ''} | {message} |"
+        )
+    rows.append("")
+    return rows

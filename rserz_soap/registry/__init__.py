@@ -1,0 +1,1 @@
+"""Use cases of the register: the service layer."""

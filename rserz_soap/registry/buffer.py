@@ -1,0 +1,511 @@
+"""The buffer: every change from a participant waits here until it is checked, decided and applied.
+
+States: received → checked → awaiting_review → accepted / rejected → applied. Receiving commits the
+records first, so nothing accepted is lost whatever happens next. Each entry is then processed in a
+transaction of its own that moves its state *and* applies it to the register together, with the person's
+row locked: a crash leaves the entry in its last committed state, and processing it again can neither
+lose it nor apply it twice. Every move is written to the decision trail (who, when, why).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
+
+from rserz_soap.db import persons
+from rserz_soap.db.tables import buffer_decision, buffer_entry, federal_value, participant, person_pin
+from rserz_soap.domain.codec import decode, encode
+from rserz_soap.domain.flk import ErrorDirectory, FlkError, Reference, check
+from rserz_soap.domain.operations import OperationContext, OperationRefused, apply_operation
+from rserz_soap.domain.person import PersonCard
+from rserz_soap.domain.records import OperationRecord
+from rserz_soap.registry.buffer_rules import AUTO, BufferRules
+from rserz_soap.registry.resolve import Resolution, resolve_person
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    CHECKED = "checked"
+    AWAITING_REVIEW = "awaiting_review"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    APPLIED = "applied"
+
+
+FINAL = (State.REJECTED, State.APPLIED)
+PENDING = (State.RECEIVED, State.CHECKED, State.AWAITING_REVIEW, State.ACCEPTED)
+
+ACCEPTED_CODE = "AA"  # CODE_ERP: accepted and applied
+ERROR_CODE = "AE"  # rejected by ФЛК or by the operation's rules
+REJECTED_CODE = "AR"  # rejected by a ТФОМС decision
+
+WRONG_SUBMITTER = "590"  # the record's СМО is not the participant that sent it
+
+
+@dataclass(frozen=True)
+class Submitter:
+    participant_id: int
+    kind: str  # smo, mo, tfoms …
+    code: str
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One REPLIST line: the outcome of one record, final or not yet."""
+
+    entry_id: int
+    n_rec: int
+    record_id: str | None
+    state: State
+    code_erp: str | None
+    comment: str
+    person_id: int | None = None
+    enp: str | None = None
+    insurance: dict[str, Any] | None = None
+    errors: tuple[dict[str, Any], ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+
+@dataclass
+class Registry:
+    """The register's write side: receive, process, decide.
+
+    ``reference`` gives ФЛК its lookups for a connection; ``find_duplicates`` scores a new person against
+    the register (the duplicates use case), returning (person_id, score) pairs.
+    """
+
+    engine: Engine
+    rules: BufferRules
+    directory: ErrorDirectory
+    reference: Callable[[Connection], Reference]
+    region_code: str
+    find_duplicates: Callable[[Connection, PersonCard], Sequence[tuple[int, float]]] | None = None
+    today: Callable[[], date] = date.today
+    _closing: list[str] = field(default_factory=list)
+
+    # -- receiving ---------------------------------------------------------------------------------------
+
+    def receive(
+        self,
+        submitter: Submitter,
+        records: Iterable[OperationRecord],
+        *,
+        request_id: uuid.UUID | None = None,
+        batch_ref: str | None = None,
+    ) -> list[int]:
+        """Store the records (state received) and commit; returns their entry ids in order."""
+        rows = [
+            {
+                "participant_id": submitter.participant_id,
+                "request_id": request_id,
+                "batch_ref": batch_ref,
+                "n_rec": r.n_rec,
+                "tip_op": r.op[:4],
+                "payload": encode(r),
+                "state": State.RECEIVED.value,
+            }
+            for r in records
+        ]
+        if not rows:
+            return []
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(insert(buffer_entry).returning(buffer_entry.c.id), rows).scalars())
+            conn.execute(
+                insert(buffer_decision),
+                [
+                    {
+                        "entry_id": i,
+                        "from_state": None,
+                        "to_state": State.RECEIVED.value,
+                        "actor": f"{submitter.kind}:{submitter.code}",
+                        "reason": batch_ref,
+                    }
+                    for i in ids
+                ],
+            )
+        return ids
+
+    def submit(
+        self,
+        submitter: Submitter,
+        records: Sequence[OperationRecord],
+        *,
+        request_id: uuid.UUID | None = None,
+        batch_ref: str | None = None,
+    ) -> list[RecordResult]:
+        ids = self.receive(submitter, records, request_id=request_id, batch_ref=batch_ref)
+        return self.process(ids)
+
+    # -- processing --------------------------------------------------------------------------------------
+
+    def process(self, entry_ids: Iterable[int]) -> list[RecordResult]:
+        results = []
+        for entry_id in entry_ids:
+            with self.engine.begin() as conn:
+                results.append(self._process_one(conn, entry_id))
+        return results
+
+    def process_pending(self, limit: int = 10_000) -> int:
+        """Resume entries left received/checked/accepted by a crash; returns how many were processed."""
+        with self.engine.connect() as conn:
+            ids = list(
+                conn.execute(
+                    select(buffer_entry.c.id)
+                    .where(buffer_entry.c.state.in_([State.RECEIVED, State.CHECKED, State.ACCEPTED]))
+                    .order_by(buffer_entry.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+        self.process(ids)
+        return len(ids)
+
+    def _process_one(self, conn: Connection, entry_id: int) -> RecordResult:
+        entry = conn.execute(_entry_query(entry_id)).mappings().one()
+        state = State(entry["state"])
+        if state in FINAL or state is State.AWAITING_REVIEW:
+            return _result_of(entry)
+        record = decode(OperationRecord, entry["payload"])
+        submitter = Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"])
+        return self._check_and_apply(
+            conn, entry_id, state, record, submitter, actor="auto", review_done=False
+        )
+
+    def _check_and_apply(
+        self,
+        conn: Connection,
+        entry_id: int,
+        state: State,
+        record: OperationRecord,
+        submitter: Submitter,
+        *,
+        actor: str,
+        review_done: bool,
+        reason: str | None = None,
+    ) -> RecordResult:
+        self._serialise_new_person(conn, record)
+        resolution = resolve_person(conn, record)
+        stored = persons.load(conn, resolution.person_id, for_update=True) if resolution.person_id else None
+        card = stored.card if stored else None
+        errors = self._flk(conn, record, card, submitter)
+        fatal = [e for e in errors if e.severity == "E"]
+        if fatal:
+            return self._finish(
+                conn,
+                entry_id,
+                state,
+                State.REJECTED,
+                "flk",
+                record,
+                card,
+                ERROR_CODE,
+                "; ".join(f"{e.code} {e.comment}" for e in fatal),
+                errors,
+            )
+        if state is State.RECEIVED:
+            self._move(conn, entry_id, state, State.CHECKED, "flk", None)
+            state = State.CHECKED
+        if not review_done:
+            conflicts = self._conflicts(conn, entry_id, record, submitter, resolution, card)
+            if conflicts or self.rules.decision_for(record.op) != AUTO:
+                why = "; ".join(conflicts) or f"{record.op}: decided by a ТФОМС operator"
+                self._move(conn, entry_id, state, State.AWAITING_REVIEW, "auto", why)
+                return self._store_result(
+                    conn,
+                    entry_id,
+                    RecordResult(
+                        entry_id,
+                        record.n_rec,
+                        record.record_id,
+                        State.AWAITING_REVIEW,
+                        None,
+                        "Запись на согласовании в ТФОМС: " + why,
+                        card.person_id if card else None,
+                        card.enp if card else None,
+                        None,
+                        _errors(errors),
+                        tuple(conflicts),
+                    ),
+                )
+        if state is not State.ACCEPTED:
+            self._move(conn, entry_id, state, State.ACCEPTED, actor, reason)
+            state = State.ACCEPTED
+        ctx = OperationContext(
+            submitter.code if submitter.kind == "smo" else record.insurance.smo_code,
+            self.today(),
+            lambda dr, w: persons.allocate_enp(conn, self.region_code, dr, w),
+        )
+        try:
+            transition = apply_operation(card, record, ctx)
+        except OperationRefused as refused:
+            err = self.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
+            return self._finish(
+                conn,
+                entry_id,
+                state,
+                State.REJECTED,
+                "auto",
+                record,
+                card,
+                ERROR_CODE,
+                f"{err.code} {err.comment}",
+                [*errors, err],
+            )
+        meta = persons.VersionMeta(
+            record.op,
+            submitter.kind,
+            submitter.code,
+            transition.valid_from,
+            actor=actor if actor != "auto" else f"{submitter.kind}:{submitter.code}",
+            buffer_entry_id=entry_id,
+            reason=reason,
+        )
+        saved = persons.save(conn, stored, transition.after, meta, transition.stop_notices)
+        after = transition.after.replace(person_id=saved.person_id)
+        return self._finish(
+            conn,
+            entry_id,
+            state,
+            State.APPLIED,
+            actor,
+            record,
+            after,
+            ACCEPTED_CODE,
+            "Запись принята",
+            errors,
+        )
+
+    # -- review ------------------------------------------------------------------------------------------
+
+    def accept(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
+        """An operator accepts a held change: it is checked again against today's register and applied."""
+        with self.engine.begin() as conn:
+            entry = self._locked_for_review(conn, entry_id)
+            record = decode(OperationRecord, entry["payload"])
+            submitter = Submitter(
+                entry["participant_id"], entry["participant_kind"], entry["participant_code"]
+            )
+            return self._check_and_apply(
+                conn,
+                entry_id,
+                State.AWAITING_REVIEW,
+                record,
+                submitter,
+                actor=actor,
+                review_done=True,
+                reason=reason,
+            )
+
+    def reject(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
+        """An operator rejects a held change; the register is untouched."""
+        with self.engine.begin() as conn:
+            entry = self._locked_for_review(conn, entry_id)
+            record = decode(OperationRecord, entry["payload"])
+            return self._finish(
+                conn,
+                entry_id,
+                State.AWAITING_REVIEW,
+                State.REJECTED,
+                actor,
+                record,
+                None,
+                REJECTED_CODE,
+                f"Отклонено ТФОМС: {reason}",
+                [],
+                reason=reason,
+            )
+
+    def _locked_for_review(self, conn: Connection, entry_id: int) -> Any:
+        entry = conn.execute(_entry_query(entry_id)).mappings().one()
+        if entry["state"] != State.AWAITING_REVIEW:
+            raise ValueError(f"buffer entry {entry_id} is {entry['state']}, not awaiting review")
+        return entry
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def results(self, entry_ids: Sequence[int]) -> list[RecordResult]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(buffer_entry).where(buffer_entry.c.id.in_(entry_ids))).mappings().all()
+        by_id = {r["id"]: _result_of(r) for r in rows}
+        return [by_id[i] for i in entry_ids]
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _flk(
+        self, conn: Connection, record: OperationRecord, card: PersonCard | None, submitter: Submitter
+    ) -> list[FlkError]:
+        errors = check(record, card, self.reference(conn), self.directory, today=self.today())
+        if submitter.kind == "smo" and record.insurance.smo_code != submitter.code:
+            errors.append(
+                self.directory.error(
+                    WRONG_SUBMITTER,
+                    n_rec=record.n_rec,
+                    detail=f"INSURANCE/SMO {record.insurance.smo_code}, отправитель {submitter.code}",
+                )
+            )
+        return errors
+
+    @staticmethod
+    def _serialise_new_person(conn: Connection, record: OperationRecord) -> None:
+        """Two records registering the same new person must not both create one: the second waits for the
+        first's commit and then finds the person (or its document) already in the register."""
+        keys = [f"doc:{d.key}" for d in record.documents if d.is_main]
+        if record.person.ss:
+            keys.append(f"ss:{record.person.ss}")
+        for key in sorted(keys):
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+
+    def _conflicts(
+        self,
+        conn: Connection,
+        entry_id: int,
+        record: OperationRecord,
+        submitter: Submitter,
+        resolution: Resolution,
+        card: PersonCard | None,
+    ) -> list[str]:
+        found: list[str] = []
+        rules = self.rules
+        if rules.ambiguous_person and resolution.ambiguous:
+            found.append(f"ключ {resolution.key} указывает на нескольких лиц: {list(resolution.ambiguous)}")
+        if card is not None and card.person_id is not None:
+            if rules.other_participant_pending:
+                others = conn.execute(
+                    select(func.count())
+                    .select_from(buffer_entry)
+                    .where(
+                        buffer_entry.c.person_id == card.person_id,
+                        buffer_entry.c.id != entry_id,
+                        buffer_entry.c.participant_id != submitter.participant_id,
+                        buffer_entry.c.state.in_([s.value for s in PENDING]),
+                    )
+                ).scalar_one()
+                if others:
+                    found.append("по этому лицу есть нерешённое изменение другого участника")
+            if rules.federal_contradiction:
+                found += _federal_contradictions(conn, card.person_id, record)
+        elif rules.probable_duplicate and self.find_duplicates is not None:
+            probe = PersonCard(data=record.person, documents=frozenset(record.documents))
+            best = [
+                (pid, s) for pid, s in self.find_duplicates(conn, probe) if s >= rules.duplicate_min_score
+            ]
+            if best:
+                pid, score = max(best, key=lambda x: x[1])
+                found.append(f"вероятный дубликат лица {pid} (сходство {score:.2f})")
+        if card is not None and card.person_id is not None:
+            conn.execute(
+                update(buffer_entry).where(buffer_entry.c.id == entry_id).values(person_id=card.person_id)
+            )
+        return found
+
+    def _move(
+        self, conn: Connection, entry_id: int, old: State, new: State, actor: str, reason: str | None
+    ) -> None:
+        conn.execute(
+            update(buffer_entry)
+            .where(buffer_entry.c.id == entry_id)
+            .values(state=new.value, updated_at=func.now())
+        )
+        conn.execute(
+            insert(buffer_decision).values(
+                entry_id=entry_id, from_state=old.value, to_state=new.value, actor=actor, reason=reason
+            )
+        )
+
+    def _finish(
+        self,
+        conn: Connection,
+        entry_id: int,
+        old: State,
+        new: State,
+        actor: str,
+        record: OperationRecord,
+        card: PersonCard | None,
+        code_erp: str,
+        comment: str,
+        errors: Sequence[FlkError],
+        reason: str | None = None,
+    ) -> RecordResult:
+        self._move(conn, entry_id, old, new, actor, reason or (comment if new is State.REJECTED else None))
+        period = card.open_period() if card else None
+        result = RecordResult(
+            entry_id,
+            record.n_rec,
+            record.record_id,
+            new,
+            code_erp,
+            comment,
+            card.person_id if card else None,
+            card.enp if card else None,
+            encode(period) if period else None,
+            _errors(errors),
+        )
+        if card is not None and card.person_id is not None:
+            conn.execute(
+                update(buffer_entry).where(buffer_entry.c.id == entry_id).values(person_id=card.person_id)
+            )
+        return self._store_result(conn, entry_id, result)
+
+    @staticmethod
+    def _store_result(conn: Connection, entry_id: int, result: RecordResult) -> RecordResult:
+        conn.execute(update(buffer_entry).where(buffer_entry.c.id == entry_id).values(result=encode(result)))
+        return result
+
+
+def _entry_query(entry_id: int) -> Any:
+    """The entry with its sender, locked: one worker at a time decides an entry."""
+    return (
+        select(
+            buffer_entry,
+            participant.c.kind.label("participant_kind"),
+            participant.c.code.label("participant_code"),
+        )
+        .join(participant, participant.c.id == buffer_entry.c.participant_id)
+        .where(buffer_entry.c.id == entry_id)
+        .with_for_update(of=buffer_entry)
+    )
+
+
+def _errors(errors: Sequence[FlkError]) -> tuple[dict[str, Any], ...]:
+    return tuple(encode(e) for e in errors)
+
+
+def _result_of(entry: Any) -> RecordResult:
+    if entry["result"] is None:
+        return RecordResult(entry["id"], entry["n_rec"], None, State(entry["state"]), None, "Запись получена")
+    return decode(RecordResult, entry["result"])
+
+
+_FEDERAL_FIELDS = {
+    "fam": lambda r: r.person.fam,
+    "im": lambda r: r.person.im,
+    "ot": lambda r: r.person.ot,
+    "w": lambda r: r.person.w,
+    "dr": lambda r: r.person.dr.isoformat(),
+    "ss": lambda r: r.person.ss,
+}
+
+
+def _federal_contradictions(conn: Connection, person_id: int, record: OperationRecord) -> list[str]:
+    """Fields where the record disagrees with what ФЕРЗЛ holds, unless the region pinned its own value."""
+    rows = conn.execute(
+        select(federal_value.c.field, federal_value.c.value).where(federal_value.c.person_id == person_id)
+    )
+    known = {r[0]: r[1] for r in rows}
+    pinned = set(
+        conn.execute(
+            select(person_pin.c.field).where(
+                person_pin.c.person_id == person_id, person_pin.c.released_at.is_(None)
+            )
+        ).scalars()
+    )
+    out = []
+    for name, get in _FEDERAL_FIELDS.items():
+        if name in known and name not in pinned and get(record) != known[name]:
+            out.append(f"{name.upper()} расходится с ФЕРЗЛ ({known[name]!s})")
+    return out
