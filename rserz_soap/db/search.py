@@ -16,7 +16,13 @@ from rserz_soap.db.persons import find_by_enp
 
 
 def _now(include_history: bool, alias: str) -> str:
-    return "" if include_history else f" AND {alias}.valid_to IS NULL"
+    """Restrict to facts true now, and always to persons that were not merged into another one.
+
+    A merged duplicate keeps its documents and СНИЛС as a frozen record; its keys resolve through the
+    survivor (ЕНП aliases), so identification must not offer the duplicate itself.
+    """
+    live = f" AND NOT EXISTS (SELECT 1 FROM person m WHERE m.id = {alias}.person_id AND m.merged_into IS NOT NULL)"
+    return live + ("" if include_history else f" AND {alias}.valid_to IS NULL")
 
 
 def by_enp(conn: Connection, enp: str) -> list[int]:
@@ -25,12 +31,12 @@ def by_enp(conn: Connection, enp: str) -> list[int]:
 
 
 def by_policy(conn: Connection, npolis: str, spolis: str | None = None) -> list[int]:
-    sql = "SELECT DISTINCT person_id FROM insurance_period WHERE superseded_at IS NULL AND npolis = :n"
+    sql = "SELECT DISTINCT person_id FROM insurance_period i WHERE superseded_at IS NULL AND npolis = :n"
     params: dict[str, object] = {"n": npolis}
     if spolis:
         sql += " AND spolis = :s"
         params["s"] = spolis
-    return list(conn.execute(text(sql + " ORDER BY 1"), params).scalars())
+    return list(conn.execute(text(sql + _now(True, "i") + " ORDER BY 1"), params).scalars())
 
 
 def by_document(

@@ -243,6 +243,12 @@ attachment = _versioned(
     Column("date_out", Date),
     Column("method", SmallInteger, nullable=False),
     Index("ix_attachment_mo_current", "mo_code", postgresql_where=CURRENT),
+    Index(
+        "ix_attachment_active",
+        "person_id",
+        "area_type",
+        postgresql_where=text("superseded_at IS NULL AND date_out IS NULL"),
+    ),
 )
 
 enp_alias = Table(

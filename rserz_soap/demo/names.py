@@ -230,6 +230,9 @@ FOREIGN_GROUPS: Final[tuple[ForeignGroup, ...]] = (
 )
 
 # --------------------------------------------------------------------------- the region's places
+#: Name of the region when F010 does not name it.
+REGION_FALLBACK_NAME: Final = "Условная область"
+
 class Settlement(NamedTuple):
     """A settlement of the demo region: where people live, are born and are attached."""
 

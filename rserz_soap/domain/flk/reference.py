@@ -124,10 +124,15 @@ class DirectoryRecord(Protocol):
 
 
 def add_working_days(start: date, n: int) -> date:
-    """Mon–Fri calendar without public holidays: the in-memory reference's notion of working days."""
+    """Mon–Fri calendar without public holidays: the in-memory reference's notion of working days.
+
+    Saturates at ``date.max`` so that a policy dated 9999 is reported by its own rule, not a crash.
+    """
     day = start
     counted = 0
     while counted < n:
+        if day == date.max:
+            return day
         day += timedelta(days=1)
         if day.weekday() < 5:
             counted += 1
@@ -167,7 +172,7 @@ class InMemoryReference:
             self.add_person(card)
 
     def add_person(self, card: PersonCard) -> None:
-        """Index a registered person's СНИЛС, documents and ЕНП (main and aliases) for the uniqueness rules."""
+        """Index a registered person's СНИЛС, documents and ЕНП (main and aliases) for uniqueness rules."""
         if card.person_id is None:
             raise ValueError("only a registered person (with person_id) owns identifiers")
         pid = card.person_id
@@ -184,6 +189,8 @@ class InMemoryReference:
         return self._region_okato
 
     def _on(self, directory: str, code: str, on: date) -> DirectoryRecord | None:
+        """The entry of ``directory`` valid on ``on``: the one hook a subclass overrides to read НСИ
+        from elsewhere (the database-backed reference does), keeping the mapping to *Ref values here."""
         for record in self._records.get((directory, code), ()):
             if record.date_beg <= on and (record.date_end is None or on <= record.date_end):
                 return record
@@ -207,7 +214,8 @@ class InMemoryReference:
         r = self._on("F011", str(doctype), on)
         if r is None:
             return None
-        return DocTypeRef(doctype, r.data.get("DocName", ""), r.data.get("DocSer", ""), r.data.get("DocNum", ""),
+        data = r.data
+        return DocTypeRef(doctype, data.get("DocName", ""), data.get("DocSer", ""), data.get("DocNum", ""),
                           r.date_beg, r.date_end)
 
     def country(self, oksm: str, on: date) -> bool:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 from rserz_soap.domain.flk.reference import Reference
 from rserz_soap.domain.person import InsurancePeriod, PersonCard, Status
-from rserz_soap.domain.records import OperationRecord, Op, PolicyInput
+from rserz_soap.domain.records import Op, OperationRecord, PolicyInput
 
 __all__ = [
     "RULE_MODULES",
@@ -31,6 +31,7 @@ __all__ = [
     "fmt_date",
     "living_card",
     "owner_smo",
+    "plus",
     "registered_rules",
     "rule",
 ]
@@ -38,7 +39,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Finding:
-    """One concrete violation: the detail for COMMENT, and the element when it differs from the directory's."""
+    """One concrete violation: the detail for COMMENT; the element, when not the directory's default."""
 
     detail: str
     field: str | None = None
@@ -75,6 +76,11 @@ class RuleContext:
     def own_id(self) -> int | None:
         """The person's own id, which uniqueness rules must not count as "another person"."""
         return self.card.person_id if self.card is not None else None
+
+    def others(self, owners: set[int]) -> set[int]:
+        """``owners`` without the person the record resolves to. Ids never go into a protocol: another
+        person's internal id is none of the submitting СМО's business."""
+        return {o for o in owners if o != self.own_id}
 
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
@@ -117,12 +123,24 @@ def add_years(day: date, years: int) -> date:
     """The same calendar day ``years`` later; 29 February becomes 28 February in a common year.
 
     (The Civil Code ends a term counted in years on the matching day, or the month's last day if the
-    month has no such day.)
+    month has no such day.) Saturates at ``date.max``: a birth date of 9999 is an error to report
+    (119), not a reason for a rule to crash.
     """
+    year = day.year + years
+    if year > date.max.year:
+        return date.max
     try:
-        return day.replace(year=day.year + years)
+        return day.replace(year=year)
     except ValueError:
-        return day.replace(year=day.year + years, day=28)
+        return day.replace(year=year, day=28)
+
+
+def plus(day: date, delta: timedelta) -> date:
+    """``day + delta``, saturating at ``date.max`` (incoming dates can be anything up to 9999-12-31)."""
+    try:
+        return day + delta
+    except OverflowError:
+        return date.max
 
 
 def fmt_date(day: date) -> str:

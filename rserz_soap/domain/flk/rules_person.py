@@ -34,7 +34,6 @@ _DOUBLE_SEPARATOR: Final = re.compile(r"[ \-'’]{2,}")
 _DOST_CODES: Final = frozenset("123456")
 _DOST_SEPARATORS: Final = frozenset(" ,;")
 _DOST_MISSING: Final = {"FAM": "2", "IM": "3", "OT": "1"}
-_PART_TITLES: Final = {"FAM": "Фамилия", "IM": "Имя", "OT": "Отчество"}
 
 #: Patronymic endings and the sex they imply (longest first, so "-инична" is not read as "-ична" only).
 PATRONYMIC_ENDINGS: Final[tuple[tuple[str, int], ...]] = (
@@ -65,7 +64,7 @@ def _dost(ctx: RuleContext) -> set[str]:
 def _bad_chars(ctx: RuleContext, part: str) -> Iterator[Finding]:
     value = _part(ctx, part)
     if value is not None and not _NAME_CHARS.fullmatch(value):
-        bad = "".join(sorted({ch for ch in value if not _NAME_CHARS.fullmatch(ch)}))
+        bad = "".join(dict.fromkeys(ch for ch in value if not _NAME_CHARS.fullmatch(ch)))
         yield Finding(f"«{value}»: недопустимые символы «{bad}»")
 
 
@@ -84,13 +83,13 @@ def _double_separator(ctx: RuleContext, part: str) -> Iterator[Finding]:
 def _too_long(ctx: RuleContext, part: str) -> Iterator[Finding]:
     value = _part(ctx, part)
     if value is not None and len(value) > NAME_MAX_LENGTH:
-        yield Finding(f"{len(value)} символов, допускается не более {NAME_MAX_LENGTH}")
+        yield Finding(f"«{value[:NAME_MAX_LENGTH]}…»: длина {len(value)}, "
+                      f"допускается не более {NAME_MAX_LENGTH}")
 
 
 def _required(ctx: RuleContext, part: str) -> Iterator[Finding]:
     if _part(ctx, part) is None and _DOST_MISSING[part] not in _dost(ctx):
-        yield Finding(f"{_PART_TITLES[part]} пуста, DOST «{ctx.record.person.dost or ''}» не содержит "
-                      f"код {_DOST_MISSING[part]}")
+        yield Finding(f"{part} пусто, DOST «{ctx.record.person.dost or ''}» без кода {_DOST_MISSING[part]}")
 
 
 @rule("101")
@@ -169,7 +168,7 @@ def part_present_though_missing(ctx: RuleContext) -> Iterator[Finding]:
     for part, code in _DOST_MISSING.items():
         value = _part(ctx, part)
         if code in dost and value is not None:
-            yield Finding(f"DOST {code}, но {_PART_TITLES[part].lower()} указана: «{value}»", field=part)
+            yield Finding(f"DOST содержит код {code}, но {part} указано: «{value}»", field=part)
 
 
 @rule("116")
@@ -245,7 +244,7 @@ def death_only_in_p022(ctx: RuleContext) -> Iterator[Finding]:
 def birth_place_length(ctx: RuleContext) -> Iterator[Finding]:
     mr = ctx.record.person.mr
     if mr is not None and len(mr) > BIRTH_PLACE_MAX_LENGTH:
-        yield Finding(f"{len(mr)} символов, допускается не более {BIRTH_PLACE_MAX_LENGTH}")
+        yield Finding(f"длина {len(mr)}, допускается не более {BIRTH_PLACE_MAX_LENGTH}")
 
 
 @rule("126")

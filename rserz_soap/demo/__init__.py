@@ -1,0 +1,1 @@
+"""The synthetic demo region: generator (:mod:`.region`), name/place data (:mod:`.names`), loader (:mod:`.load`)."""
