@@ -160,9 +160,9 @@ def explain_identification(engine: Engine, path: Path) -> None:
         ]
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in load.PERSON_TABLES}
         out = [
-            f"# EXPLAIN (ANALYZE, BUFFERS) of the identification queries on the seeded register",
+            "# EXPLAIN (ANALYZE, BUFFERS) of the identification queries on the seeded register",
             f"# {dt.datetime.now().isoformat(timespec='seconds')}; {machine()}",
-            f"# rows: " + ", ".join(f"{t}={c}" for t, c in counts.items()),
+            "# rows: " + ", ".join(f"{t}={c}" for t, c in counts.items()),
             f"# sample person id {sample['id']}: {sample['name_key']} {sample['dr']}; typo query {typo!r}",
             "",
         ]

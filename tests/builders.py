@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from datetime import date
 from typing import Any
 
+from rserz_soap.domain.flk.reference import add_working_days
 from rserz_soap.domain.identifiers import make_enp, make_snils
 from rserz_soap.domain.person import Address, Document, PersonData
 from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
@@ -48,7 +50,7 @@ def record(
     smo: str = "45001",
     n_rec: int = 1,
     person: PersonData | None = None,
-    policy: PolicyInput | None = None,
+    policy: PolicyInput | types.EllipsisType | None = ...,
     dvizit: date = date(2025, 3, 3),
     enp: str | None = None,
     documents: tuple[Document, ...] | None = None,
@@ -56,11 +58,9 @@ def record(
     **kw: Any,
 ) -> OperationRecord:
     p = person or person_data()
-    pol = (
-        policy
-        if policy is not None
-        else PolicyInput(vpolis=2, npolis="450012345", dbeg=dvizit, dend=date(2025, 4, 14))
-    )
+    # ... = a ВС issued on the visit, valid 30 working days; None = no POLIS (operations issuing no policy)
+    vs = PolicyInput(vpolis=2, npolis="450012345", dbeg=dvizit, dend=add_working_days(dvizit, 30))
+    pol = vs if policy is ... else policy
     return OperationRecord(
         n_rec=n_rec,
         op=op,
@@ -83,8 +83,9 @@ def register_person(conn: Any, rec: OperationRecord | None = None) -> Any:
     from rserz_soap.domain.operations import OperationContext, apply_operation
 
     rec = rec or record()
-    ctx = OperationContext(rec.insurance.smo_code, rec.visit.dvizit,
-                           lambda dr, w: persons.allocate_enp(conn, REGION, dr, w))
+    ctx = OperationContext(
+        rec.insurance.smo_code, rec.visit.dvizit, lambda dr, w: persons.allocate_enp(conn, REGION, dr, w)
+    )
     t = apply_operation(None, rec, ctx)
     meta = persons.VersionMeta(rec.op, "smo", rec.insurance.smo_code, t.valid_from, actor="test")
     saved = persons.save(conn, None, t.after, meta)

@@ -101,3 +101,38 @@ def env_for_subprocess(settings: Settings, database_url: str, services: ServiceU
 
 def data_path(*parts: str) -> Path:
     return Path(__file__).parent.joinpath("data", *parts)
+
+
+@pytest.fixture(scope="session")
+def template_database(db_engine: Engine, database_url: str) -> str:
+    """A migrated database with the bundled НСИ and ФЛК directory, to clone per test (fast: TEMPLATE)."""
+    from rserz_soap.runtime import bootstrap
+
+    base = make_url(normalize_url(database_url))
+    name = f"{base.database}_tpl"
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url, pool_size=1)
+    migrate.upgrade(engine)
+    from rserz_soap.files.nsi import bundled_files
+
+    bootstrap.import_nsi(engine, bundled_files(), say=lambda _m: None)
+    bootstrap.load_flk_directory(engine, say=lambda _m: None)
+    engine.dispose()
+    return name
+
+
+@pytest.fixture
+def fresh_engine(db_engine: Engine, database_url: str, template_database: str) -> Iterator[Engine]:
+    """A database of its own for a test that commits (the buffer, concurrency, crash tests)."""
+    base = make_url(normalize_url(database_url))
+    name = f"{base.database}_{uuid.uuid4().hex[:8]}"
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

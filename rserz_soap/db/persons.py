@@ -18,16 +18,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 
-from rserz_soap.domain.operations import StopNotice
-from rserz_soap.domain.person import (
-    Address,
-    Attachment,
-    Document,
-    InsurancePeriod,
-    PersonCard,
-    PersonData,
-    Status,
-)
 from rserz_soap.db.tables import (
     address,
     attachment,
@@ -39,6 +29,16 @@ from rserz_soap.db.tables import (
     person_data,
     person_version,
     stop_list_entry,
+)
+from rserz_soap.domain.operations import StopNotice
+from rserz_soap.domain.person import (
+    Address,
+    Attachment,
+    Document,
+    InsurancePeriod,
+    PersonCard,
+    PersonData,
+    Status,
 )
 
 
@@ -327,14 +327,14 @@ def save(
         )
     )
     notices = [
-        dict(
-            smo_code=n.smo_code,
-            person_id=person_id,
-            version_id=version.id,
-            enp=n.enp,
-            reason=n.reason,
-            stop_date=n.stop_date,
-        )
+        {
+            "smo_code": n.smo_code,
+            "person_id": person_id,
+            "version_id": version.id,
+            "enp": n.enp,
+            "reason": n.reason,
+            "stop_date": n.stop_date,
+        }
         for n in stop_notices
     ]
     if notices:
@@ -375,7 +375,9 @@ def _store_aspect(
                         "valid_to": change_date - timedelta(days=1),
                     }
                 )
-        rows += [{**base, **_row(aspect, v), "valid_from": change_date, "valid_to": None} for v in added]
+        # a person's first facts are true since always (a name is not new because the register learnt it)
+        since = change_date if old else None
+        rows += [{**base, **_row(aspect, v), "valid_from": since, "valid_to": None} for v in added]
     else:
         rows += [{**base, **_row(aspect, v)} for v in added]
     if rows:

@@ -125,6 +125,7 @@ def feminine_surname(masculine: str) -> str:
 _PATRONYMIC_EXCEPTIONS: Final[dict[str, tuple[str, str]]] = {
     "Пётр": ("Петрович", "Петровна"),
     "Павел": ("Павлович", "Павловна"),
+    "Михаил": ("Михайлович", "Михайловна"),
     "Лев": ("Львович", "Львовна"),
     "Яков": ("Яковлевич", "Яковлевна"),
     "Илья": ("Ильич", "Ильинична"),
@@ -144,7 +145,7 @@ def patronymic(father: str, sex: int) -> str:
     consonant take -евич/-евна (Игорь → Игоревич, Сергей → Сергеевич); -ий takes -ьевич/-ьевна
     (Юрий → Юрьевич) unless two consonants precede it (Дмитрий → Дмитриевич); -а/-я take -ич/-ична
     (Никита → Никитич, Никитична); the old names in :data:`_PATRONYMIC_EXCEPTIONS` keep their own
-    forms (Илья → Ильинична, Пётр → Петрович with the fleeting ё).
+    forms (Илья → Ильинична, Пётр → Петрович with the fleeting ё, Михаил → Михайлович).
     """
     male = sex == 1
     special = _PATRONYMIC_EXCEPTIONS.get(father)

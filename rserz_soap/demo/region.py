@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from rserz_soap.demo import names as N
+from rserz_soap.demo import names as nm
 from rserz_soap.domain.documents import example_for_mask, mask_matches
 from rserz_soap.domain.identifiers import SNILS_MAX_SERIAL, SNILS_MIN_SERIAL, make_enp, make_snils
 
@@ -48,10 +48,10 @@ __all__ = [
     "CHUNK_SIZE",
     "ENP_GROUP",
     "MAX_PERSONS",
+    "Address",
     "Attachment",
     "Document",
     "DocumentMask",
-    "Address",
     "InsurancePeriod",
     "MoInfo",
     "RegionReference",
@@ -250,7 +250,7 @@ def region_reference(
         for r in f011
         if r.valid_on(on) and r.code.isdigit()
     }
-    region_name = N.REGION_FALLBACK_NAME
+    region_name = nm.REGION_FALLBACK_NAME
     for r in f010:
         if r.code == region_code:
             region_name = r.data.get("SUBNAME", region_name).split(" (")[0]
@@ -360,21 +360,21 @@ class SyntheticPerson:
 
     def to_card(self) -> PersonCard:
         """The person as the registry's domain model sees it (for the emulator and for ФЛК tests)."""
-        from rserz_soap.domain import person as P
+        from rserz_soap.domain import person as dom
 
-        data = P.PersonData(
+        data = dom.PersonData(
             fam=self.fam, im=self.im, ot=self.ot, w=self.sex, dr=self.birth_date, mr=self.birth_place,
             birth_oksm=self.birth_oksm, c_oksm=self.c_oksm, kateg=self.kateg, ss=self.snils,
             phone=self.phone, email=self.email,
         )
-        return P.PersonCard(
+        return dom.PersonCard(
             data=data,
-            status=P.Status(self.status),
+            status=dom.Status(self.status),
             ddeath=self.death_date,
-            documents=frozenset(P.Document(*d) for d in self.documents),
-            addresses=frozenset(P.Address(*a[:9]) for a in self.addresses),
-            insurance=frozenset(P.InsurancePeriod(**p._asdict()) for p in self.periods),
-            attachments=frozenset(P.Attachment(**a._asdict()) for a in self.attachments),
+            documents=frozenset(dom.Document(*d) for d in self.documents),
+            addresses=frozenset(dom.Address(*a[:9]) for a in self.addresses),
+            insurance=frozenset(dom.InsurancePeriod(**p._asdict()) for p in self.periods),
+            attachments=frozenset(dom.Attachment(**a._asdict()) for a in self.attachments),
             enp=self.enp,
         )
 
@@ -461,7 +461,7 @@ class Generator:
         self.today = reference.as_of.toordinal()
         # A duplicate copies a person of an earlier ЕНП group of its chunk, so the first group has none.
         self.p_duplicate = duplicate_share * CHUNK_SIZE / (CHUNK_SIZE - ENP_GROUP)
-        mix = random.Random(f"rserz-demo-offsets:{seed}")
+        mix = random.Random(f"rserz-demo-offsets:{seed}")  # noqa: S311 — demo data, not secrets
         self.snils_off = int(mix.random() * _SNILS_SPAN)
         self.doc_off = int(mix.random() * 1_000_000)
         self.bc_off = int(mix.random() * 1_000_000)
@@ -479,25 +479,25 @@ class Generator:
         self.dates: dict[int, date] = {}
         # Names: cumulative weights per (sex, era).
         self.names: dict[tuple[int, int], tuple[list[str], list[float], float]] = {}
-        for sex, table in ((1, N.MALE_NAMES), (2, N.FEMALE_NAMES)):
+        for sex, table in ((1, nm.MALE_NAMES), (2, nm.FEMALE_NAMES)):
             for era in range(3):
-                pairs = [(row[0], row[1 + era]) for row in table if row[1 + era] > 0]
+                pairs = [(name, weights[era]) for name, *weights in table if weights[era] > 0]
                 cum, total = _cumulative([w for _, w in pairs])
-                self.names[(sex, era)] = ([nm for nm, _ in pairs], cum, total)
+                self.names[(sex, era)] = ([name for name, _ in pairs], cum, total)
         self.patronymics = {
-            (nm, sex): N.patronymic(nm, sex) for nm, *_ in N.MALE_NAMES for sex in (1, 2)
+            (name, sex): nm.patronymic(name, sex) for name, *_ in nm.MALE_NAMES for sex in (1, 2)
         }
-        self.surnames = ([s for s in N.SURNAMES], [N.feminine_surname(s) for s in N.SURNAMES])
-        self.foreign_cum, self.foreign_total = _cumulative([g.weight for g in N.FOREIGN_GROUPS])
+        self.surnames = (list(nm.SURNAMES), [nm.feminine_surname(s) for s in nm.SURNAMES])
+        self.foreign_cum, self.foreign_total = _cumulative([g.weight for g in nm.FOREIGN_GROUPS])
         self.foreign_patr: dict[tuple[str, int], str] = {}
         self.translit: dict[str, str] = {}
 
         # Places.
-        self.settle_cum, self.settle_total = _cumulative([s.weight for s in N.SETTLEMENTS])
+        self.settle_cum, self.settle_total = _cumulative([s.weight for s in nm.SETTLEMENTS])
         self.settle_mr = tuple(
-            s.name if s.district is None else f"{s.name}, {s.district}" for s in N.SETTLEMENTS
+            s.name if s.district is None else f"{s.name}, {s.district}" for s in nm.SETTLEMENTS
         )
-        self.settle_okato = tuple(self.region_okato2() + s.okato_tail for s in N.SETTLEMENTS)
+        self.settle_okato = tuple(self.region_okato2() + s.okato_tail for s in nm.SETTLEMENTS)
         self.birth_places_by_year: dict[int, list[tuple[str, str]]] = {}
 
         # СМО: validity as ordinals, market-share weights (older insurers hold more people).
@@ -513,8 +513,8 @@ class Generator:
         self.mo = reference.mo
         self.mo_beg = tuple(m.date_beg.toordinal() for m in self.mo)
         self.mo_by_place: dict[tuple[str, int], tuple[int, ...]] = {}
-        district_of = {s.name: s.district for s in N.SETTLEMENTS}
-        for s in N.SETTLEMENTS:
+        district_of = {s.name: s.district for s in nm.SETTLEMENTS}
+        for s in nm.SETTLEMENTS:
             for area, kinds in ((1, ("adult", "both")), (2, ("child", "both"))):
                 if s.district is None:
                     local = [k for k, m in enumerate(self.mo) if m.kind in kinds and m.settlement == s.name]
@@ -560,8 +560,8 @@ class Generator:
         table = self.smo_tables.get(key)
         if table is None:
             valid = [
-                k for k in range(len(self.smo))
-                if self.smo_beg[k] <= on and (self.smo_end[k] is None or on <= self.smo_end[k])
+                k for k, (beg, end) in enumerate(zip(self.smo_beg, self.smo_end, strict=True))
+                if beg <= on and (end is None or on <= end)
             ]
             cands = [k for k in valid if k != exclude] or valid
             if not cands:  # no insurer valid yet: the earliest one (callers move ``on`` to its start)
@@ -574,19 +574,19 @@ class Generator:
     def _birth_places(self, year: int) -> list[tuple[str, str]]:
         places = self.birth_places_by_year.get(year)
         if places is None:
-            places = [(p, oksm) for p, y0, y1, oksm in N.OTHER_BIRTH_PLACES if y0 <= year <= y1]
+            places = [(p, oksm) for p, y0, y1, oksm in nm.OTHER_BIRTH_PLACES if y0 <= year <= y1]
             self.birth_places_by_year[year] = places
         return places
 
     def _name(self, rnd: random.Random, sex: int, year: int) -> str:
-        era = 0 if year < N.ERA_BOUNDS[0] else 1 if year < N.ERA_BOUNDS[1] else 2
+        era = 0 if year < nm.ERA_BOUNDS[0] else 1 if year < nm.ERA_BOUNDS[1] else 2
         names, cum, total = self.names[(sex, era)]
         return names[bisect(cum, rnd.random() * total)]
 
     def _translit(self, word: str) -> str:
         t = self.translit.get(word)
         if t is None:
-            t = self.translit[word] = N.translit(word)
+            t = self.translit[word] = nm.translit(word)
         return t
 
     def _snils(self, i: int) -> str:
@@ -603,7 +603,7 @@ class Generator:
 
     def chunk(self, chunk_no: int, length: int = CHUNK_SIZE) -> list[SyntheticPerson]:
         """The first ``length`` persons of chunk ``chunk_no`` (a prefix of the full chunk)."""
-        rng = random.Random(f"rserz-demo:{self.seed}:{chunk_no}")
+        rng = random.Random(f"rserz-demo:{self.seed}:{chunk_no}")  # noqa: S311 — demo data, not secrets
         rnd = rng.random
         base = chunk_no * CHUNK_SIZE
         out: list[SyntheticPerson] = []
@@ -629,7 +629,7 @@ class Generator:
     def _fresh(self, rng: random.Random, i: int, facets: set[tuple[int, int]]) -> SyntheticPerson:
         rnd = rng.random
         today = self.today
-        D = self._date
+        day_of = self._date
         foreign = rnd() < FOREIGN_SHARE
 
         # --- age, sex, birth date (unique facet within the ЕНП group)
@@ -647,7 +647,7 @@ class Generator:
         while (birth, sex) in facets:
             birth -= 1
         facets.add((birth, sex))
-        bdate = D(birth)
+        bdate = day_of(birth)
         year = bdate.year
 
         # --- death or moving out: the horizon of the person's history
@@ -667,19 +667,19 @@ class Generator:
 
         # --- names, birth place, citizenship
         if foreign:
-            group = N.FOREIGN_GROUPS[bisect(self.foreign_cum, rnd() * self.foreign_total)]
+            group = nm.FOREIGN_GROUPS[bisect(self.foreign_cum, rnd() * self.foreign_total)]
             country, _cname, cities = group.countries[int(rnd() * len(group.countries))]
             im = (group.male if sex == 1 else group.female)[int(rnd() * len(group.male if sex == 1
                                                                                 else group.female))]
             fam_m = group.surnames[int(rnd() * len(group.surnames))]
-            fam = fam_m if sex == 1 else N.feminine_surname(fam_m)
+            fam = fam_m if sex == 1 else nm.feminine_surname(fam_m)
             ot: str | None = None
             if rnd() < group.patronymic_share:
                 father = group.male[int(rnd() * len(group.male))]
                 key = (father, sex)
                 ot = self.foreign_patr.get(key)
                 if ot is None:
-                    ot = self.foreign_patr[key] = N.patronymic(father, sex)
+                    ot = self.foreign_patr[key] = nm.patronymic(father, sex)
             mr = cities[int(rnd() * len(cities))]
             birth_oksm = c_oksm = country
         else:
@@ -723,7 +723,7 @@ class Generator:
                 span = int(years * 365.25)
                 earliest = min(max(birth + 20, today - span + 30), today - 1)
                 permit_beg = earliest + int(rnd() * max(1, today - 20 - earliest))
-                permit_end = _birthday(D(permit_beg), years) - 1
+                permit_end = _birthday(day_of(permit_beg), years) - 1
                 docs.append(self._residence_document(rng, doctype, permit_beg, permit_end))
                 kateg = (KATEG_FOREIGN_PERMANENT if permanent else KATEG_FOREIGN_TEMPORARY)[working]
 
@@ -740,7 +740,7 @@ class Generator:
 
         # --- addresses
         s_idx = bisect(self.settle_cum, rnd() * self.settle_total)
-        settlement = N.SETTLEMENTS[s_idx]
+        settlement = nm.SETTLEMENTS[s_idx]
         if permit_beg is not None:
             reg_from = min(permit_beg + int(rnd() * 20), horizon)
         elif age_y < 18 and rnd() < 0.7:
@@ -748,10 +748,10 @@ class Generator:
         else:
             earliest = max(birth, horizon - 9131)
             reg_from = earliest + int(rnd() * (horizon - earliest))
-        addresses = [self._address(rng, "G", s_idx, settlement, D(reg_from))]
+        addresses = [self._address(rng, "G", s_idx, settlement, day_of(reg_from))]
         if rnd() < 0.15:
             p_from = reg_from + int(rnd() * (horizon - reg_from + 1))
-            addresses.append(self._address(rng, "P", s_idx, settlement, D(p_from)))
+            addresses.append(self._address(rng, "P", s_idx, settlement, day_of(p_from)))
 
         # --- insurance history
         if permit_beg is not None:
@@ -789,9 +789,9 @@ class Generator:
         return SyntheticPerson(
             index=i, enp=enp, fam=fam, im=im, ot=ot, sex=sex, birth_date=bdate, birth_place=mr,
             birth_oksm=birth_oksm, c_oksm=c_oksm, kateg=kateg, snils=snils, phone=phone, email=email,
-            status=status, death_date=D(ddeath) if ddeath is not None else None,
+            status=status, death_date=day_of(ddeath) if ddeath is not None else None,
             documents=tuple(docs), addresses=tuple(addresses), periods=tuple(periods),
-            attachments=tuple(attachments), valid_from=D(earliest_fact),
+            attachments=tuple(attachments), valid_from=day_of(earliest_fact),
         )
 
     # ------------------------------------------------------------------ documents
@@ -805,7 +805,7 @@ class Generator:
             number = f"{(i * _BC_MUL + self.bc_off) % 1_000_000:06d}"
         else:
             series, number = self._by_mask(rng, DOC_BIRTH_CERTIFICATE)
-        office = N.REGISTRY_OFFICES[int(rnd() * len(N.REGISTRY_OFFICES))]
+        office = nm.REGISTRY_OFFICES[int(rnd() * len(nm.REGISTRY_OFFICES))]
         return Document(DOC_BIRTH_CERTIFICATE, series, number, self._date(docdate), None, office, True)
 
     def _passport(self, rng: random.Random, i: int, bdate: date, horizon: int) -> Document:
@@ -830,7 +830,7 @@ class Generator:
             number = f"{(i * _DOC_MUL + self.doc_off) % 1_000_000:06d}"
         else:
             series, number = self._by_mask(rng, DOC_PASSPORT_RF)
-        authority = N.PASSPORT_AUTHORITIES[int(rnd() * len(N.PASSPORT_AUTHORITIES))]
+        authority = nm.PASSPORT_AUTHORITIES[int(rnd() * len(nm.PASSPORT_AUTHORITIES))]
         return Document(DOC_PASSPORT_RF, series, number, d, None, authority, True)
 
     def _foreign_passport(self, rng: random.Random, birth: int, horizon: int) -> Document:
@@ -846,7 +846,7 @@ class Generator:
         series, number = self._by_mask(rng, doctype)
         if doctype == DOC_TEMPORARY_RESIDENCE and not self.masks.get(doctype, DocumentMask(0, "", "", "")).number:
             number = f"{int(rng.random() * 10_000_000):07d}"
-        authority = N.MIGRATION_AUTHORITIES[int(rng.random() * len(N.MIGRATION_AUTHORITIES))]
+        authority = nm.MIGRATION_AUTHORITIES[int(rng.random() * len(nm.MIGRATION_AUTHORITIES))]
         return Document(doctype, series or None, number, self._date(beg), self._date(end), authority, False)
 
     def _by_mask(self, rng: random.Random, doctype: int) -> tuple[str, str]:
@@ -865,9 +865,9 @@ class Generator:
 
     # ------------------------------------------------------------------ addresses
 
-    def _address(self, rng: random.Random, kind: str, s_idx: int, s: N.Settlement, since: date) -> Address:
+    def _address(self, rng: random.Random, kind: str, s_idx: int, s: nm.Settlement, since: date) -> Address:
         rnd = rng.random
-        street = N.STREETS[int(rnd() * len(N.STREETS))] if s.urban or rnd() < 0.7 else N.STREETS[0]
+        street = nm.STREETS[int(rnd() * len(nm.STREETS))] if s.urban or rnd() < 0.7 else nm.STREETS[0]
         house = str(1 + int(rnd() * rnd() * 120))
         flat = str(1 + int(rnd() * 180)) if s.urban and rnd() < 0.8 else None
         return Address(kind, self.settle_okato[s_idx], self.ref.region_name, s.district, s.name, street, house,
@@ -937,44 +937,44 @@ class Generator:
                 stays.append((cur, beg, None, None, kind, rsmo))
             break
 
-        D = self._date
+        day_of = self._date
         ter = self.okato
-        dend_all = D(permit_end) if permit_end is not None else None
+        dend_all = day_of(permit_end) if permit_end is not None else None
         periods: list[InsurancePeriod] = []
         policy_type = 0
         n_vs = 0
         adult_from = birth + 5114  # ~14 years: a child is registered by a representative (method 2)
-        for smo_k, beg, end, stop, kind, rsmo in stays:
+        for smo_k, beg, end, stop_reason, kind, rsmo in stays:
             smo = self.smo[smo_k]
             m = rnd()
             method = 2 if beg < adult_from else 1 if m < 0.62 else 3 if m < 0.72 else 4 if beg >= EPGU_START else 1
             if kind == "old":
                 periods.append(InsurancePeriod(
                     smo.code, smo.ogrn, ter, enp, 1, smo.code,
-                    f"{(i * _OLD_MUL + self.old_off) % 10_000_000_000:010d}", D(beg), None,
-                    D(end) if end is not None else None, stop, rsmo, 1, method,
+                    f"{(i * _OLD_MUL + self.old_off) % 10_000_000_000:010d}", day_of(beg), None,
+                    day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
                 ))
                 continue
             if kind == "cont" and policy_type:
                 periods.append(InsurancePeriod(
-                    smo.code, smo.ogrn, ter, enp, policy_type, None, enp, D(beg), dend_all,
-                    D(end) if end is not None else None, stop, rsmo, None, method,
+                    smo.code, smo.ogrn, ter, enp, policy_type, None, enp, day_of(beg), dend_all,
+                    day_of(end) if end is not None else None, stop_reason, rsmo, None, method,
                 ))
                 continue
             # A ВС, then the policy handed out 1–6 weeks later (unless the stay ends first).
             vs_end = beg + _VS_DAYS[(beg - 1) % 7]
-            vs_dend = D(vs_end if permit_end is None else min(vs_end, permit_end))
+            vs_dend = day_of(vs_end if permit_end is None else min(vs_end, permit_end))
             vs_no = f"{100_000_000 + ((i * 4 + n_vs) * _VS_MUL + self.vs_off) % 900_000_000:09d}"
             n_vs += 1
             handout = beg + 7 + int(rnd() * 33)
             if (end is not None and end < handout) or (end is None and handout > self.today):
                 periods.append(InsurancePeriod(
-                    smo.code, smo.ogrn, ter, enp, 2, None, vs_no, D(beg), vs_dend,
-                    D(end) if end is not None else None, stop, rsmo, 1, method,
+                    smo.code, smo.ogrn, ter, enp, 2, None, vs_no, day_of(beg), vs_dend,
+                    day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
                 ))
                 continue
             periods.append(InsurancePeriod(
-                smo.code, smo.ogrn, ter, enp, 2, None, vs_no, D(beg), vs_dend, D(handout - 1), None, rsmo, 1,
+                smo.code, smo.ogrn, ter, enp, 2, None, vs_no, day_of(beg), vs_dend, day_of(handout - 1), None, rsmo, 1,
                 method,
             ))
             if handout >= DIGITAL_POLICY_START:
@@ -984,8 +984,8 @@ class Generator:
             else:
                 policy_type = 3
             periods.append(InsurancePeriod(
-                smo.code, smo.ogrn, ter, enp, policy_type, None, enp, D(handout), dend_all,
-                D(end) if end is not None else None, stop, rsmo, 1, method,
+                smo.code, smo.ogrn, ter, enp, policy_type, None, enp, day_of(handout), dend_all,
+                day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
             ))
         return periods
 
@@ -1002,7 +1002,7 @@ class Generator:
         closed_on: int | None,
     ) -> list[Attachment]:
         rnd = rng.random
-        D = self._date
+        day_of = self._date
         b18 = _birthday(bdate, 18)
         area = 2 if horizon < b18 else 1
         out: list[Attachment] = []
@@ -1011,7 +1011,7 @@ class Generator:
             k = kids[int(rnd() * len(kids))]
             c_in = max(birth + 30, self.mo_beg[k], insured_from)
             if c_in < b18 - 1:
-                out.append(self._attachment(rng, k, 2, D(c_in), D(b18 - 1)))
+                out.append(self._attachment(rng, k, 2, day_of(c_in), day_of(b18 - 1)))
         cands = self.mo_by_place[(place, area)]
         k = cands[int(rnd() * len(cands))]
         lo = max(self.mo_beg[k], insured_from, b18 if area == 1 else birth + 14)
@@ -1019,7 +1019,7 @@ class Generator:
         if hi < lo:
             return out
         date_in = hi - int((hi - lo) * rnd() ** 1.3)
-        out.append(self._attachment(rng, k, area, D(date_in), D(closed_on) if closed_on is not None else None))
+        out.append(self._attachment(rng, k, area, day_of(date_in), day_of(closed_on) if closed_on is not None else None))
         return out
 
     def _attachment(self, rng: random.Random, k: int, area: int, date_in: date, date_out: date | None) -> Attachment:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Final
 
 __all__ = [
@@ -59,7 +59,7 @@ _EXAMPLE_ALNUM: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 _EXAMPLE_LATIN: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
-@lru_cache(maxsize=None)
+@cache
 def compile_mask(mask: str) -> re.Pattern[str]:
     """The anchored pattern of a non-empty mask; cached because there are only a few dozen masks."""
     parts = [_MASK_REGEX.get(ch) or re.escape(ch) for ch in mask]

@@ -22,7 +22,7 @@ from rserz_soap.domain.person import (
     Status,
     StopReason,
 )
-from rserz_soap.domain.records import OperationRecord, Op
+from rserz_soap.domain.records import Op, OperationRecord
 
 
 class OperationRefused(Exception):

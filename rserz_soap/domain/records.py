@@ -36,6 +36,9 @@ class Op(StrEnum):
     P063 = "П063"  # new policy because the old one expired
 
 
+ISSUES_POLICY = frozenset({Op.P010, Op.P034, Op.P035, Op.P036, Op.P060, Op.P061, Op.P062, Op.P063})
+
+
 @dataclass(frozen=True)
 class Visit:
     """VIZIT: the person's application."""
@@ -90,8 +93,9 @@ class OperationRecord:
 
     @property
     def event_date(self) -> date:
-        """The date the operation takes effect: the policy start when given, else the application date."""
-        if self.insurance.policy is not None:
+        """The date the operation takes effect: the new policy's start for operations that issue one, else
+        the application date (a record may echo the person's existing policy, whose start is years back)."""
+        if self.insurance.policy is not None and self.op in ISSUES_POLICY:
             return self.insurance.policy.dbeg
         return self.visit.dvizit
 

@@ -82,8 +82,15 @@ class ChangeSource:
     buffer_entry_id: int | None = None
 
     def meta(self, operation: str, valid_from: date) -> VersionMeta:
-        return VersionMeta(operation, self.kind, self.code, valid_from, actor=self.actor,
-                           buffer_entry_id=self.buffer_entry_id, reason=self.reason)
+        return VersionMeta(
+            operation,
+            self.kind,
+            self.code,
+            valid_from,
+            actor=self.actor,
+            buffer_entry_id=self.buffer_entry_id,
+            reason=self.reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -108,9 +115,18 @@ class DoubleAttachment:
     attachments: tuple[Attachment, ...]  # oldest first
 
 
-def attach(conn: Connection, person_id: int, mo_code: str, area_type: int, date_in: date, method: int, *,
-           section: str | None = None, doctor_snils: str | None = None,
-           source: ChangeSource) -> AttachResult:
+def attach(
+    conn: Connection,
+    person_id: int,
+    mo_code: str,
+    area_type: int,
+    date_in: date,
+    method: int,
+    *,
+    section: str | None = None,
+    doctor_snils: str | None = None,
+    source: ChangeSource,
+) -> AttachResult:
     """Attach the person to ``mo_code`` for ``area_type`` from ``date_in``, closing the previous one.
 
     Refused: a merged or annulled card; a dead person; ``date_in`` before birth; an МО that F003 does not
@@ -134,16 +150,20 @@ def attach(conn: Connection, person_id: int, mo_code: str, area_type: int, date_
     current = [a for a in card.attachments if a.area_type == area_type and _open_on(a, date_in)]
     later = [a for a in current if a.date_in > date_in]
     if later:
-        raise AttachmentError(NEWER_ATTACHMENT, f"an attachment to {later[0].mo_code} for area type "
-                              f"{area_type} starts on {later[0].date_in}, after {date_in}")
+        raise AttachmentError(
+            NEWER_ATTACHMENT,
+            f"an attachment to {later[0].mo_code} for area type "
+            f"{area_type} starts on {later[0].date_in}, after {date_in}",
+        )
     closed = {a: dataclasses.replace(a, date_out=date_in) for a in current}
     after = card.replace(attachments=frozenset({*(closed.get(a, a) for a in card.attachments), new}))
     version = persons.save(conn, stored, after, source.meta(ATTACH, date_in))
     return AttachResult(person_id, new, tuple(_oldest_first(closed.values())), version)
 
 
-def detach(conn: Connection, person_id: int, mo_code: str, area_type: int, date_out: date, *,
-           source: ChangeSource) -> DetachResult:
+def detach(
+    conn: Connection, person_id: int, mo_code: str, area_type: int, date_out: date, *, source: ChangeSource
+) -> DetachResult:
     """End the person's open attachment to ``mo_code`` for ``area_type`` on ``date_out``.
 
     F003 is not consulted: an МО that left ОМС must still be able to let its patients go. A dead person
@@ -158,8 +178,9 @@ def detach(conn: Connection, person_id: int, mo_code: str, area_type: int, date_
         done = [a for a in mine if a.date_out == date_out]
         if done:
             return DetachResult(person_id, done[0], None)
-        raise AttachmentError(NO_ATTACHMENT, f"person {person_id} has no open attachment to {mo_code} "
-                              f"for area type {area_type}")
+        raise AttachmentError(
+            NO_ATTACHMENT, f"person {person_id} has no open attachment to {mo_code} for area type {area_type}"
+        )
     current = max(open_, key=_latest)  # one, unless the data is broken: then the latest one goes
     if date_out < current.date_in:
         raise AttachmentError(BAD_DATES, f"{date_out} is before the attachment's start {current.date_in}")
@@ -194,8 +215,9 @@ def find_double_attachments(conn: Connection) -> list[DoubleAttachment]:
     return [DoubleAttachment(pid, area, tuple(found)) for (pid, area), found in grouped.items()]
 
 
-def close_double_attachments(conn: Connection, *, actor: str, keep: Literal["latest"] = "latest",
-                             reason: str | None = None) -> int:
+def close_double_attachments(
+    conn: Connection, *, actor: str, keep: Literal["latest"] = "latest", reason: str | None = None
+) -> int:
     """Close all but the latest (by ``date_in``) open attachment of each area type; returns how many closed.
 
     The latest is kept because it is the person's most recent choice — the same outcome :func:`attach`

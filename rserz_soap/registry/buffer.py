@@ -390,7 +390,8 @@ class Registry:
             if rules.federal_contradiction:
                 found += _federal_contradictions(conn, card.person_id, record)
         elif rules.probable_duplicate and self.find_duplicates is not None:
-            probe = PersonCard(data=record.person, documents=frozenset(record.documents))
+            addresses = frozenset(a for a in (record.address_g, record.address_p) if a is not None)
+            probe = PersonCard(data=record.person, documents=frozenset(record.documents), addresses=addresses)
             best = [
                 (pid, s) for pid, s in self.find_duplicates(conn, probe) if s >= rules.duplicate_min_score
             ]
@@ -481,7 +482,7 @@ def _result_of(entry: Any) -> RecordResult:
     return decode(RecordResult, entry["result"])
 
 
-_FEDERAL_FIELDS = {
+_FEDERAL_FIELDS: dict[str, Callable[[OperationRecord], object]] = {
     "fam": lambda r: r.person.fam,
     "im": lambda r: r.person.im,
     "ot": lambda r: r.person.ot,

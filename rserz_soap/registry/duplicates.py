@@ -120,8 +120,9 @@ class UnmergeResult:
 # --- candidates -------------------------------------------------------------------------------------------
 
 
-def find_candidates(conn: Connection, card: PersonCard, *, limit: int = 20,
-                    min_score: float = 0.5) -> list[Candidate]:
+def find_candidates(
+    conn: Connection, card: PersonCard, *, limit: int = 20, min_score: float = 0.5
+) -> list[Candidate]:
     """Persons that may be the same human as ``card``, best first.
 
     ``card`` need not be stored (an incoming record can be checked before it is registered). The searches
@@ -160,14 +161,37 @@ def _gather(conn: Connection, card: PersonCard) -> set[int]:
         variants |= {(s, number) for s in swapped_variants(series)}
         for s, n in sorted(variants):
             ids.update(search.by_document(conn, doctype, s or None, n, include_history=True))
-    ids.update(m.person_id for m in search.fuzzy_by_name(
-        conn, d.fam, d.im, d.ot, dr=d.dr, threshold=0.0, limit=SAME_BIRTH_DATE_LIMIT, include_history=True))
-    ids.update(m.person_id for m in search.fuzzy_by_name(
-        conn, d.fam, d.im, d.ot, dr_from=d.dr - NEAR_BIRTH_DATE, dr_to=d.dr + NEAR_BIRTH_DATE,
-        limit=NEAR_BIRTH_DATE_LIMIT, include_history=True))
-    ids.update(m.person_id for m in search.fuzzy_by_name(
-        conn, d.fam, d.im, d.ot, threshold=ANY_BIRTH_DATE_THRESHOLD, limit=ANY_BIRTH_DATE_LIMIT,
-        include_history=True))
+    ids.update(
+        m.person_id
+        for m in search.fuzzy_by_name(
+            conn, d.fam, d.im, d.ot, dr=d.dr, threshold=0.0, limit=SAME_BIRTH_DATE_LIMIT, include_history=True
+        )
+    )
+    ids.update(
+        m.person_id
+        for m in search.fuzzy_by_name(
+            conn,
+            d.fam,
+            d.im,
+            d.ot,
+            dr_from=d.dr - NEAR_BIRTH_DATE,
+            dr_to=d.dr + NEAR_BIRTH_DATE,
+            limit=NEAR_BIRTH_DATE_LIMIT,
+            include_history=True,
+        )
+    )
+    ids.update(
+        m.person_id
+        for m in search.fuzzy_by_name(
+            conn,
+            d.fam,
+            d.im,
+            d.ot,
+            threshold=ANY_BIRTH_DATE_THRESHOLD,
+            limit=ANY_BIRTH_DATE_LIMIT,
+            include_history=True,
+        )
+    )
     return ids
 
 
@@ -182,8 +206,15 @@ def _merged(conn: Connection, ids: Iterable[int]) -> set[int]:
 # --- merge ------------------------------------------------------------------------------------------------
 
 
-def merge(conn: Connection, survivor_id: int, merged_id: int, *, actor: str, reason: str | None = None,
-          on: date | None = None) -> MergeResult:
+def merge(
+    conn: Connection,
+    survivor_id: int,
+    merged_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    on: date | None = None,
+) -> MergeResult:
     """Make ``merged_id`` a duplicate of ``survivor_id`` as of ``on`` (today by default).
 
     The merged person: its open insurance is stopped (reason 5, duplicate) with a STOPLIST notice to its
@@ -213,12 +244,15 @@ def merge(conn: Connection, survivor_id: int, merged_id: int, *, actor: str, rea
     kept = survivor.open_period()
     open_merged = sorted((p for p in merged.insurance if p.is_open), key=lambda p: (p.dbeg, p.npolis))
     if open_merged and kept is None:
-        raise MergeError(SURVIVOR_NOT_INSURED,
-                         f"{survivor_id} has no open insurance but {merged_id} has: keep the insured one")
+        raise MergeError(
+            SURVIVOR_NOT_INSURED,
+            f"{survivor_id} has no open insurance but {merged_id} has: keep the insured one",
+        )
     closed = {p: p.stopped(max(day, p.dbeg), StopReason.DUPLICATE) for p in open_merged}
     notices = tuple(
         StopNotice(p.smo_code, p.enp, StopReason.DUPLICATE, c.dstop or day)
-        for p, c in closed.items() if kept is None or p.smo_code != kept.smo_code
+        for p, c in closed.items()
+        if kept is None or p.smo_code != kept.smo_code
     )
     active = [a for a in merged.attachments if _active_after(a, day)]
     merged_after = merged.replace(
@@ -236,29 +270,46 @@ def merge(conn: Connection, survivor_id: int, merged_id: int, *, actor: str, rea
     merged_version = persons.save(conn, stored[merged_id], merged_after, meta, notices)
 
     moment = _clock(conn)
-    moved = conn.execute(
-        update(enp_alias)
-        .where(enp_alias.c.person_id == merged_id)
-        .values(person_id=survivor_id, is_main=False, reason=ALIAS_REASON_MERGE, added_at=moment)
-        .returning(enp_alias.c.enp)
-    ).scalars().all()
+    moved = (
+        conn.execute(
+            update(enp_alias)
+            .where(enp_alias.c.person_id == merged_id)
+            .values(person_id=survivor_id, is_main=False, reason=ALIAS_REASON_MERGE, added_at=moment)
+            .returning(enp_alias.c.enp)
+        )
+        .scalars()
+        .all()
+    )
     conn.execute(update(person).where(person.c.id == merged_id).values(merged_into=survivor_id))
     merge_id = conn.execute(
         insert(person_merge)
-        .values(survivor_id=survivor_id, merged_id=merged_id, actor=actor, reason=reason,
-                survivor_version_id=survivor_version.version_id, merged_version_id=merged_version.version_id,
-                merged_at=moment)
+        .values(
+            survivor_id=survivor_id,
+            merged_id=merged_id,
+            actor=actor,
+            reason=reason,
+            survivor_version_id=survivor_version.version_id,
+            merged_version_id=merged_version.version_id,
+            merged_at=moment,
+        )
         .returning(person_merge.c.id)
     ).scalar_one()
     return MergeResult(
-        merge_id=int(merge_id), survivor_id=survivor_id, merged_id=merged_id,
-        survivor_version=survivor_version, merged_version=merged_version, moved_enps=tuple(sorted(moved)),
-        closed_periods=tuple(closed.values()), stop_notices=notices, taken_over=taken,
+        merge_id=int(merge_id),
+        survivor_id=survivor_id,
+        merged_id=merged_id,
+        survivor_version=survivor_version,
+        merged_version=merged_version,
+        moved_enps=tuple(sorted(moved)),
+        closed_periods=tuple(closed.values()),
+        stop_notices=notices,
+        taken_over=taken,
     )
 
 
-def _take_over(survivor: PersonCard, merged: PersonCard, active: list[Attachment],
-               day: date) -> tuple[PersonCard, tuple[str, ...]]:
+def _take_over(
+    survivor: PersonCard, merged: PersonCard, active: list[Attachment], day: date
+) -> tuple[PersonCard, tuple[str, ...]]:
     taken: list[str] = []
     data = survivor.data
     if not data.ss and merged.data.ss:
@@ -289,8 +340,9 @@ def _active_after(a: Attachment, day: date) -> bool:
 # --- unmerge ----------------------------------------------------------------------------------------------
 
 
-def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None = None,
-            on: date | None = None) -> UnmergeResult:
+def unmerge(
+    conn: Connection, merge_id: int, *, actor: str, reason: str | None = None, on: date | None = None
+) -> UnmergeResult:
     """Undo merge ``merge_id`` as of ``on`` (today by default), as a new version of both cards.
 
     The merged person gets back its status, the insurance periods and attachments the merge closed — each
@@ -308,8 +360,9 @@ def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None =
     if row is None:
         raise MergeError(UNKNOWN_MERGE, f"no merge {merge_id}")
     if row.unmerged_at is not None:
-        raise MergeError(ALREADY_UNMERGED,
-                         f"merge {merge_id} was undone at {row.unmerged_at} by {row.unmerged_by}")
+        raise MergeError(
+            ALREADY_UNMERGED, f"merge {merge_id} was undone at {row.unmerged_at} by {row.unmerged_by}"
+        )
     if row.survivor_version_id is None or row.merged_version_id is None:
         raise MergeError(MERGE_OVERTAKEN, f"merge {merge_id} has no version ids: it cannot be undone")
     day = on or date.today()
@@ -320,13 +373,22 @@ def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None =
     if merged.status is not Status.MERGED or merged_into[merged_id] != survivor_id:
         raise MergeError(MERGE_OVERTAKEN, f"person {merged_id} is no longer merged into {survivor_id}")
     if survivor.status is Status.MERGED or merged_into[survivor_id] is not None:
-        raise MergeError(MERGE_OVERTAKEN, f"person {survivor_id} has since been merged into "
-                         f"{merged_into[survivor_id]}: undo that merge first")
-    moved = conn.execute(
-        select(enp_alias.c.enp).where(enp_alias.c.person_id == survivor_id,
-                                      enp_alias.c.reason == ALIAS_REASON_MERGE,
-                                      enp_alias.c.added_at == row.merged_at)
-    ).scalars().all()
+        raise MergeError(
+            MERGE_OVERTAKEN,
+            f"person {survivor_id} has since been merged into "
+            f"{merged_into[survivor_id]}: undo that merge first",
+        )
+    moved = (
+        conn.execute(
+            select(enp_alias.c.enp).where(
+                enp_alias.c.person_id == survivor_id,
+                enp_alias.c.reason == ALIAS_REASON_MERGE,
+                enp_alias.c.added_at == row.merged_at,
+            )
+        )
+        .scalars()
+        .all()
+    )
     if merged.enp not in moved:
         raise MergeError(MERGE_OVERTAKEN, f"ЕНП {merged.enp} is not where merge {merge_id} left it")
 
@@ -338,8 +400,13 @@ def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None =
 
     survivor_after = _undo_version(conn, survivor, row.survivor_version_id)
     survivor_before, survivor_merged = _data_rows(conn, survivor_id, row.survivor_version_id)
-    if (survivor_before is not None and survivor_merged is not None and not survivor_before["ss"]
-            and survivor_merged["ss"] and survivor.data.ss == survivor_merged["ss"]):
+    if (
+        survivor_before is not None
+        and survivor_merged is not None
+        and not survivor_before["ss"]
+        and survivor_merged["ss"]
+        and survivor.data.ss == survivor_merged["ss"]
+    ):
         survivor_after = survivor_after.replace(data=dataclasses.replace(survivor_after.data, ss=None))
 
     meta = VersionMeta(UNMERGE, SOURCE_KIND, SOURCE_CODE, day, actor=actor, reason=reason)
@@ -348,8 +415,11 @@ def unmerge(conn: Connection, merge_id: int, *, actor: str, reason: str | None =
 
     _restore_aliases(conn, merged_id, merged.enp, moved)
     conn.execute(update(person).where(person.c.id == merged_id).values(merged_into=None))
-    conn.execute(update(person_merge).where(person_merge.c.id == merge_id)
-                 .values(unmerged_at=func.now(), unmerged_by=actor))
+    conn.execute(
+        update(person_merge)
+        .where(person_merge.c.id == merge_id)
+        .values(unmerged_at=func.now(), unmerged_by=actor)
+    )
     return UnmergeResult(merge_id, survivor_version, merged_version, tuple(sorted(moved)), reopened, status)
 
 
@@ -388,13 +458,20 @@ def _earlier_merges(conn: Connection, survivor_id: int) -> dict[str, datetime]:
 def _enps_of(conn: Connection, person_id: int) -> set[str]:
     """The person's main ЕНП, every ЕНП on its insurance history, and those of merges into it."""
     enps = set(conn.execute(select(person.c.main_enp).where(person.c.id == person_id)).scalars())
-    enps |= set(conn.execute(
-        select(insurance_period.c.enp).where(insurance_period.c.person_id == person_id).distinct()
-    ).scalars())
-    inner = conn.execute(
-        select(person_merge.c.merged_id)
-        .where(person_merge.c.survivor_id == person_id, person_merge.c.unmerged_at.is_(None))
-    ).scalars().all()
+    enps |= set(
+        conn.execute(
+            select(insurance_period.c.enp).where(insurance_period.c.person_id == person_id).distinct()
+        ).scalars()
+    )
+    inner = (
+        conn.execute(
+            select(person_merge.c.merged_id).where(
+                person_merge.c.survivor_id == person_id, person_merge.c.unmerged_at.is_(None)
+            )
+        )
+        .scalars()
+        .all()
+    )
     for merged_id in inner:
         enps |= _enps_of(conn, int(merged_id))
     return enps
@@ -418,28 +495,47 @@ def _undo_version(conn: Connection, card: PersonCard, version_id: int) -> Person
     return card.replace(**changes)
 
 
-def _values(conn: Connection, aspect: persons.Aspect, person_id: int | None, version_id: int, *,
-            removed: bool) -> frozenset[Any]:
+def _values(
+    conn: Connection, aspect: persons.Aspect, person_id: int | None, version_id: int, *, removed: bool
+) -> frozenset[Any]:
     """Values of the open rows version ``version_id`` superseded (``removed``) or inserted (still current)."""
     t = aspect.table
     cond = [t.c.person_id == person_id]
-    cond += [t.c.superseded_by == version_id] if removed else [t.c.version_id == version_id,
-                                                               t.c.superseded_at.is_(None)]
+    cond += (
+        [t.c.superseded_by == version_id]
+        if removed
+        else [t.c.version_id == version_id, t.c.superseded_at.is_(None)]
+    )
     if aspect.sliced:
         cond.append(t.c.valid_to.is_(None))
     rows = conn.execute(select(*(t.c[c] for c in aspect.columns)).where(*cond)).mappings()
     return frozenset(aspect.kind(**dict(r)) for r in rows)
 
 
-def _data_rows(conn: Connection, person_id: int,
-               version_id: int) -> tuple[RowMapping | None, RowMapping | None]:
+def _data_rows(
+    conn: Connection, person_id: int, version_id: int
+) -> tuple[RowMapping | None, RowMapping | None]:
     """The person_data row version ``version_id`` superseded and the open one it wrote (None: unchanged)."""
     t = person_data
     cols = (t.c.ss, t.c.status)
-    before = conn.execute(select(*cols).where(t.c.person_id == person_id, t.c.superseded_by == version_id,
-                                              t.c.valid_to.is_(None))).mappings().first()
-    after = conn.execute(select(*cols).where(t.c.person_id == person_id, t.c.version_id == version_id,
-                                             t.c.valid_to.is_(None))).mappings().first()
+    before = (
+        conn.execute(
+            select(*cols).where(
+                t.c.person_id == person_id, t.c.superseded_by == version_id, t.c.valid_to.is_(None)
+            )
+        )
+        .mappings()
+        .first()
+    )
+    after = (
+        conn.execute(
+            select(*cols).where(
+                t.c.person_id == person_id, t.c.version_id == version_id, t.c.valid_to.is_(None)
+            )
+        )
+        .mappings()
+        .first()
+    )
     return before, after
 
 

@@ -35,6 +35,16 @@ def import_nsi(engine: Engine, files: list[Path], say: Say = log.info) -> None:
         say(f"НСИ {parsed.directory} {parsed.version or ''} ({path.name}): {state}")
 
 
+def load_flk_directory(engine: Engine, say: Say = log.info) -> None:
+    """The bundled error directory into ``flk_error``; an operator's later edits are kept."""
+    from rserz_soap.db.flk import load_directory
+    from rserz_soap.files.flk_directory import bundled_directory
+
+    with engine.begin() as conn:
+        result = load_directory(conn, bundled_directory())
+    say(f"ФЛК error directory: {result.inserted} new, {result.updated} updated, {result.kept} kept")
+
+
 def participant_specs(engine: Engine, on: date) -> list[devpki.ParticipantSpec]:
     """Demo participants: every СМО and МО valid today in НСИ, the ИСЗЛ and the outside systems."""
     with engine.connect() as conn:
@@ -83,6 +93,7 @@ def prepare(settings: Settings, engine: Engine, say: Say = log.info, progress: b
     migrate.upgrade(engine)
     say(f"schema at revision {migrate.current_revision(engine)}")
     import_nsi(engine, bundled_files(), say)
+    load_flk_directory(engine, say)
     init_certificates(settings, engine, say)
     count = person_count(engine)
     if count == 0 and settings.demo_persons > 0:

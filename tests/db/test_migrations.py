@@ -9,7 +9,6 @@ from rserz_soap.db.tables import metadata
 def test_schema_is_at_head_and_matches_the_tables(db_engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()

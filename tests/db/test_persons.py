@@ -30,6 +30,11 @@ def _register(conn: Connection) -> persons.StoredCard:
     return persons.load(conn, saved.person_id)
 
 
+def _pid(stored: persons.StoredCard) -> int:
+    assert stored.card.person_id is not None
+    return stored.card.person_id
+
+
 def test_a_registered_card_loads_back_equal(db_conn: Connection) -> None:
     stored = _register(db_conn)
     card = stored.card
@@ -47,7 +52,7 @@ def test_a_change_supersedes_rows_and_keeps_the_old_slice(db_conn: Connection) -
     rec = builders.record("П040", documents=(new_doc,), dvizit=date(2025, 5, 10), policy=None)
     t = apply_operation(stored.card, rec, _ctx(db_conn))
     persons.save(db_conn, stored, t.after, _meta("П040", t.valid_from))
-    card = persons.load(db_conn, stored.card.person_id).card
+    card = persons.load(db_conn, _pid(stored)).card
     assert card.documents == frozenset({new_doc}) and card.version_no == 2
     rows = db_conn.execute(
         select(
@@ -90,7 +95,7 @@ def test_change_of_smo_leaves_a_stop_list_entry_for_the_previous_one(db_conn: Co
     )
     t = apply_operation(stored.card, rec, _ctx(db_conn, "45002"))
     persons.save(db_conn, stored, t.after, _meta("П031", t.valid_from, "45002"), t.stop_notices)
-    card = persons.load(db_conn, stored.card.person_id).card
+    card = persons.load(db_conn, _pid(stored)).card
     assert card.open_period() is not None and card.open_period().smo_code == "45002"  # type: ignore[union-attr]
     entry = db_conn.execute(
         select(stop_list_entry).where(stop_list_entry.c.person_id == card.person_id)

@@ -12,10 +12,9 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
     queue = Queue(queues.DEFAULT, connection=redis_conn)
     job = queue.enqueue(housekeeping.heartbeat)
     SimpleWorker([queue], connection=redis_conn).work(burst=True)
-    job.refresh()
-    assert job.is_finished
+    assert job.get_status(refresh=True) == "finished"
     stored = redis_conn.hget(housekeeping.HEARTBEAT_KEY, "at")
-    assert stored is not None and stored.decode() == job.return_value()
+    assert isinstance(stored, bytes) and stored.decode() == job.return_value()
 
 
 def test_schedule_registers_the_heartbeat(redis_conn: redis.Redis) -> None:
