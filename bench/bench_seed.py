@@ -1,6 +1,7 @@
 """Benchmark: seed the synthetic region and compare with the COPY floor.
 
-    python bench/bench_seed.py --persons 1000000 [--seed 1] [--workers N] [--explain bench/results/explain_1m.txt]
+    python bench/bench_seed.py --persons 1000000 [--seed 1] [--workers N] \
+        [--explain bench/results/explain_1m.txt]
 
 Runs against ``RSERZ_DATABASE_URL`` when it is set (the register there must be empty, or pass
 ``--reset`` to truncate its person tables), otherwise against an embedded PostgreSQL under ``--var-dir``
@@ -27,6 +28,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -54,8 +56,11 @@ def machine() -> str:
         pass
     cpu = ""
     try:
-        names = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                 if ln.startswith("model name")]
+        names = [
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ]
         cpu = names[0] if names else ""
     except OSError:
         pass
@@ -109,6 +114,7 @@ def write_section(body: str) -> None:
 
 # --------------------------------------------------------------------------- EXPLAIN of identification
 
+
 def _one(conn: Connection, sql: str) -> dict[str, object]:
     row = conn.execute(text(sql)).mappings().first()
     if row is None:
@@ -119,7 +125,9 @@ def _one(conn: Connection, sql: str) -> dict[str, object]:
 def explain_identification(engine: Engine, path: Path) -> None:
     """Plans of the identification queries of domain.md §8 on the loaded register, verbatim."""
     with engine.connect() as conn:
-        sample = _one(conn, """
+        sample = _one(
+            conn,
+            """
             SELECT p.id, p.main_enp, d.fam, d.im, d.ot, d.dr, d.ss, d.name_key,
                    doc.doctype, doc.docser, doc.docnum, ip.npolis, ip.spolis
             FROM person p
@@ -127,36 +135,52 @@ def explain_identification(engine: Engine, path: Path) -> None:
             JOIN identity_document doc ON doc.person_id = p.id AND doc.superseded_at IS NULL AND doc.is_main
             JOIN insurance_period ip ON ip.person_id = p.id AND ip.superseded_at IS NULL AND ip.dstop IS NULL
             WHERE d.ss IS NOT NULL AND d.ot IS NOT NULL AND ip.vpolis = 3 AND d.fam = 'Иванов'
-            ORDER BY p.id OFFSET 17 LIMIT 1""")
+            ORDER BY p.id OFFSET 17 LIMIT 1""",
+        )
         typo = str(sample["name_key"]).replace("иванов", "ивонов", 1)
-        queries = [
-            ("by ЕНП (enp_alias → person)",
-             "SELECT p.* FROM enp_alias a JOIN person p ON p.id = a.person_id WHERE a.enp = :enp",
-             {"enp": sample["main_enp"]}),
-            ("by policy (insurance_period npolis, current rows)",
-             "SELECT ip.person_id, ip.smo_code, ip.dbeg, ip.dstop FROM insurance_period ip "
-             "WHERE ip.npolis = :npolis AND ip.spolis IS NOT DISTINCT FROM :spolis AND ip.superseded_at IS NULL",
-             {"npolis": sample["npolis"], "spolis": sample["spolis"]}),
-            ("by document (identity_document docnum/docser/doctype, current rows)",
-             "SELECT d.person_id FROM identity_document d WHERE d.docnum = :num AND d.docser = :ser "
-             "AND d.doctype = :type AND d.superseded_at IS NULL",
-             {"num": sample["docnum"], "ser": sample["docser"], "type": sample["doctype"]}),
-            ("by СНИЛС (person_data ss, current rows)",
-             "SELECT d.person_id, d.fam, d.im, d.ot, d.dr FROM person_data d "
-             "WHERE d.ss = :ss AND d.superseded_at IS NULL",
-             {"ss": sample["ss"]}),
-            ("by name + birth date (person_data dr + name_key, current rows)",
-             "SELECT d.person_id FROM person_data d WHERE d.dr = :dr AND d.name_key = :key "
-             "AND d.superseded_at IS NULL",
-             {"dr": sample["dr"], "key": sample["name_key"]}),
-            ("fuzzy name with a typo (trigram % on name_key, with birth date)",
-             "SELECT d.person_id, d.name_key, similarity(d.name_key, :key) AS sim FROM person_data d "
-             "WHERE d.name_key % :key AND d.dr = :dr AND d.superseded_at IS NULL ORDER BY sim DESC LIMIT 20",
-             {"key": typo, "dr": sample["dr"]}),
-            ("fuzzy name with a typo, no birth date (trigram % on name_key only)",
-             "SELECT d.person_id, d.name_key, similarity(d.name_key, :key) AS sim FROM person_data d "
-             "WHERE d.name_key % :key AND d.superseded_at IS NULL ORDER BY sim DESC LIMIT 20",
-             {"key": typo}),
+        queries: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                "by ЕНП (enp_alias → person)",
+                "SELECT p.* FROM enp_alias a JOIN person p ON p.id = a.person_id WHERE a.enp = :enp",
+                {"enp": sample["main_enp"]},
+            ),
+            (
+                "by policy (insurance_period npolis, current rows)",
+                "SELECT ip.person_id, ip.smo_code, ip.dbeg, ip.dstop FROM insurance_period ip "
+                "WHERE ip.npolis = :npolis AND ip.spolis IS NOT DISTINCT FROM :spolis "
+                "AND ip.superseded_at IS NULL",
+                {"npolis": sample["npolis"], "spolis": sample["spolis"]},
+            ),
+            (
+                "by document (identity_document docnum/docser/doctype, current rows)",
+                "SELECT d.person_id FROM identity_document d WHERE d.docnum = :num AND d.docser = :ser "
+                "AND d.doctype = :type AND d.superseded_at IS NULL",
+                {"num": sample["docnum"], "ser": sample["docser"], "type": sample["doctype"]},
+            ),
+            (
+                "by СНИЛС (person_data ss, current rows)",
+                "SELECT d.person_id, d.fam, d.im, d.ot, d.dr FROM person_data d "
+                "WHERE d.ss = :ss AND d.superseded_at IS NULL",
+                {"ss": sample["ss"]},
+            ),
+            (
+                "by name + birth date (person_data dr + name_key, current rows)",
+                "SELECT d.person_id FROM person_data d WHERE d.dr = :dr AND d.name_key = :key "
+                "AND d.superseded_at IS NULL",
+                {"dr": sample["dr"], "key": sample["name_key"]},
+            ),
+            (
+                "fuzzy name with a typo (trigram % on name_key, with birth date)",
+                "SELECT d.person_id, d.name_key, similarity(d.name_key, :key) AS sim FROM person_data d "
+                "WHERE d.name_key % :key AND d.dr = :dr AND d.superseded_at IS NULL ORDER BY sim DESC LIMIT 20",
+                {"key": typo, "dr": sample["dr"]},
+            ),
+            (
+                "fuzzy name with a typo, no birth date (trigram % on name_key only)",
+                "SELECT d.person_id, d.name_key, similarity(d.name_key, :key) AS sim FROM person_data d "
+                "WHERE d.name_key % :key AND d.superseded_at IS NULL ORDER BY sim DESC LIMIT 20",
+                {"key": typo},
+            ),
         ]
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in load.PERSON_TABLES}
         out = [
@@ -179,6 +203,7 @@ def explain_identification(engine: Engine, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- main
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -212,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
 
         result = load.seed_region(engine, reference, args.persons, args.seed, progress=True, workers=workers)
         rate = result.persons_per_second
-        print(f"seed: {result.persons} persons in {result.seconds:.1f} s = {rate:,.0f} persons/s; "
-              f"phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items()))
+        print(
+            f"seed: {result.persons} persons in {result.seconds:.1f} s = {rate:,.0f} persons/s; "
+            f"phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items())
+        )
         print("rebuild: " + ", ".join(f"{k} {v:.1f}" for k, v in result.rebuild_seconds.items()))
         print("rows: " + ", ".join(f"{k}={v}" for k, v in result.rows.items()))
         if args.explain:
@@ -230,17 +257,19 @@ def main(argv: list[str] | None = None) -> int:
             truncate(engine)
             floor = copy_floor(engine, blocks)
             del blocks
-            print(f"COPY floor: COPY {floor[0]:.1f} s + indexes/FKs {floor[1]:.1f} s = {floor[2]:.1f} s "
-                  f"({args.persons / floor[2]:,.0f} persons/s)")
+            print(
+                f"COPY floor: COPY {floor[0]:.1f} s + indexes/FKs {floor[1]:.1f} s = {floor[2]:.1f} s "
+                f"({args.persons / floor[2]:,.0f} persons/s)"
+            )
         engine.dispose()
 
     if not args.no_doc:
         total_rows = sum(result.rows.values())
         lines = [
-            "`rserz seed` end to end (`seed_region`: generation in worker processes, COPY in one transaction,",
-            "secondary indexes and foreign keys dropped and rebuilt, ANALYZE), measured by",
-            "`bench/bench_seed.py`. The COPY floor loads the very same rows, rendered beforehand, through the",
-            "same drop / COPY / rebuild path: the difference is what generation costs.",
+            "`rserz seed` end to end (`seed_region`: generation in worker processes, COPY in one",
+            "transaction, secondary indexes and foreign keys dropped and rebuilt, ANALYZE), measured by",
+            "`bench/bench_seed.py`. The COPY floor loads the very same rows, rendered beforehand, through",
+            "the same drop / COPY / rebuild path: the difference is what generation costs.",
             "",
             "| | |",
             "|---|---|",
@@ -248,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| machine | {machine()} |",
             f"| PostgreSQL | {server} ({'embedded' if embedded else 'configured'}) |",
             f"| command | `python bench/bench_seed.py --persons {args.persons} --seed {args.seed}"
-            + (f" --workers {args.workers}" if args.workers is not None else "") + "` |",
+            + (f" --workers {args.workers}" if args.workers is not None else "")
+            + "` |",
             f"| persons | {result.persons:,} ({total_rows:,} rows in {len(result.rows)} tables) |",
             f"| seed, total | **{result.seconds:.1f} s = {rate:,.0f} persons/s** |",
             "| seed, phases | " + ", ".join(f"{k} {v:.1f} s" for k, v in result.phases.items()) + " |",

@@ -68,8 +68,7 @@ def record(
         visit=Visit(dvizit=dvizit, method=1, rsmo=rsmo, rpolis=1),
         insurance=InsuranceInput(ter_st=OKATO, smo_code=smo, enp=enp, policy=pol),
         documents=documents if documents is not None else (passport(),),
-        address_g=address_g(),
-        **kw,
+        **{"address_g": address_g(), **kw},
     )
 
 

@@ -68,6 +68,7 @@ PERSON_TABLES: Final = (
     "change_journal",
 )
 
+# fmt: off
 #: COPY column lists; ids not listed come from the tables' sequences, ``name_key`` is generated.
 COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "person": ("id", "main_enp", "version_no"),
@@ -97,6 +98,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "enp_alias": ("enp", "person_id", "is_main", "reason"),
     "change_journal": ("person_id", "version_id", "operation", "smo_code", "mo_codes"),
 }
+
+# fmt: on
 
 SEED_OPERATION: Final = "SEED"
 BATCH_SIZE: Final = 20_000
@@ -214,13 +217,13 @@ def render_batch(
         )
         for d in p.documents:
             docs.append(
-                f"{ids}{d.doctype}\t{d.docser or n}\t{d.docnum}\t{d.docdate}\t{d.docexp or n}\t{d.name_vp or n}\t"
-                f"{'t' if d.is_main else 'f'}\t{d.docdate}\n"
+                f"{ids}{d.doctype}\t{d.docser or n}\t{d.docnum}\t{d.docdate}\t{d.docexp or n}\t"
+                f"{d.name_vp or n}\t{'t' if d.is_main else 'f'}\t{d.docdate}\n"
             )
         for a in p.addresses:
             addrs.append(
-                f"{ids}{a.kind}\t{a.okato}\t{a.region}\t{a.district or n}\t{a.settlement}\t{a.street}\t{a.house}\t"
-                f"{a.flat or n}\t{a.fias_guid or n}\t{a.valid_from}\n"
+                f"{ids}{a.kind}\t{a.okato}\t{a.region}\t{a.district or n}\t{a.settlement}\t{a.street}\t"
+                f"{a.house}\t{a.flat or n}\t{a.fias_guid or n}\t{a.valid_from}\n"
             )
         smo = n
         for q in p.periods:
@@ -329,13 +332,14 @@ def seed_region(
         # Nobody may register a person while ids and ЕНП serials are being handed out in bulk.
         cur.execute("LOCK TABLE person IN SHARE ROW EXCLUSIVE MODE")
         cur.execute("SELECT max(id) FROM person")
-        max_pid = (cur.fetchone() or (None,))[0]
+        max_pid: int | None = (cur.fetchone() or (None,))[0]
         cur.execute("SELECT max(id) FROM person_version")
-        max_vid = (cur.fetchone() or (None,))[0]
+        max_vid: int | None = (cur.fetchone() or (None,))[0]
         empty = max_pid is None
-        first_index = 0 if empty else math.ceil(max_pid / ENP_GROUP) * ENP_GROUP
+        first_index = 0 if max_pid is None else math.ceil(max_pid / ENP_GROUP) * ENP_GROUP
         if first_index + n > MAX_PERSONS:
-            raise ValueError(f"the register's ЕНП serial space allows {MAX_PERSONS - first_index} more persons")
+            room = MAX_PERSONS - first_index
+            raise ValueError(f"the register's ЕНП serial space allows {room} more persons")
         first_pid = (max_pid or 0) + 1
         first_vid = (max_vid or 0) + 1
         cur.execute("SET LOCAL synchronous_commit = off")

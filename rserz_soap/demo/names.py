@@ -20,6 +20,7 @@ from typing import Final, NamedTuple
 #: Birth-year eras used to weight first names: before 1960, 1960–1989, from 1990.
 ERA_BOUNDS: Final = (1960, 1990)
 
+# fmt: off
 # (name, weight born < 1960, weight 1960–1989, weight ≥ 1990)
 MALE_NAMES: Final[tuple[tuple[str, int, int, int], ...]] = (
     ("Александр", 8, 10, 10), ("Алексей", 4, 9, 7), ("Анатолий", 6, 3, 0), ("Андрей", 3, 10, 6),
@@ -94,6 +95,8 @@ SURNAMES: Final[tuple[str, ...]] = (
     "Шмидт", "Миллер", "Вебер", "Гофман", "Кох", "Рихтер", "Крюгер", "Шульц",
     "Абдуллин", "Галиев", "Хабибуллин", "Сафин", "Гарипов", "Валиев", "Ахметов", "Шарипов",
 )
+
+# fmt: on
 
 #: Surnames that do not change for a woman (the rules of -ых/-их/-ко/… cover the rest).
 _INVARIANT_SURNAMES: Final = frozenset({"Мороз", "Мельник", "Коваль", "Гоголь", "Дубовик"})
@@ -170,7 +173,7 @@ def patronymic(father: str, sex: int) -> str:
 
 # --------------------------------------------------------------------------- foreigners
 class ForeignGroup(NamedTuple):
-    """Countries sharing one naming tradition; ``patronymic_share`` = how often a Russian-style ОТ is given."""
+    """Countries sharing one naming tradition; ``patronymic_share``: share with a Russian-style ОТ."""
 
     countries: tuple[tuple[str, str, tuple[str, ...]], ...]  # (O001 code, name, birth places)
     male: tuple[str, ...]
@@ -189,13 +192,60 @@ FOREIGN_GROUPS: Final[tuple[ForeignGroup, ...]] = (
             ("398", "Казахстан", ("г. Алматы", "г. Караганда", "г. Шымкент", "г. Костанай")),
             ("031", "Азербайджан", ("г. Баку", "г. Гянджа")),
         ),
-        male=("Рустам", "Алишер", "Фарход", "Бахтиёр", "Жасур", "Шерзод", "Азамат", "Бекзод", "Дильшод",
-              "Тимур", "Нурлан", "Ержан", "Улугбек", "Сардор", "Анвар", "Руслан"),
-        female=("Гульнора", "Дилноза", "Нигора", "Шахноза", "Мадина", "Зарина", "Айгерим", "Асель", "Севара",
-                "Малика", "Лейла", "Камила"),
-        surnames=("Каримов", "Рахимов", "Юсупов", "Алиев", "Исмаилов", "Усманов", "Турсунов", "Назаров",
-                  "Хасанов", "Саидов", "Мирзоев", "Абдуллаев", "Ахмедов", "Расулов", "Нурматов", "Исаков",
-                  "Мамедов", "Гасанов", "Сулейманов", "Жумабаев"),
+        male=(
+            "Рустам",
+            "Алишер",
+            "Фарход",
+            "Бахтиёр",
+            "Жасур",
+            "Шерзод",
+            "Азамат",
+            "Бекзод",
+            "Дильшод",
+            "Тимур",
+            "Нурлан",
+            "Ержан",
+            "Улугбек",
+            "Сардор",
+            "Анвар",
+            "Руслан",
+        ),
+        female=(
+            "Гульнора",
+            "Дилноза",
+            "Нигора",
+            "Шахноза",
+            "Мадина",
+            "Зарина",
+            "Айгерим",
+            "Асель",
+            "Севара",
+            "Малика",
+            "Лейла",
+            "Камила",
+        ),
+        surnames=(
+            "Каримов",
+            "Рахимов",
+            "Юсупов",
+            "Алиев",
+            "Исмаилов",
+            "Усманов",
+            "Турсунов",
+            "Назаров",
+            "Хасанов",
+            "Саидов",
+            "Мирзоев",
+            "Абдуллаев",
+            "Ахмедов",
+            "Расулов",
+            "Нурматов",
+            "Исаков",
+            "Мамедов",
+            "Гасанов",
+            "Сулейманов",
+            "Жумабаев",
+        ),
         patronymic_share=0.5,
         weight=70,
     ),
@@ -215,8 +265,22 @@ FOREIGN_GROUPS: Final[tuple[ForeignGroup, ...]] = (
         ),
         male=tuple(n for n, *_ in MALE_NAMES[:40]),
         female=tuple(n for n, *_ in FEMALE_NAMES[:40]),
-        surnames=("Шевченко", "Ткаченко", "Бондаренко", "Коваленко", "Бойко", "Мельник", "Кравчук",
-                  "Климович", "Ярошевич", "Новик", "Руденко", "Лысенко", "Чебан", "Русу"),
+        surnames=(
+            "Шевченко",
+            "Ткаченко",
+            "Бондаренко",
+            "Коваленко",
+            "Бойко",
+            "Мельник",
+            "Кравчук",
+            "Климович",
+            "Ярошевич",
+            "Новик",
+            "Руденко",
+            "Лысенко",
+            "Чебан",
+            "Русу",
+        ),
         patronymic_share=0.95,
         weight=15,
     ),
@@ -234,6 +298,7 @@ FOREIGN_GROUPS: Final[tuple[ForeignGroup, ...]] = (
 #: Name of the region when F010 does not name it.
 REGION_FALLBACK_NAME: Final = "Условная область"
 
+
 class Settlement(NamedTuple):
     """A settlement of the demo region: where people live, are born and are attached."""
 
@@ -244,6 +309,7 @@ class Settlement(NamedTuple):
     urban: bool
 
 
+# fmt: off
 SETTLEMENTS: Final[tuple[Settlement, ...]] = (
     Settlement("г. Звездоград", None, "401000000", 520, True),
     Settlement("г. Лесоречье", "Лесореченский р-н", "410000000", 80, True),
@@ -333,6 +399,8 @@ TRANSLIT: Final[dict[str, str]] = {
     "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "",
     "э": "e", "ю": "yu", "я": "ya", " ": "", "-": "",
 }
+
+# fmt: on
 
 
 def translit(text: str) -> str:

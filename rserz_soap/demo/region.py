@@ -99,6 +99,7 @@ EPGU_START: Final = _ORD(date(2019, 1, 1))  # applications through the state ser
 # the weekday of the issue date (Monday = 0).
 _VS_DAYS: Final = (42, 42, 42, 42, 42, 41, 40)
 
+# fmt: off
 # Age pyramid: (age from, age to, weight %, share of men) — shaped like Russia's in the 2020s.
 _PYRAMID: Final = (
     (0, 5, 5.3, 0.513), (5, 10, 6.3, 0.513), (10, 15, 6.1, 0.512), (15, 20, 5.5, 0.512),
@@ -114,6 +115,7 @@ _FOREIGN_PYRAMID: Final = (
     (0, 7, 5.0, 0.52), (7, 18, 7.0, 0.52), (18, 30, 30.0, 0.62), (30, 45, 35.0, 0.60), (45, 60, 18.0, 0.55),
     (60, 80, 5.0, 0.45),
 )
+# fmt: on
 _DAYS_PER_YEAR: Final = 365.2425
 
 _ROMAN_SERIES: Final = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
@@ -245,8 +247,9 @@ def region_reference(
         key=lambda m: m.code,
     )
     masks = {
-        int(r.code): DocumentMask(int(r.code), r.data.get("DocName", ""), r.data.get("DocSer", ""),
-                                  r.data.get("DocNum", ""))
+        int(r.code): DocumentMask(
+            int(r.code), r.data.get("DocName", ""), r.data.get("DocSer", ""), r.data.get("DocNum", "")
+        )
         for r in f011
         if r.valid_on(on) and r.code.isdigit()
     }
@@ -363,9 +366,18 @@ class SyntheticPerson:
         from rserz_soap.domain import person as dom
 
         data = dom.PersonData(
-            fam=self.fam, im=self.im, ot=self.ot, w=self.sex, dr=self.birth_date, mr=self.birth_place,
-            birth_oksm=self.birth_oksm, c_oksm=self.c_oksm, kateg=self.kateg, ss=self.snils,
-            phone=self.phone, email=self.email,
+            fam=self.fam,
+            im=self.im,
+            ot=self.ot,
+            w=self.sex,
+            dr=self.birth_date,
+            mr=self.birth_place,
+            birth_oksm=self.birth_oksm,
+            c_oksm=self.c_oksm,
+            kateg=self.kateg,
+            ss=self.snils,
+            phone=self.phone,
+            email=self.email,
         )
         return dom.PersonCard(
             data=data,
@@ -423,7 +435,7 @@ def _birthday(birth: date, years: int) -> int:
 
 
 def _typo(word: str, rnd: random.Random) -> str:
-    """A plausible keying error that keeps the first letter: swap, similar vowel, dropped or doubled letter."""
+    """A plausible keying error keeping the first letter: swap, similar vowel, dropped or doubled letter."""
     similar = {"о": "а", "а": "о", "е": "и", "и": "е", "ё": "е", "я": "а", "ы": "и", "у": "ю", "ю": "у"}
     r = rnd.random
     for _ in range(8):
@@ -432,15 +444,15 @@ def _typo(word: str, rnd: random.Random) -> str:
         pos = 1 + int(r() * (len(word) - 1))
         kind = r()
         if kind < 0.3 and pos < len(word) - 1:
-            out = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2:]
+            out = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
         elif kind < 0.6:
             vowels = [k for k in range(1, len(word)) if word[k] in similar]
             if not vowels:
                 continue
             k = vowels[int(r() * len(vowels))]
-            out = word[:k] + similar[word[k]] + word[k + 1:]
+            out = word[:k] + similar[word[k]] + word[k + 1 :]
         elif kind < 0.8 and len(word) > 4:
-            out = word[:pos] + word[pos + 1:]
+            out = word[:pos] + word[pos + 1 :]
         else:
             out = word[:pos] + word[pos] + word[pos:]
         if out != word:
@@ -520,8 +532,10 @@ class Generator:
                     local = [k for k, m in enumerate(self.mo) if m.kind in kinds and m.settlement == s.name]
                 else:
                     local = [
-                        k for k, m in enumerate(self.mo)
-                        if m.kind in kinds and m.settlement is not None
+                        k
+                        for k, m in enumerate(self.mo)
+                        if m.kind in kinds
+                        and m.settlement is not None
                         and district_of.get(m.settlement) == s.district
                     ]
                 if not local:
@@ -560,7 +574,8 @@ class Generator:
         table = self.smo_tables.get(key)
         if table is None:
             valid = [
-                k for k, (beg, end) in enumerate(zip(self.smo_beg, self.smo_end, strict=True))
+                k
+                for k, (beg, end) in enumerate(zip(self.smo_beg, self.smo_end, strict=True))
                 if beg <= on and (end is None or on <= end)
             ]
             cands = [k for k in valid if k != exclude] or valid
@@ -599,7 +614,7 @@ class Generator:
         for chunk_no in range(start // CHUNK_SIZE, (stop + CHUNK_SIZE - 1) // CHUNK_SIZE):
             base = chunk_no * CHUNK_SIZE
             people = self.chunk(chunk_no, min(stop - base, CHUNK_SIZE))
-            yield from people[max(start - base, 0):]
+            yield from people[max(start - base, 0) :]
 
     def chunk(self, chunk_no: int, length: int = CHUNK_SIZE) -> list[SyntheticPerson]:
         """The first ``length`` persons of chunk ``chunk_no`` (a prefix of the full chunk)."""
@@ -669,8 +684,9 @@ class Generator:
         if foreign:
             group = nm.FOREIGN_GROUPS[bisect(self.foreign_cum, rnd() * self.foreign_total)]
             country, _cname, cities = group.countries[int(rnd() * len(group.countries))]
-            im = (group.male if sex == 1 else group.female)[int(rnd() * len(group.male if sex == 1
-                                                                                else group.female))]
+            im = (group.male if sex == 1 else group.female)[
+                int(rnd() * len(group.male if sex == 1 else group.female))
+            ]
             fam_m = group.surnames[int(rnd() * len(group.surnames))]
             fam = fam_m if sex == 1 else nm.feminine_surname(fam_m)
             ot: str | None = None
@@ -761,7 +777,8 @@ class Generator:
             start = min(birth + 3 + int(rnd() * 60), horizon)
             old_style = False
         else:
-            old_style = self.old_first < SINGLE_POLICY_START and birth < self.old_first - 3650 and rnd() < 0.18
+            old_style = self.old_first < SINGLE_POLICY_START and birth < self.old_first - 3650
+            old_style = old_style and rnd() < 0.18
             if old_style:
                 start = self.old_first + int(rnd() * (SINGLE_POLICY_START - self.old_first - 1))
             else:
@@ -771,8 +788,9 @@ class Generator:
         # --- attachments
         attachments: list[Attachment] = []
         if rnd() < ATTACHED_SHARE:
-            attachments = self._attachments(rng, birth, bdate, settlement.name, start, horizon,
-                                            horizon if status != "insured" else None)
+            attachments = self._attachments(
+                rng, birth, bdate, settlement.name, start, horizon, horizon if status != "insured" else None
+            )
 
         # --- contacts
         phone = email = None
@@ -783,15 +801,33 @@ class Generator:
                 email = f"{self._translit(fam)}.{self._translit(im)}{year % 100:02d}@mail.example"
 
         earliest_fact = min(
-            start, reg_from, *(d.docdate.toordinal() for d in docs),
+            start,
+            reg_from,
+            *(d.docdate.toordinal() for d in docs),
             *(a.date_in.toordinal() for a in attachments),
         )
         return SyntheticPerson(
-            index=i, enp=enp, fam=fam, im=im, ot=ot, sex=sex, birth_date=bdate, birth_place=mr,
-            birth_oksm=birth_oksm, c_oksm=c_oksm, kateg=kateg, snils=snils, phone=phone, email=email,
-            status=status, death_date=day_of(ddeath) if ddeath is not None else None,
-            documents=tuple(docs), addresses=tuple(addresses), periods=tuple(periods),
-            attachments=tuple(attachments), valid_from=day_of(earliest_fact),
+            index=i,
+            enp=enp,
+            fam=fam,
+            im=im,
+            ot=ot,
+            sex=sex,
+            birth_date=bdate,
+            birth_place=mr,
+            birth_oksm=birth_oksm,
+            c_oksm=c_oksm,
+            kateg=kateg,
+            snils=snils,
+            phone=phone,
+            email=email,
+            status=status,
+            death_date=day_of(ddeath) if ddeath is not None else None,
+            documents=tuple(docs),
+            addresses=tuple(addresses),
+            periods=tuple(periods),
+            attachments=tuple(attachments),
+            valid_from=day_of(earliest_fact),
         )
 
     # ------------------------------------------------------------------ documents
@@ -800,8 +836,10 @@ class Generator:
         rnd = rng.random
         docdate = min(birth + 3 + int(rnd() * 30), horizon)
         if self.bc_fast:
-            series = (f"{_ROMAN_SERIES[int(rnd() * len(_ROMAN_SERIES))]}-"
-                      f"{_BIRTH_CERT_LETTERS[int(rnd() * len(_BIRTH_CERT_LETTERS))]}")
+            series = (
+                f"{_ROMAN_SERIES[int(rnd() * len(_ROMAN_SERIES))]}-"
+                f"{_BIRTH_CERT_LETTERS[int(rnd() * len(_BIRTH_CERT_LETTERS))]}"
+            )
             number = f"{(i * _BC_MUL + self.bc_off) % 1_000_000:06d}"
         else:
             series, number = self._by_mask(rng, DOC_BIRTH_CERTIFICATE)
@@ -823,7 +861,8 @@ class Generator:
             b14 = _birthday(bdate, 14)
             docdate = b14 + int(rnd() * (horizon - b14 + 1))
         if docdate < RF_PASSPORT_START:  # a Soviet passport exchanged for an RF one in 1997–2004
-            docdate = RF_PASSPORT_START + int(rnd() * (min(RF_PASSPORT_EXCHANGE_END, horizon) - RF_PASSPORT_START))
+            window = min(RF_PASSPORT_EXCHANGE_END, horizon) - RF_PASSPORT_START
+            docdate = RF_PASSPORT_START + int(rnd() * window)
         d = self._date(docdate)
         if self.passport_fast:
             series = f"{self.passport_region} {d.year % 100:02d}"
@@ -844,7 +883,8 @@ class Generator:
 
     def _residence_document(self, rng: random.Random, doctype: int, beg: int, end: int) -> Document:
         series, number = self._by_mask(rng, doctype)
-        if doctype == DOC_TEMPORARY_RESIDENCE and not self.masks.get(doctype, DocumentMask(0, "", "", "")).number:
+        mask = self.masks.get(doctype)
+        if doctype == DOC_TEMPORARY_RESIDENCE and (mask is None or not mask.number):
             number = f"{int(rng.random() * 10_000_000):07d}"
         authority = nm.MIGRATION_AUTHORITIES[int(rng.random() * len(nm.MIGRATION_AUTHORITIES))]
         return Document(doctype, series or None, number, self._date(beg), self._date(end), authority, False)
@@ -870,8 +910,18 @@ class Generator:
         street = nm.STREETS[int(rnd() * len(nm.STREETS))] if s.urban or rnd() < 0.7 else nm.STREETS[0]
         house = str(1 + int(rnd() * rnd() * 120))
         flat = str(1 + int(rnd() * 180)) if s.urban and rnd() < 0.8 else None
-        return Address(kind, self.settle_okato[s_idx], self.ref.region_name, s.district, s.name, street, house,
-                       flat, None, since)
+        return Address(
+            kind,
+            self.settle_okato[s_idx],
+            self.ref.region_name,
+            s.district,
+            s.name,
+            street,
+            house,
+            flat,
+            None,
+            since,
+        )
 
     # ------------------------------------------------------------------ insurance
 
@@ -907,7 +957,7 @@ class Generator:
         stays: list[tuple[int, int, int | None, int | None, str, int]] = []  # smo, beg, end, stop, kind, rsmo
         cur, beg, kind, rsmo = first_smo, start, "old" if old_style else "vs", 1
         ci = 0
-        last_change = -10**9
+        last_change = -(10**9)
         while True:
             end_k = smo_end[cur]
             nxt = changes[ci] if ci < len(changes) else None
@@ -947,19 +997,49 @@ class Generator:
         for smo_k, beg, end, stop_reason, kind, rsmo in stays:
             smo = self.smo[smo_k]
             m = rnd()
-            method = 2 if beg < adult_from else 1 if m < 0.62 else 3 if m < 0.72 else 4 if beg >= EPGU_START else 1
+            if beg < adult_from:
+                method = 2
+            else:
+                method = 1 if m < 0.62 else 3 if m < 0.72 else 4 if beg >= EPGU_START else 1
             if kind == "old":
-                periods.append(InsurancePeriod(
-                    smo.code, smo.ogrn, ter, enp, 1, smo.code,
-                    f"{(i * _OLD_MUL + self.old_off) % 10_000_000_000:010d}", day_of(beg), None,
-                    day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
-                ))
+                periods.append(
+                    InsurancePeriod(
+                        smo.code,
+                        smo.ogrn,
+                        ter,
+                        enp,
+                        1,
+                        smo.code,
+                        f"{(i * _OLD_MUL + self.old_off) % 10_000_000_000:010d}",
+                        day_of(beg),
+                        None,
+                        day_of(end) if end is not None else None,
+                        stop_reason,
+                        rsmo,
+                        1,
+                        method,
+                    )
+                )
                 continue
             if kind == "cont" and policy_type:
-                periods.append(InsurancePeriod(
-                    smo.code, smo.ogrn, ter, enp, policy_type, None, enp, day_of(beg), dend_all,
-                    day_of(end) if end is not None else None, stop_reason, rsmo, None, method,
-                ))
+                periods.append(
+                    InsurancePeriod(
+                        smo.code,
+                        smo.ogrn,
+                        ter,
+                        enp,
+                        policy_type,
+                        None,
+                        enp,
+                        day_of(beg),
+                        dend_all,
+                        day_of(end) if end is not None else None,
+                        stop_reason,
+                        rsmo,
+                        None,
+                        method,
+                    )
+                )
                 continue
             # A ВС, then the policy handed out 1–6 weeks later (unless the stay ends first).
             vs_end = beg + _VS_DAYS[(beg - 1) % 7]
@@ -968,25 +1048,67 @@ class Generator:
             n_vs += 1
             handout = beg + 7 + int(rnd() * 33)
             if (end is not None and end < handout) or (end is None and handout > self.today):
-                periods.append(InsurancePeriod(
-                    smo.code, smo.ogrn, ter, enp, 2, None, vs_no, day_of(beg), vs_dend,
-                    day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
-                ))
+                periods.append(
+                    InsurancePeriod(
+                        smo.code,
+                        smo.ogrn,
+                        ter,
+                        enp,
+                        2,
+                        None,
+                        vs_no,
+                        day_of(beg),
+                        vs_dend,
+                        day_of(end) if end is not None else None,
+                        stop_reason,
+                        rsmo,
+                        1,
+                        method,
+                    )
+                )
                 continue
-            periods.append(InsurancePeriod(
-                smo.code, smo.ogrn, ter, enp, 2, None, vs_no, day_of(beg), vs_dend, day_of(handout - 1), None, rsmo, 1,
-                method,
-            ))
+            periods.append(
+                InsurancePeriod(
+                    smo.code,
+                    smo.ogrn,
+                    ter,
+                    enp,
+                    2,
+                    None,
+                    vs_no,
+                    day_of(beg),
+                    vs_dend,
+                    day_of(handout - 1),
+                    None,
+                    rsmo,
+                    1,
+                    method,
+                )
+            )
             if handout >= DIGITAL_POLICY_START:
                 policy_type = 5
             elif handout >= ELECTRONIC_POLICY_START and rnd() < 0.03:
                 policy_type = 4
             else:
                 policy_type = 3
-            periods.append(InsurancePeriod(
-                smo.code, smo.ogrn, ter, enp, policy_type, None, enp, day_of(handout), dend_all,
-                day_of(end) if end is not None else None, stop_reason, rsmo, 1, method,
-            ))
+            periods.append(
+                InsurancePeriod(
+                    smo.code,
+                    smo.ogrn,
+                    ter,
+                    enp,
+                    policy_type,
+                    None,
+                    enp,
+                    day_of(handout),
+                    dend_all,
+                    day_of(end) if end is not None else None,
+                    stop_reason,
+                    rsmo,
+                    1,
+                    method,
+                )
+            )
         return periods
 
     # ------------------------------------------------------------------ attachments
@@ -1019,14 +1141,18 @@ class Generator:
         if hi < lo:
             return out
         date_in = hi - int((hi - lo) * rnd() ** 1.3)
-        out.append(self._attachment(rng, k, area, day_of(date_in), day_of(closed_on) if closed_on is not None else None))
+        date_out = day_of(closed_on) if closed_on is not None else None
+        out.append(self._attachment(rng, k, area, day_of(date_in), date_out))
         return out
 
-    def _attachment(self, rng: random.Random, k: int, area: int, date_in: date, date_out: date | None) -> Attachment:
+    def _attachment(
+        self, rng: random.Random, k: int, area: int, date_in: date, date_out: date | None
+    ) -> Attachment:
         rnd = rng.random
         section = 1 + int(rnd() * 40)
         doctor = make_snils(_DOCTOR_SNILS_BASE + k * 100 + section) if rnd() < 0.65 else None
-        return Attachment(self.mo[k].code, area, str(section), doctor, date_in, date_out, 1 if rnd() < 0.75 else 2)
+        method = 1 if rnd() < 0.75 else 2
+        return Attachment(self.mo[k].code, area, str(section), doctor, date_in, date_out, method)
 
     # ------------------------------------------------------------------ planted duplicates
 
@@ -1052,7 +1178,7 @@ class Generator:
             pairs = [k for k in range(len(digits) - 1) if digits[k] != digits[k + 1]]
             if pairs:
                 k = pairs[int(rnd() * len(pairs))]
-                docs[0] = main._replace(docnum=digits[:k] + digits[k + 1] + digits[k] + digits[k + 2:])
+                docs[0] = main._replace(docnum=digits[:k] + digits[k + 1] + digits[k] + digits[k + 2 :])
                 distortion = "doc_digits"
         elif r >= 0.75:
             # One digit of the day, made earlier only: every document stays after every birthday.
@@ -1086,8 +1212,16 @@ class Generator:
         beg = max(beg, self.smo_beg[smo_k])
         permit_end = next((p.dend for p in reversed(orig.periods) if p.vpolis != 2), None)
         periods = self._history(
-            rng, i, enp, bdate.toordinal(), beg, self.today, False,
-            permit_end.toordinal() if permit_end is not None else None, None, "insured",
+            rng,
+            i,
+            enp,
+            bdate.toordinal(),
+            beg,
+            self.today,
+            False,
+            permit_end.toordinal() if permit_end is not None else None,
+            None,
+            "insured",
         )
         attachments: tuple[Attachment, ...] = ()
         active = [a for a in orig.attachments if a.date_out is None]
@@ -1096,12 +1230,31 @@ class Generator:
             date_in = max(a.date_in.toordinal(), beg)
             if date_in < self.today:
                 attachments = (a._replace(date_in=self._date(date_in)),)
-        earliest = min([beg, *(d.docdate.toordinal() for d in docs), *(a.valid_from.toordinal()
-                                                                        for a in orig.addresses)])
+        earliest = min(
+            [beg, *(d.docdate.toordinal() for d in docs), *(a.valid_from.toordinal() for a in orig.addresses)]
+        )
         return SyntheticPerson(
-            index=i, enp=enp, fam=fam, im=im, ot=ot, sex=orig.sex, birth_date=bdate,
-            birth_place=orig.birth_place, birth_oksm=orig.birth_oksm, c_oksm=orig.c_oksm, kateg=orig.kateg,
-            snils=snils, phone=None, email=None, status="insured", death_date=None, documents=tuple(docs),
-            addresses=orig.addresses, periods=tuple(periods), attachments=attachments,
-            valid_from=self._date(earliest), duplicate_of=orig.index, distortion=distortion,
+            index=i,
+            enp=enp,
+            fam=fam,
+            im=im,
+            ot=ot,
+            sex=orig.sex,
+            birth_date=bdate,
+            birth_place=orig.birth_place,
+            birth_oksm=orig.birth_oksm,
+            c_oksm=orig.c_oksm,
+            kateg=orig.kateg,
+            snils=snils,
+            phone=None,
+            email=None,
+            status="insured",
+            death_date=None,
+            documents=tuple(docs),
+            addresses=orig.addresses,
+            periods=tuple(periods),
+            attachments=attachments,
+            valid_from=self._date(earliest),
+            duplicate_of=orig.index,
+            distortion=distortion,
         )

@@ -53,8 +53,12 @@ _MASK_REGEX: Final[dict[str, str]] = {
 # What example_for_mask draws from. Letters a registry office never puts in a birth-certificate series
 # (Ё Й Ъ Ы Ь) are left out so that examples look like real documents; every one still matches ``Б``.
 _EXAMPLE_CYRILLIC: Final = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЩЭЮЯ"
-_EXAMPLE_ROMAN: Final = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIV", "XV",
-                         "XVI", "XVII", "XIX", "XX", "XXI", "XXIV", "XXX", "XL", "L", "LX", "LXX", "XC", "C")
+# fmt: off
+_EXAMPLE_ROMAN: Final = (
+    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIV", "XV", "XVI", "XVII", "XIX",
+    "XX", "XXI", "XXIV", "XXX", "XL", "L", "LX", "LXX", "XC", "C",
+)
+# fmt: on
 _EXAMPLE_ALNUM: Final = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
 _EXAMPLE_LATIN: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
@@ -87,7 +91,8 @@ def example_for_mask(mask: str | None, rng: random.Random) -> str:
     rnd = rng.random
     if not mask:
         n = len(_EXAMPLE_LATIN)
-        return _EXAMPLE_LATIN[int(rnd() * n)] + _EXAMPLE_LATIN[int(rnd() * n)] + f"{int(rnd() * 10_000_000):07d}"
+        letters = _EXAMPLE_LATIN[int(rnd() * n)] + _EXAMPLE_LATIN[int(rnd() * n)]
+        return letters + f"{int(rnd() * 10_000_000):07d}"
     out: list[str] = []
     for ch in mask:
         if ch in "90":

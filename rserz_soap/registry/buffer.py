@@ -9,6 +9,7 @@ lose it nor apply it twice. Every move is written to the decision trail (who, wh
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from rserz_soap.domain.person import PersonCard
 from rserz_soap.domain.records import OperationRecord
 from rserz_soap.registry.buffer_rules import AUTO, BufferRules
 from rserz_soap.registry.resolve import Resolution, resolve_person
+
+
+log = logging.getLogger(__name__)
 
 
 class State(StrEnum):
@@ -144,12 +148,33 @@ class Registry:
 
     # -- processing --------------------------------------------------------------------------------------
 
-    def process(self, entry_ids: Iterable[int]) -> list[RecordResult]:
-        results = []
-        for entry_id in entry_ids:
+    def process(self, entry_ids: Iterable[int], *, chunk: int = 200) -> list[RecordResult]:
+        """Process entries in order, ``chunk`` of them per transaction, each in a savepoint of its own.
+
+        A commit per chunk instead of per record is what makes batches fast (one WAL flush per chunk);
+        the savepoints keep records independent: a record that fails unexpectedly is rolled back alone
+        and stays in its last state for ``process_pending`` to retry, while its neighbours go on.
+        """
+        ids = list(entry_ids)
+        results: list[RecordResult] = []
+        for start in range(0, len(ids), chunk):
             with self.engine.begin() as conn:
-                results.append(self._process_one(conn, entry_id))
+                for entry_id in ids[start : start + chunk]:
+                    savepoint = conn.begin_nested()
+                    try:
+                        results.append(self._process_one(conn, entry_id))
+                    except Exception:
+                        savepoint.rollback()
+                        log.exception("buffer entry %s failed; left for a retry", entry_id)
+                        results.append(self._unprocessed(conn, entry_id))
+                    else:
+                        savepoint.commit()
         return results
+
+    @staticmethod
+    def _unprocessed(conn: Connection, entry_id: int) -> RecordResult:
+        row = conn.execute(select(buffer_entry).where(buffer_entry.c.id == entry_id)).mappings().one()
+        return _result_of(row)
 
     def process_pending(self, limit: int = 10_000) -> int:
         """Resume entries left received/checked/accepted by a crash; returns how many were processed."""

@@ -15,7 +15,8 @@ TABLES = ["bulk_parent", "bulk_child"]
 
 @pytest.fixture
 def scratch(db_conn: Connection) -> Connection:
-    db_conn.execute(text("""
+    db_conn.execute(
+        text("""
         CREATE TABLE bulk_parent (id bigserial PRIMARY KEY, code text UNIQUE NOT NULL, note text);
         CREATE TABLE bulk_child (
             id bigserial PRIMARY KEY,
@@ -27,7 +28,8 @@ def scratch(db_conn: Connection) -> Connection:
         CREATE INDEX ix_bulk_child_parent ON bulk_child (parent_id);
         CREATE INDEX ix_bulk_child_lower_name ON bulk_child (lower(name), born) WHERE flag;
         CREATE INDEX ix_bulk_child_trgm ON bulk_child USING gin (name gin_trgm_ops) WHERE flag;
-    """))
+    """)
+    )
     return db_conn
 
 
@@ -40,22 +42,33 @@ def _index_defs(conn: Connection) -> set[str]:
 
 
 def _fk_defs(conn: Connection) -> set[tuple[str, str, bool]]:
-    rows = conn.execute(text("""
+    rows = conn.execute(
+        text("""
         SELECT conname, pg_get_constraintdef(k.oid), convalidated FROM pg_constraint k
-        JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' AND c.relname = ANY(:t)"""), {"t": TABLES})
+        JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' AND c.relname = ANY(:t)"""),
+        {"t": TABLES},
+    )
     return {(r[0], r[1], r[2]) for r in rows}
 
 
 def test_copy_rows_round_trips_values_that_need_escaping(scratch: Connection) -> None:
     nasty = ["tab\there", "new\nline", "back\\slash", "cr\rhere", "\\N", "plain", "кириллица «»"]
-    n = bulk.copy_rows(scratch, "bulk_parent", ["id", "code", "note"],
-                       [(i + 1, f"c{i}", s) for i, s in enumerate(nasty)] + [(99, "null", None)])
+    n = bulk.copy_rows(
+        scratch,
+        "bulk_parent",
+        ["id", "code", "note"],
+        [(i + 1, f"c{i}", s) for i, s in enumerate(nasty)] + [(99, "null", None)],
+    )
     assert n == len(nasty) + 1
-    got = dict(scratch.execute(text("SELECT code, note FROM bulk_parent")).all())
+    got: dict[str, str | None] = dict(scratch.execute(text("SELECT code, note FROM bulk_parent")).all())
     assert [got[f"c{i}"] for i in range(len(nasty))] == nasty
     assert got["null"] is None
-    bulk.copy_rows(scratch, "bulk_child", ["parent_id", "name", "born", "flag"],
-                   [(1, "a", date(2001, 2, 3), False), (1, "b", None, True)])
+    bulk.copy_rows(
+        scratch,
+        "bulk_child",
+        ["parent_id", "name", "born", "flag"],
+        [(1, "a", date(2001, 2, 3), False), (1, "b", None, True)],
+    )
     rows = scratch.execute(text("SELECT name, born, flag FROM bulk_child ORDER BY name")).all()
     assert [tuple(r) for r in rows] == [("a", date(2001, 2, 3), False), ("b", None, True)]
 
@@ -69,9 +82,15 @@ def test_copy_text_sends_preformatted_blocks(scratch: Connection) -> None:
 def test_secondary_indexes_are_dropped_and_restored_exactly(scratch: Connection) -> None:
     before = _index_defs(scratch)
     dropped = bulk.drop_secondary_indexes(scratch, TABLES)
-    assert {ix.name for ix in dropped} == {"ix_bulk_child_parent", "ix_bulk_child_lower_name", "ix_bulk_child_trgm"}
+    assert {ix.name for ix in dropped} == {
+        "ix_bulk_child_parent",
+        "ix_bulk_child_lower_name",
+        "ix_bulk_child_trgm",
+    }
     remaining = _index_defs(scratch)
-    assert len(remaining) == 3 and all("UNIQUE" in d for d in remaining)  # two primary keys and the unique code
+    assert len(remaining) == 3 and all(
+        "UNIQUE" in d for d in remaining
+    )  # two primary keys and the unique code
     report = bulk.recreate_indexes(scratch, dropped)
     assert set(report.seconds) == {ix.name for ix in dropped}
     assert _index_defs(scratch) == before
@@ -101,7 +120,9 @@ def test_indexes_dropped_rebuilds_on_success_only(scratch: Connection) -> None:
         bulk.copy_rows(scratch, "bulk_parent", ["id", "code"], [(i, f"c{i}") for i in range(1, 1001)])
         bulk.copy_rows(scratch, "bulk_child", ["parent_id", "name"], [(i, f"n{i}") for i in range(1, 1001)])
     assert _index_defs(scratch) == before_ix and _fk_defs(scratch) == before_fk
-    assert set(state.report.seconds) == {ix.name for ix in state.indexes} | {fk.name for fk in state.constraints}
+    assert set(state.report.seconds) == {ix.name for ix in state.indexes} | {
+        fk.name for fk in state.constraints
+    }
 
     savepoint = scratch.begin_nested()
     with pytest.raises(RuntimeError), bulk.indexes_dropped(scratch, TABLES):
@@ -117,7 +138,9 @@ def test_reset_sequences_moves_them_past_explicit_ids(scratch: Connection) -> No
     assert last == {"bulk_child.id": 1, "bulk_parent.id": 100}
     new_id = scratch.execute(text("INSERT INTO bulk_parent (code) VALUES ('d') RETURNING id")).scalar_one()
     assert new_id == 101
-    child = scratch.execute(text("INSERT INTO bulk_child (parent_id, name) VALUES (1, 'x') RETURNING id")).scalar_one()
+    child = scratch.execute(
+        text("INSERT INTO bulk_child (parent_id, name) VALUES (1, 'x') RETURNING id")
+    ).scalar_one()
     assert child == 1  # an empty table's sequence starts again at 1
 
 

@@ -102,15 +102,19 @@ def test_b_refuses_latin_lookalikes(value: str) -> None:
     assert not mask_matches("Б" * len(value), value)
 
 
-@given(st.text(alphabet=ROMAN_CHARS, min_size=1, max_size=8), st.text(alphabet=CYRILLIC_CAPITALS, min_size=2,
-                                                                        max_size=2))
+@given(
+    st.text(alphabet=ROMAN_CHARS, min_size=1, max_size=8),
+    st.text(alphabet=CYRILLIC_CAPITALS, min_size=2, max_size=2),
+)
 def test_r_accepts_any_run_of_roman_letters(roman: str, letters: str) -> None:
     assert mask_matches("R-ББ", f"{roman}-{letters}")
     assert not mask_matches("R-ББ", f"{roman.lower()}-{letters}")
     assert not mask_matches("R-ББ", f"{roman}{letters}")
 
 
-@given(st.text(alphabet=ROMAN_CHARS + "DM1", min_size=1, max_size=5).filter(lambda s: any(c in "DM1" for c in s)))
+@given(
+    st.text(alphabet=ROMAN_CHARS + "DM1", min_size=1, max_size=5).filter(lambda s: any(c in "DM1" for c in s))
+)
 def test_r_refuses_other_letters(value: str) -> None:
     assert not mask_matches("R", value)
 
@@ -124,4 +128,6 @@ def test_examples_match_their_mask(mask: str, seed: int) -> None:
 
 
 def test_examples_are_deterministic_for_a_seed() -> None:
-    assert example_for_mask("R-ББ 999999", random.Random(7)) == example_for_mask("R-ББ 999999", random.Random(7))
+    assert example_for_mask("R-ББ 999999", random.Random(7)) == example_for_mask(
+        "R-ББ 999999", random.Random(7)
+    )

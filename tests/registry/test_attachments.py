@@ -39,8 +39,9 @@ def f003(db_conn: Connection) -> None:
 
 def register(conn: Connection, data: PersonData | None = None) -> int:
     rec = builders.record(person=data or builders.person_data())
-    ctx = OperationContext("45001", date(2025, 3, 3),
-                           lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w))
+    ctx = OperationContext(
+        "45001", date(2025, 3, 3), lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w)
+    )
     t = apply_operation(None, rec, ctx)
     meta = persons.VersionMeta("П010", "smo", "45001", t.valid_from)
     return persons.save(conn, None, t.after, meta).person_id
@@ -57,8 +58,17 @@ def open_attachments(conn: Connection, person_id: int) -> set[tuple[str, int]]:
 def test_a_second_attach_of_the_same_area_type_closes_the_first(db_conn: Connection, f003: None) -> None:
     pid = register(db_conn)
     first = attach(db_conn, pid, "450001", THERAPY, date(2024, 1, 15), 1, source=MO)
-    second = attach(db_conn, pid, "450002", THERAPY, date(2025, 2, 1), 2, section="12",
-                    doctor_snils=builders.person_data().ss, source=ChangeSource("mo", "450002"))
+    second = attach(
+        db_conn,
+        pid,
+        "450002",
+        THERAPY,
+        date(2025, 2, 1),
+        2,
+        section="12",
+        doctor_snils=builders.person_data().ss,
+        source=ChangeSource("mo", "450002"),
+    )
 
     assert first.closed == () and first.version is not None
     assert second.closed == (dataclasses.replace(first.attachment, date_out=date(2025, 2, 1)),)
@@ -72,7 +82,11 @@ def test_a_second_attach_of_the_same_area_type_closes_the_first(db_conn: Connect
     version_id = second.version.version_id
     version = db_conn.execute(select(person_version).where(person_version.c.id == version_id)).one()
     assert (version.operation, version.source_kind, version.source_code, version.valid_from) == (
-        "ATTACH", "mo", "450002", date(2025, 2, 1))
+        "ATTACH",
+        "mo",
+        "450002",
+        date(2025, 2, 1),
+    )
 
 
 def test_different_area_types_coexist(db_conn: Connection, f003: None) -> None:
@@ -126,8 +140,12 @@ def test_a_dead_person_is_refused(db_conn: Connection, f003: None) -> None:
 def test_a_merged_person_is_refused(db_conn: Connection, f003: None) -> None:
     pid = register(db_conn)
     stored = persons.load(db_conn, pid, for_update=True)
-    persons.save(db_conn, stored, stored.card.replace(status=Status.MERGED),
-                 persons.VersionMeta("MERGE", "tfoms", "operator", date(2025, 4, 1)))
+    persons.save(
+        db_conn,
+        stored,
+        stored.card.replace(status=Status.MERGED),
+        persons.VersionMeta("MERGE", "tfoms", "operator", date(2025, 4, 1)),
+    )
     with pytest.raises(AttachmentError) as err:
         attach(db_conn, pid, "450001", THERAPY, date(2025, 5, 1), 1, source=MO)
     assert err.value.code == attachments.PERSON_INACTIVE
@@ -183,8 +201,9 @@ def test_double_attachments_are_found_and_closed_to_one_per_area_type(db_conn: C
     assert found[(doubled, THERAPY)] == (old, new, newest)  # oldest first
     assert found[(doubled, DENTAL)] == (dental_a, dental_b)
     assert not {k for k in found if k[0] == clean}
-    rows_before = db_conn.execute(select(func.count()).select_from(attachment)
-                                  .where(attachment.c.person_id == doubled)).scalar_one()
+    rows_before = db_conn.execute(
+        select(func.count()).select_from(attachment).where(attachment.c.person_id == doubled)
+    ).scalar_one()
 
     closed = close_double_attachments(db_conn, actor="job")
 
@@ -197,7 +216,8 @@ def test_double_attachments_are_found_and_closed_to_one_per_area_type(db_conn: C
     assert dataclasses.replace(dental_a, date_out=dental_b.date_in) in now.attachments
     assert open_attachments(db_conn, clean) == {("450001", THERAPY), ("450004", DENTAL)}
     assert card(db_conn, clean).version_no == 2  # untouched
-    rows_after = db_conn.execute(select(func.count()).select_from(attachment)
-                                 .where(attachment.c.person_id == doubled)).scalar_one()
+    rows_after = db_conn.execute(
+        select(func.count()).select_from(attachment).where(attachment.c.person_id == doubled)
+    ).scalar_one()
     assert rows_after == rows_before + 3  # closed copies added; nothing deleted
     assert close_double_attachments(db_conn, actor="job") == 0  # a rerun finds nothing to do

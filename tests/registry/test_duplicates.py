@@ -33,8 +33,15 @@ from rserz_soap.registry.duplicates import MergeError, find_candidates, merge, u
 from tests import builders
 
 ON = date(2025, 6, 2)
-BASE = builders.person_data(fam="Черноусова", im="Агния", ot="Валериановна", w=2, dr=date(1963, 7, 11),
-                            mr="с. Верхние Ключи", ss=make_snils(402_118_735))
+BASE = builders.person_data(
+    fam="Черноусова",
+    im="Агния",
+    ot="Валериановна",
+    w=2,
+    dr=date(1963, 7, 11),
+    mr="с. Верхние Ключи",
+    ss=make_snils(402_118_735),
+)
 DOC = builders.passport(docser="45 07", docnum="318274", docdate=date(2008, 8, 1))
 HOME = builders.address_g(settlement="г. Тихоборск", street="ул. Кленовая", house="17", flat="4")
 ELSEWHERE = builders.address_g(settlement="г. Лесоречье", street="ул. Береговая", house="2", flat="9")
@@ -44,18 +51,28 @@ HISTORY_TABLES = (person_data, identity_document, address, insurance_period, att
 
 def _stranger(**kw: Any) -> PersonData:
     """Data sharing nothing with BASE but what the caller passes."""
-    base = builders.person_data(fam="Гладышев", im="Ростислав", ot="Евгеньевич", w=1, dr=date(1971, 2, 3),
-                                mr="г. Звездоград", ss=None)
+    base = builders.person_data(
+        fam="Гладышев", im="Ростислав", ot="Евгеньевич", w=1, dr=date(1971, 2, 3), mr="г. Звездоград", ss=None
+    )
     return dataclasses.replace(base, **kw)
 
 
-def register(conn: Connection, data: PersonData = BASE, *, documents: tuple[Document, ...] = (DOC,),
-             home: Address = HOME, smo: str = "45001", npolis: str = "450070001") -> PersonCard:
+def register(
+    conn: Connection,
+    data: PersonData = BASE,
+    *,
+    documents: tuple[Document, ...] = (DOC,),
+    home: Address = HOME,
+    smo: str = "45001",
+    npolis: str = "450070001",
+) -> PersonCard:
     policy = PolicyInput(vpolis=2, npolis=npolis, dbeg=date(2025, 3, 3), dend=date(2025, 4, 14))
-    rec = dataclasses.replace(builders.record(person=data, documents=documents, smo=smo, policy=policy),
-                              address_g=home)
-    ctx = OperationContext(smo, date(2025, 3, 3),
-                           lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w))
+    rec = dataclasses.replace(
+        builders.record(person=data, documents=documents, smo=smo, policy=policy), address_g=home
+    )
+    ctx = OperationContext(
+        smo, date(2025, 3, 3), lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w)
+    )
     t = apply_operation(None, rec, ctx)
     meta = persons.VersionMeta("П010", "smo", smo, t.valid_from, actor="test")
     saved = persons.save(conn, None, t.after, meta)
@@ -78,8 +95,12 @@ def _load(conn: Connection, card: PersonCard) -> PersonCard:
 
 def _counts(conn: Connection, *cards: PersonCard) -> dict[str, int]:
     ids = [_pid(c) for c in cards]
-    return {t.name: int(conn.execute(select(func.count()).select_from(t).where(t.c.person_id.in_(ids)))
-                        .scalar_one()) for t in HISTORY_TABLES}
+    return {
+        t.name: int(
+            conn.execute(select(func.count()).select_from(t).where(t.c.person_id.in_(ids))).scalar_one()
+        )
+        for t in HISTORY_TABLES
+    }
 
 
 def _merged_into(conn: Connection, card: PersonCard) -> int | None:
@@ -101,16 +122,20 @@ def _with_attachment(conn: Connection, card: PersonCard, a: Attachment) -> Perso
 def test_candidate_search_finds_a_planted_near_duplicate_for_each_key(db_conn: Connection) -> None:
     base = register(db_conn)
     other_doc = (builders.passport(docser="45 11", docnum="905512"),)
-    surname_typo = register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа", ss=None),
-                            documents=other_doc, home=ELSEWHERE)
-    swapped_doc = register(db_conn, _stranger(w=2), documents=(dataclasses.replace(DOC, docnum="381274"),),
-                           home=ELSEWHERE)
+    surname_typo = register(
+        db_conn, dataclasses.replace(BASE, fam="Черноусвоа", ss=None), documents=other_doc, home=ELSEWHERE
+    )
+    swapped_doc = register(
+        db_conn, _stranger(w=2), documents=(dataclasses.replace(DOC, docnum="381274"),), home=ELSEWHERE
+    )
     same_snils = register(db_conn, _stranger(ss=BASE.ss, w=2), documents=(), home=ELSEWHERE)
     same_day_and_home = register(db_conn, _stranger(fam="Кравец", im="Агния", w=2, dr=BASE.dr), documents=())
-    year_typo = register(db_conn, dataclasses.replace(BASE, dr=date(1964, 7, 11), ss=None), documents=(),
-                         home=ELSEWHERE)
-    day_month_swapped = register(db_conn, dataclasses.replace(BASE, dr=date(1963, 11, 7), ss=None),
-                                 documents=(), home=ELSEWHERE)
+    year_typo = register(
+        db_conn, dataclasses.replace(BASE, dr=date(1964, 7, 11), ss=None), documents=(), home=ELSEWHERE
+    )
+    day_month_swapped = register(
+        db_conn, dataclasses.replace(BASE, dr=date(1963, 11, 7), ss=None), documents=(), home=ELSEWHERE
+    )
     unrelated = register(db_conn, _stranger(), documents=other_doc, home=ELSEWHERE)
 
     found = {c.person_id: c.score for c in find_candidates(db_conn, base)}
@@ -164,8 +189,9 @@ def test_merged_persons_are_never_candidates(db_conn: Connection) -> None:
 
 def test_merge_makes_both_enp_resolve_to_the_survivor_and_stops_the_duplicate(db_conn: Connection) -> None:
     survivor = register(db_conn, smo="45001")
-    duplicate = register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа"), smo="45002",
-                         npolis="450070002")
+    duplicate = register(
+        db_conn, dataclasses.replace(BASE, fam="Черноусвоа"), smo="45002", npolis="450070002"
+    )
     before = _counts(db_conn, survivor, duplicate)
 
     result = merge(db_conn, _pid(survivor), _pid(duplicate), actor="op1", reason="одно лицо", on=ON)
@@ -180,28 +206,49 @@ def test_merge_makes_both_enp_resolve_to_the_survivor_and_stops_the_duplicate(db
     assert gone.status is Status.MERGED and _merged_into(db_conn, duplicate) == _pid(survivor)
     (period,) = gone.insurance
     assert (period.dstop, period.stop_reason) == (ON, StopReason.DUPLICATE) and gone.open_period() is None
-    entry = db_conn.execute(select(stop_list_entry)
-                            .where(stop_list_entry.c.person_id == _pid(duplicate))).one()
+    entry = db_conn.execute(
+        select(stop_list_entry).where(stop_list_entry.c.person_id == _pid(duplicate))
+    ).one()
     assert (entry.smo_code, entry.reason, entry.stop_date, entry.enp) == ("45002", 5, ON, _enp(duplicate))
     assert entry.version_id == result.merged_version.version_id
     row = db_conn.execute(select(person_merge).where(person_merge.c.id == result.merge_id)).one()
-    assert (row.survivor_id, row.merged_id, row.actor, row.reason) == (_pid(survivor), _pid(duplicate), "op1",
-                                                                       "одно лицо")
-    assert (row.survivor_version_id, row.merged_version_id) == (result.survivor_version.version_id,
-                                                               result.merged_version.version_id)
+    assert (row.survivor_id, row.merged_id, row.actor, row.reason) == (
+        _pid(survivor),
+        _pid(duplicate),
+        "op1",
+        "одно лицо",
+    )
+    assert (row.survivor_version_id, row.merged_version_id) == (
+        result.survivor_version.version_id,
+        result.merged_version.version_id,
+    )
     ids = [row.survivor_version_id, row.merged_version_id]
-    versions = db_conn.execute(select(person_version.c.operation, person_version.c.source_kind,
-                                      person_version.c.source_code, person_version.c.actor)
-                               .where(person_version.c.id.in_(ids)))
+    versions = db_conn.execute(
+        select(
+            person_version.c.operation,
+            person_version.c.source_kind,
+            person_version.c.source_code,
+            person_version.c.actor,
+        ).where(person_version.c.id.in_(ids))
+    )
     assert set(versions) == {("MERGE", "tfoms", "operator", "op1")}
     after = _counts(db_conn, survivor, duplicate)
     assert all(after[t] >= before[t] for t in before), (before, after)
-    old = db_conn.execute(select(insurance_period.c.superseded_by, insurance_period.c.dstop)
-                          .where(insurance_period.c.person_id == _pid(duplicate),
-                                 insurance_period.c.superseded_at.is_not(None))).one()
+    old = db_conn.execute(
+        select(insurance_period.c.superseded_by, insurance_period.c.dstop).where(
+            insurance_period.c.person_id == _pid(duplicate), insurance_period.c.superseded_at.is_not(None)
+        )
+    ).one()
     assert (old.superseded_by, old.dstop) == (result.merged_version.version_id, None)  # kept, not deleted
-    journal = db_conn.execute(select(change_journal.c.operation).where(
-        change_journal.c.version_id.in_([row.survivor_version_id, row.merged_version_id]))).scalars().all()
+    journal = (
+        db_conn.execute(
+            select(change_journal.c.operation).where(
+                change_journal.c.version_id.in_([row.survivor_version_id, row.merged_version_id])
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert journal == ["MERGE", "MERGE"]
 
 
@@ -210,15 +257,26 @@ def test_no_stop_list_entry_when_both_are_insured_by_the_same_smo(db_conn: Conne
     duplicate = register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа"), npolis="450070002")
     result = merge(db_conn, _pid(survivor), _pid(duplicate), actor="op1", on=ON)
     assert result.stop_notices == ()
-    assert db_conn.execute(select(func.count()).select_from(stop_list_entry)
-                           .where(stop_list_entry.c.person_id == _pid(duplicate))).scalar_one() == 0
+    assert (
+        db_conn.execute(
+            select(func.count())
+            .select_from(stop_list_entry)
+            .where(stop_list_entry.c.person_id == _pid(duplicate))
+        ).scalar_one()
+        == 0
+    )
     assert _load(db_conn, duplicate).open_period() is None
 
 
 def test_unmerge_restores_the_alias_mapping_and_the_duplicates_insurance(db_conn: Connection) -> None:
     survivor = register(db_conn, dataclasses.replace(BASE, ss=None), smo="45001")
-    duplicate = register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа"), smo="45002",
-                         npolis="450070002", documents=(DOC, BIRTH_CERTIFICATE))
+    duplicate = register(
+        db_conn,
+        dataclasses.replace(BASE, fam="Черноусвоа"),
+        smo="45002",
+        npolis="450070002",
+        documents=(DOC, BIRTH_CERTIFICATE),
+    )
     merged = merge(db_conn, _pid(survivor), _pid(duplicate), actor="op1", on=ON)
     assert merged.taken_over == ("СНИЛС " + str(BASE.ss), "документ 3 II-ЖА 512345")
     assert _load(db_conn, survivor).data.ss == BASE.ss
@@ -243,9 +301,11 @@ def test_unmerge_restores_the_alias_mapping_and_the_duplicates_insurance(db_conn
     after = _counts(db_conn, survivor, duplicate)
     assert all(after[t] >= before[t] for t in before)
     # the closed period stays in history next to the reopened one
-    periods = db_conn.execute(select(insurance_period.c.dstop, insurance_period.c.superseded_at.is_(None))
-                              .where(insurance_period.c.person_id == _pid(duplicate))
-                              .order_by(insurance_period.c.id)).all()
+    periods = db_conn.execute(
+        select(insurance_period.c.dstop, insurance_period.c.superseded_at.is_(None))
+        .where(insurance_period.c.person_id == _pid(duplicate))
+        .order_by(insurance_period.c.id)
+    ).all()
     assert [tuple(p) for p in periods] == [(None, False), (ON, False), (None, True)]
 
 
