@@ -29,7 +29,6 @@ from rserz_soap.domain.records import OperationRecord
 from rserz_soap.registry.buffer_rules import AUTO, BufferRules
 from rserz_soap.registry.resolve import Resolution, resolve_person
 
-
 log = logging.getLogger(__name__)
 
 

@@ -21,7 +21,6 @@ from rserz_soap.registry.buffer import Submitter
 from rserz_soap.registry.service import build_registry
 from tests import builders
 
-
 SURNAMES = (
     "Кузнецова",
     "Попова",
