@@ -171,6 +171,24 @@ def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard |
     row = conn.execute(text(sql), params).mappings().one_or_none()
     if row is None:
         raise PersonNotFound(params["id"])
+    return _from_row(row)
+
+
+def load_many(conn: Connection, person_ids: Iterable[int]) -> dict[int, PersonCard]:
+    """Current cards of several persons in one query (duplicate search, identification lists)."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
+    cards = {}
+    for row in conn.execute(text(sql), {"ids": ids}).mappings():
+        stored = _from_row(row)
+        if stored is not None:
+            cards[row["id"]] = stored.card
+    return cards
+
+
+def _from_row(row: Any) -> StoredCard | None:
     ids: dict[str, dict[Any, tuple[int, date | None]]] = {}
     values: dict[str, Any] = {}
     for aspect in ASPECTS:
@@ -185,7 +203,7 @@ def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard |
     if not data_rows:
         return None
     if len(data_rows) != 1:
-        raise ValueError(f"person {params['id']} has {len(data_rows)} data rows for one moment")
+        raise ValueError(f"person {row['id']} has {len(data_rows)} data rows for one moment")
     (current,) = data_rows
     aliases = row["aliases"] if not isinstance(row["aliases"], str) else json.loads(row["aliases"])
     card = PersonCard(

@@ -135,11 +135,7 @@ def find_candidates(
         ids.discard(card.person_id)
     ids -= _merged(conn, ids)
     found: list[Candidate] = []
-    for person_id in sorted(ids):
-        try:
-            other = persons.load(conn, person_id).card
-        except persons.PersonNotFound:
-            continue
+    for person_id, other in sorted(persons.load_many(conn, ids).items()):
         if other.status is Status.MERGED:
             continue
         s = score(card, other)
