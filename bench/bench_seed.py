@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rserz_soap.config import load_settings  # noqa: E402
-from rserz_soap.db import bulk, migrate  # noqa: E402
+from rserz_soap.db import migrate  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
 from rserz_soap.demo import load  # noqa: E402
 from rserz_soap.runtime.bootstrap import import_nsi  # noqa: E402
@@ -77,27 +76,14 @@ def person_count(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(*) FROM person")).scalar_one())
 
 
-def copy_floor(engine: Engine, blocks: list[dict[str, bytes]]) -> tuple[float, float, float]:
-    """Load pre-rendered batches the way seed_region does; returns (copy s, rebuild s, total s)."""
-    t_start = time.perf_counter()
-    with engine.connect() as conn, conn.begin():
-        cur = bulk.raw_connection(conn).cursor()
-        cur.execute("SET LOCAL synchronous_commit = off")
-        cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        with bulk.indexes_dropped(conn, load.PERSON_TABLES) as dropped:
-            t0 = time.perf_counter()
-            for batch in blocks:
-                for table in load.PERSON_TABLES:
-                    with cur.copy(bulk.copy_statement(table, load.COLUMNS[table])) as copy:
-                        copy.write(batch[table])
-            t_copy = time.perf_counter() - t0
-            t0 = time.perf_counter()
-        t_rebuild = time.perf_counter() - t0
-        _ = dropped
-        bulk.reset_sequences(conn, load.PERSON_TABLES)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE " + ", ".join(load.PERSON_TABLES)))
-    return t_copy, t_rebuild, time.perf_counter() - t_start
+def copy_floor(engine: Engine, blocks: list[load.Batch]) -> load.SeedResult:
+    """Load pre-rendered batches through the very path seed_region uses (ids must start at 1)."""
+
+    def prerendered(first_index: int, first_pid: int, first_vid: int) -> list[load.Batch]:
+        assert (first_index, first_pid, first_vid) == (0, 1, 1), "the floor needs an empty register"
+        return blocks
+
+    return load.load_batches(engine, sum(c["person"] for _b, c in blocks), prerendered, progress=False)
 
 
 def write_section(body: str) -> None:
@@ -253,13 +239,13 @@ def main(argv: list[str] | None = None) -> int:
                 (s, min(s + load.BATCH_SIZE, args.persons), 0, 1, 1)
                 for s in range(0, args.persons, load.BATCH_SIZE)
             ]
-            blocks = [b for b, _c in load._batches(tasks, reference, args.seed, 0.005, workers)]
+            blocks = list(load._batches(tasks, reference, args.seed, 0.005, workers))
             truncate(engine)
             floor = copy_floor(engine, blocks)
             del blocks
             print(
-                f"COPY floor: COPY {floor[0]:.1f} s + indexes/FKs {floor[1]:.1f} s = {floor[2]:.1f} s "
-                f"({args.persons / floor[2]:,.0f} persons/s)"
+                f"COPY floor: {floor.seconds:.1f} s = {floor.persons_per_second:,.0f} persons/s; phases: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in floor.phases.items())
             )
         engine.dispose()
 
@@ -285,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if floor is not None:
             lines += [
-                f"| COPY floor, total | {floor[2]:.1f} s = {args.persons / floor[2]:,.0f} persons/s |",
-                f"| COPY floor, phases | COPY {floor[0]:.1f} s, indexes + foreign keys {floor[1]:.1f} s |",
+                f"| COPY floor, total | {floor.seconds:.1f} s = {floor.persons_per_second:,.0f} persons/s |",
+                "| COPY floor, phases | "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in floor.phases.items())
+                + " |",
             ]
         lines += ["", "Rows per table: " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items()) + "."]
         write_section("\n".join(lines))

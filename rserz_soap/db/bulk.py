@@ -41,6 +41,7 @@ __all__ = [
     "recreate_foreign_keys",
     "recreate_indexes",
     "reset_sequences",
+    "truncate_for_freeze",
 ]
 
 #: psycopg sends COPY data in pieces of about this size; bigger writes are split, smaller ones buffered.
@@ -107,9 +108,12 @@ def format_copy_row(values: Sequence[object]) -> str:
     return "\t".join(map(_format_value, values)) + "\n"
 
 
-def copy_statement(table: str, columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+def copy_statement(table: str, columns: Sequence[str], *, freeze: bool = False) -> sql.Composed:
+    """``COPY table (columns) FROM STDIN``; ``freeze`` only for a table truncated in this transaction."""
+    return sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.SQL(" WITH (FREEZE)" if freeze else ""),
     )
 
 
@@ -118,13 +122,20 @@ def _catalog_ddl(text: str) -> sql.SQL:
     return sql.SQL(text)  # not a literal string, but never user input: the catalog wrote it
 
 
-def copy_text(conn: Connection, table: str, columns: Sequence[str], blocks: Iterable[bytes | str]) -> None:
+def copy_text(
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    blocks: Iterable[bytes | str],
+    *,
+    freeze: bool = False,
+) -> None:
     """COPY pre-formatted text-format data (already escaped, one row per line) into ``table``.
 
     The fastest path: the caller builds large blocks itself (see ``demo/load.py``) and this sends them.
     """
     cur = raw_connection(conn).cursor()
-    with cur.copy(copy_statement(table, columns)) as copy:
+    with cur.copy(copy_statement(table, columns, freeze=freeze)) as copy:
         for block in blocks:
             copy.write(block)
 
@@ -258,6 +269,49 @@ class indexes_dropped:  # noqa: N801 — used as a context manager, reads like o
             return
         self.report.seconds.update(recreate_indexes(self.conn, self.indexes).seconds)
         self.report.seconds.update(recreate_foreign_keys(self.conn, self.constraints).seconds)
+
+
+# --------------------------------------------------------------------------- COPY FREEZE
+
+_REFERENCES_SQL = """
+SELECT DISTINCT t.relname, r.relname
+FROM pg_constraint k
+JOIN pg_class r ON r.oid = k.confrelid
+JOIN pg_class t ON t.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = r.relnamespace
+WHERE k.contype = 'f' AND n.nspname = current_schema() AND r.relname = ANY(%s)
+"""
+
+
+def truncate_for_freeze(conn: Connection, tables: Sequence[str]) -> list[str]:
+    """TRUNCATE those of ``tables`` that are empty and that no table outside the set refers to.
+
+    Why: ``COPY … WITH (FREEZE)`` is allowed only into a table created or truncated in the same
+    transaction, and it writes rows already frozen and marks their pages all-visible. Without it, the
+    first reader of every freshly loaded page — the index builds, the foreign-key checks, ANALYZE — sets
+    hint bits on it, and with data checksums on each of those first touches writes the whole page to the
+    WAL again. Truncating an empty table loses nothing; a table still referenced from outside the set
+    (``person`` by the buffer, merges, pins …) cannot be truncated and is skipped. Returns the truncated
+    tables: COPY into exactly those may use ``freeze=True``.
+    """
+    cur = raw_connection(conn).cursor()
+    cur.execute(_REFERENCES_SQL, (list(tables),))
+    references = [(referencing, referenced) for referencing, referenced in cur.fetchall()]
+    chosen: list[str] = []
+    for table in tables:
+        cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
+        row = cur.fetchone()
+        if row is not None and not row[0]:
+            chosen.append(table)
+    # A table referenced by one that is not truncated with it cannot be truncated: drop it until stable.
+    while True:
+        blocked = {dst for src, dst in references if dst in chosen and src not in chosen}
+        if not blocked:
+            break
+        chosen = [t for t in chosen if t not in blocked]
+    if chosen:
+        cur.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in chosen)))
+    return chosen
 
 
 # --------------------------------------------------------------------------- sequences

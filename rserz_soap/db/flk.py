@@ -82,8 +82,9 @@ def read_directory(conn: Connection) -> ErrorDirectory:
     )
 
 
-def set_entry(conn: Connection, code: str, *, severity: Severity | None = None,
-              message: str | None = None) -> bool:
+def set_entry(
+    conn: Connection, code: str, *, severity: Severity | None = None, message: str | None = None
+) -> bool:
     """An operator's edit of one code, stamped now so that reloading an older file keeps it.
 
     Returns False when the table has no such code.

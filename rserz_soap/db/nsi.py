@@ -163,3 +163,39 @@ def _to_record(row: Any) -> NsiRecord:
         date_end=row.date_end,
         data={str(k): str(v) for k, v in row.data.items()},
     )
+
+
+class DirectoryHistory:
+    """Every imported record of one directory, held in memory, answering "valid on D" without a query.
+
+    ФЛК asks about documents, СМО and МО on thousands of different dates per batch; a query each would
+    dominate the cost of a record. The rule is the one of :func:`record_on` (a test keeps them equal):
+    among a code's records that began on or before D, the newest import decides, and within it a record
+    valid on D wins over one that ended, then the latest start; the answer is that record if valid on D.
+    """
+
+    def __init__(self, conn: Connection, directory: str) -> None:
+        r, v = nsi_record, nsi_version
+        rows = conn.execute(
+            select(r.c.directory, r.c.code, r.c.date_beg, r.c.date_end, r.c.data, r.c.version_id)
+            .join(v, v.c.id == r.c.version_id)
+            .where(r.c.directory == directory)
+            .order_by(r.c.code, v.c.imported_at.desc(), v.c.id.desc(), r.c.date_beg.desc())
+        )
+        self.directory = directory
+        self._by_code: dict[str, list[tuple[int, NsiRecord]]] = {}
+        for row in rows:  # per code: newest import first, latest start first
+            self._by_code.setdefault(row.code, []).append((row.version_id, _to_record(row)))
+
+    def on(self, code: str, day: date) -> NsiRecord | None:
+        started = [(version, rec) for version, rec in self._by_code.get(code, ()) if rec.date_beg <= day]
+        if not started:
+            return None
+        deciding_version = started[0][0]
+        candidates = [rec for version, rec in started if version == deciding_version]
+        valid = [rec for rec in candidates if _valid(rec, day)]
+        return valid[0] if valid else None
+
+
+def _valid(rec: NsiRecord, day: date) -> bool:
+    return rec.date_beg <= day and (rec.date_end is None or rec.date_end >= day)

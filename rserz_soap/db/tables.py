@@ -313,6 +313,11 @@ buffer_entry = Table(
     CheckConstraint(f"state IN {BUFFER_STATES!r}", name="state"),
     Index("ix_buffer_entry_state", "state", "received_at"),
     Index("ix_buffer_entry_participant", "participant_id", "received_at"),
+    Index(
+        "ix_buffer_entry_person_pending",
+        "person_id",
+        postgresql_where=text("state IN ('received', 'checked', 'awaiting_review', 'accepted')"),
+    ),
 )
 
 buffer_decision = Table(
@@ -363,7 +368,9 @@ flk_error = Table(
     Column("message", Text, nullable=False),
     Column("im_pol", String(32), comment="field the error is about"),
     Column("bas_el", String(32), comment="its parent element"),
-    Column("severity", String(1), nullable=False, comment="E reject the record, W accept with warning, N off"),
+    Column(
+        "severity", String(1), nullable=False, comment="E reject the record, W accept with warning, N off"
+    ),
     Column("kind", String(8), nullable=False, comment="format (F012) or logical (the hub's own)"),
     Column("updated_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("severity IN ('E', 'W', 'N')", name="severity"),
@@ -384,7 +391,13 @@ person_pin = Table(
     Column("pinned_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("released_at", TIMESTAMP(timezone=True)),
     Column("released_by", String(64)),
-    Index("uq_person_pin_active", "person_id", "field", unique=True, postgresql_where=text("released_at IS NULL")),
+    Index(
+        "uq_person_pin_active",
+        "person_id",
+        "field",
+        unique=True,
+        postgresql_where=text("released_at IS NULL"),
+    ),
 )
 
 person_merge = Table(
@@ -425,7 +438,12 @@ correction_entry = Table(
     Column("version_id", BigInteger, ForeignKey("person_version.id")),
     Column("buffer_entry_id", BigInteger, ForeignKey("buffer_entry.id")),
     Column("tip_op", String(16), nullable=False),
-    Column("is_active", SmallInteger, nullable=False, comment="RECLIST IS_ACTIVE: 0 undone, 1 applied, 2 in buffer"),
+    Column(
+        "is_active",
+        SmallInteger,
+        nullable=False,
+        comment="RECLIST IS_ACTIVE: 0 undone, 1 applied, 2 in buffer",
+    ),
     Column("err_code", String(8)),
     Column("err_desc", Text),
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),

@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +49,7 @@ from rserz_soap.demo.region import (
 __all__ = [
     "PERSON_TABLES",
     "SeedResult",
+    "load_batches",
     "region_reference_from_files",
     "region_reference_from_nsi",
     "render_batch",
@@ -119,6 +120,7 @@ class SeedResult:
     indexes_rebuilt: bool
     phases: dict[str, float] = field(default_factory=dict)
     rebuild_seconds: dict[str, float] = field(default_factory=dict)
+    frozen_tables: tuple[str, ...] = ()
 
     @property
     def persons_per_second(self) -> float:
@@ -184,9 +186,13 @@ def region_reference_from_nsi(conn: Connection, on: date, settings: Settings) ->
 _NULL: Final = "\\N"
 
 
+#: One rendered batch: COPY text per table and row counts per table.
+Batch = tuple[dict[str, bytes], dict[str, int]]
+
+
 def render_batch(
     people: Iterable[SyntheticPerson], first_index: int, first_person_id: int, first_version_id: int
-) -> tuple[dict[str, bytes], dict[str, int]]:
+) -> Batch:
     """COPY text of every table for ``people`` (person ``i`` gets id ``first_person_id + i - first_index``).
 
     Generated values never contain a tab, newline or backslash (tests/demo/test_region.py checks the
@@ -299,6 +305,10 @@ def _batches(
 # =========================================================================== seeding
 
 
+#: ``batches_for(first_index, first_person_id, first_version_id)`` → rendered batches, in index order.
+BatchSource = Callable[[int, int, int], Iterable[tuple[dict[str, bytes], dict[str, int]]]]
+
+
 def seed_region(
     engine: Engine,
     reference: RegionReference,
@@ -317,12 +327,30 @@ def seed_region(
     never meet those of an earlier seed, whatever its seed. ``workers=None`` chooses inline generation
     for small ``n`` and one process per core otherwise; ``0`` always generates inline.
     """
+    if workers is None:
+        workers = 0 if n <= INLINE_LIMIT else (os.cpu_count() or 2)
+    chosen_workers = workers
+
+    def batches_for(first_index: int, first_pid: int, first_vid: int) -> Iterable[Batch]:
+        tasks = [
+            (s, min(s + batch_size, first_index + n), first_index, first_pid, first_vid)
+            for s in range(first_index, first_index + n, batch_size)
+        ]
+        return _batches(tasks, reference, seed, duplicate_share, chosen_workers)
+
+    return load_batches(engine, n, batches_for, progress=progress)
+
+
+def load_batches(engine: Engine, n: int, batches_for: BatchSource, *, progress: bool = True) -> SeedResult:
+    """Load ``n`` persons' rendered batches in one transaction (the loading half of :func:`seed_region`).
+
+    Takes the ids first (under a lock on ``person``), then asks ``batches_for`` for the batches, so the
+    benchmark can feed pre-rendered text through exactly the same path.
+    """
     from tqdm import tqdm
 
     if n <= 0:
         raise ValueError("n must be positive")
-    if workers is None:
-        workers = 0 if n <= INLINE_LIMIT else (os.cpu_count() or 2)
     t_start = time.perf_counter()
     phases: dict[str, float] = {}
     rows = dict.fromkeys(PERSON_TABLES, 0)
@@ -345,20 +373,19 @@ def seed_region(
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
         dropped: bulk.indexes_dropped | None = None
+        frozen: set[str] = set()
         if empty:
             dropped = bulk.indexes_dropped(conn, PERSON_TABLES).__enter__()
+            frozen = set(bulk.truncate_for_freeze(conn, PERSON_TABLES))
+        statements = {t: bulk.copy_statement(t, COLUMNS[t], freeze=t in frozen) for t in PERSON_TABLES}
         phases["prepare"] = time.perf_counter() - t_start
 
-        tasks = [
-            (s, min(s + batch_size, first_index + n), first_index, first_pid, first_vid)
-            for s in range(first_index, first_index + n, batch_size)
-        ]
         t0 = time.perf_counter()
         with tqdm(total=n, unit=" persons", unit_scale=True, disable=not progress, smoothing=0.05) as bar:
             bar.set_postfix_str("generating + COPY")
-            for blocks, counts in _batches(tasks, reference, seed, duplicate_share, workers):
+            for blocks, counts in batches_for(first_index, first_pid, first_vid):
                 for table in PERSON_TABLES:
-                    with cur.copy(bulk.copy_statement(table, COLUMNS[table])) as copy:
+                    with cur.copy(statements[table]) as copy:
                         copy.write(blocks[table])
                     rows[table] += counts[table]
                 bar.update(counts["person"])
@@ -375,6 +402,8 @@ def seed_region(
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE " + ", ".join(PERSON_TABLES)))
     phases["analyze"] = time.perf_counter() - t0
+    if rows["person"] != n:
+        raise RuntimeError(f"loaded {rows['person']} persons instead of {n}")
     return SeedResult(
         persons=n,
         seconds=time.perf_counter() - t_start,
@@ -384,4 +413,5 @@ def seed_region(
         indexes_rebuilt=empty,
         phases=phases,
         rebuild_seconds=dropped.report.seconds if dropped is not None else {},
+        frozen_tables=tuple(t for t in PERSON_TABLES if t in frozen),
     )

@@ -416,6 +416,14 @@ def generate(
 # =========================================================================== the generator
 
 
+class _Dates(dict[int, date]):
+    """Date objects by ordinal, made once: persons share most of their dates."""
+
+    def __missing__(self, ordinal: int) -> date:
+        d = self[ordinal] = date.fromordinal(ordinal)
+        return d
+
+
 def _cumulative(weights: Sequence[float]) -> tuple[list[float], float]:
     cum: list[float] = []
     total = 0.0
@@ -488,7 +496,8 @@ class Generator:
         expected = sum(b[2] * r for b, r in zip(_PYRAMID, _DEATH_RISK, strict=True)) / self.pyramid_total
         self.death_p = tuple(min(1.0, r * DEATH_SHARE / expected) for r in _DEATH_RISK)
 
-        self.dates: dict[int, date] = {}
+        self.dates = _Dates()
+        self._date = self.dates.__getitem__  # a C-level call on the hot path: ~10 dates per person
         # Names: cumulative weights per (sex, era).
         self.names: dict[tuple[int, int], tuple[list[str], list[float], float]] = {}
         for sex, table in ((1, nm.MALE_NAMES), (2, nm.FEMALE_NAMES)):
@@ -560,12 +569,6 @@ class Generator:
         if m is None:
             return True
         return (not m.series or mask_matches(m.series, series)) and mask_matches(m.number, number)
-
-    def _date(self, ordinal: int) -> date:
-        d = self.dates.get(ordinal)
-        if d is None:
-            d = self.dates[ordinal] = date.fromordinal(ordinal)
-        return d
 
     def _pick_smo(self, rnd: random.Random, on: int, exclude: int = -1) -> int:
         """An insurer valid on ``on`` (not ``exclude`` if another one is), weighted by market share."""

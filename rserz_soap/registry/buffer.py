@@ -212,6 +212,7 @@ class Registry:
         review_done: bool,
         reason: str | None = None,
     ) -> RecordResult:
+        trail = _Trail(entry_id, state)
         self._serialise_new_person(conn, record)
         resolution = resolve_person(conn, record)
         stored = persons.load(conn, resolution.person_id, for_update=True) if resolution.person_id else None
@@ -219,46 +220,29 @@ class Registry:
         errors = self._flk(conn, record, card, submitter)
         fatal = [e for e in errors if e.severity == "E"]
         if fatal:
-            return self._finish(
-                conn,
-                entry_id,
-                state,
-                State.REJECTED,
-                "flk",
-                record,
-                card,
-                ERROR_CODE,
-                "; ".join(f"{e.code} {e.comment}" for e in fatal),
-                errors,
-            )
-        if state is State.RECEIVED:
-            self._move(conn, entry_id, state, State.CHECKED, "flk", None)
-            state = State.CHECKED
+            trail.move(State.REJECTED, "flk", None)
+            comment = "; ".join(f"{e.code} {e.comment}" for e in fatal)
+            return self._settle(conn, trail, record, card, ERROR_CODE, comment, errors, reject_reason=comment)
+        if trail.state is State.RECEIVED:
+            trail.move(State.CHECKED, "flk", None)
         if not review_done:
             conflicts = self._conflicts(conn, entry_id, record, submitter, resolution, card)
             if conflicts or self.rules.decision_for(record.op) != AUTO:
                 why = "; ".join(conflicts) or f"{record.op}: decided by a ТФОМС operator"
-                self._move(conn, entry_id, state, State.AWAITING_REVIEW, "auto", why)
-                return self._store_result(
+                trail.move(State.AWAITING_REVIEW, "auto", why)
+                return self._settle(
                     conn,
-                    entry_id,
-                    RecordResult(
-                        entry_id,
-                        record.n_rec,
-                        record.record_id,
-                        State.AWAITING_REVIEW,
-                        None,
-                        "Запись на согласовании в ТФОМС: " + why,
-                        card.person_id if card else None,
-                        card.enp if card else None,
-                        None,
-                        _errors(errors),
-                        tuple(conflicts),
-                    ),
+                    trail,
+                    record,
+                    card,
+                    None,
+                    "Запись на согласовании в ТФОМС: " + why,
+                    errors,
+                    conflicts=tuple(conflicts),
+                    show_insurance=False,
                 )
-        if state is not State.ACCEPTED:
-            self._move(conn, entry_id, state, State.ACCEPTED, actor, reason)
-            state = State.ACCEPTED
+        if trail.state is not State.ACCEPTED:
+            trail.move(State.ACCEPTED, actor, reason)
         ctx = OperationContext(
             submitter.code if submitter.kind == "smo" else record.insurance.smo_code,
             self.today(),
@@ -268,17 +252,10 @@ class Registry:
             transition = apply_operation(card, record, ctx)
         except OperationRefused as refused:
             err = self.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
-            return self._finish(
-                conn,
-                entry_id,
-                state,
-                State.REJECTED,
-                "auto",
-                record,
-                card,
-                ERROR_CODE,
-                f"{err.code} {err.comment}",
-                [*errors, err],
+            trail.move(State.REJECTED, "auto", None)
+            comment = f"{err.code} {err.comment}"
+            return self._settle(
+                conn, trail, record, card, ERROR_CODE, comment, [*errors, err], reject_reason=comment
             )
         meta = persons.VersionMeta(
             record.op,
@@ -290,19 +267,9 @@ class Registry:
             reason=reason,
         )
         saved = persons.save(conn, stored, transition.after, meta, transition.stop_notices)
+        trail.move(State.APPLIED, actor, None)
         after = transition.after.replace(person_id=saved.person_id)
-        return self._finish(
-            conn,
-            entry_id,
-            state,
-            State.APPLIED,
-            actor,
-            record,
-            after,
-            ACCEPTED_CODE,
-            "Запись принята",
-            errors,
-        )
+        return self._settle(conn, trail, record, after, ACCEPTED_CODE, "Запись принята", errors)
 
     # -- review ------------------------------------------------------------------------------------------
 
@@ -330,19 +297,9 @@ class Registry:
         with self.engine.begin() as conn:
             entry = self._locked_for_review(conn, entry_id)
             record = decode(OperationRecord, entry["payload"])
-            return self._finish(
-                conn,
-                entry_id,
-                State.AWAITING_REVIEW,
-                State.REJECTED,
-                actor,
-                record,
-                None,
-                REJECTED_CODE,
-                f"Отклонено ТФОМС: {reason}",
-                [],
-                reason=reason,
-            )
+            trail = _Trail(entry_id, State.AWAITING_REVIEW)
+            trail.move(State.REJECTED, actor, reason)
+            return self._settle(conn, trail, record, None, REJECTED_CODE, f"Отклонено ТФОМС: {reason}", [])
 
     def _locked_for_review(self, conn: Connection, entry_id: int) -> Any:
         entry = conn.execute(_entry_query(entry_id)).mappings().one()
@@ -381,8 +338,14 @@ class Registry:
         keys = [f"doc:{d.key}" for d in record.documents if d.is_main]
         if record.person.ss:
             keys.append(f"ss:{record.person.ss}")
-        for key in sorted(keys):
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+        if keys:  # one statement; sorted so that two records never wait for each other in a cycle
+            conn.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) "
+                    "AS k ORDER BY k"
+                ),
+                {"keys": sorted(keys)},
+            )
 
     def _conflicts(
         self,
@@ -422,64 +385,75 @@ class Registry:
             if best:
                 pid, score = max(best, key=lambda x: x[1])
                 found.append(f"вероятный дубликат лица {pid} (сходство {score:.2f})")
-        if card is not None and card.person_id is not None:
-            conn.execute(
-                update(buffer_entry).where(buffer_entry.c.id == entry_id).values(person_id=card.person_id)
-            )
         return found
 
-    def _move(
-        self, conn: Connection, entry_id: int, old: State, new: State, actor: str, reason: str | None
-    ) -> None:
-        conn.execute(
-            update(buffer_entry)
-            .where(buffer_entry.c.id == entry_id)
-            .values(state=new.value, updated_at=func.now())
-        )
-        conn.execute(
-            insert(buffer_decision).values(
-                entry_id=entry_id, from_state=old.value, to_state=new.value, actor=actor, reason=reason
-            )
-        )
-
-    def _finish(
-        self,
+    @staticmethod
+    def _settle(
         conn: Connection,
-        entry_id: int,
-        old: State,
-        new: State,
-        actor: str,
+        trail: _Trail,
         record: OperationRecord,
         card: PersonCard | None,
-        code_erp: str,
+        code_erp: str | None,
         comment: str,
         errors: Sequence[FlkError],
-        reason: str | None = None,
+        *,
+        conflicts: tuple[str, ...] = (),
+        show_insurance: bool = True,
+        reject_reason: str | None = None,
     ) -> RecordResult:
-        self._move(conn, entry_id, old, new, actor, reason or (comment if new is State.REJECTED else None))
-        period = card.open_period() if card else None
+        """Write the entry's new state, its result and its trail: one UPDATE and one INSERT."""
+        period = card.open_period() if card is not None and show_insurance else None
+        person_id = card.person_id if card else None
         result = RecordResult(
-            entry_id,
+            trail.entry_id,
             record.n_rec,
             record.record_id,
-            new,
+            trail.state,
             code_erp,
             comment,
-            card.person_id if card else None,
+            person_id,
             card.enp if card else None,
             encode(period) if period else None,
             _errors(errors),
+            conflicts,
         )
-        if card is not None and card.person_id is not None:
-            conn.execute(
-                update(buffer_entry).where(buffer_entry.c.id == entry_id).values(person_id=card.person_id)
-            )
-        return self._store_result(conn, entry_id, result)
-
-    @staticmethod
-    def _store_result(conn: Connection, entry_id: int, result: RecordResult) -> RecordResult:
-        conn.execute(update(buffer_entry).where(buffer_entry.c.id == entry_id).values(result=encode(result)))
+        values: dict[str, Any] = {
+            "state": trail.state.value,
+            "updated_at": func.now(),
+            "result": encode(result),
+        }
+        if person_id is not None:
+            values["person_id"] = person_id
+        conn.execute(update(buffer_entry).where(buffer_entry.c.id == trail.entry_id).values(**values))
+        moves = trail.rows(reject_reason)
+        if moves:
+            conn.execute(insert(buffer_decision), moves)
         return result
+
+
+@dataclass
+class _Trail:
+    """The moves of one entry in one transaction, written together when the entry settles."""
+
+    entry_id: int
+    state: State
+    moves: list[tuple[State, State, str, str | None]] = field(default_factory=list)
+
+    def move(self, new: State, actor: str, reason: str | None) -> None:
+        self.moves.append((self.state, new, actor, reason))
+        self.state = new
+
+    def rows(self, reject_reason: str | None) -> list[dict[str, Any]]:
+        return [
+            {
+                "entry_id": self.entry_id,
+                "from_state": old.value,
+                "to_state": new.value,
+                "actor": actor,
+                "reason": reason if reason is not None or new is not State.REJECTED else reject_reason,
+            }
+            for old, new, actor, reason in self.moves
+        ]
 
 
 def _entry_query(entry_id: int) -> Any:
@@ -519,18 +493,20 @@ _FEDERAL_FIELDS: dict[str, Callable[[OperationRecord], object]] = {
 def _federal_contradictions(conn: Connection, person_id: int, record: OperationRecord) -> list[str]:
     """Fields where the record disagrees with what ФЕРЗЛ holds, unless the region pinned its own value."""
     rows = conn.execute(
-        select(federal_value.c.field, federal_value.c.value).where(federal_value.c.person_id == person_id)
+        select(federal_value.c.field, federal_value.c.value).where(
+            federal_value.c.person_id == person_id,
+            ~select(person_pin.c.id)
+            .where(
+                person_pin.c.person_id == person_id,
+                person_pin.c.field == federal_value.c.field,
+                person_pin.c.released_at.is_(None),
+            )
+            .exists(),
+        )
     )
     known = {r[0]: r[1] for r in rows}
-    pinned = set(
-        conn.execute(
-            select(person_pin.c.field).where(
-                person_pin.c.person_id == person_id, person_pin.c.released_at.is_(None)
-            )
-        ).scalars()
-    )
-    out = []
-    for name, get in _FEDERAL_FIELDS.items():
-        if name in known and name not in pinned and get(record) != known[name]:
-            out.append(f"{name.upper()} расходится с ФЕРЗЛ ({known[name]!s})")
-    return out
+    return [
+        f"{name.upper()} расходится с ФЕРЗЛ ({known[name]!s})"
+        for name, get in _FEDERAL_FIELDS.items()
+        if name in known and get(record) != known[name]
+    ]

@@ -121,7 +121,7 @@ class UnmergeResult:
 
 
 def find_candidates(
-    conn: Connection, card: PersonCard, *, limit: int = 20, min_score: float = 0.5
+    conn: Connection, card: PersonCard, *, limit: int = 20, min_score: float = 0.5, thorough: bool = True
 ) -> list[Candidate]:
     """Persons that may be the same human as ``card``, best first.
 
@@ -129,8 +129,12 @@ def find_candidates(
     only *gather* persons cheaply on indexed keys, generously (typo variants, history rows included);
     :func:`rserz_soap.domain.duplicates.score` decides. The person itself and merged persons are never
     returned: a merged person already resolves to its survivor.
+
+    ``thorough=False`` skips the trigram scans across birth dates (a typo in the year, any birth date):
+    the gate every new registration passes in the buffer uses the exact-date and key searches only, and
+    the operator's duplicate review uses everything.
     """
-    ids = _gather(conn, card)
+    ids = _gather(conn, card, thorough)
     if card.person_id is not None:
         ids.discard(card.person_id)
     ids -= _merged(conn, ids)
@@ -145,7 +149,7 @@ def find_candidates(
     return found[:limit]
 
 
-def _gather(conn: Connection, card: PersonCard) -> set[int]:
+def _gather(conn: Connection, card: PersonCard, thorough: bool = True) -> set[int]:
     d = card.data
     ids: set[int] = set()
     if d.ss:
@@ -163,6 +167,8 @@ def _gather(conn: Connection, card: PersonCard) -> set[int]:
             conn, d.fam, d.im, d.ot, dr=d.dr, threshold=0.0, limit=SAME_BIRTH_DATE_LIMIT, include_history=True
         )
     )
+    if not thorough:
+        return ids
     ids.update(
         m.person_id
         for m in search.fuzzy_by_name(

@@ -14,31 +14,27 @@ from rserz_soap.domain.flk.reference import DirectoryRecord, InMemoryReference
 
 
 class NsiCache:
-    """Per-process cache of "the record valid on a date"; dropped when a new НСИ version is imported.
+    """Per-process НСИ in memory (:class:`DirectoryHistory` per directory), reloaded after a new import.
 
-    Directories are small and change monthly at most, while ФЛК asks the same few questions thousands of
-    times a second, so every answer (including "no such record") is kept until ``nsi_version`` grows. The
-    check for a newer version runs at most every ``ttl`` seconds.
+    Directories are small and change monthly at most, while ФЛК asks thousands of questions a second.
+    Whether a newer version was imported is checked at most every ``ttl`` seconds.
     """
 
     def __init__(self, ttl: float = 30.0) -> None:
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._answers: dict[tuple[str, str, date], DirectoryRecord | None] = {}
+        self._directories: dict[str, nsi.DirectoryHistory] = {}
         self._version: int | None = None
         self._checked = 0.0
 
     def record_on(self, conn: Connection, directory: str, code: str, on: date) -> DirectoryRecord | None:
         self._refresh(conn)
-        key = (directory, code, on)
-        try:
-            return self._answers[key]
-        except KeyError:
-            pass
-        found = nsi.record_on(conn, directory, code, on)
-        with self._lock:
-            self._answers[key] = found
-        return found
+        history = self._directories.get(directory)
+        if history is None:
+            history = nsi.DirectoryHistory(conn, directory)
+            with self._lock:
+                self._directories[directory] = history
+        return history.on(code, on)
 
     def _refresh(self, conn: Connection) -> None:
         now = time.monotonic()
@@ -48,7 +44,7 @@ class NsiCache:
         with self._lock:
             self._checked = now
             if latest != self._version:
-                self._answers.clear()
+                self._directories.clear()
                 self._version = latest
 
 

@@ -21,7 +21,7 @@ _NSI_CACHE = NsiCache()  # one per process: НСИ answers are shared by every r
 
 
 def _duplicates(conn: Connection, card: PersonCard) -> Sequence[tuple[int, float]]:
-    return [(c.person_id, c.score.total) for c in duplicates.find_candidates(conn, card)]
+    return [(c.person_id, c.score.total) for c in duplicates.find_candidates(conn, card, thorough=False)]
 
 
 def build_registry(engine: Engine, settings: Settings) -> Registry:

@@ -113,3 +113,24 @@ def test_records_of_another_directory_are_refused(db_conn: Connection) -> None:
 
     with pytest.raises(ValueError, match="records of"):
         import_file(db_conn, wrong)
+
+
+def test_in_memory_history_agrees_with_the_query(db_conn) -> None:  # type: ignore[no-untyped-def]
+    """DirectoryHistory is the fast twin of record_on: same answer for every code and many dates."""
+    from datetime import date as _date
+    from datetime import timedelta as _td
+
+    from rserz_soap.db import nsi as repo
+    from rserz_soap.files.nsi import bundled_files, parse_nsi_file
+
+    for path in bundled_files():
+        repo.import_file(db_conn, parse_nsi_file(path))
+    for name in ("F002_v1.xml", "F002_v2.xml"):
+        repo.import_file(db_conn, parse_nsi_file(Path(__file__).parent.parent / "data" / "nsi" / name))
+    days = [_date(2009, 12, 31) + _td(days=233 * i) for i in range(28)]
+    for directory in ("F002", "F003", "F011", "O001", "R001"):
+        history = repo.DirectoryHistory(db_conn, directory)
+        codes = {r.code for d in days[::10] for r in repo.records_on(db_conn, directory, d)} | {"nope"}
+        for code in sorted(codes):
+            for day in days:
+                assert history.on(code, day) == repo.record_on(db_conn, directory, code, day), (directory, code, day)

@@ -1,0 +1,192 @@
+"""Benchmark: a batch of mixed СМО operations checked and applied against a large register.
+
+    python bench/bench_registry.py --persons 1000000 --ops 10000 [--var-dir /tmp/seedbench]
+
+Uses ``RSERZ_DATABASE_URL`` when set, else an embedded PostgreSQL under ``--var-dir`` (the seeding
+benchmark's folder by default, so a register seeded there is reused). An empty register is seeded first.
+
+Two measurements in the same run, on different persons of the same register:
+1. **baseline** — the operations' transitions stored directly (``apply_operation`` + ``persons.save``,
+   one commit per chunk): the floor of writing versions, without ФЛК, the buffer or conflict checks;
+2. **registry** — the full path a participant's batch takes: receive (commit), then per record ФЛК,
+   conflicts, buffer states and trail, apply; chunked transactions with a savepoint per record.
+The figures go to the section "Registry throughput" of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.report import machine, write_section  # noqa: E402
+from rserz_soap.config import load_settings  # noqa: E402
+from rserz_soap.db import migrate, persons  # noqa: E402
+from rserz_soap.db.engine import make_engine  # noqa: E402
+from rserz_soap.db.participants import upsert_participant  # noqa: E402
+from rserz_soap.db.tables import person  # noqa: E402
+from rserz_soap.demo import cards, operations, region  # noqa: E402
+from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa: E402
+from rserz_soap.domain.operations import OperationContext, apply_operation  # noqa: E402
+from rserz_soap.domain.person import PersonCard  # noqa: E402
+from rserz_soap.files.nsi import bundled_files  # noqa: E402
+from rserz_soap.registry.buffer import Submitter  # noqa: E402
+from rserz_soap.registry.service import build_registry  # noqa: E402
+from rserz_soap.runtime import bootstrap  # noqa: E402
+from rserz_soap.runtime.services import running_services  # noqa: E402
+
+SECTION = "Registry throughput"
+
+
+def sample_cards(engine: Engine, n: int, rnd: random.Random) -> list[PersonCard]:
+    with engine.connect() as conn:
+        lo, hi = conn.execute(select(func.min(person.c.id), func.max(person.c.id))).one()
+        ids = {rnd.randint(lo, hi) for _ in range(n * 2)}
+        out: list[PersonCard] = []
+        chunk = sorted(ids)
+        for i in range(0, len(chunk), 2000):
+            out += [
+                c
+                for c in persons.load_many(conn, chunk[i : i + 2000]).values()
+                if c.status.value == "insured"
+            ]
+    rnd.shuffle(out)
+    return out
+
+
+def baseline(engine: Engine, plan: list[operations.PlannedOperation], region_code: str) -> float:
+    today = dt.date.today()
+    started = time.perf_counter()
+    for i in range(0, len(plan), 200):
+        with engine.begin() as conn:
+            for p in plan[i : i + 200]:
+                rec = p.record
+                pid = persons.find_by_enp(conn, rec.insurance.enp) if rec.insurance.enp else None
+                stored = persons.load(conn, pid, for_update=True) if pid else None
+                ctx = OperationContext(
+                    p.smo_code, today, lambda dr, w: persons.allocate_enp(conn, region_code, dr, w)
+                )
+                try:
+                    t = apply_operation(stored.card if stored else None, rec, ctx)
+                except Exception:  # noqa: BLE001 - a refused operation costs what it costs
+                    continue
+                meta = persons.VersionMeta(rec.op, "smo", p.smo_code, t.valid_from)
+                persons.save(conn, stored, t.after, meta, t.stop_notices)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=1_000_000)
+    ap.add_argument("--ops", type=int, default=10_000)
+    ap.add_argument("--baseline-ops", type=int, default=3_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--var-dir", default="/tmp/seedbench")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = ap.parse_args(argv)
+    settings = dataclasses.replace(load_settings(), var_dir=args.var_dir)
+    Path(args.var_dir).mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(args.seed)
+    with running_services(settings) as urls:
+        settings = dataclasses.replace(settings, database_url=urls.database_url, redis_url=urls.redis_url)
+        engine = make_engine(urls.database_url, pool_size=2)
+        migrate.upgrade(engine)
+        bootstrap.import_nsi(engine, bundled_files(), say=lambda _m: None)
+        bootstrap.load_flk_directory(engine, say=lambda _m: None)
+        with engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(person)).scalar_one()
+            reference = region_reference_from_nsi(conn, dt.date.today(), settings)
+        if count == 0:
+            print(f"seeding {args.persons} persons …", flush=True)
+            seed_region(engine, reference, args.persons, args.seed, progress=True)
+            with engine.connect() as conn:
+                count = conn.execute(select(func.count()).select_from(person)).scalar_one()
+        smo_codes = [s.code for s in reference.smo if s.date_end is None or s.date_end >= dt.date.today()]
+        with engine.begin() as conn:
+            submitters = {c: Submitter(upsert_participant(conn, "smo", c, c), "smo", c) for c in smo_codes}
+        existing = sample_cards(engine, args.ops + args.baseline_ops, rnd)
+        fresh = [
+            cards.to_card(p).replace(enp=None)
+            for p in region.generate(
+                reference, args.ops + args.baseline_ops, args.seed + 7919, duplicate_share=0.0
+            )
+        ]
+        today = dt.date.today()
+        base_plan = operations.plan(
+            existing[: args.baseline_ops],
+            fresh[: args.baseline_ops],
+            smo_codes,
+            args.baseline_ops,
+            today=today,
+            seed=args.seed,
+        )
+        plan = operations.plan(
+            existing[args.baseline_ops :],
+            fresh[args.baseline_ops :],
+            smo_codes,
+            args.ops,
+            today=today,
+            seed=args.seed + 1,
+        )
+        print(
+            f"register: {count} persons; baseline {len(base_plan)} ops, registry {len(plan)} ops", flush=True
+        )
+
+        base_s = baseline(engine, [p for p in base_plan if not p.expect_refusal], settings.region_code)
+        base_n = sum(1 for p in base_plan if not p.expect_refusal)
+
+        registry = build_registry(engine, settings)
+        batches: dict[str, list[operations.PlannedOperation]] = {}
+        for p in plan:
+            batches.setdefault(p.smo_code, []).append(p)
+        outcomes: Counter[str] = Counter()
+        started = time.perf_counter()
+        for code, items in batches.items():
+            for i in range(0, len(items), 1000):
+                part = items[i : i + 1000]
+                recs = [dataclasses.replace(p.record, n_rec=j + 1) for j, p in enumerate(part)]
+                for r in registry.submit(submitters[code], recs, batch_ref=f"bench-{code}-{i}"):
+                    outcomes[r.code_erp or r.state.value] += 1
+        reg_s = time.perf_counter() - started
+        with engine.connect() as conn:
+            top = conn.execute(
+                text(
+                    "SELECT left(result->>'comment', 60) AS c, count(*) FROM buffer_entry WHERE result->>'code_erp' = 'AE' "
+                    "GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+                )
+            ).all()
+        engine.dispose()
+
+    base_rate, reg_rate = base_n / base_s, len(plan) / reg_s
+    mix = ", ".join(f"{k} {w:.0%}" for k, w in operations.MIX)
+    body = f"""
+Measured {dt.date.today().isoformat()} on {machine()}, embedded PostgreSQL 18 unless RSERZ_DATABASE_URL is set.
+Command: `python bench/bench_registry.py --persons {args.persons} --ops {args.ops}` (register of {count:,} persons).
+
+| path | operations | seconds | operations/s |
+|---|---:|---:|---:|
+| baseline: transition + versioned save, no ФЛК/buffer | {base_n:,} | {base_s:.1f} | {base_rate:,.0f} |
+| registry: receive → ФЛК → conflicts → buffer → apply | {len(plan):,} | {reg_s:.1f} | **{reg_rate:,.0f}** |
+
+Operation mix: {mix}. Outcomes: {dict(outcomes)}.
+Most frequent refusals: {"; ".join(f"{c} ×{n}" for c, n in top) or "none"}.
+Target (issue 3): ≥ 500 operations/s.
+"""
+    print(body)
+    if not args.no_write:
+        write_section(SECTION, body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
