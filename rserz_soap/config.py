@@ -62,7 +62,10 @@ class Settings:
     )
     buffer_rules: str | None = field(
         default=None,
-        metadata={"env": "RSERZ_BUFFER_RULES", "doc": "TOML file of buffer decision rules; unset = the bundled ones"},
+        metadata={
+            "env": "RSERZ_BUFFER_RULES",
+            "doc": "TOML file of buffer decision rules; unset = the bundled ones",
+        },
     )
     log_level: str = field(default="INFO", metadata={"env": "RSERZ_LOG_LEVEL", "doc": "logging level"})
 

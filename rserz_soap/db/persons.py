@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 
 from rserz_soap.db.tables import (
     address,
@@ -160,8 +160,17 @@ def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
 
 
 def load(conn: Connection, person_id: int, *, for_update: bool = False) -> StoredCard:
-    """The current card (every current row, open valid-time slices)."""
-    stored = _load(conn, _LOAD_SQL + (" FOR UPDATE OF p" if for_update else ""), {"id": person_id})
+    """The current card (every current row, open valid-time slices).
+
+    ``for_update`` first locks the person row in a statement of its own and only then reads the card: in
+    READ COMMITTED a statement that waited for a lock still reads the other tables with its old
+    snapshot, so reading in the locking statement could return a card older than the lock.
+    """
+    if for_update:
+        locked = conn.execute(text("SELECT id FROM person WHERE id = :id FOR UPDATE"), {"id": person_id}).first()
+        if locked is None:
+            raise PersonNotFound(person_id)
+    stored = _load(conn, _LOAD_SQL, {"id": person_id})
     if stored is None:
         raise ValueError(f"person {person_id} has no current data row")
     return stored
@@ -374,12 +383,13 @@ def _store_aspect(
     added = [v for v in new if v not in old]
     if gone:
         t = aspect.table
-        conn.execute(
+        done = conn.execute(
             update(t)
-            .where(t.c.id == bindparam("row_id"), t.c.superseded_at.is_(None))
-            .values(superseded_at=recorded_at, superseded_by=version_id),
-            [{"row_id": meta[0]} for _v, meta in gone],
+            .where(t.c.id.in_([meta[0] for _v, meta in gone]), t.c.superseded_at.is_(None))
+            .values(superseded_at=recorded_at, superseded_by=version_id)
         )
+        if done.rowcount != len(gone):  # a row changed under us: the card was stale
+            raise ConcurrentChange(f"person {person_id}: {aspect.name} changed since the card was read")
     rows: list[dict[str, Any]] = []
     base = {"person_id": person_id, "version_id": version_id, "recorded_at": recorded_at}
     if aspect.sliced:

@@ -126,3 +126,40 @@ def fuzzy_by_name(
             text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(threshold)}
         )
     return [FuzzyMatch(r.person_id, float(r.sim)) for r in conn.execute(text(sql), params)]
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Who holds each identifier now: ЕНП (main or alias), СНИЛС, documents by :attr:`Document.key`."""
+
+    enp: dict[str, int]
+    snils: dict[str, set[int]]
+    documents: dict[tuple[int, str, str], set[int]]
+
+
+def owners(
+    conn: Connection, *, enps: list[str], snils: list[str], documents: list[tuple[int, str, str]]
+) -> Owners:
+    """All owners a record's uniqueness checks ask about, in one round trip.
+
+    The same conditions as :func:`by_enp`, :func:`by_snils` and :func:`by_document` (current facts, no
+    merged persons), for many keys at once.
+    """
+    sql = (
+        "SELECT 'e' AS k, enp AS key, person_id FROM enp_alias WHERE enp = ANY(:enps)"
+        " UNION ALL SELECT 's', ss, person_id FROM person_data d WHERE superseded_at IS NULL AND ss = ANY(:sss)"
+        + _now(False, "d")
+        + " UNION ALL SELECT 'd', doctype || '|' || coalesce(replace(docser, ' ', ''), '') || '|' || docnum, person_id"
+        " FROM identity_document d WHERE superseded_at IS NULL AND docnum = ANY(:nums)" + _now(False, "d")
+    )
+    params = {"enps": enps, "sss": snils, "nums": [n for _t, _s, n in documents]}
+    out = Owners({}, {}, {})
+    wanted = {f"{t}|{s}|{n}": (t, s, n) for t, s, n in documents}
+    for kind, key, pid in conn.execute(text(sql), params):
+        if kind == "e":
+            out.enp[key] = pid
+        elif kind == "s":
+            out.snils.setdefault(key, set()).add(pid)
+        elif key.upper() in wanted:  # the number matched; type and series must too
+            out.documents.setdefault(wanted[key.upper()], set()).add(pid)
+    return out

@@ -45,7 +45,7 @@ def plan(
     region_okato: str = "45000",
 ) -> list[PlannedOperation]:
     """``n`` operations; each existing person is used at most once (no two records race for one person)."""
-    rnd = random.Random(seed)
+    rnd = random.Random(seed)  # noqa: S311 - reproducible demo traffic, not secrets
     kinds = [k for k, _w in MIX]
     weights = [w for _k, w in MIX]
     pool = [c for c in existing if c.open_period() is not None]

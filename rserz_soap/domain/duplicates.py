@@ -98,17 +98,75 @@ MIN_TYPO_LENGTH: Final = 4
 MAX_NAME_EDITS: Final = 2
 
 #: Words that say what kind of place follows; written or left out at will, so they never decide a match.
-PLACE_NOISE: Final[frozenset[str]] = frozenset({
-    "г", "гор", "город", "с", "село", "п", "пос", "поселок", "пгт", "рп", "д", "дер", "деревня", "ст",
-    "ст-ца", "станица", "х", "хутор", "р-н", "р", "н", "район", "обл", "область", "край", "респ",
-    "республика", "ао", "автономный", "округ", "а", "о", "ссср", "рсфср",
-})
+PLACE_NOISE: Final[frozenset[str]] = frozenset(
+    {
+        "г",
+        "гор",
+        "город",
+        "с",
+        "село",
+        "п",
+        "пос",
+        "поселок",
+        "пгт",
+        "рп",
+        "д",
+        "дер",
+        "деревня",
+        "ст",
+        "ст-ца",
+        "станица",
+        "х",
+        "хутор",
+        "р-н",
+        "р",
+        "н",
+        "район",
+        "обл",
+        "область",
+        "край",
+        "респ",
+        "республика",
+        "ао",
+        "автономный",
+        "округ",
+        "а",
+        "о",
+        "ссср",
+        "рсфср",
+    }
+)
 #: Words that say what kind of address part follows.
-ADDRESS_NOISE: Final[frozenset[str]] = PLACE_NOISE | frozenset({
-    "ул", "улица", "пр", "пр-т", "пр-кт", "просп", "проспект", "пер", "переулок", "ш", "шоссе", "б-р",
-    "бульвар", "пл", "площадь", "наб", "набережная", "мкр", "микрорайон", "дом", "кв", "квартира", "корп",
-    "к", "стр", "строение",
-})
+ADDRESS_NOISE: Final[frozenset[str]] = PLACE_NOISE | frozenset(
+    {
+        "ул",
+        "улица",
+        "пр",
+        "пр-т",
+        "пр-кт",
+        "просп",
+        "проспект",
+        "пер",
+        "переулок",
+        "ш",
+        "шоссе",
+        "б-р",
+        "бульвар",
+        "пл",
+        "площадь",
+        "наб",
+        "набережная",
+        "мкр",
+        "микрорайон",
+        "дом",
+        "кв",
+        "квартира",
+        "корп",
+        "к",
+        "стр",
+        "строение",
+    }
+)
 
 _NAME_SEPARATORS = re.compile(r"[\s\-‐‑‒–—'’`´.]+")
 _WORDS = re.compile(r"[0-9a-zа-я]+(?:-[0-9a-zа-я]+)*")
@@ -350,7 +408,7 @@ def swapped_variants(value: str) -> list[str]:
     for i in range(len(value) - 1):
         x, y = value[i], value[i + 1]
         if x != y and x.isdigit() and y.isdigit():
-            out.append(value[:i] + y + x + value[i + 2:])
+            out.append(value[:i] + y + x + value[i + 2 :])
     return out
 
 

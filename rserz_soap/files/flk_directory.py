@@ -87,8 +87,9 @@ def parse_flk_directory_bytes(raw: bytes, name: str) -> ErrorDirectory:
     except NsiFormatError as exc:
         raise FlkDirectoryFormatError(str(exc).removeprefix(f"{name}: "), file=name, line=exc.line) from None
     if _tag(root) != ROOT_TAG:
-        raise FlkDirectoryFormatError(f"root element must be <{ROOT_TAG}>", file=name, element=_tag(root),
-                                      line=root.sourceline)
+        raise FlkDirectoryFormatError(
+            f"root element must be <{ROOT_TAG}>", file=name, element=_tag(root), line=root.sourceline
+        )
     header: dict[str, str] | None = None
     entries: list[ErrorEntry] = []
     lines: dict[str, int | None] = {}
@@ -101,7 +102,9 @@ def parse_flk_directory_bytes(raw: bytes, name: str) -> ErrorDirectory:
             if entry.code in lines:
                 raise FlkDirectoryFormatError(
                     f"code {entry.code} repeats the entry at line {lines[entry.code]}",
-                    file=name, element=tag, line=child.sourceline,
+                    file=name,
+                    element=tag,
+                    line=child.sourceline,
                 )
             lines[entry.code] = child.sourceline
             entries.append(entry)
@@ -111,8 +114,9 @@ def parse_flk_directory_bytes(raw: bytes, name: str) -> ErrorDirectory:
         raise FlkDirectoryFormatError(f"no <{HEADER_TAG}> header", file=name, element=ROOT_TAG)
     declared = header.get("type", "")
     if declared.upper() != DIRECTORY_TYPE:
-        raise FlkDirectoryFormatError(f"header type must be {DIRECTORY_TYPE}, got {declared!r}", file=name,
-                                      element="type")
+        raise FlkDirectoryFormatError(
+            f"header type must be {DIRECTORY_TYPE}, got {declared!r}", file=name, element="type"
+        )
     raw_date = header.get("date", "")
     if not raw_date:
         raise FlkDirectoryFormatError("header has no date", file=name, element="date")
@@ -157,8 +161,9 @@ def _fields(element: Any, allowed: frozenset[str], file: str) -> dict[str, str]:
         if tag in data:
             raise FlkDirectoryFormatError("element repeated", file=file, element=tag, line=child.sourceline)
         if len(child):
-            raise FlkDirectoryFormatError("must hold text, not elements", file=file, element=tag,
-                                          line=child.sourceline)
+            raise FlkDirectoryFormatError(
+                "must hold text, not elements", file=file, element=tag, line=child.sourceline
+            )
         data[tag] = (child.text or "").strip()
     return data
 
@@ -168,22 +173,32 @@ def _entry(element: Any, file: str) -> ErrorEntry:
     data = _fields(element, RECORD_FIELDS, file)
     for required in REQUIRED_FIELDS:
         if not data.get(required):
-            raise FlkDirectoryFormatError(f"entry has no {required}", file=file, element=RECORD_TAG,
-                                          line=line)
+            raise FlkDirectoryFormatError(
+                f"entry has no {required}", file=file, element=RECORD_TAG, line=line
+            )
     code = data["OSHIB"]
     if len(code) > MAX_CODE_LENGTH or not code.isalnum():
-        raise FlkDirectoryFormatError(f"code {code!r}: at most {MAX_CODE_LENGTH} letters or digits",
-                                      file=file, element="OSHIB", line=line)
+        raise FlkDirectoryFormatError(
+            f"code {code!r}: at most {MAX_CODE_LENGTH} letters or digits",
+            file=file,
+            element="OSHIB",
+            line=line,
+        )
     try:
         severity = Severity(data["SEVERITY"])
         kind = Kind(data["KIND"])
     except ValueError as exc:
-        raise FlkDirectoryFormatError(f"code {code}: {exc}", file=file, element=RECORD_TAG,
-                                      line=line) from None
+        raise FlkDirectoryFormatError(
+            f"code {code}: {exc}", file=file, element=RECORD_TAG, line=line
+        ) from None
     for name in ("IM_POL", "BAS_EL"):
         if len(data.get(name, "")) > MAX_ELEMENT_LENGTH:
-            raise FlkDirectoryFormatError(f"code {code}: longer than {MAX_ELEMENT_LENGTH} characters",
-                                          file=file, element=name, line=line)
+            raise FlkDirectoryFormatError(
+                f"code {code}: longer than {MAX_ELEMENT_LENGTH} characters",
+                file=file,
+                element=name,
+                line=line,
+            )
     return ErrorEntry(
         code=code,
         message=data["MESSAGE"],

@@ -107,8 +107,9 @@ def parse_nsi_file(path: Path, directory: str | None = None) -> NsiFile:
         raise NsiFormatError(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
     root = _parse_xml(raw, name)
     if _tag(root) != ROOT_TAG:
-        raise NsiFormatError(f"root element must be <{ROOT_TAG}>", file=name, element=_tag(root),
-                             line=root.sourceline)
+        raise NsiFormatError(
+            f"root element must be <{ROOT_TAG}>", file=name, element=_tag(root), line=root.sourceline
+        )
 
     header: Any = None
     record_elements: list[Any] = []
@@ -232,15 +233,18 @@ def _record(element: Any, directory: str, key_field: str, file: str) -> NsiRecor
     if date_end is not None and date_end < date_beg:
         raise NsiFormatError(
             f"record {code}: {DATE_END_FIELD} {date_end} is before {DATE_BEG_FIELD} {date_beg}",
-            file=file, element=tag, line=line,
+            file=file,
+            element=tag,
+            line=line,
         )
     return NsiRecord(directory=directory, code=code, date_beg=date_beg, date_end=date_end, data=data)
 
 
 def _resolve_directory(explicit: str | None, declared: str | None, path: Path, file: str) -> str:
     if explicit is not None and declared is not None and explicit.upper() != declared.upper():
-        raise NsiFormatError(f"file declares directory {declared}, expected {explicit}", file=file,
-                             element="type")
+        raise NsiFormatError(
+            f"file declares directory {declared}, expected {explicit}", file=file, element="type"
+        )
     chosen = explicit or declared
     if chosen is None:
         match = _DIRECTORY_IN_NAME.match(path.stem)
@@ -264,5 +268,6 @@ def _check_no_overlaps(records: list[NsiRecord], lines: list[int | None], file: 
                 raise NsiFormatError(
                     f"record {code} valid from {later.date_beg} overlaps its record valid from "
                     f"{earlier.date_beg}",
-                    file=file, line=line,
+                    file=file,
+                    line=line,
                 )

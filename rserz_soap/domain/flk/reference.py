@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from rserz_soap.domain.person import PersonCard
+from rserz_soap.domain.records import OperationRecord
 
 __all__ = [
     "DirectoryRecord",
@@ -101,6 +102,10 @@ class Reference(Protocol):
 
     def working_days_after(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start`` (``start`` itself is not counted)."""
+        ...
+
+    def prefetch(self, record: OperationRecord) -> None:
+        """Look up every identifier owner the record's checks will ask about at once (may do nothing)."""
         ...
 
 
@@ -201,8 +206,9 @@ class InMemoryReference:
         if r is None:
             return None
         name = r.data.get("nam_smok") or r.data.get("nam_smop") or code
-        return SmoRef(code, name, r.date_beg, r.date_end, r.data.get("Ogrn") or None,
-                      r.data.get("tf_okato") or None)
+        return SmoRef(
+            code, name, r.date_beg, r.date_end, r.data.get("Ogrn") or None, r.data.get("tf_okato") or None
+        )
 
     def mo(self, code: str, on: date) -> MoRef | None:
         r = self._on("F003", code, on)
@@ -215,8 +221,14 @@ class InMemoryReference:
         if r is None:
             return None
         data = r.data
-        return DocTypeRef(doctype, data.get("DocName", ""), data.get("DocSer", ""), data.get("DocNum", ""),
-                          r.date_beg, r.date_end)
+        return DocTypeRef(
+            doctype,
+            data.get("DocName", ""),
+            data.get("DocSer", ""),
+            data.get("DocNum", ""),
+            r.date_beg,
+            r.date_end,
+        )
 
     def country(self, oksm: str, on: date) -> bool:
         return self._on("O001", oksm, on) is not None
@@ -241,3 +253,6 @@ class InMemoryReference:
 
     def working_days_after(self, start: date, n: int) -> date:
         return add_working_days(start, n)
+
+    def prefetch(self, record: OperationRecord) -> None:
+        """Everything is in memory already."""

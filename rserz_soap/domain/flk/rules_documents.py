@@ -70,8 +70,9 @@ def series_mask(ctx: RuleContext) -> Iterator[Finding]:
             continue  # unknown type: 202; empty mask: the series is free text and may be absent
         ref, on = found
         if not mask_matches(ref.ser_mask, doc.docser):
-            yield Finding(f"Серия «{doc.docser or ''}» не соответствует маске «{ref.ser_mask}» "
-                          f"({_where(doc, on)})")
+            yield Finding(
+                f"Серия «{doc.docser or ''}» не соответствует маске «{ref.ser_mask}» ({_where(doc, on)})"
+            )
 
 
 @rule("204")
@@ -112,8 +113,9 @@ def expiry_after_issue(ctx: RuleContext) -> Iterator[Finding]:
 def not_expired(ctx: RuleContext) -> Iterator[Finding]:
     for doc in ctx.record.documents:
         if doc.docexp is not None and doc.docexp < ctx.event_date:
-            yield Finding(f"тип {doc.doctype}: DOCEXP {fmt_date(doc.docexp)}, дата события "
-                          f"{fmt_date(ctx.event_date)}")
+            yield Finding(
+                f"тип {doc.doctype}: DOCEXP {fmt_date(doc.docexp)}, дата события {fmt_date(ctx.event_date)}"
+            )
 
 
 @rule("209")
@@ -128,8 +130,10 @@ def birth_certificate_age(ctx: RuleContext) -> Iterator[Finding]:
     dr = ctx.record.person.dr
     limit = plus(add_years(dr, PASSPORT_FROM_AGE), BIRTH_CERTIFICATE_GRACE)
     if ctx.event_date > limit and any(d.doctype == BIRTH_CERTIFICATE for d in ctx.record.documents):
-        yield Finding(f"DR {fmt_date(dr)}: свидетельство о рождении принимается по {fmt_date(limit)}, "
-                      f"дата события {fmt_date(ctx.event_date)}")
+        yield Finding(
+            f"DR {fmt_date(dr)}: свидетельство о рождении принимается по {fmt_date(limit)}, "
+            f"дата события {fmt_date(ctx.event_date)}"
+        )
 
 
 @rule("211")
@@ -152,8 +156,10 @@ def passport_replaced_in_time(ctx: RuleContext) -> Iterator[Finding]:
             if doc.docdate < birthday:
                 valid_to = plus(birthday, PASSPORT_REPLACEMENT_GRACE)
                 if ctx.event_date > valid_to:
-                    yield Finding(f"паспорт выдан {fmt_date(doc.docdate)} до {age} лет, действителен по "
-                                  f"{fmt_date(valid_to)}, дата события {fmt_date(ctx.event_date)}")
+                    yield Finding(
+                        f"паспорт выдан {fmt_date(doc.docdate)} до {age} лет, действителен по "
+                        f"{fmt_date(valid_to)}, дата события {fmt_date(ctx.event_date)}"
+                    )
                 break
 
 

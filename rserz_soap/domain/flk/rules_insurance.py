@@ -25,9 +25,13 @@ VS_WORKING_DAYS: Final = 30
 VS_NUMBER_LENGTH: Final = 9
 ENP_LENGTH: Final = 16
 POLICY_START_LEAD: Final = timedelta(days=1)
-SINGLE_FORMAT: Final = frozenset({
-    PolicyType.SINGLE_PAPER, PolicyType.SINGLE_ELECTRONIC, PolicyType.SINGLE_DIGITAL,
-})
+SINGLE_FORMAT: Final = frozenset(
+    {
+        PolicyType.SINGLE_PAPER,
+        PolicyType.SINGLE_ELECTRONIC,
+        PolicyType.SINGLE_DIGITAL,
+    }
+)
 METHODS: Final = range(1, 5)
 RSMO_VALUES: Final = range(1, 5)
 RPOLIS_VALUES: Final = range(1, 7)
@@ -39,9 +43,12 @@ ISSUES_POLICY: Final = frozenset({Op.P010, Op.P034, Op.P035, Op.P036, Op.P060, O
 #: 4 the СМО's contract ended.
 RSMO_BY_OPERATION: Final[Mapping[Op, int]] = {
     Op.P010: 1,
-    Op.P031: 2, Op.P034: 2,
-    Op.P032: 3, Op.P035: 3,
-    Op.P033: 4, Op.P036: 4,
+    Op.P031: 2,
+    Op.P034: 2,
+    Op.P032: 3,
+    Op.P035: 3,
+    Op.P033: 4,
+    Op.P036: 4,
 }
 
 
@@ -95,8 +102,13 @@ def single_format_number(ctx: RuleContext) -> Iterator[Finding]:
 @rule("407")
 def single_format_number_is_enp(ctx: RuleContext) -> Iterator[Finding]:
     policy, enp = ctx.policy, ctx.record.insurance.enp
-    if (policy is not None and policy.vpolis in SINGLE_FORMAT and enp
-            and _is_digits(policy.npolis, ENP_LENGTH) and policy.npolis != enp):
+    if (
+        policy is not None
+        and policy.vpolis in SINGLE_FORMAT
+        and enp
+        and _is_digits(policy.npolis, ENP_LENGTH)
+        and policy.npolis != enp
+    ):
         yield Finding(f"NPOLIS «{policy.npolis}», ENP «{enp}»")
 
 
@@ -104,8 +116,10 @@ def single_format_number_is_enp(ctx: RuleContext) -> Iterator[Finding]:
 def old_style_series_and_number(ctx: RuleContext) -> Iterator[Finding]:
     policy = ctx.policy
     if policy is not None and policy.vpolis == PolicyType.OLD_STYLE and not (policy.spolis and policy.npolis):
-        yield Finding(f"SPOLIS «{policy.spolis or ''}», NPOLIS «{policy.npolis}»",
-                      field="NPOLIS" if policy.spolis else "SPOLIS")
+        yield Finding(
+            f"SPOLIS «{policy.spolis or ''}», NPOLIS «{policy.npolis}»",
+            field="NPOLIS" if policy.spolis else "SPOLIS",
+        )
 
 
 @rule("409")
@@ -130,8 +144,10 @@ def vs_term(ctx: RuleContext) -> Iterator[Finding]:
         return
     latest = ctx.ref.working_days_after(policy.dbeg, VS_WORKING_DAYS)
     if policy.dend > latest:
-        yield Finding(f"DEND {fmt_date(policy.dend)}, DBEG {fmt_date(policy.dbeg)} + {VS_WORKING_DAYS} "
-                      f"рабочих дней = {fmt_date(latest)}")
+        yield Finding(
+            f"DEND {fmt_date(policy.dend)}, DBEG {fmt_date(policy.dbeg)} + {VS_WORKING_DAYS} "
+            f"рабочих дней = {fmt_date(latest)}"
+        )
 
 
 @rule("412")
@@ -206,5 +222,6 @@ def ogrn_matches_f002(ctx: RuleContext) -> Iterator[Finding]:
 def smo_of_the_region(ctx: RuleContext) -> Iterator[Finding]:
     smo = ctx.ref.smo(ctx.submitter, ctx.event_date)
     if smo is not None and smo.okato and smo.okato != ctx.ref.region_okato:
-        yield Finding(f"СМО «{smo.code}» работает на территории «{smo.okato}», "
-                      f"регион «{ctx.ref.region_okato}»")
+        yield Finding(
+            f"СМО «{smo.code}» работает на территории «{smo.okato}», регион «{ctx.ref.region_okato}»"
+        )

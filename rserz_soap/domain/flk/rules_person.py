@@ -83,8 +83,9 @@ def _double_separator(ctx: RuleContext, part: str) -> Iterator[Finding]:
 def _too_long(ctx: RuleContext, part: str) -> Iterator[Finding]:
     value = _part(ctx, part)
     if value is not None and len(value) > NAME_MAX_LENGTH:
-        yield Finding(f"«{value[:NAME_MAX_LENGTH]}…»: длина {len(value)}, "
-                      f"допускается не более {NAME_MAX_LENGTH}")
+        yield Finding(
+            f"«{value[:NAME_MAX_LENGTH]}…»: длина {len(value)}, допускается не более {NAME_MAX_LENGTH}"
+        )
 
 
 def _required(ctx: RuleContext, part: str) -> Iterator[Finding]:

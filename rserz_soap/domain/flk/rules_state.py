@@ -29,9 +29,20 @@ from rserz_soap.domain.person import PersonCard, PersonData, PolicyType, Status
 from rserz_soap.domain.records import Op
 
 #: Operations on the person's insurance in the submitting СМО: it must hold their open period.
-NEEDS_OWN_PERIOD: Final = frozenset({
-    Op.P021, Op.P022, Op.P023, Op.P024, Op.P025, Op.P040, Op.P060, Op.P061, Op.P062, Op.P063,
-})
+NEEDS_OWN_PERIOD: Final = frozenset(
+    {
+        Op.P021,
+        Op.P022,
+        Op.P023,
+        Op.P024,
+        Op.P025,
+        Op.P040,
+        Op.P060,
+        Op.P061,
+        Op.P062,
+        Op.P063,
+    }
+)
 CHANGES_SMO: Final = frozenset({Op.P031, Op.P032, Op.P033, Op.P034, Op.P035, Op.P036})
 BY_WISH: Final = frozenset({Op.P031, Op.P034})
 CONTRACT_ENDED: Final = frozenset({Op.P033, Op.P036})
@@ -65,8 +76,10 @@ def person_known(ctx: RuleContext) -> Iterator[Finding]:
 def first_choice_not_insured(ctx: RuleContext) -> Iterator[Finding]:
     card = living_card(ctx)
     if ctx.op is Op.P010 and card is not None and (period := card.open_period()) is not None:
-        yield Finding(f"ЗЛ застраховано в СМО «{period.smo_code}» с {fmt_date(period.dbeg)}; "
-                      "для смены СМО используйте П031–П036")
+        yield Finding(
+            f"ЗЛ застраховано в СМО «{period.smo_code}» с {fmt_date(period.dbeg)}; "
+            "для смены СМО используйте П031–П036"
+        )
 
 
 @rule("503")
@@ -108,8 +121,9 @@ def once_a_year_by_wish(ctx: RuleContext) -> Iterator[Finding]:
     earlier = [p for p in card.insurance if p.rsmo == RSMO_YEARLY_CHANGE and p.dbeg.year == year]
     if earlier:
         first = min(earlier, key=lambda p: p.dbeg)
-        yield Finding(f"в {year} году СМО уже сменена по желанию: СМО «{first.smo_code}» "
-                      f"с {fmt_date(first.dbeg)}")
+        yield Finding(
+            f"в {year} году СМО уже сменена по желанию: СМО «{first.smo_code}» с {fmt_date(first.dbeg)}"
+        )
 
 
 @rule("507")
