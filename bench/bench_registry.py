@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import math
 import random
 import sys
 import time
@@ -115,11 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         with engine.begin() as conn:
             submitters = {c: Submitter(upsert_participant(conn, "smo", c, c), "smo", c) for c in smo_codes}
         existing = sample_cards(engine, args.ops + args.baseline_ops, rnd)
+        # new persons: the same population continued past the persons already loaded (unique identifiers
+        # by construction), registered without their ЕНП as a first registration would be
+        extra = args.ops + args.baseline_ops
+        with engine.connect() as conn:
+            max_id = conn.execute(select(func.max(person.c.id))).scalar_one()
+        start = math.ceil(max_id / region.ENP_GROUP) * region.ENP_GROUP  # as seed_region continues a region
         fresh = [
             cards.to_card(p).replace(enp=None)
-            for p in region.generate(
-                reference, args.ops + args.baseline_ops, args.seed + 7919, duplicate_share=0.0
-            )
+            for p in region.generate(reference, start + extra, args.seed, start=start, duplicate_share=0.0)
         ]
         today = dt.date.today()
         base_plan = operations.plan(

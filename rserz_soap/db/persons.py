@@ -21,13 +21,10 @@ from sqlalchemy import Connection, Table, insert, select, text, update
 from rserz_soap.db.tables import (
     address,
     attachment,
-    change_journal,
     enp_alias,
     identity_document,
     insurance_period,
-    person,
     person_data,
-    person_version,
     stop_list_entry,
 )
 from rserz_soap.domain.operations import StopNotice
@@ -167,7 +164,9 @@ def load(conn: Connection, person_id: int, *, for_update: bool = False) -> Store
     snapshot, so reading in the locking statement could return a card older than the lock.
     """
     if for_update:
-        locked = conn.execute(text("SELECT id FROM person WHERE id = :id FOR UPDATE"), {"id": person_id}).first()
+        locked = conn.execute(
+            text("SELECT id FROM person WHERE id = :id FOR UPDATE"), {"id": person_id}
+        ).first()
         if locked is None:
             raise PersonNotFound(person_id)
     stored = _load(conn, _LOAD_SQL, {"id": person_id})
@@ -286,6 +285,30 @@ def _row(aspect: Aspect, value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
 
 
+# One round trip per version: the person row's compare-and-increment (or its creation with the main ЕНП),
+# the version and the change-journal entry, in a single statement.
+_VERSION_COLUMNS = "operation, source_kind, source_code, valid_from, actor, buffer_entry_id, reason"
+_VERSION_VALUES = ":operation, :source_kind, :source_code, :valid_from, :actor, :buffer_entry_id, :reason"
+_NEXT_VERSION_SQL = text(
+    "WITH p AS (UPDATE person SET version_no = version_no + 1 WHERE id = :id AND version_no = :expected"
+    " RETURNING id, version_no),"
+    f" v AS (INSERT INTO person_version (person_id, version_no, {_VERSION_COLUMNS})"
+    f" SELECT p.id, p.version_no, {_VERSION_VALUES} FROM p RETURNING id, person_id, version_no, recorded_at),"
+    " j AS (INSERT INTO change_journal (person_id, version_id, operation, smo_code, mo_codes)"
+    " SELECT v.person_id, v.id, :operation, :smo, :mo_codes FROM v)"
+    " SELECT id, person_id, version_no, recorded_at FROM v"
+)
+_NEW_PERSON_SQL = text(
+    "WITH p AS (INSERT INTO person (main_enp, version_no) VALUES (:enp, 1) RETURNING id),"
+    " a AS (INSERT INTO enp_alias (enp, person_id, is_main, reason) SELECT :enp, p.id, true, 'assigned' FROM p),"
+    f" v AS (INSERT INTO person_version (person_id, version_no, {_VERSION_COLUMNS})"
+    f" SELECT p.id, 1, {_VERSION_VALUES} FROM p RETURNING id, person_id, version_no, recorded_at),"
+    " j AS (INSERT INTO change_journal (person_id, version_id, operation, smo_code, mo_codes)"
+    " SELECT v.person_id, v.id, :operation, :smo, :mo_codes FROM v)"
+    " SELECT id, person_id, version_no, recorded_at FROM v"
+)
+
+
 def save(
     conn: Connection,
     before: StoredCard | None,
@@ -296,40 +319,28 @@ def save(
     """Write ``after`` as the person's next version; raise ConcurrentChange if ``before`` is stale."""
     if after.enp is None:
         raise ValueError("a card is saved with its main ЕНП")
+    open_period = after.open_period()
+    params: dict[str, Any] = {
+        "operation": meta.operation,
+        "source_kind": meta.source_kind,
+        "source_code": meta.source_code,
+        "valid_from": meta.valid_from,
+        "actor": meta.actor,
+        "buffer_entry_id": meta.buffer_entry_id,
+        "reason": meta.reason,
+        "smo": open_period.smo_code if open_period else None,
+        "mo_codes": " ".join(sorted({a.mo_code for a in after.attachments if a.date_out is None})) or None,
+    }
     if before is None:
-        person_id = conn.execute(
-            insert(person).values(main_enp=after.enp, version_no=1).returning(person.c.id)
-        ).scalar_one()
-        conn.execute(
-            insert(enp_alias).values(enp=after.enp, person_id=person_id, is_main=True, reason="assigned")
-        )
-        version_no = 1
+        row = conn.execute(_NEW_PERSON_SQL, {**params, "enp": after.enp}).first()
     else:
-        person_id = before.card.person_id
-        next_no = conn.execute(
-            update(person)
-            .where(person.c.id == person_id, person.c.version_no == before.card.version_no)
-            .values(version_no=person.c.version_no + 1)
-            .returning(person.c.version_no)
-        ).scalar_one_or_none()
-        if next_no is None:
-            raise ConcurrentChange(f"person {person_id} changed since version {before.card.version_no}")
-        version_no = int(next_no)
-    version = conn.execute(
-        insert(person_version)
-        .values(
-            person_id=person_id,
-            version_no=version_no,
-            operation=meta.operation,
-            source_kind=meta.source_kind,
-            source_code=meta.source_code,
-            valid_from=meta.valid_from,
-            actor=meta.actor,
-            buffer_entry_id=meta.buffer_entry_id,
-            reason=meta.reason,
-        )
-        .returning(person_version.c.id, person_version.c.recorded_at)
-    ).one()
+        params.update(id=before.card.person_id, expected=before.card.version_no)
+        row = conn.execute(_NEXT_VERSION_SQL, params).first()
+    if row is None:
+        stale = f"version {before.card.version_no}" if before else "creation"
+        raise ConcurrentChange(f"person changed since {stale}")
+    person_id, version_no = row.person_id, row.version_no
+    version = row
     for aspect in ASPECTS:
         _store_aspect(
             conn,
@@ -341,18 +352,6 @@ def save(
             before.row_ids.get(aspect.name, {}) if before else {},
             _aspect_values(after, aspect),
         )
-    open_period = after.open_period()
-    smo = open_period.smo_code if open_period else None
-    mo_codes = " ".join(sorted({a.mo_code for a in after.attachments if a.date_out is None})) or None
-    conn.execute(
-        insert(change_journal).values(
-            person_id=person_id,
-            version_id=version.id,
-            operation=meta.operation,
-            smo_code=smo,
-            mo_codes=mo_codes,
-        )
-    )
     notices = [
         {
             "smo_code": n.smo_code,

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from rserz_soap.db import persons
-from rserz_soap.db.tables import buffer_decision, buffer_entry, federal_value, participant, person_pin
+from rserz_soap.db.tables import buffer_decision, buffer_entry, participant
 from rserz_soap.domain.codec import decode, encode
 from rserz_soap.domain.flk import ErrorDirectory, FlkError, Reference, check
 from rserz_soap.domain.operations import OperationContext, OperationRefused, apply_operation
@@ -147,36 +147,44 @@ class Registry:
 
     # -- processing --------------------------------------------------------------------------------------
 
-    def process(self, entry_ids: Iterable[int], *, chunk: int = 200) -> list[RecordResult]:
+    def process(
+        self, entry_ids: Iterable[int], *, chunk: int = 200, skip_locked: bool = False
+    ) -> list[RecordResult]:
         """Process entries in order, ``chunk`` of them per transaction, each in a savepoint of its own.
 
         A commit per chunk instead of per record is what makes batches fast (one WAL flush per chunk);
         the savepoints keep records independent: a record that fails unexpectedly is rolled back alone
-        and stays in its last state for ``process_pending`` to retry, while its neighbours go on.
+        and stays in its last state for ``process_pending`` to retry, while its neighbours go on. The
+        chunk's entries are locked up front in id order; with ``skip_locked`` entries another worker holds
+        are left to it (several workers can drain the buffer together).
         """
         ids = list(entry_ids)
         results: list[RecordResult] = []
         for start in range(0, len(ids), chunk):
             with self.engine.begin() as conn:
-                for entry_id in ids[start : start + chunk]:
+                part = ids[start : start + chunk]
+                locked = conn.execute(_entries_query(part, skip_locked)).mappings().all()
+                entries = {row["id"]: row for row in locked}
+                for entry_id in part:
+                    entry = entries.get(entry_id)
+                    if entry is None:  # another worker has it
+                        continue
                     savepoint = conn.begin_nested()
                     try:
-                        results.append(self._process_one(conn, entry_id))
+                        results.append(self._process_one(conn, entry))
                     except Exception:
                         savepoint.rollback()
                         log.exception("buffer entry %s failed; left for a retry", entry_id)
-                        results.append(self._unprocessed(conn, entry_id))
+                        results.append(_result_of(entry))
                     else:
                         savepoint.commit()
         return results
 
-    @staticmethod
-    def _unprocessed(conn: Connection, entry_id: int) -> RecordResult:
-        row = conn.execute(select(buffer_entry).where(buffer_entry.c.id == entry_id)).mappings().one()
-        return _result_of(row)
-
     def process_pending(self, limit: int = 10_000) -> int:
-        """Resume entries left received/checked/accepted by a crash; returns how many were processed."""
+        """Resume entries left received/checked/accepted (a crash, a queue); returns how many it processed.
+
+        Safe to run in several workers at once: each skips the entries the others hold.
+        """
         with self.engine.connect() as conn:
             ids = list(
                 conn.execute(
@@ -186,18 +194,16 @@ class Registry:
                     .limit(limit)
                 ).scalars()
             )
-        self.process(ids)
-        return len(ids)
+        return len(self.process(ids, skip_locked=True))
 
-    def _process_one(self, conn: Connection, entry_id: int) -> RecordResult:
-        entry = conn.execute(_entry_query(entry_id)).mappings().one()
+    def _process_one(self, conn: Connection, entry: Any) -> RecordResult:
         state = State(entry["state"])
         if state in FINAL or state is State.AWAITING_REVIEW:
             return _result_of(entry)
         record = decode(OperationRecord, entry["payload"])
         submitter = Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"])
         return self._check_and_apply(
-            conn, entry_id, state, record, submitter, actor="auto", review_done=False
+            conn, entry["id"], state, record, submitter, actor="auto", review_done=False
         )
 
     def _check_and_apply(
@@ -364,21 +370,20 @@ class Registry:
         if rules.ambiguous_person and resolution.ambiguous:
             found.append(f"ключ {resolution.key} указывает на нескольких лиц: {list(resolution.ambiguous)}")
         if card is not None and card.person_id is not None:
-            if rules.other_participant_pending:
-                others = conn.execute(
-                    select(func.count())
-                    .select_from(buffer_entry)
-                    .where(
-                        buffer_entry.c.person_id == card.person_id,
-                        buffer_entry.c.id != entry_id,
-                        buffer_entry.c.participant_id != submitter.participant_id,
-                        buffer_entry.c.state.in_([s.value for s in PENDING]),
-                    )
-                ).scalar_one()
-                if others:
+            if rules.other_participant_pending or rules.federal_contradiction:
+                row = conn.execute(
+                    _PERSON_CONFLICTS_SQL,
+                    {
+                        "p": card.person_id,
+                        "e": entry_id,
+                        "s": submitter.participant_id,
+                        "pending": [st.value for st in PENDING],
+                    },
+                ).one()
+                if rules.other_participant_pending and row.pending:
                     found.append("по этому лицу есть нерешённое изменение другого участника")
-            if rules.federal_contradiction:
-                found += _federal_contradictions(conn, card.person_id, record)
+                if rules.federal_contradiction:
+                    found += _federal_contradictions(row.federal or {}, record)
         elif rules.probable_duplicate and self.find_duplicates is not None:
             addresses = frozenset(a for a in (record.address_g, record.address_p) if a is not None)
             probe = PersonCard(data=record.person, documents=frozenset(record.documents), addresses=addresses)
@@ -459,6 +464,21 @@ class _Trail:
         ]
 
 
+def _entries_query(entry_ids: Sequence[int], skip_locked: bool) -> Any:
+    """A chunk's entries with their senders, locked in id order (no deadlock between two workers)."""
+    return (
+        select(
+            buffer_entry,
+            participant.c.kind.label("participant_kind"),
+            participant.c.code.label("participant_code"),
+        )
+        .join(participant, participant.c.id == buffer_entry.c.participant_id)
+        .where(buffer_entry.c.id.in_(list(entry_ids)))
+        .order_by(buffer_entry.c.id)
+        .with_for_update(of=buffer_entry, skip_locked=skip_locked)
+    )
+
+
 def _entry_query(entry_id: int) -> Any:
     """The entry with its sender, locked: one worker at a time decides an entry."""
     return (
@@ -493,21 +513,19 @@ _FEDERAL_FIELDS: dict[str, Callable[[OperationRecord], object]] = {
 }
 
 
-def _federal_contradictions(conn: Connection, person_id: int, record: OperationRecord) -> list[str]:
-    """Fields where the record disagrees with what ФЕРЗЛ holds, unless the region pinned its own value."""
-    rows = conn.execute(
-        select(federal_value.c.field, federal_value.c.value).where(
-            federal_value.c.person_id == person_id,
-            ~select(person_pin.c.id)
-            .where(
-                person_pin.c.person_id == person_id,
-                person_pin.c.field == federal_value.c.field,
-                person_pin.c.released_at.is_(None),
-            )
-            .exists(),
-        )
-    )
-    known = {r[0]: r[1] for r in rows}
+# One round trip for the conflicts of a known person: undecided changes of other participants, and the
+# federal values not overridden by an active pin.
+_PERSON_CONFLICTS_SQL = text(
+    "SELECT (SELECT count(*) FROM buffer_entry b WHERE b.person_id = :p AND b.id <> :e"
+    " AND b.participant_id <> :s AND b.state = ANY(:pending)) AS pending,"
+    " (SELECT json_object_agg(f.field, f.value) FROM federal_value f WHERE f.person_id = :p AND NOT EXISTS"
+    " (SELECT 1 FROM person_pin x WHERE x.person_id = f.person_id AND x.field = f.field"
+    " AND x.released_at IS NULL)) AS federal"
+)
+
+
+def _federal_contradictions(known: dict[str, Any], record: OperationRecord) -> list[str]:
+    """Fields where the record disagrees with what ФЕРЗЛ holds (pinned fields are already left out)."""
     return [
         f"{name.upper()} расходится с ФЕРЗЛ ({known[name]!s})"
         for name, get in _FEDERAL_FIELDS.items()

@@ -416,7 +416,7 @@ def test_receiving_stores_before_processing(registry: Registry, smo, fresh_engin
     assert [r.code_erp for r in registry.results(ids)] == ["AA"]
     assert registry.process_pending() == 0  # applied entries are never processed again
     with fresh_engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(persons.person)).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM person")).scalar_one() == 1
 
 
 def test_state_as_of_and_known_on(registry: Registry, smo, fresh_engine: Engine) -> None:
