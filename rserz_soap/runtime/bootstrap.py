@@ -50,8 +50,8 @@ def participant_specs(engine: Engine, on: date) -> list[devpki.ParticipantSpec]:
     with engine.connect() as conn:
         smo = nsi_repo.records_on(conn, "F002", on)
         mo = nsi_repo.records_on(conn, "F003", on)
-    specs = [devpki.ParticipantSpec("smo", r.code, (r.data.get("nam_smok") or r.code)[:64]) for r in smo]
-    specs += [devpki.ParticipantSpec("mo", r.code, (r.data.get("nam_mok") or r.code)[:64]) for r in mo]
+    specs = [devpki.ParticipantSpec("smo", r.code, r.data.get("nam_smok") or r.code) for r in smo]
+    specs += [devpki.ParticipantSpec("mo", r.code, r.data.get("nam_mok") or r.code) for r in mo]
     specs += [
         devpki.ParticipantSpec("iszl", None, "Система информационного сопровождения ЗЛ"),
         devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)"),

@@ -104,8 +104,8 @@ class ParticipantSpec:
                 raise ValueError("the hub has no code: its folder is always 'hub'")
             if not _CODE_RE.fullmatch(self.code):
                 raise ValueError(f"participant code must be 1-32 ASCII letters or digits, got {self.code!r}")
-        if not 1 <= len(self.name) <= 64:
-            raise ValueError(f"participant name must be 1-64 characters (X.520 CN), got {len(self.name)}")
+        if not 1 <= len(self.name) <= 200:
+            raise ValueError(f"participant name must be 1-200 characters, got {len(self.name)}")
 
 
 DEFAULT_HUB_SPEC: Final = ParticipantSpec(kind="hub", code=None, name="RS ERZ hub (development)")
@@ -409,8 +409,14 @@ def _subject(spec: ParticipantSpec) -> x509.Name:
     attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)]
     if spec.code is not None:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, spec.code))
-    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, spec.name))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _cn(spec.name)))
     return x509.Name(attributes)
+
+
+def _cn(name: str, limit: int = 64) -> str:
+    """X.520 limits a CN to 64 bytes of UTF-8 (32 Cyrillic letters): cut on a character boundary."""
+    raw = name.encode("utf-8")
+    return name if len(raw) <= limit else raw[:limit].decode("utf-8", errors="ignore").rstrip()
 
 
 def _new_key(key_type: str) -> _PrivateKey:

@@ -36,8 +36,12 @@ def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSERZ_")}
     env.update(RSERZ_VAR_DIR=str(var), RSERZ_PORT=str(port), RSERZ_DEMO_PERSONS="400", RSERZ_WEB_WORKERS="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rserz_soap", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        [sys.executable, "-m", "rserz_soap", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     return proc, []
 
@@ -64,6 +68,13 @@ def _postmaster_pid(var: Path) -> int:
     return int((var / "pg" / "postmaster.pid").read_text().split()[0])
 
 
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def _interrupt_and_collect(proc: subprocess.Popen[str]) -> str:
     proc.send_signal(signal.SIGINT)  # what Ctrl-C delivers to the foreground process
     out, _ = proc.communicate(timeout=60)
@@ -87,7 +98,7 @@ def test_up_serves_healthz_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     time.sleep(0.5)
     leftovers = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert leftovers == [], f"still running after Ctrl-C: {leftovers}"
-    assert not psutil.pid_exists(postmaster), "embedded PostgreSQL still running"
+    assert not _running(postmaster), f"embedded PostgreSQL still running:\n{out}"
     assert "generating the demo region: 400 persons" in out
     assert took < 90
 

@@ -333,7 +333,7 @@ def test_issue_into_participant_folder_updates_manifest_and_is_replaced_when_exp
         ({"kind": "smo", "code": "../45", "name": "x"}, "code"),
         ({"kind": "hub", "code": "1", "name": "x"}, "hub"),
         ({"kind": "mo", "code": "450012", "name": "x", "key_type": "gost"}, "key type"),
-        ({"kind": "mo", "code": "450012", "name": "x" * 65}, "1-64"),
+        ({"kind": "mo", "code": "450012", "name": "x" * 201}, "1-200"),
     ],
 )
 def test_spec_validation(kwargs: dict[str, str | None], message: str) -> None:
@@ -363,3 +363,18 @@ def test_half_written_ca_is_not_silently_replaced(pki: Path) -> None:
     with pytest.raises(FileNotFoundError, match="force"):
         init_pki(pki, PARTICIPANTS)
     assert devpki.CRL_DISTRIBUTION_URL.endswith("/pki/crl.pem")
+
+
+def test_a_long_cyrillic_name_fits_the_common_name(tmp_path: Path) -> None:
+    """X.520 counts bytes: 40 Cyrillic letters are 80 bytes of UTF-8, cut to 64 on a letter boundary."""
+    name = "Государственное бюджетное учреждение здравоохранения «Городская поликлиника № 1»"
+    spec = ParticipantSpec("mo", "450001", name)
+    (issued,) = [c for c in init_pki(tmp_path, [spec]) if c.spec.kind == "mo"]
+    cn = (
+        x509.load_pem_x509_certificate(issued.cert_path.read_bytes())
+        .subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0]
+        .value
+    )
+    assert len(str(cn).encode()) <= 64 and name.startswith(str(cn))
+    again = [c for c in init_pki(tmp_path, [spec]) if c.spec.kind == "mo"]
+    assert again[0].sha256 == issued.sha256  # a long name does not make every start re-issue the certificate
