@@ -184,6 +184,7 @@ def test_facet_round_trip_whole_date_range(birth_date: date, sex: int) -> None:
 @given(facet=st.text(alphabet="0123456789", min_size=8, max_size=8))
 def test_decode_is_canonical_or_rejects(facet: str) -> None:
     """Every 8-digit string either fails with "facet" or is exactly what the encoder produces."""
+    code: str | None
     try:
         decoded = decode_enp_facet(facet)
     except IdentifierError as exc:

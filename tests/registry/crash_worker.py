@@ -17,6 +17,7 @@ from rserz_soap.config import load_settings
 from rserz_soap.db.engine import make_engine
 from rserz_soap.db.participants import upsert_participant
 from rserz_soap.domain.identifiers import make_snils
+from rserz_soap.domain.records import OperationRecord
 from rserz_soap.registry.buffer import Submitter
 from rserz_soap.registry.service import build_registry
 from tests import builders
@@ -36,7 +37,7 @@ SURNAMES = (
 NAMES = ("Анна", "Мария", "Елена", "Ольга", "Татьяна", "Наталья", "Ирина", "Светлана", "Юлия", "Галина")
 
 
-def batch(n: int) -> list[object]:
+def batch(n: int) -> list[OperationRecord]:
     """Distinct persons (no two alike enough to be held as probable duplicates)."""
     records = []
     for i in range(n):
