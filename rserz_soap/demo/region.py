@@ -52,6 +52,7 @@ __all__ = [
     "Attachment",
     "Document",
     "DocumentMask",
+    "Generator",
     "InsurancePeriod",
     "MoInfo",
     "RegionReference",
@@ -518,7 +519,7 @@ class Generator:
         self.settle_mr = tuple(
             s.name if s.district is None else f"{s.name}, {s.district}" for s in nm.SETTLEMENTS
         )
-        self.settle_okato = tuple(self.region_okato2() + s.okato_tail for s in nm.SETTLEMENTS)
+        self.settle_okato = tuple(self.okato[:2] + s.okato_tail for s in nm.SETTLEMENTS)
         self.birth_places_by_year: dict[int, list[tuple[str, str]]] = {}
 
         # СМО: validity as ordinals, market-share weights (older insurers hold more people).
@@ -560,9 +561,6 @@ class Generator:
         self.old_first = max(_OLD_POLICY_FIRST, min(self.smo_beg))
 
     # ------------------------------------------------------------------ helpers
-
-    def region_okato2(self) -> str:
-        return self.okato[:2]
 
     def _accepts(self, doctype: int, series: str, number: str) -> bool:
         m = self.masks.get(doctype)
@@ -1133,11 +1131,14 @@ class Generator:
         out: list[Attachment] = []
         if area == 1 and b18 > horizon - 3650 and rnd() < 0.6:
             kids = self.mo_by_place[(place, 2)]
-            k = kids[int(rnd() * len(kids))]
-            c_in = max(birth + 30, self.mo_beg[k], insured_from)
-            if c_in < b18 - 1:
-                out.append(self._attachment(rng, k, 2, day_of(c_in), day_of(b18 - 1)))
+            if kids:
+                k = kids[int(rnd() * len(kids))]
+                c_in = max(birth + 30, self.mo_beg[k], insured_from)
+                if c_in < b18 - 1:
+                    out.append(self._attachment(rng, k, 2, day_of(c_in), day_of(b18 - 1)))
         cands = self.mo_by_place[(place, area)]
+        if not cands:  # a reference without such МО: nobody is attached
+            return out
         k = cands[int(rnd() * len(cands))]
         lo = max(self.mo_beg[k], insured_from, b18 if area == 1 else birth + 14)
         hi = horizon - 1

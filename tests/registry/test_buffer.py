@@ -65,8 +65,9 @@ def _registered(registry: Registry, who: Submitter, **kw: object):  # type: igno
 
 
 def _smo_on(conn: Connection, person_id: int, day: date) -> str | None:
+    """The СМО of the period open on ``day`` (a ВС past its DEND is still the open period)."""
     card = history.state_as_of(conn, person_id, day)
-    period = card.period_on(day) if card else None
+    period = card.open_period() if card else None
     return period.smo_code if period else None
 
 
