@@ -36,7 +36,7 @@ from rserz_soap.db import migrate, persons  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
 from rserz_soap.db.participants import upsert_participant  # noqa: E402
 from rserz_soap.db.tables import person  # noqa: E402
-from rserz_soap.demo import cards, operations, region  # noqa: E402
+from rserz_soap.demo import operations, region  # noqa: E402
 from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa: E402
 from rserz_soap.domain.operations import OperationContext, apply_operation  # noqa: E402
 from rserz_soap.domain.person import PersonCard  # noqa: E402
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             max_id = conn.execute(select(func.max(person.c.id))).scalar_one()
         start = math.ceil(max_id / region.ENP_GROUP) * region.ENP_GROUP  # as seed_region continues a region
         fresh = [
-            cards.to_card(p).replace(enp=None)
+            p.to_card().replace(enp=None)
             for p in region.generate(reference, start + extra, args.seed, start=start, duplicate_share=0.0)
         ]
         today = dt.date.today()

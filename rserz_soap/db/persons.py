@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy import Connection, Table, insert, select, text
 
 from rserz_soap.db.tables import (
     address,
     attachment,
+    change_journal,
     enp_alias,
     identity_document,
     insurance_period,
+    person,
     person_data,
+    person_version,
     stop_list_entry,
 )
 from rserz_soap.domain.operations import StopNotice
@@ -285,28 +288,14 @@ def _row(aspect: Aspect, value: Any) -> dict[str, Any]:
     return dataclasses.asdict(value)
 
 
-# One round trip per version: the person row's compare-and-increment (or its creation with the main ЕНП),
-# the version and the change-journal entry, in a single statement.
-_VERSION_COLUMNS = "operation, source_kind, source_code, valid_from, actor, buffer_entry_id, reason"
-_VERSION_VALUES = ":operation, :source_kind, :source_code, :valid_from, :actor, :buffer_entry_id, :reason"
-_NEXT_VERSION_SQL = text(
-    "WITH p AS (UPDATE person SET version_no = version_no + 1 WHERE id = :id AND version_no = :expected"
-    " RETURNING id, version_no),"
-    f" v AS (INSERT INTO person_version (person_id, version_no, {_VERSION_COLUMNS})"
-    f" SELECT p.id, p.version_no, {_VERSION_VALUES} FROM p RETURNING id, person_id, version_no, recorded_at),"
-    " j AS (INSERT INTO change_journal (person_id, version_id, operation, smo_code, mo_codes)"
-    " SELECT v.person_id, v.id, :operation, :smo, :mo_codes FROM v)"
-    " SELECT id, person_id, version_no, recorded_at FROM v"
-)
-_NEW_PERSON_SQL = text(
-    "WITH p AS (INSERT INTO person (main_enp, version_no) VALUES (:enp, 1) RETURNING id),"
-    " a AS (INSERT INTO enp_alias (enp, person_id, is_main, reason) SELECT :enp, p.id, true, 'assigned' FROM p),"
-    f" v AS (INSERT INTO person_version (person_id, version_no, {_VERSION_COLUMNS})"
-    f" SELECT p.id, 1, {_VERSION_VALUES} FROM p RETURNING id, person_id, version_no, recorded_at),"
-    " j AS (INSERT INTO change_journal (person_id, version_id, operation, smo_code, mo_codes)"
-    " SELECT v.person_id, v.id, :operation, :smo, :mo_codes FROM v)"
-    " SELECT id, person_id, version_no, recorded_at FROM v"
-)
+@dataclass(frozen=True)
+class SavePlan:
+    """One person's next version: the card as loaded (None for a new person) and the card to store."""
+
+    before: StoredCard | None
+    after: PersonCard
+    meta: VersionMeta
+    stop_notices: tuple[StopNotice, ...] = ()
 
 
 def save(
@@ -317,96 +306,174 @@ def save(
     stop_notices: Iterable[StopNotice] = (),
 ) -> SavedVersion:
     """Write ``after`` as the person's next version; raise ConcurrentChange if ``before`` is stale."""
-    if after.enp is None:
+    return save_many(conn, [SavePlan(before, after, meta, tuple(stop_notices))])[0]
+
+
+def save_many(conn: Connection, plans: Sequence[SavePlan]) -> list[SavedVersion]:
+    """Write the next version of several *different* persons with a fixed number of statements.
+
+    Ids of new persons and versions are drawn from their sequences up front, so every row can be written
+    with multi-row statements: the person rows' compare-and-increment, the versions, per aspect one
+    UPDATE of superseded rows and one INSERT of new ones, the change journal and the stop list. Any
+    stale card (its person's version moved on, or one of its rows was superseded meanwhile) raises
+    ConcurrentChange and the caller's transaction must be rolled back.
+    """
+    if not plans:
+        return []
+    if any(p.after.enp is None for p in plans):
         raise ValueError("a card is saved with its main ЕНП")
-    open_period = after.open_period()
-    params: dict[str, Any] = {
-        "operation": meta.operation,
-        "source_kind": meta.source_kind,
-        "source_code": meta.source_code,
-        "valid_from": meta.valid_from,
-        "actor": meta.actor,
-        "buffer_entry_id": meta.buffer_entry_id,
-        "reason": meta.reason,
-        "smo": open_period.smo_code if open_period else None,
-        "mo_codes": " ".join(sorted({a.mo_code for a in after.attachments if a.date_out is None})) or None,
-    }
-    if before is None:
-        row = conn.execute(_NEW_PERSON_SQL, {**params, "enp": after.enp}).first()
-    else:
-        params.update(id=before.card.person_id, expected=before.card.version_no)
-        row = conn.execute(_NEXT_VERSION_SQL, params).first()
-    if row is None:
-        stale = f"version {before.card.version_no}" if before else "creation"
-        raise ConcurrentChange(f"person changed since {stale}")
-    person_id, version_no = row.person_id, row.version_no
-    version = row
-    for aspect in ASPECTS:
-        _store_aspect(
-            conn,
-            aspect,
-            person_id,
-            version.id,
-            version.recorded_at,
-            meta.valid_from,
-            before.row_ids.get(aspect.name, {}) if before else {},
-            _aspect_values(after, aspect),
+    existing = [p.before.card.person_id for p in plans if p.before is not None]
+    if len(set(existing)) != len(existing):
+        raise ValueError("save_many takes one plan per person")
+    fresh = [p for p in plans if p.before is None]
+    ids = conn.execute(_IDS_SQL, {"persons": len(fresh), "versions": len(plans)}).one()
+    person_ids = iter(ids.person_ids or [])
+    now = ids.now
+    person_of: list[int] = []
+    version_no_of: list[int] = []
+    new_people = []
+    for p in plans:
+        if p.before is None:
+            pid = next(person_ids)
+            new_people.append({"id": pid, "main_enp": p.after.enp, "version_no": 1})
+            person_of.append(pid)
+            version_no_of.append(1)
+        else:
+            assert p.before.card.person_id is not None
+            person_of.append(p.before.card.person_id)
+            version_no_of.append(p.before.card.version_no + 1)
+    if new_people:
+        conn.execute(insert(person), new_people)
+        conn.execute(
+            insert(enp_alias),
+            [
+                {"enp": r["main_enp"], "person_id": r["id"], "is_main": True, "reason": "assigned"}
+                for r in new_people
+            ],
         )
-    notices = [
-        {
-            "smo_code": n.smo_code,
-            "person_id": person_id,
-            "version_id": version.id,
-            "enp": n.enp,
-            "reason": n.reason,
-            "stop_date": n.stop_date,
-        }
-        for n in stop_notices
-    ]
+    olds = [(p.before.card.person_id, p.before.card.version_no) for p in plans if p.before is not None]
+    if olds:
+        bumped = conn.execute(
+            _BUMP_SQL, {"ids": [o[0] for o in olds], "expected": [o[1] for o in olds]}
+        ).all()
+        if len(bumped) != len(olds):
+            moved = sorted({int(o[0] or 0) for o in olds} - {b.id for b in bumped})
+            raise ConcurrentChange(f"persons changed since their cards were read: {moved}")
+    version_ids = list(ids.version_ids)
+    conn.execute(
+        insert(person_version),
+        [
+            {
+                "id": vid,
+                "person_id": pid,
+                "version_no": no,
+                "operation": p.meta.operation,
+                "source_kind": p.meta.source_kind,
+                "source_code": p.meta.source_code,
+                "valid_from": p.meta.valid_from,
+                "recorded_at": now,
+                "actor": p.meta.actor,
+                "buffer_entry_id": p.meta.buffer_entry_id,
+                "reason": p.meta.reason,
+            }
+            for p, pid, no, vid in zip(plans, person_of, version_no_of, version_ids, strict=True)
+        ],
+    )
+    for aspect in ASPECTS:
+        _store_aspect(conn, aspect, plans, person_of, version_ids, now)
+    journal, notices = [], []
+    for p, pid, vid in zip(plans, person_of, version_ids, strict=True):
+        period = p.after.open_period()
+        mo_codes = " ".join(sorted({a.mo_code for a in p.after.attachments if a.date_out is None})) or None
+        journal.append(
+            {
+                "person_id": pid,
+                "version_id": vid,
+                "operation": p.meta.operation,
+                "smo_code": period.smo_code if period else None,
+                "mo_codes": mo_codes,
+                "recorded_at": now,
+            }
+        )
+        notices += [
+            {
+                "smo_code": n.smo_code,
+                "person_id": pid,
+                "version_id": vid,
+                "enp": n.enp,
+                "reason": n.reason,
+                "stop_date": n.stop_date,
+            }
+            for n in p.stop_notices
+        ]
+    conn.execute(insert(change_journal), journal)
     if notices:
         conn.execute(insert(stop_list_entry), notices)
-    return SavedVersion(person_id, version.id, version_no, version.recorded_at)
+    return [
+        SavedVersion(pid, vid, no, now)
+        for pid, vid, no in zip(person_of, version_ids, version_no_of, strict=True)
+    ]
+
+
+_IDS_SQL = text(
+    "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('person', 'id')) FROM generate_series(1, :persons))"
+    " AS person_ids, ARRAY(SELECT nextval(pg_get_serial_sequence('person_version', 'id'))"
+    " FROM generate_series(1, :versions)) AS version_ids, now() AS now"
+)
+_BUMP_SQL = text(
+    "UPDATE person p SET version_no = p.version_no + 1"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:expected AS int[])) AS u(id, expected)"
+    " WHERE p.id = u.id AND p.version_no = u.expected RETURNING p.id"
+)
 
 
 def _store_aspect(
     conn: Connection,
     aspect: Aspect,
-    person_id: int,
-    version_id: int,
-    recorded_at: datetime,
-    change_date: date,
-    old: Mapping[Any, tuple[int, date | None]],
-    new: frozenset[Any],
+    plans: Sequence[SavePlan],
+    person_of: Sequence[int],
+    version_ids: Sequence[int],
+    now: datetime,
 ) -> None:
-    gone = [(v, meta) for v, meta in old.items() if v not in new]
-    added = [v for v in new if v not in old]
-    if gone:
-        t = aspect.table
-        done = conn.execute(
-            update(t)
-            .where(t.c.id.in_([meta[0] for _v, meta in gone]), t.c.superseded_at.is_(None))
-            .values(superseded_at=recorded_at, superseded_by=version_id)
-        )
-        if done.rowcount != len(gone):  # a row changed under us: the card was stale
-            raise ConcurrentChange(f"person {person_id}: {aspect.name} changed since the card was read")
+    gone_ids: list[int] = []
+    gone_versions: list[int] = []
     rows: list[dict[str, Any]] = []
-    base = {"person_id": person_id, "version_id": version_id, "recorded_at": recorded_at}
-    if aspect.sliced:
-        for value, (_id, valid_from) in gone:
-            if valid_from is None or valid_from < change_date:  # what stays true before the change
-                rows.append(
-                    {
-                        **base,
-                        **_row(aspect, value),
-                        "valid_from": valid_from,
-                        "valid_to": change_date - timedelta(days=1),
-                    }
-                )
-        # a person's first facts are true since always (a name is not new because the register learnt it)
-        since = change_date if old else None
-        rows += [{**base, **_row(aspect, v), "valid_from": since, "valid_to": None} for v in added]
-    else:
-        rows += [{**base, **_row(aspect, v)} for v in added]
+    for p, pid, vid in zip(plans, person_of, version_ids, strict=True):
+        old = p.before.row_ids.get(aspect.name, {}) if p.before else {}
+        new = _aspect_values(p.after, aspect)
+        change_date = p.meta.valid_from
+        gone = [(v, meta) for v, meta in old.items() if v not in new]
+        added = [v for v in new if v not in old]
+        gone_ids += [meta[0] for _v, meta in gone]
+        gone_versions += [vid] * len(gone)
+        base = {"person_id": pid, "version_id": vid, "recorded_at": now}
+        if aspect.sliced:
+            for value, (_id, valid_from) in gone:
+                if valid_from is None or valid_from < change_date:  # what stays true before the change
+                    rows.append(
+                        {
+                            **base,
+                            **_row(aspect, value),
+                            "valid_from": valid_from,
+                            "valid_to": change_date - timedelta(days=1),
+                        }
+                    )
+            # a person's first facts are true since always (a name is not new because the register learnt it)
+            since = change_date if old else None
+            rows += [{**base, **_row(aspect, v), "valid_from": since, "valid_to": None} for v in added]
+        else:
+            rows += [{**base, **_row(aspect, v)} for v in added]
+    if gone_ids:
+        done = conn.execute(
+            text(
+                f"UPDATE {aspect.table.name} t SET superseded_at = :now, superseded_by = u.vid"
+                " FROM unnest(CAST(:rids AS bigint[]), CAST(:vids AS bigint[])) AS u(rid, vid)"
+                " WHERE t.id = u.rid AND t.superseded_at IS NULL"
+            ),
+            {"now": now, "rids": gone_ids, "vids": gone_versions},
+        )
+        if done.rowcount != len(gone_ids):  # a row changed under us: a card was stale
+            raise ConcurrentChange(f"{aspect.name} changed since the cards were read")
     if rows:
         conn.execute(insert(aspect.table), rows)
 

@@ -63,7 +63,8 @@ def by_snils(
 
 def name_key(fam: str, im: str, ot: str | None) -> str:
     """The normalised full name, as the generated column ``person_data.name_key`` computes it."""
-    return f"{fam} {im} {ot or ''}".lower()
+    full = f"{fam} {im}" + (f" {ot}" if ot is not None else "")
+    return full.lower().replace("ё", "е")
 
 
 def by_name(

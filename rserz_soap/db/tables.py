@@ -164,8 +164,8 @@ person_data = _versioned(
     Column(
         "name_key",
         Text,
-        Computed("lower(fam || ' ' || im || ' ' || coalesce(ot, ''))", persisted=True),
-        comment="normalised full name: exact and trigram identification",
+        Computed("replace(lower(fam || ' ' || im || coalesce(' ' || ot, '')), 'ё', 'е')", persisted=True),
+        comment="normalised full name (lower case, ё as е, no trailing space): exact and trigram identification",
     ),
     CheckConstraint(f"status IN {PERSON_STATUSES!r}", name="status"),
     Index("ix_person_data_ss_current", "ss", postgresql_where=CURRENT),

@@ -107,3 +107,21 @@ def test_change_of_smo_leaves_a_stop_list_entry_for_the_previous_one(db_conn: Co
         ).scalar_one()
         == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("fam", "im", "ot"), [("Соловьёв", "Пётр", "Ильич"), ("ЁЛКИН", "Иван", None), ("Ким", "Ён", "")]
+)
+def test_name_key_in_python_equals_the_generated_column(
+    db_conn: Connection, fam: str, im: str, ot: str | None
+) -> None:
+    from rserz_soap.db import search
+
+    rec = builders.record(person=builders.person_data(fam=fam, im=im, ot=ot, w=1, ss=None))
+    pid = _pid(builders.register_person(db_conn, rec))
+    stored = db_conn.execute(
+        select(person_data.c.name_key).where(person_data.c.person_id == pid)
+    ).scalar_one()
+    assert stored == search.name_key(fam, im, ot)
+    assert ("ё" not in stored and not stored.endswith(" ")) or ot == ""
+    assert search.by_name(db_conn, fam.replace("ё", "е"), im, ot, rec.person.dr) == [pid]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from rserz_soap.config import Settings
-from rserz_soap.db import persons
+from rserz_soap.db import persons, search
 from rserz_soap.demo import load
 from rserz_soap.demo.region import RegionReference, SyntheticPerson, generate
 
@@ -165,7 +165,7 @@ def test_identification_by_name_and_birth_date_uses_the_generated_key(
     seeded: Seeded, conn: Connection
 ) -> None:
     p = seeded.people[123]
-    key = " ".join([p.fam, p.im, p.ot or ""]).lower()
+    key = search.name_key(p.fam, p.im, p.ot)
     ids = (
         conn.execute(
             text(
