@@ -185,6 +185,22 @@ def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard |
     return _from_row(row)
 
 
+def load_many_for_update(conn: Connection, person_ids: Iterable[int]) -> dict[int, StoredCard]:
+    """Lock several persons (in id order: two workers never wait on each other in a cycle), then read."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    conn.execute(text("SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids})
+    sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
+    out: dict[int, StoredCard] = {}
+    for row in conn.execute(text(sql), {"ids": ids}).mappings():
+        stored = _from_row(row)
+        if stored is None:
+            raise ValueError(f"person {row['id']} has no current data row")
+        out[row["id"]] = stored
+    return out
+
+
 def load_many(conn: Connection, person_ids: Iterable[int]) -> dict[int, PersonCard]:
     """Current cards of several persons in one query (duplicate search, identification lists)."""
     ids = sorted(set(person_ids))

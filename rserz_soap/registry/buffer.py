@@ -9,6 +9,7 @@ lose it nor apply it twice. Every move is written to the decision trail (who, wh
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -17,7 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from rserz_soap.db import persons
 from rserz_soap.db.tables import buffer_decision, buffer_entry, participant
@@ -150,35 +151,59 @@ class Registry:
     def process(
         self, entry_ids: Iterable[int], *, chunk: int = 200, skip_locked: bool = False
     ) -> list[RecordResult]:
-        """Process entries in order, ``chunk`` of them per transaction, each in a savepoint of its own.
+        """Process entries in order, ``chunk`` of them per transaction.
 
-        A commit per chunk instead of per record is what makes batches fast (one WAL flush per chunk);
-        the savepoints keep records independent: a record that fails unexpectedly is rolled back alone
-        and stays in its last state for ``process_pending`` to retry, while its neighbours go on. The
-        chunk's entries are locked up front in id order; with ``skip_locked`` entries another worker holds
-        are left to it (several workers can drain the buffer together).
+        A commit per chunk instead of per record is one WAL flush per chunk, and a chunk's records are
+        prepared and written together (owners, cards and versions in a fixed number of statements). Records
+        that touch the same person or identifier go to separate groups, in order. If a group fails
+        unexpectedly it is rolled back to its savepoint and its records are retried one by one, each in a
+        savepoint of its own: one broken record stays in its last state for ``process_pending``, its
+        neighbours go on. Entries are locked up front in id order; with ``skip_locked`` entries another
+        worker holds are left to it, so several workers can drain the buffer together.
         """
         ids = list(entry_ids)
-        results: list[RecordResult] = []
+        results: dict[int, RecordResult] = {}
         for start in range(0, len(ids), chunk):
             with self.engine.begin() as conn:
                 part = ids[start : start + chunk]
                 locked = conn.execute(_entries_query(part, skip_locked)).mappings().all()
-                entries = {row["id"]: row for row in locked}
-                for entry_id in part:
-                    entry = entries.get(entry_id)
-                    if entry is None:  # another worker has it
+                works: list[_Work] = []
+                for entry in locked:
+                    state = State(entry["state"])
+                    if state in FINAL or state is State.AWAITING_REVIEW:
+                        results[entry["id"]] = _result_of(entry)
                         continue
-                    savepoint = conn.begin_nested()
-                    try:
-                        results.append(self._process_one(conn, entry))
-                    except Exception:
-                        savepoint.rollback()
-                        log.exception("buffer entry %s failed; left for a retry", entry_id)
-                        results.append(_result_of(entry))
-                    else:
-                        savepoint.commit()
-        return results
+                    works.append(
+                        _Work(
+                            entry["id"],
+                            state,
+                            decode(OperationRecord, entry["payload"]),
+                            Submitter(
+                                entry["participant_id"], entry["participant_kind"], entry["participant_code"]
+                            ),
+                            fallback=_result_of(entry),
+                        )
+                    )
+                for group in _independent_groups(works):
+                    results.update(self._run_guarded(conn, group))
+        return [results[i] for i in ids if i in results]
+
+    def _run_guarded(self, conn: Connection, works: list[_Work]) -> dict[int, RecordResult]:
+        savepoint = conn.begin_nested()
+        try:
+            out = self._run(conn, works)
+        except Exception:
+            savepoint.rollback()
+            if len(works) == 1:
+                log.exception("buffer entry %s failed; left for a retry", works[0].entry_id)
+                return {works[0].entry_id: works[0].fallback}
+            log.warning("a group of %d records failed together; retrying them one by one", len(works))
+            out = {}
+            for w in works:
+                out.update(self._run_guarded(conn, [w.fresh()]))
+            return out
+        savepoint.commit()
+        return out
 
     def process_pending(self, limit: int = 10_000) -> int:
         """Resume entries left received/checked/accepted (a crash, a queue); returns how many it processed.
@@ -196,53 +221,53 @@ class Registry:
             )
         return len(self.process(ids, skip_locked=True))
 
-    def _process_one(self, conn: Connection, entry: Any) -> RecordResult:
-        state = State(entry["state"])
-        if state in FINAL or state is State.AWAITING_REVIEW:
-            return _result_of(entry)
-        record = decode(OperationRecord, entry["payload"])
-        submitter = Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"])
-        return self._check_and_apply(
-            conn, entry["id"], state, record, submitter, actor="auto", review_done=False
-        )
-
-    def _check_and_apply(
-        self,
-        conn: Connection,
-        entry_id: int,
-        state: State,
-        record: OperationRecord,
-        submitter: Submitter,
-        *,
-        actor: str,
-        review_done: bool,
-        reason: str | None = None,
-    ) -> RecordResult:
-        trail = _Trail(entry_id, state)
-        if record.op == Op.P010:
-            self._serialise_new_person(conn, record)
+    def _run(self, conn: Connection, works: list[_Work]) -> dict[int, RecordResult]:
+        """Check, decide and apply a group of records about different persons, writing them together."""
+        records = [w.record for w in works]
+        keys = sorted({k for w in works if w.record.op == Op.P010 for k in _new_person_keys(w.record)})
+        if keys:  # two records registering one new person: the second waits for the first's commit
+            conn.execute(_ADVISORY_LOCKS_SQL, {"keys": keys})
         ref = self.reference(conn)
-        ref.prefetch(record)
-        resolution = resolve_person(conn, record, ref)
-        stored = persons.load(conn, resolution.person_id, for_update=True) if resolution.person_id else None
-        card = stored.card if stored else None
-        errors = self._flk(ref, record, card, submitter)
+        ref.prefetch(records)
+        for w in works:
+            w.resolution = resolve_person(conn, w.record, ref)
+        person_ids = [w.resolution.person_id for w in works if w.resolution and w.resolution.person_id]
+        if len(set(person_ids)) != len(person_ids):
+            raise _SamePersonTwice(person_ids)
+        stored = persons.load_many_for_update(conn, person_ids)
+        for w in works:
+            pid = w.resolution.person_id if w.resolution else None
+            w.stored = stored[pid] if pid else None
+        pending = self._person_conflicts(conn, [w for w in works if w.stored and not w.review_done])
+        outcomes = [self._decide(conn, w, ref, pending.get(w.entry_id)) for w in works]
+        plans = [o.plan for o in outcomes if o.plan is not None]
+        saved = iter(persons.save_many(conn, plans))
+        for o in outcomes:
+            if o.plan is not None:
+                version = next(saved)
+                o.card = o.plan.after.replace(person_id=version.person_id)
+                o.trail.move(State.APPLIED, o.work.actor, None)
+        return _settle_all(conn, outcomes)
+
+    def _decide(self, conn: Connection, w: _Work, ref: Reference, person_conflict: Any) -> _Outcome:
+        record, card = w.record, (w.stored.card if w.stored else None)
+        trail = _Trail(w.entry_id, w.state)
+        errors = self._flk(ref, record, card, w.submitter)
         fatal = [e for e in errors if e.severity == "E"]
         if fatal:
             trail.move(State.REJECTED, "flk", None)
             comment = "; ".join(f"{e.code} {e.comment}" for e in fatal)
-            return self._settle(conn, trail, record, card, ERROR_CODE, comment, errors, reject_reason=comment)
+            return _Outcome(w, trail, card, ERROR_CODE, comment, errors, reject_reason=comment)
         if trail.state is State.RECEIVED:
             trail.move(State.CHECKED, "flk", None)
-        if not review_done:
-            conflicts = self._conflicts(conn, entry_id, record, submitter, resolution, card)
+        if not w.review_done:
+            conflicts = self._conflicts(conn, w, card, person_conflict)
             if conflicts or self.rules.decision_for(record.op) != AUTO:
                 why = "; ".join(conflicts) or f"{record.op}: decided by a ТФОМС operator"
                 trail.move(State.AWAITING_REVIEW, "auto", why)
-                return self._settle(
-                    conn,
+                return _Outcome(
+                    w,
                     trail,
-                    record,
                     card,
                     None,
                     "Запись на согласовании в ТФОМС: " + why,
@@ -251,11 +276,12 @@ class Registry:
                     show_insurance=False,
                 )
         if trail.state is not State.ACCEPTED:
-            trail.move(State.ACCEPTED, actor, reason)
+            trail.move(State.ACCEPTED, w.actor, w.reason)
+        submitter = w.submitter
         ctx = OperationContext(
             submitter.code if submitter.kind == "smo" else record.insurance.smo_code,
             self.today(),
-            lambda dr, w: persons.allocate_enp(conn, self.region_code, dr, w),
+            lambda dr, sex: persons.allocate_enp(conn, self.region_code, dr, sex),
         )
         try:
             transition = apply_operation(card, record, ctx)
@@ -263,22 +289,18 @@ class Registry:
             err = self.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
             trail.move(State.REJECTED, "auto", None)
             comment = f"{err.code} {err.comment}"
-            return self._settle(
-                conn, trail, record, card, ERROR_CODE, comment, [*errors, err], reject_reason=comment
-            )
+            return _Outcome(w, trail, card, ERROR_CODE, comment, [*errors, err], reject_reason=comment)
         meta = persons.VersionMeta(
             record.op,
             submitter.kind,
             submitter.code,
             transition.valid_from,
-            actor=actor if actor != "auto" else f"{submitter.kind}:{submitter.code}",
-            buffer_entry_id=entry_id,
-            reason=reason,
+            actor=w.actor if w.actor != "auto" else f"{submitter.kind}:{submitter.code}",
+            buffer_entry_id=w.entry_id,
+            reason=w.reason,
         )
-        saved = persons.save(conn, stored, transition.after, meta, transition.stop_notices)
-        trail.move(State.APPLIED, actor, None)
-        after = transition.after.replace(person_id=saved.person_id)
-        return self._settle(conn, trail, record, after, ACCEPTED_CODE, "Запись принята", errors)
+        plan = persons.SavePlan(w.stored, transition.after, meta, transition.stop_notices)
+        return _Outcome(w, trail, transition.after, ACCEPTED_CODE, "Запись принята", errors, plan=plan)
 
     # -- review ------------------------------------------------------------------------------------------
 
@@ -286,29 +308,36 @@ class Registry:
         """An operator accepts a held change: it is checked again against today's register and applied."""
         with self.engine.begin() as conn:
             entry = self._locked_for_review(conn, entry_id)
-            record = decode(OperationRecord, entry["payload"])
-            submitter = Submitter(
-                entry["participant_id"], entry["participant_kind"], entry["participant_code"]
-            )
-            return self._check_and_apply(
-                conn,
+            work = _Work(
                 entry_id,
                 State.AWAITING_REVIEW,
-                record,
-                submitter,
+                decode(OperationRecord, entry["payload"]),
+                Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
                 actor=actor,
                 review_done=True,
                 reason=reason,
+                fallback=_result_of(entry),
             )
+            return self._run(conn, [work])[entry_id]
 
     def reject(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
         """An operator rejects a held change; the register is untouched."""
         with self.engine.begin() as conn:
             entry = self._locked_for_review(conn, entry_id)
-            record = decode(OperationRecord, entry["payload"])
+            work = _Work(
+                entry_id,
+                State.AWAITING_REVIEW,
+                decode(OperationRecord, entry["payload"]),
+                Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
+                actor=actor,
+                review_done=True,
+                reason=reason,
+                fallback=_result_of(entry),
+            )
             trail = _Trail(entry_id, State.AWAITING_REVIEW)
             trail.move(State.REJECTED, actor, reason)
-            return self._settle(conn, trail, record, None, REJECTED_CODE, f"Отклонено ТФОМС: {reason}", [])
+            outcome = _Outcome(work, trail, None, REJECTED_CODE, f"Отклонено ТФОМС: {reason}", [])
+            return _settle_all(conn, [outcome])[entry_id]
 
     def _locked_for_review(self, conn: Connection, entry_id: int) -> Any:
         entry = conn.execute(_entry_query(entry_id)).mappings().one()
@@ -340,50 +369,35 @@ class Registry:
             )
         return errors
 
-    @staticmethod
-    def _serialise_new_person(conn: Connection, record: OperationRecord) -> None:
-        """Two records registering the same new person must not both create one: the second waits for the
-        first's commit and then finds the person (or its document) already in the register."""
-        keys = [f"doc:{d.key}" for d in record.documents if d.is_main]
-        if record.person.ss:
-            keys.append(f"ss:{record.person.ss}")
-        if keys:  # one statement; sorted so that two records never wait for each other in a cycle
-            conn.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) "
-                    "AS k ORDER BY k"
-                ),
-                {"keys": sorted(keys)},
-            )
+    def _person_conflicts(self, conn: Connection, works: list[_Work]) -> dict[int, Any]:
+        """For known persons, in one query: undecided changes of other participants, unpinned federal values."""
+        rules = self.rules
+        if not works or not (rules.other_participant_pending or rules.federal_contradiction):
+            return {}
+        rows = conn.execute(
+            _PERSON_CONFLICTS_SQL,
+            {
+                "pids": [w.stored.card.person_id for w in works if w.stored],
+                "eids": [w.entry_id for w in works],
+                "sids": [w.submitter.participant_id for w in works],
+                "pending": [st.value for st in PENDING],
+            },
+        )
+        return {r.eid: r for r in rows}
 
     def _conflicts(
-        self,
-        conn: Connection,
-        entry_id: int,
-        record: OperationRecord,
-        submitter: Submitter,
-        resolution: Resolution,
-        card: PersonCard | None,
+        self, conn: Connection, w: _Work, card: PersonCard | None, person_conflict: Any
     ) -> list[str]:
         found: list[str] = []
-        rules = self.rules
-        if rules.ambiguous_person and resolution.ambiguous:
+        rules, record, resolution = self.rules, w.record, w.resolution
+        if rules.ambiguous_person and resolution is not None and resolution.ambiguous:
             found.append(f"ключ {resolution.key} указывает на нескольких лиц: {list(resolution.ambiguous)}")
-        if card is not None and card.person_id is not None:
-            if rules.other_participant_pending or rules.federal_contradiction:
-                row = conn.execute(
-                    _PERSON_CONFLICTS_SQL,
-                    {
-                        "p": card.person_id,
-                        "e": entry_id,
-                        "s": submitter.participant_id,
-                        "pending": [st.value for st in PENDING],
-                    },
-                ).one()
-                if rules.other_participant_pending and row.pending:
+        if card is not None:
+            if person_conflict is not None:
+                if rules.other_participant_pending and person_conflict.pending:
                     found.append("по этому лицу есть нерешённое изменение другого участника")
                 if rules.federal_contradiction:
-                    found += _federal_contradictions(row.federal or {}, record)
+                    found += _federal_contradictions(person_conflict.federal or {}, record)
         elif rules.probable_duplicate and self.find_duplicates is not None:
             addresses = frozenset(a for a in (record.address_g, record.address_p) if a is not None)
             probe = PersonCard(data=record.person, documents=frozenset(record.documents), addresses=addresses)
@@ -395,48 +409,131 @@ class Registry:
                 found.append(f"вероятный дубликат лица {pid} (сходство {score:.2f})")
         return found
 
-    @staticmethod
-    def _settle(
-        conn: Connection,
-        trail: _Trail,
-        record: OperationRecord,
-        card: PersonCard | None,
-        code_erp: str | None,
-        comment: str,
-        errors: Sequence[FlkError],
-        *,
-        conflicts: tuple[str, ...] = (),
-        show_insurance: bool = True,
-        reject_reason: str | None = None,
-    ) -> RecordResult:
-        """Write the entry's new state, its result and its trail: one UPDATE and one INSERT."""
-        period = card.open_period() if card is not None and show_insurance else None
+
+class _SamePersonTwice(Exception):
+    """Two records of one group resolved to one person (by different keys): run them one by one."""
+
+
+@dataclass
+class _Work:
+    """One entry being processed: what was received, and what processing has found out so far."""
+
+    entry_id: int
+    state: State
+    record: OperationRecord
+    submitter: Submitter
+    fallback: RecordResult  # what to report if processing fails unexpectedly
+    actor: str = "auto"
+    review_done: bool = False
+    reason: str | None = None
+    resolution: Resolution | None = None
+    stored: persons.StoredCard | None = None
+
+    def fresh(self) -> _Work:
+        return _Work(
+            self.entry_id,
+            self.state,
+            self.record,
+            self.submitter,
+            self.fallback,
+            self.actor,
+            self.review_done,
+            self.reason,
+        )
+
+
+@dataclass
+class _Outcome:
+    work: _Work
+    trail: _Trail
+    card: PersonCard | None
+    code_erp: str | None
+    comment: str
+    errors: Sequence[FlkError]
+    conflicts: tuple[str, ...] = ()
+    show_insurance: bool = True
+    reject_reason: str | None = None
+    plan: persons.SavePlan | None = None  # the change to apply, when the record is accepted
+
+
+def _settle_all(conn: Connection, outcomes: Sequence[_Outcome]) -> dict[int, RecordResult]:
+    """Write the entries' new states, results and trails: one UPDATE and one INSERT for all of them."""
+    results: dict[int, RecordResult] = {}
+    ids, states, payloads, pids, moves = [], [], [], [], []
+    for o in outcomes:
+        card, record = o.card, o.work.record
+        period = card.open_period() if card is not None and o.show_insurance else None
         person_id = card.person_id if card else None
         result = RecordResult(
-            trail.entry_id,
+            o.trail.entry_id,
             record.n_rec,
             record.record_id,
-            trail.state,
-            code_erp,
-            comment,
+            o.trail.state,
+            o.code_erp,
+            o.comment,
             person_id,
             card.enp if card else None,
             encode(period) if period else None,
-            _errors(errors),
-            conflicts,
+            _errors(o.errors),
+            o.conflicts,
         )
-        values: dict[str, Any] = {
-            "state": trail.state.value,
-            "updated_at": func.now(),
-            "result": encode(result),
-        }
-        if person_id is not None:
-            values["person_id"] = person_id
-        conn.execute(update(buffer_entry).where(buffer_entry.c.id == trail.entry_id).values(**values))
-        moves = trail.rows(reject_reason)
-        if moves:
-            conn.execute(insert(buffer_decision), moves)
-        return result
+        results[o.trail.entry_id] = result
+        ids.append(o.trail.entry_id)
+        states.append(o.trail.state.value)
+        payloads.append(json.dumps(encode(result), ensure_ascii=False))
+        pids.append(person_id)
+        moves += o.trail.rows(o.reject_reason)
+    if ids:
+        conn.execute(_SETTLE_SQL, {"ids": ids, "states": states, "results": payloads, "pids": pids})
+    if moves:
+        conn.execute(insert(buffer_decision), moves)
+    return results
+
+
+_SETTLE_SQL = text(
+    "UPDATE buffer_entry b SET state = u.state, result = CAST(u.result AS jsonb),"
+    " person_id = coalesce(u.pid, b.person_id), updated_at = now()"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:results AS text[]),"
+    " CAST(:pids AS bigint[])) AS u(id, state, result, pid) WHERE b.id = u.id"
+)
+_ADVISORY_LOCKS_SQL = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+)
+
+
+def _new_person_keys(record: OperationRecord) -> list[str]:
+    keys = [f"doc:{d.key}" for d in record.documents if d.is_main]
+    return keys + ([f"ss:{record.person.ss}"] if record.person.ss else [])
+
+
+def _record_keys(record: OperationRecord) -> set[str]:
+    """Identifiers by which two records of one chunk could be about the same person."""
+    keys = {f"enp:{record.insurance.enp}"} if record.insurance.enp else set()
+    keys |= {
+        f"doc:{d.key}" for d in (*record.documents, *([record.old_document] if record.old_document else []))
+    }
+    if record.person.ss:
+        keys.add(f"ss:{record.person.ss}")
+    if record.insurance.policy is not None:
+        keys.add(f"pol:{record.insurance.policy.npolis}")
+    return keys
+
+
+def _independent_groups(works: Sequence[_Work]) -> list[list[_Work]]:
+    """Consecutive groups in which no two records share an identifier; order is kept across groups."""
+    groups: list[list[_Work]] = []
+    current: list[_Work] = []
+    seen: set[str] = set()
+    for w in works:
+        keys = _record_keys(w.record)
+        if current and keys & seen:
+            groups.append(current)
+            current, seen = [], set()
+        current.append(w)
+        seen |= keys
+    if current:
+        groups.append(current)
+    return groups
 
 
 @dataclass
@@ -516,11 +613,12 @@ _FEDERAL_FIELDS: dict[str, Callable[[OperationRecord], object]] = {
 # One round trip for the conflicts of a known person: undecided changes of other participants, and the
 # federal values not overridden by an active pin.
 _PERSON_CONFLICTS_SQL = text(
-    "SELECT (SELECT count(*) FROM buffer_entry b WHERE b.person_id = :p AND b.id <> :e"
-    " AND b.participant_id <> :s AND b.state = ANY(:pending)) AS pending,"
-    " (SELECT json_object_agg(f.field, f.value) FROM federal_value f WHERE f.person_id = :p AND NOT EXISTS"
+    "SELECT u.eid, (SELECT count(*) FROM buffer_entry b WHERE b.person_id = u.pid AND b.id <> u.eid"
+    " AND b.participant_id <> u.sid AND b.state = ANY(:pending)) AS pending,"
+    " (SELECT json_object_agg(f.field, f.value) FROM federal_value f WHERE f.person_id = u.pid AND NOT EXISTS"
     " (SELECT 1 FROM person_pin x WHERE x.person_id = f.person_id AND x.field = f.field"
     " AND x.released_at IS NULL)) AS federal"
+    " FROM unnest(CAST(:pids AS bigint[]), CAST(:eids AS bigint[]), CAST(:sids AS int[])) AS u(pid, eid, sid)"
 )
 
 

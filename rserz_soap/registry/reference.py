@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Connection, func, select
@@ -65,12 +66,10 @@ class DbReference(InMemoryReference):
         self._snils: dict[str, set[int]] = {}
         self._docs: dict[tuple[int, str, str], set[int]] = {}
 
-    def prefetch(self, record: OperationRecord) -> None:
-        enps = [e for e in {record.insurance.enp} if e]
-        snils = [record.person.ss] if record.person.ss else []
-        docs = sorted(
-            {d.key for d in record.documents} | ({record.old_document.key} if record.old_document else set())
-        )
+    def prefetch(self, records: Sequence[OperationRecord]) -> None:
+        enps = sorted({r.insurance.enp for r in records if r.insurance.enp})
+        snils = sorted({r.person.ss for r in records if r.person.ss})
+        docs = sorted({d.key for r in records for d in (*r.documents, *([r.old_document] if r.old_document else []))})
         found = search.owners(self._conn, enps=enps, snils=snils, documents=docs)
         self._enp.update({e: found.enp.get(e) for e in enps})
         self._snils.update({s: found.snils.get(s, set()) for s in snils})

@@ -9,7 +9,7 @@ file-only tools (check an OPLIST file on a laptop) and of the tests, so it is pr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
@@ -104,8 +104,8 @@ class Reference(Protocol):
         """The ``n``-th working day after ``start`` (``start`` itself is not counted)."""
         ...
 
-    def prefetch(self, record: OperationRecord) -> None:
-        """Look up every identifier owner the record's checks will ask about at once (may do nothing)."""
+    def prefetch(self, records: Sequence[OperationRecord]) -> None:
+        """Look up every identifier owner the records' checks will ask about at once (may do nothing)."""
         ...
 
 
@@ -254,5 +254,5 @@ class InMemoryReference:
     def working_days_after(self, start: date, n: int) -> date:
         return add_working_days(start, n)
 
-    def prefetch(self, record: OperationRecord) -> None:
+    def prefetch(self, records: Sequence[OperationRecord]) -> None:
         """Everything is in memory already."""
