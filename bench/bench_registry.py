@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         # the same new persons again (identifiers depend only on the index in the population)
         first = math.ceil(max_id / region.ENP_GROUP)
         last = (region.MAX_PERSONS - extra) // region.ENP_GROUP
-        start = random.Random().randrange(first, last) * region.ENP_GROUP  # noqa: S311
+        start = random.Random().randrange(first, last) * region.ENP_GROUP
         fresh = [
             p.to_card().replace(enp=None)
             for p in region.generate(reference, start + extra, args.seed, start=start, duplicate_share=0.0)
