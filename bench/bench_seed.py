@@ -23,8 +23,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
-import platform
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from sqlalchemy import Connection, Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import DOC, machine, write_section  # noqa: E402
 from rserz_soap.config import load_settings  # noqa: E402
 from rserz_soap.db import migrate  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
@@ -62,28 +61,6 @@ Why the loader is shaped this way (measured while building it, 2026-11-25, same 
 * The machine is shared with other sessions' test runs; the load average above says how busy it was.
   Repeated runs of the same command measured 70–87 s.
 """
-DOC = ROOT / "docs" / "benchmarks.md"
-
-
-def machine() -> str:
-    mem = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB RAM"
-    except OSError:
-        pass
-    cpu = ""
-    try:
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = names[0] if names else ""
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc) {cpu}, {mem}, {platform.system()} {platform.release()}".strip()
 
 
 def truncate(engine: Engine) -> None:
@@ -104,18 +81,6 @@ def copy_floor(engine: Engine, blocks: list[load.Batch]) -> load.SeedResult:
         return blocks
 
     return load.load_batches(engine, sum(c["person"] for _b, c in blocks), prerendered, progress=False)
-
-
-def write_section(body: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = f"## {SECTION}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _m: section + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + section
-    DOC.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- EXPLAIN of identification
@@ -316,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.insert(lines.index("|---|---|") + 3, f"| load average before the run | {load_before:.2f} |")
         lines += ["", "Rows per table: " + ", ".join(f"{k} {v:,}" for k, v in result.rows.items()) + "."]
         lines += ["", NOTES.strip()]
-        write_section("\n".join(lines))
+        write_section(SECTION, "\n".join(lines))
         print(f"updated {DOC.relative_to(ROOT)}")
     return 0
 

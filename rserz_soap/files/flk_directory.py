@@ -32,7 +32,8 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml sh
 from rserz_soap.domain.flk.directory import ErrorDirectory, ErrorEntry, Kind, Severity
 from rserz_soap.domain.flk.reference import InMemoryReference
 from rserz_soap.domain.person import PersonCard
-from rserz_soap.files.nsi import NsiFormatError, _parse_xml, bundled_files, parse_date, parse_nsi_file
+from rserz_soap.files.nsi import bundled_files, parse_date, parse_nsi_file
+from rserz_soap.files.xmlfile import XmlFileError, parse_untrusted
 
 __all__ = [
     "DIRECTORY_TYPE",
@@ -58,19 +59,8 @@ REQUIRED_FIELDS: Final = ("OSHIB", "KIND", "SEVERITY", "MESSAGE")
 RECORD_FIELDS: Final = frozenset({*REQUIRED_FIELDS, "IM_POL", "BAS_EL"})
 
 
-class FlkDirectoryFormatError(ValueError):
+class FlkDirectoryFormatError(XmlFileError):
     """A directory file that cannot be used as a whole; the message names the file, element and line."""
-
-    def __init__(self, message: str, *, file: str, element: str | None = None, line: int | None = None):
-        where = file
-        if line is not None:
-            where += f", line {line}"
-        if element is not None:
-            where += f", <{element}>"
-        super().__init__(f"{where}: {message}")
-        self.file = file
-        self.element = element
-        self.line = line
 
 
 def parse_flk_directory(path: Path) -> ErrorDirectory:
@@ -82,10 +72,7 @@ def parse_flk_directory_bytes(raw: bytes, name: str) -> ErrorDirectory:
     """Parse the directory from bytes (an upload in the console, a test) named ``name`` in errors."""
     if len(raw) > MAX_FILE_BYTES:
         raise FlkDirectoryFormatError(f"file is larger than {MAX_FILE_BYTES} bytes", file=name)
-    try:
-        root = _parse_xml(raw, name)
-    except NsiFormatError as exc:
-        raise FlkDirectoryFormatError(str(exc).removeprefix(f"{name}: "), file=name, line=exc.line) from None
+    root = parse_untrusted(raw, name, FlkDirectoryFormatError)
     if _tag(root) != ROOT_TAG:
         raise FlkDirectoryFormatError(
             f"root element must be <{ROOT_TAG}>", file=name, element=_tag(root), line=root.sourceline

@@ -31,6 +31,8 @@ from typing import Any, Final
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
 
+from rserz_soap.files.xmlfile import XmlFileError, parse_untrusted
+
 #: The field that holds a record's code, per directory. A directory missing here is unknown and refused.
 KEY_FIELDS: Final[dict[str, str]] = {
     "F002": "smocod",  # СМО
@@ -58,19 +60,8 @@ MAX_FILE_BYTES: Final = 64 * 1024 * 1024
 _DIRECTORY_IN_NAME = re.compile(r"^([A-Za-z]\d{3})(?![0-9])")
 
 
-class NsiFormatError(ValueError):
+class NsiFormatError(XmlFileError):
     """A directory file that cannot be trusted as a whole; the message names the file, element and line."""
-
-    def __init__(self, message: str, *, file: str, element: str | None = None, line: int | None = None):
-        where = file
-        if line is not None:
-            where += f", line {line}"
-        if element is not None:
-            where += f", <{element}>"
-        super().__init__(f"{where}: {message}")
-        self.file = file
-        self.element = element
-        self.line = line
 
 
 @dataclass(frozen=True)
@@ -162,28 +153,8 @@ def parse_date(value: str) -> date:
     raise ValueError(f"not a date (dd.mm.yyyy or yyyy-mm-dd): {value!r}")
 
 
-def _hardened_parser() -> Any:
-    # A new parser per file: lxml parsers keep state and are not meant to be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def _parse_xml(raw: bytes, name: str) -> Any:
-    try:
-        root = etree.fromstring(raw, parser=_hardened_parser())
-    except etree.XMLSyntaxError as exc:
-        raise NsiFormatError(f"not well-formed XML: {exc.msg}", file=name, line=exc.lineno) from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        # Entities are never resolved, but a DOCTYPE has no business in a directory file: refuse it whole.
-        raise NsiFormatError("DOCTYPE is not allowed", file=name)
-    return root
+    return parse_untrusted(raw, name, NsiFormatError)
 
 
 def _tag(element: Any) -> str:

@@ -307,43 +307,33 @@ class Registry:
     def accept(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
         """An operator accepts a held change: it is checked again against today's register and applied."""
         with self.engine.begin() as conn:
-            entry = self._locked_for_review(conn, entry_id)
-            work = _Work(
-                entry_id,
-                State.AWAITING_REVIEW,
-                decode(OperationRecord, entry["payload"]),
-                Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
-                actor=actor,
-                review_done=True,
-                reason=reason,
-                fallback=_result_of(entry),
-            )
+            work = self._review(conn, entry_id, actor, reason)
             return self._run(conn, [work])[entry_id]
 
     def reject(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
         """An operator rejects a held change; the register is untouched."""
         with self.engine.begin() as conn:
-            entry = self._locked_for_review(conn, entry_id)
-            work = _Work(
-                entry_id,
-                State.AWAITING_REVIEW,
-                decode(OperationRecord, entry["payload"]),
-                Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
-                actor=actor,
-                review_done=True,
-                reason=reason,
-                fallback=_result_of(entry),
-            )
+            work = self._review(conn, entry_id, actor, reason)
             trail = _Trail(entry_id, State.AWAITING_REVIEW)
             trail.move(State.REJECTED, actor, reason)
             outcome = _Outcome(work, trail, None, REJECTED_CODE, f"Отклонено ТФОМС: {reason}", [])
             return _settle_all(conn, [outcome])[entry_id]
 
-    def _locked_for_review(self, conn: Connection, entry_id: int) -> Any:
+    def _review(self, conn: Connection, entry_id: int, actor: str, reason: str) -> _Work:
+        """The held entry, locked, as work decided by ``actor``."""
         entry = conn.execute(_entry_query(entry_id)).mappings().one()
         if entry["state"] != State.AWAITING_REVIEW:
             raise ValueError(f"buffer entry {entry_id} is {entry['state']}, not awaiting review")
-        return entry
+        return _Work(
+            entry_id,
+            State.AWAITING_REVIEW,
+            decode(OperationRecord, entry["payload"]),
+            Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
+            actor=actor,
+            review_done=True,
+            reason=reason,
+            fallback=_result_of(entry),
+        )
 
     # -- reading -----------------------------------------------------------------------------------------
 
