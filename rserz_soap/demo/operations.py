@@ -51,6 +51,10 @@ def plan(
     pool = [c for c in existing if c.open_period() is not None]
     rnd.shuffle(pool)
     fresh = list(new_people)
+    # ВС numbers below 100,000,000 (a leading zero): the synthetic region issues none there, so a new ВС
+    # never names someone else's; consecutive from a random base, so none repeats within the plan
+    base = rnd.randrange(0, 90_000_000 - 2 * n)
+    vs_numbers = iter(range(base, base + 2 * n))
     out: list[PlannedOperation] = []
     day = today - timedelta(days=5)
     while len(out) < n:
@@ -62,7 +66,10 @@ def plan(
             smo = rnd.choice(smo_codes)
             out.append(
                 PlannedOperation(
-                    _record(len(out) + 1, "П010", card, smo, day, region_okato, policy=_vs(day, rnd)), smo
+                    _record(
+                        len(out) + 1, "П010", card, smo, day, region_okato, policy=_vs(day, next(vs_numbers))
+                    ),
+                    smo,
                 )
             )
             continue
@@ -92,7 +99,16 @@ def plan(
         elif kind == "П062":
             out.append(
                 PlannedOperation(
-                    _record(len(out) + 1, "П062", card, owner, day, region_okato, policy=_vs(day, rnd)), owner
+                    _record(
+                        len(out) + 1,
+                        "П062",
+                        card,
+                        owner,
+                        day,
+                        region_okato,
+                        policy=_vs(day, next(vs_numbers)),
+                    ),
+                    owner,
                 )
             )
         elif kind == "П022":
@@ -109,10 +125,8 @@ def plan(
     return out
 
 
-def _vs(day: date, rnd: random.Random) -> PolicyInput:
-    return PolicyInput(
-        vpolis=2, npolis=f"45{rnd.randrange(10**7):07d}", dbeg=day, dend=add_working_days(day, 30)
-    )
+def _vs(day: date, number: int) -> PolicyInput:
+    return PolicyInput(vpolis=2, npolis=f"{number:09d}", dbeg=day, dend=add_working_days(day, 30))
 
 
 def _record(

@@ -120,6 +120,11 @@ class UnmergeResult:
 # --- candidates -------------------------------------------------------------------------------------------
 
 
+#: The quick gate (a new registration in the buffer) looks at persons born the same day only when their
+#: names are alike; everyone born that day (the "birth date + address" key) is the thorough review's job.
+QUICK_NAME_THRESHOLD = 0.35
+
+
 def find_candidates(
     conn: Connection, card: PersonCard, *, limit: int = 20, min_score: float = 0.5, thorough: bool = True
 ) -> list[Candidate]:
@@ -164,7 +169,14 @@ def _gather(conn: Connection, card: PersonCard, thorough: bool = True) -> set[in
     ids.update(
         m.person_id
         for m in search.fuzzy_by_name(
-            conn, d.fam, d.im, d.ot, dr=d.dr, threshold=0.0, limit=SAME_BIRTH_DATE_LIMIT, include_history=True
+            conn,
+            d.fam,
+            d.im,
+            d.ot,
+            dr=d.dr,
+            threshold=0.0 if thorough else QUICK_NAME_THRESHOLD,
+            limit=SAME_BIRTH_DATE_LIMIT,
+            include_history=True,
         )
     )
     if not thorough:
