@@ -23,8 +23,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{os.cpu_count()} cores (nproc) {cpu or platform.machine()}, {mem}, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores (nproc) {cpu or platform.machine()}, {mem}, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def write_section(title: str, body: str, doc: Path = DOC) -> None:
