@@ -198,10 +198,12 @@ def test_a_second_change_by_wish_in_one_year_is_refused(registry: Registry, smo)
     assert res.code_erp == "AE" and "506" in {e["code"] for e in res.errors}
 
 
-def test_change_because_the_contract_ended(registry: Registry, smo, fresh_engine: Engine) -> None:
+@pytest.mark.parametrize("op", ["П033", "П036"])
+def test_change_because_the_contract_ended(op: str, registry: Registry, smo, fresh_engine: Engine) -> None:
     old = smo(SMO_ENDED)
     reg = _registered(registry, old, dvizit=date(2024, 6, 3), policy=_vs(date(2024, 6, 3)))
-    rec = builders.record("П033", smo=SMO1, enp=reg.enp, dvizit=date(2025, 2, 3), rsmo=4, policy=None)
+    policy = _vs(date(2025, 2, 3), "450066666") if op == "П036" else None
+    rec = builders.record(op, smo=SMO1, enp=reg.enp, dvizit=date(2025, 2, 3), rsmo=4, policy=policy)
     res = _one(registry, smo(SMO1), rec)
     assert res.code_erp == "AA", res
     assert _card(fresh_engine, reg.person_id).open_period().smo_code == SMO1  # type: ignore[union-attr]
@@ -439,3 +441,39 @@ def test_state_as_of_and_known_on(registry: Registry, smo, fresh_engine: Engine)
         )  # the register did not know them
         assert history.known_on(conn, reg.person_id, date.today()) == _card(fresh_engine, reg.person_id)
     _ = dataclasses  # keep the import for builders' use in this module
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        "П021",
+        "П022",
+        "П023",
+        "П024",
+        "П025",
+        "П031",
+        "П032",
+        "П033",
+        "П034",
+        "П035",
+        "П036",
+        "П040",
+        "П060",
+        "П061",
+        "П062",
+        "П063",
+    ],
+)
+def test_every_operation_but_p010_is_refused_for_a_person_not_in_the_register(
+    op: str, registry: Registry, smo, fresh_engine: Engine
+) -> None:
+    before = _counts(fresh_engine)
+    rec = builders.record(
+        op,
+        enp=builders.enp_for(builders.person_data(), 777),
+        dvizit=date(2025, 5, 5),
+        ddeath=date(2025, 5, 1) if op == "П022" else None,
+    )
+    res = _one(registry, smo(SMO1), rec)
+    assert res.code_erp == "AE" and "501" in {e["code"] for e in res.errors}, res
+    assert _counts(fresh_engine) == before
