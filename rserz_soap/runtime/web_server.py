@@ -34,6 +34,9 @@ class HubServer(BaseApplication):  # type: ignore[misc]
         self.cfg.set("accesslog", None)
         self.cfg.set("proc_name", "rserz-web")
         self.cfg.set("child_exit", _child_exit)
+        # gunicornc's control socket lives with the hub's other runtime files, one per var/ (two hubs on one
+        # machine, or the test suite beside `make run`, would otherwise fight over ~/.gunicorn/gunicorn.ctl)
+        self.cfg.set("control_socket", str(Path(s.var_dir) / "run" / "gunicorn.ctl"))
 
     def load(self) -> Any:
         from rserz_soap.web.app import create_app
