@@ -459,3 +459,17 @@ federal_value = Table(
     Column("observed_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("source", String(32), nullable=False, comment="getPersonData, daily changes, reconciliation …"),
 )
+
+# --- SOAP hub -------------------------------------------------------------------------------------------
+
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("participant_id", Integer, ForeignKey("participant.id"), primary_key=True),
+    Column("request_id", UUID(as_uuid=True), primary_key=True, comment="the client's REQUEST_ID"),
+    Column("operation", String(64), nullable=False),
+    Column("request_sha256", String(64), nullable=False, comment="of the canonical request body"),
+    Column("response_body", Text, comment="the stored answer; NULL while the first request is in progress"),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_idempotency_key_created", "created_at"),
+)
