@@ -86,7 +86,7 @@ class FuzzyMatch:
 def fuzzy_by_name(
     conn: Connection,
     fam: str,
-    im: str,
+    im: str | None,
     ot: str | None,
     *,
     dr: date | None = None,
@@ -95,37 +95,41 @@ def fuzzy_by_name(
     threshold: float = 0.45,
     limit: int = 50,
     include_history: bool = False,
+    partial: bool = False,
 ) -> list[FuzzyMatch]:
-    """Persons whose full name is similar (trigrams; tolerates typos), best first.
+    """Persons whose name is similar (trigrams; tolerates typos), best first.
 
     With a birth date the date's index narrows the rows and similarity ranks them; without one the
-    trigram GIN index finds candidates by the ``%`` operator.
+    trigram GIN index finds candidates by the ``%`` operator. ``partial`` matches the given parts as words
+    of the full name (``word_similarity``, operator ``<%``): "Иванов" or "Иванов Пётр" find the Ивановы.
     """
-    key = name_key(fam, im, ot)
+    if partial:
+        key = " ".join(p for p in (fam, im, ot) if p).lower().replace("ё", "е")
+        measure, operator, setting = "word_similarity(:k, name_key)", ":k <% name_key", "word_similarity_threshold"
+    else:
+        key = name_key(fam, im or "", ot)
+        measure, operator, setting = "similarity(name_key, :k)", "name_key % :k", "similarity_threshold"
     params: dict[str, object] = {"k": key, "t": threshold, "lim": limit}
-    where = ["superseded_at IS NULL", "similarity(name_key, :k) >= :t"]
+    where = ["superseded_at IS NULL", f"{measure} >= :t"]
     if dr is not None:
         where.append("dr = :dr")
         params["dr"] = dr
     else:
-        where.append("name_key % :k")
+        where.append(operator)
         if dr_from is not None:
             where.append("dr >= :dr_from")
             params["dr_from"] = dr_from
         if dr_to is not None:
             where.append("dr <= :dr_to")
             params["dr_to"] = dr_to
+        # the operator's own threshold must not be stricter than ours
+        conn.execute(text(f"SELECT set_config('pg_trgm.{setting}', :t, true)"), {"t": str(threshold)})
     sql = (
-        "SELECT person_id, max(similarity(name_key, :k)) AS sim FROM person_data d WHERE "
+        f"SELECT person_id, max({measure}) AS sim FROM person_data d WHERE "
         + " AND ".join(where)
         + _now(include_history, "d")
         + " GROUP BY person_id ORDER BY sim DESC, person_id LIMIT :lim"
     )
-    if dr is None:
-        # the % operator's own threshold must not be stricter than ours
-        conn.execute(
-            text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"), {"t": str(threshold)}
-        )
     return [FuzzyMatch(r.person_id, float(r.sim)) for r in conn.execute(text(sql), params)]
 
 

@@ -1,0 +1,162 @@
+"""Identification and remote search: who is this person, are they insured, what does the register hold.
+
+The read side МО, СМО and ИСЗЛ call most (domain.md §8). A key finds person ids through the indexed
+queries of ``db/search.py``; cards are then read in one query, as of ``DATEON`` when asked ("state on
+that date" with everything known now). ЕНП aliases of merged duplicates resolve to the survivor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection
+
+from rserz_soap.db import persons, search
+from rserz_soap.domain.person import InsurancePeriod, PersonCard
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+class BadKey(ValueError):
+    """The request names no key group, or more than one."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """Exactly one group must be given (domain.md §8)."""
+
+    enp: str | None = None
+    npolis: str | None = None
+    spolis: str | None = None
+    doctype: int | None = None
+    docser: str | None = None
+    docnum: str | None = None
+    ss: str | None = None
+    fam: str | None = None
+    im: str | None = None
+    ot: str | None = None
+    dr: date | None = None
+
+    def group(self) -> str:
+        groups = {
+            "ENP": self.enp is not None,
+            "POLIS": self.npolis is not None,
+            "DOC": self.docnum is not None or self.doctype is not None,
+            "SS": self.ss is not None,
+            "FIO": self.fam is not None or self.im is not None,
+        }
+        given = [g for g, present in groups.items() if present]
+        if len(given) != 1:
+            raise BadKey(
+                f"give exactly one key group of ENP | POLIS | DOC | SS+DR | FAM,IM,OT+DR; got {given}"
+            )
+        (g,) = given
+        if g == "DOC" and (self.doctype is None or self.docnum is None):
+            raise BadKey("a document key needs DOCTYPE and DOCNUM")
+        if g == "SS" and self.dr is None:
+            raise BadKey("a СНИЛС key needs DR")
+        if g == "FIO" and (self.fam is None or self.im is None or self.dr is None):
+            raise BadKey("a name key needs FAM, IM and DR")
+        return g
+
+
+@dataclass(frozen=True)
+class Found:
+    cards: list[PersonCard]
+    excess: bool  # more persons matched than the cap allowed to return
+
+
+def identify(conn: Connection, key: Key, *, on: date | None = None, limit: int = DEFAULT_LIMIT) -> Found:
+    """Persons matching ``key``; with ``on`` each card is the state on that date (periods included)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    group = key.group()
+    history = on is not None
+    if group == "ENP":
+        ids = search.by_enp(conn, key.enp or "")
+    elif group == "POLIS":
+        ids = search.by_policy(conn, key.npolis or "", key.spolis)
+    elif group == "DOC":
+        ids = search.by_document(
+            conn, key.doctype or 0, key.docser, key.docnum or "", include_history=history
+        )
+    elif group == "SS":
+        ids = search.by_snils(conn, key.ss or "", key.dr, include_history=history)
+    else:
+        ids = search.by_name(
+            conn, key.fam or "", key.im or "", key.ot, key.dr or date.min, include_history=history
+        )
+    return Found(_cards(conn, ids[:limit], on), excess=len(ids) > limit)
+
+
+def person_data(conn: Connection, enp: str, *, on: date | None = None) -> PersonCard | None:
+    ids = search.by_enp(conn, enp)
+    cards = _cards(conn, ids, on)
+    return cards[0] if cards else None
+
+
+@dataclass(frozen=True)
+class InsuranceStatus:
+    person: PersonCard | None
+    insured: bool
+    period: InsurancePeriod | None
+
+
+def insurance_status(conn: Connection, key: Key, on: date) -> InsuranceStatus:
+    found = identify(conn, key, on=on, limit=2)
+    if len(found.cards) != 1:
+        return InsuranceStatus(None, False, None)
+    card = found.cards[0]
+    return InsuranceStatus(card, card.insured_on(on), card.period_on(on))
+
+
+@dataclass(frozen=True)
+class Page:
+    cards: list[PersonCard]
+    total: int
+    scores: list[float]
+
+
+def search_persons(
+    conn: Connection,
+    fam: str,
+    im: str | None,
+    ot: str | None,
+    *,
+    dr_from: date | None = None,
+    dr_to: date | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> Page:
+    """Remote search with partial and misspelt names; best matches first, paged."""
+    page_size = max(1, min(page_size, MAX_LIMIT))
+    page = max(1, page)
+    exact_day = dr_from if dr_from is not None and dr_from == dr_to else None
+    matches = search.fuzzy_by_name(
+        conn,
+        fam,
+        im,
+        ot,
+        dr=exact_day,
+        dr_from=None if exact_day else dr_from,
+        dr_to=None if exact_day else dr_to,
+        threshold=0.5,
+        limit=MAX_LIMIT * 10,
+        partial=True,
+    )
+    window = matches[(page - 1) * page_size : page * page_size]
+    cards = _cards(conn, [m.person_id for m in window], None)
+    return Page(cards, len(matches), [m.similarity for m in window])
+
+
+def _cards(conn: Connection, ids: list[int], on: date | None) -> list[PersonCard]:
+    if on is None:
+        loaded = persons.load_many(conn, ids)
+        return [loaded[i] for i in ids if i in loaded]
+    out = []
+    for i in ids:
+        card = persons.load_as_of(conn, i, on)
+        if card is not None:
+            out.append(card)
+    return out
