@@ -16,7 +16,7 @@ from rserz_soap.registry.identify import BadKey, Key, identify, insurance_status
 from tests import builders
 
 
-def _person(conn: Connection, n: int, **kw: object) -> persons.StoredCard:
+def _person(conn: Connection, n: int, **kw: object):  # type: ignore[no-untyped-def]
     p = builders.person_data(ss=make_snils(300_000_000 + n * 11), **kw)  # type: ignore[arg-type]
     rec = builders.record(
         person=p,
