@@ -94,3 +94,14 @@ def list_certificates(conn: Connection) -> list[RegisteredCertificate]:
         )
         for r in rows
     ]
+
+
+def participant_by_certificate(conn: Connection, sha256: str) -> Participant | None:
+    """The active participant a certificate (by its SHA-256 fingerprint) is registered to, if any."""
+    p, c = participant, participant_certificate
+    row = conn.execute(
+        select(p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active)
+        .join(c, c.c.participant_id == p.c.id)
+        .where(c.c.sha256 == sha256, c.c.revoked_at.is_(None), p.c.active.is_(True))
+    ).first()
+    return Participant(row.id, row.kind, row.code, row.name, row.active) if row else None

@@ -1,0 +1,111 @@
+"""Who sent this request, and may we believe it: WS-Security, trust, participant, freshness, replay.
+
+The order is the cheapest refusal first: the signature (CPU only), the certificate chain and CRL (memory),
+the participant (a cached lookup), then the replay cache (one Redis round trip).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from rserz_soap.db.participants import Participant
+from rserz_soap.soap.faults import FaultCode, SoapFault
+from rserz_soap.xmlsig.trust import TrustError, TrustStore
+from rserz_soap.xmlsig.wsse import WsseError, verify_envelope
+
+_WSSE_FAULTS = {
+    "no_security": FaultCode.UNSIGNED,
+    "no_signature": FaultCode.UNSIGNED,
+    "no_token": FaultCode.UNSIGNED,
+    "no_timestamp": FaultCode.STALE,
+    "body_not_signed": FaultCode.NOT_SIGNED_PARTS,
+    "timestamp_not_signed": FaultCode.NOT_SIGNED_PARTS,
+    "timestamp_expired": FaultCode.STALE,
+    "timestamp_in_future": FaultCode.STALE,
+}
+_TRUST_FAULTS = {
+    "untrusted_issuer": FaultCode.UNTRUSTED,
+    "expired": FaultCode.EXPIRED,
+    "not_yet_valid": FaultCode.EXPIRED,
+    "revoked": FaultCode.REVOKED,
+    "bad_key_usage": FaultCode.UNTRUSTED,
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    participant: Participant
+    certificate_sha256: str
+    signature_digest: str
+    body: Any  # the verified soap:Body element: read the request only from here
+
+
+class ReplayCache:
+    """Signed messages seen within their validity window (Redis SET NX with expiry)."""
+
+    def __init__(self, redis: Any, prefix: str = "rserz:replay:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def first_time(self, digest: str, ttl_seconds: int) -> bool:
+        return bool(self._redis.set(self._prefix + digest, b"1", nx=True, ex=max(1, ttl_seconds)))
+
+
+class Gate:
+    """Turns a parsed envelope into a trusted Caller, or raises a SoapFault with the reason."""
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        find_participant: Callable[[str], Participant | None],
+        replay: ReplayCache,
+        *,
+        max_clock_skew: int = 300,
+        cache_seconds: float = 60.0,
+    ) -> None:
+        self._trust = trust
+        self._find = find_participant
+        self._replay = replay
+        self._skew = max_clock_skew
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Participant | None]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, envelope: Any, now: dt.datetime | None = None) -> Caller:
+        now = now or dt.datetime.now(dt.UTC)
+        try:
+            verified = verify_envelope(envelope, now=now, max_clock_skew=self._skew)
+        except WsseError as exc:
+            raise SoapFault(_WSSE_FAULTS.get(exc.code, FaultCode.BAD_SIGNATURE), exc.code) from None
+        try:
+            self._trust.validate(verified.certificate, at=now)
+        except TrustError as exc:
+            raise SoapFault(_TRUST_FAULTS.get(exc.code, FaultCode.UNTRUSTED), exc.code) from None
+        sha = hashlib.sha256(verified.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+        participant = self._participant(sha)
+        if participant is None:
+            raise SoapFault(FaultCode.UNKNOWN_CERT, f"sha256 {sha[:16]}…")
+        expires = verified.expires or now + dt.timedelta(seconds=self._skew)
+        ttl = int((expires - now).total_seconds()) + self._skew
+        if not self._replay.first_time(verified.signature_value_digest, ttl):
+            raise SoapFault(FaultCode.REPLAY)
+        return Caller(participant, sha, verified.signature_value_digest, verified.body)
+
+    def _participant(self, sha: str) -> Participant | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(sha)
+        if hit is not None and now - hit[0] < self._cache_seconds:
+            return hit[1]
+        found = self._find(sha)
+        with self._lock:
+            self._cache[sha] = (now, found)
+        return found

@@ -1,0 +1,279 @@
+"""The SOAP endpoint: one WSGI application for every service under ``/soap/<service>``.
+
+A request goes through, in order: the hardening front (method, content type, size, a safe parse), the
+security gate (signature, trust, participant, freshness, replay), the contract (operation, namespace,
+schema validation of the body against ``xsd/``), authorisation by participant kind, idempotency for
+writes, the handler, and the hub's signature on the answer. Every request — answered or refused — is in
+the exchange journal with its correlation id. The contract files are the source of truth: ``?wsdl``
+serves ``wsdl/<service>.wsdl`` with the address filled in, and ``/xsd/<file>`` serves the schemas it
+imports, so a client needs nothing but the URL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import Engine
+
+from rserz_soap.config import PROJECT_ROOT, Settings
+from rserz_soap.db import exchange, idempotency
+from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_envelope
+from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
+from rserz_soap.soap.security import Caller, Gate
+from rserz_soap.xmlsig.keys import KeyPair
+from rserz_soap.xmlsig.wsse import sign_envelope
+
+log = logging.getLogger(__name__)
+
+WSDL_DIR = PROJECT_ROOT / "wsdl"
+XSD_DIR = PROJECT_ROOT / "xsd"
+#: The address written in every wsdl/*.wsdl; served WSDLs carry the hub's real address instead.
+ADDRESS_PLACEHOLDER = re.compile(r"http://localhost:8080/soap/([a-z]+)")
+
+
+@dataclass
+class Request:
+    """What a handler gets: the trusted caller, the validated operation element and the hub's resources."""
+
+    caller: Caller
+    element: Any
+    service: str
+    operation: str
+    correlation_id: str
+    engine: Engine
+    settings: Settings
+    resources: dict[str, Any]
+
+    def text(self, name: str, ns: str | None = None) -> str | None:
+        ns = ns or etree.QName(self.element).namespace
+        found = self.element.find(f"{{{ns}}}{name}")
+        return None if found is None else (found.text or "")
+
+
+Handler = Callable[[Request], Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    handler: Handler
+    kinds: frozenset[str]  # participant kinds allowed to call it
+    write: bool = False  # carries REQUEST_ID; answered once per id
+
+
+@dataclass
+class Service:
+    name: str
+    namespace: str
+    operations: dict[str, Operation]
+    _schema: Any = field(default=None, repr=False)
+
+    @property
+    def schema(self) -> Any:
+        if self._schema is None:
+            self._schema = etree.XMLSchema(etree.parse(str(XSD_DIR / f"{self.name}.xsd")))
+        return self._schema
+
+
+class SoapApp:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        gate: Gate,
+        keypair: KeyPair,
+        services: Iterable[Service],
+        *,
+        limits: Limits | None = None,
+        resources: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.gate = gate
+        self.keypair = keypair
+        self.services = {s.name: s for s in services}
+        self.limits = limits or Limits()
+        self.resources = resources or {}
+        self._wsdl: dict[str, str] = {}
+
+    # -- WSGI --------------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/xsd/"):
+            return self._static(XSD_DIR, path[5:], start_response)
+        name = path.removeprefix("/soap/").strip("/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "GET" and environ.get("QUERY_STRING", "").lower() in ("wsdl", "wsdl="):
+            return self._serve_wsdl(name, environ, start_response)
+        status, body = self.handle(name, environ)
+        start_response(
+            status, [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    def handle(self, name: str, environ: dict[str, Any]) -> tuple[str, bytes]:
+        correlation_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        caller: Caller | None = None
+        operation = "?"
+        raw = b""
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                raise SoapFault(FaultCode.METHOD)
+            service = self.services.get(name)
+            if service is None:
+                raise SoapFault(FaultCode.UNKNOWN_OPERATION, f"no service {name!r}")
+            check_content_type(environ.get("CONTENT_TYPE"), self.limits)
+            raw = read_body(environ["wsgi.input"], environ.get("CONTENT_LENGTH"), self.limits)
+            envelope = parse_envelope(raw, self.limits)
+            caller = self.gate.admit(envelope)
+            element = caller.body[0]
+            qname = etree.QName(element)
+            operation = qname.localname
+            if qname.namespace != service.namespace:
+                raise SoapFault(FaultCode.WRONG_NAMESPACE, f"{qname.namespace}, expected {service.namespace}")
+            op = service.operations.get(operation)
+            if op is None:
+                raise SoapFault(FaultCode.UNKNOWN_OPERATION, operation)
+            if not service.schema.validate(element):
+                err = service.schema.error_log.last_error
+                raise SoapFault(FaultCode.SCHEMA, f"line {err.line}: {err.message}" if err else None)
+            if caller.participant.kind not in op.kinds:
+                raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
+            request = Request(
+                caller, element, name, operation, correlation_id, self.engine, self.settings, self.resources
+            )
+            body = self._answer(op, request)
+            self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
+            return "200 OK", body
+        except SoapFault as fault:
+            body = self._signed(fault_envelope(fault, correlation_id))
+            self._journal(
+                name, operation, correlation_id, caller, "fault", fault.kind.code, started, raw, body
+            )
+            return "500 Internal Server Error", body
+        except Exception:
+            log.exception("request %s failed", correlation_id)
+            body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id))
+            self._journal(
+                name, operation, correlation_id, caller, "error", FaultCode.INTERNAL.code, started, raw, body
+            )
+            return "500 Internal Server Error", body
+
+    # -- answering ---------------------------------------------------------------------------------------
+
+    def _answer(self, op: Operation, request: Request) -> bytes:
+        if not op.write:
+            return self._signed(_envelope(op.handler(request)))
+        request_id = _request_id(request.element)
+        digest = hashlib.sha256(etree.tostring(request.element, method="c14n", exclusive=True)).hexdigest()
+        pid = request.caller.participant.id
+        with self.engine.begin() as conn:
+            claim = idempotency.claim(conn, pid, request_id, request.operation, digest)
+        if claim.claim is idempotency.Claim.CONFLICT:
+            raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT, str(request_id))
+        if claim.claim is idempotency.Claim.REPEAT and claim.stored_response is not None:
+            return self._signed(_envelope(etree.fromstring(claim.stored_response)))
+        # new, or a repeat of one whose answer was never stored: handlers are idempotent by REQUEST_ID
+        response = op.handler(request)
+        with self.engine.begin() as conn:
+            idempotency.remember(conn, pid, request_id, etree.tostring(response, encoding="unicode"))
+        return self._signed(_envelope(response))
+
+    def _signed(self, envelope: Any) -> bytes:
+        sign_envelope(envelope, self.keypair)
+        return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+
+    def _journal(
+        self,
+        service: str,
+        operation: str,
+        correlation_id: str,
+        caller: Caller | None,
+        outcome: str,
+        code: str | None,
+        started: float,
+        raw: bytes,
+        body: bytes,
+    ) -> None:
+        rec = exchange.ExchangeRecord(
+            uuid.UUID(correlation_id),
+            "in",
+            service or "?",
+            operation[:64],
+            outcome,
+            participant_id=caller.participant.id if caller else None,
+            signature_result="valid"
+            if caller
+            else ("refused" if code and code.startswith("SEC-1") else None),
+            error_code=code,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            request_body=raw.decode("utf-8", "replace"),
+            response_body=body.decode("utf-8", "replace"),
+        )
+        try:
+            with self.engine.begin() as conn:
+                exchange.record(conn, rec)
+        except Exception:  # the journal must never turn an answer into an error
+            log.exception("exchange journal write failed for %s", correlation_id)
+
+    # -- contract files ----------------------------------------------------------------------------------
+
+    def _serve_wsdl(
+        self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        path = WSDL_DIR / f"{name}.wsdl"
+        if name not in self.services or not path.exists():
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such service"]
+        base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST') or self._host()}"
+        text = ADDRESS_PLACEHOLDER.sub(
+            lambda m: f"{base}/soap/{m.group(1)}", path.read_text(encoding="utf-8")
+        )
+        data = text.encode("utf-8")
+        start_response(
+            "200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    def _host(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    @staticmethod
+    def _static(folder: Path, name: str, start_response: Callable[..., Any]) -> list[bytes]:
+        path = folder / name
+        if "/" in name or not name.endswith(".xsd") or not path.is_file():
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        data = path.read_bytes()
+        start_response(
+            "200 OK", [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+
+def _envelope(body_child: Any) -> Any:
+    env = etree.Element(etree.QName(SOAP_ENV, "Envelope"), nsmap={"soap": SOAP_ENV})
+    etree.SubElement(env, etree.QName(SOAP_ENV, "Body")).append(body_child)
+    return env
+
+
+def _request_id(element: Any) -> uuid.UUID:
+    for child in element:
+        if etree.QName(child).localname == "REQUEST_ID":
+            return uuid.UUID(child.text)
+    raise SoapFault(FaultCode.SCHEMA, "REQUEST_ID is required for this operation")
+
+
+def today() -> dt.date:
+    return dt.date.today()

@@ -1,0 +1,321 @@
+"""Canonicalisation and the XMLDSig transform pipeline.
+
+A digest is taken over bytes, but what a peer signs is an XML infoset: two serialisations of the same
+element must hash alike, so every reference is run through a chain of transforms that ends in a
+canonical form. The chain is a registry keyed by the Algorithm URI so that the СМЭВ 3 transform
+(``urn://smev-gov-ru/xmldsig/transform``) can be added later without touching the signature core:
+
+    from rserz_soap.xmlsig.c14n import register_transform
+
+    class SmevTransform:
+        uri = SMEV_TRANSFORM
+        def apply(self, data: TransformData, context: TransformContext) -> TransformData:
+            # СМЭВ lists it after exc-c14n, so ``data`` arrives as canonical bytes
+            ...
+
+    register_transform(SmevTransform())
+
+Canonicalisation is libxml2's (through lxml). Two deliberate details:
+
+* A same-document reference (``URI="#id"``) selects the element's subtree *without comments* (XMLDSig
+  §4.3.3.3), so reference transforms never keep comments, whatever the URI says.
+* The enveloped-signature transform does not copy the subtree: a copy loses the namespace declarations
+  of the ancestors that inclusive c14n must render. The excluded ``ds:Signature`` is detached only for
+  the duration of one serialisation and put back exactly where it was. Canonicalising the same document
+  from two threads at once is therefore not allowed, which lxml forbids for mutation anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
+
+__all__ = [
+    "C14N",
+    "C14N_METHODS",
+    "C14N_WITH_COMMENTS",
+    "DS_NS",
+    "ENVELOPED_SIGNATURE",
+    "EXC_C14N",
+    "EXC_C14N_NS",
+    "EXC_C14N_WITH_COMMENTS",
+    "SMEV_TRANSFORM",
+    "NodeSet",
+    "Transform",
+    "TransformContext",
+    "TransformData",
+    "TransformError",
+    "UnsupportedTransform",
+    "apply_transforms",
+    "canonicalize",
+    "exclusive_c14n",
+    "get_transform",
+    "inclusive_c14n",
+    "inclusive_prefixes",
+    "register_transform",
+]
+
+DS_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
+EXC_C14N_NS: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
+
+EXC_C14N: Final = "http://www.w3.org/2001/10/xml-exc-c14n#"
+EXC_C14N_WITH_COMMENTS: Final = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
+C14N: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+C14N_WITH_COMMENTS: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
+ENVELOPED_SIGNATURE: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+# Not registered here: the СМЭВ 3 engineer registers it (see the module docstring).
+SMEV_TRANSFORM: Final = "urn://smev-gov-ru/xmldsig/transform"
+
+# Canonicalisation methods allowed in ds:SignedInfo/ds:CanonicalizationMethod: uri -> (exclusive, comments)
+C14N_METHODS: Final[dict[str, tuple[bool, bool]]] = {
+    EXC_C14N: (True, False),
+    EXC_C14N_WITH_COMMENTS: (True, True),
+    C14N: (False, False),
+    C14N_WITH_COMMENTS: (False, True),
+}
+
+_XML_NS: Final = "http://www.w3.org/XML/1998/namespace"
+# C14N 1.0 §2.4: these are inherited into an apex element from omitted ancestors (exc-c14n does not).
+_INHERITED_XML_ATTRIBUTES: Final = tuple(f"{{{_XML_NS}}}{name}" for name in ("lang", "space", "base"))
+_INCLUSIVE_NAMESPACES: Final = f"{{{EXC_C14N_NS}}}InclusiveNamespaces"
+
+
+class TransformError(ValueError):
+    """The transform chain cannot be applied to this input (a malformed reference, not a bad digest)."""
+
+
+class UnsupportedTransform(LookupError):
+    """No transform or canonicalisation method is registered under this URI."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.uri = uri
+
+
+@dataclass(frozen=True)
+class NodeSet:
+    """An element's subtree minus some excluded subtrees: what ``URI="#id"`` plus transforms select.
+
+    Kept as a description rather than a copy so canonicalisation sees the element in its real context.
+    """
+
+    root: Any
+    excluded: tuple[Any, ...] = ()
+
+
+TransformData = NodeSet | bytes
+
+
+@dataclass(frozen=True)
+class TransformContext:
+    """What a transform may need besides its input: its own ds:Transform element (for parameters such
+    as ``ec:InclusiveNamespaces``) and the ds:Signature being created or verified."""
+
+    signature: Any
+    transform: Any | None = None
+
+
+class Transform(Protocol):
+    """One step of a reference's transform chain, registered by its Algorithm URI."""
+
+    @property
+    def uri(self) -> str: ...
+
+    def apply(self, data: TransformData, context: TransformContext) -> TransformData: ...
+
+
+# --- canonicalisation -----------------------------------------------------------------------------------
+
+
+def exclusive_c14n(
+    node: Any,
+    *,
+    inclusive_ns_prefixes: Sequence[str] | None = None,
+    with_comments: bool = False,
+    exclude: Sequence[Any] = (),
+) -> bytes:
+    """Exclusive XML Canonicalization 1.0 of ``node``'s subtree: the form WS-Security signs, because it
+    does not depend on where the element sits (a SOAP stack may re-wrap the Body in other headers)."""
+    with _detached(exclude):
+        return bytes(
+            etree.tostring(
+                node,
+                method="c14n",
+                exclusive=True,
+                with_comments=with_comments,
+                inclusive_ns_prefixes=list(inclusive_ns_prefixes) if inclusive_ns_prefixes else None,
+            )
+        )
+
+
+def inclusive_c14n(node: Any, *, with_comments: bool = False, exclude: Sequence[Any] = ()) -> bytes:
+    """Canonical XML 1.0 of ``node``'s subtree, with the in-scope namespaces and the ``xml:*`` attributes
+    inherited from its ancestors, as C14N 1.0 prescribes for a document subset."""
+    inherited = _inherited_xml_attributes(node)
+    with _detached(exclude), _temporary_attributes(node, inherited):
+        return bytes(etree.tostring(node, method="c14n", exclusive=False, with_comments=with_comments))
+
+
+def canonicalize(node: Any, method: str, *, inclusive_ns_prefixes: Sequence[str] | None = None) -> bytes:
+    """Canonicalise ``node`` with one of ``C14N_METHODS`` (how ds:SignedInfo itself is serialised)."""
+    try:
+        exclusive, comments = C14N_METHODS[method]
+    except KeyError:
+        raise UnsupportedTransform(method) from None
+    if exclusive:
+        return exclusive_c14n(node, inclusive_ns_prefixes=inclusive_ns_prefixes, with_comments=comments)
+    return inclusive_c14n(node, with_comments=comments)
+
+
+def inclusive_prefixes(method_element: Any | None) -> list[str] | None:
+    """The ``ec:InclusiveNamespaces PrefixList`` of a CanonicalizationMethod or Transform element.
+
+    Java stacks (WSS4J, Santuario) routinely send one, naming the SOAP prefix; ignoring it would make
+    their otherwise valid signatures fail.
+    """
+    if method_element is None:
+        return None
+    found = method_element.find(_INCLUSIVE_NAMESPACES)
+    if found is None:
+        return None
+    return (found.get("PrefixList") or "").split() or None
+
+
+@contextlib.contextmanager
+def _detached(nodes: Sequence[Any]) -> Iterator[None]:
+    """Take ``nodes`` out of the tree (keeping the text that follows each) and put them back afterwards."""
+    saved: list[tuple[Any, Any, int, Any, str | None, str | None]] = []
+    try:
+        for node in nodes:
+            parent = node.getparent()
+            if parent is None:
+                raise TransformError("cannot exclude the root of the selected subtree")
+            index = parent.index(node)
+            previous = node.getprevious()
+            holder_text = previous.tail if previous is not None else parent.text
+            tail = node.tail
+            parent.remove(node)  # lxml moves the tail with the element; the text stays in the document:
+            if tail:
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+            saved.append((node, parent, index, previous, holder_text, tail))
+        yield
+    finally:
+        for node, parent, index, previous, holder_text, tail in reversed(saved):
+            if previous is not None:
+                previous.tail = holder_text
+            else:
+                parent.text = holder_text
+            parent.insert(index, node)
+            node.tail = tail
+
+
+def _inherited_xml_attributes(node: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    ancestor = node.getparent()
+    while ancestor is not None:
+        for name in _INHERITED_XML_ATTRIBUTES:
+            value = ancestor.get(name)
+            if value is not None and name not in found and node.get(name) is None:
+                found[name] = value
+        ancestor = ancestor.getparent()
+    return found
+
+
+@contextlib.contextmanager
+def _temporary_attributes(node: Any, attributes: dict[str, str]) -> Iterator[None]:
+    for name, value in attributes.items():
+        node.set(name, value)
+    try:
+        yield
+    finally:
+        for name in attributes:
+            del node.attrib[name]
+
+
+# --- transforms -----------------------------------------------------------------------------------------
+
+
+def _node_set(data: TransformData, uri: str) -> NodeSet:
+    if isinstance(data, bytes):
+        raise TransformError(f"{uri} needs a node-set, got octets from the previous transform")
+    return data
+
+
+@dataclass(frozen=True)
+class _EnvelopedSignature:
+    """Drops the ds:Signature that contains this very reference, so a signature can sit inside what it signs."""
+
+    uri: str = ENVELOPED_SIGNATURE
+
+    def apply(self, data: TransformData, context: TransformContext) -> TransformData:
+        nodes = _node_set(data, self.uri)
+        signature = context.signature
+        if signature is nodes.root:
+            raise TransformError("a reference cannot select its own ds:Signature")
+        if any(ancestor is nodes.root for ancestor in signature.iterancestors()):
+            return NodeSet(nodes.root, (*nodes.excluded, signature))
+        return nodes
+
+
+@dataclass(frozen=True)
+class _ExclusiveC14N:
+    uri: str = EXC_C14N
+
+    def apply(self, data: TransformData, context: TransformContext) -> TransformData:
+        nodes = _node_set(data, self.uri)
+        return exclusive_c14n(
+            nodes.root, inclusive_ns_prefixes=inclusive_prefixes(context.transform), exclude=nodes.excluded
+        )
+
+
+@dataclass(frozen=True)
+class _InclusiveC14N:
+    uri: str = C14N
+
+    def apply(self, data: TransformData, context: TransformContext) -> TransformData:
+        nodes = _node_set(data, self.uri)
+        return inclusive_c14n(nodes.root, exclude=nodes.excluded)
+
+
+_TRANSFORMS: dict[str, Transform] = {}
+
+
+def register_transform(transform: Transform, *, replace: bool = False) -> None:
+    """Make ``transform`` available to sign and verify; refusing silent replacement catches two modules
+    registering the same URI with different meanings."""
+    if transform.uri in _TRANSFORMS and not replace:
+        raise ValueError(f"a transform is already registered for {transform.uri}")
+    _TRANSFORMS[transform.uri] = transform
+
+
+def get_transform(uri: str) -> Transform:
+    try:
+        return _TRANSFORMS[uri]
+    except KeyError:
+        raise UnsupportedTransform(uri) from None
+
+
+def apply_transforms(element: Any, transforms: Sequence[tuple[str, Any | None]], *, signature: Any) -> bytes:
+    """Run ``element`` through ``(uri, ds:Transform element or None)`` steps and return the octets to digest.
+
+    A chain that ends in a node-set is finished with inclusive C14N 1.0, as XMLDSig §4.3.3.2 requires.
+    """
+    data: TransformData = NodeSet(element)
+    for uri, transform_element in transforms:
+        data = get_transform(uri).apply(
+            data, TransformContext(signature=signature, transform=transform_element)
+        )
+    if isinstance(data, NodeSet):
+        return inclusive_c14n(data.root, exclude=data.excluded)
+    return data
+
+
+for _builtin in (_EnvelopedSignature(), _ExclusiveC14N(), _InclusiveC14N()):
+    register_transform(_builtin)

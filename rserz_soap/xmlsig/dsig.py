@@ -1,0 +1,450 @@
+"""Create and verify XMLDSig signatures over same-document references (``URI="#id"``).
+
+This is the one signature core: the SOAP server, every client, the emulators and WS-Security
+(``wsse.py``) all go through ``sign`` and ``verify``. Algorithms, digests and transforms are looked up by
+URI in ``algorithms.py`` and ``c14n.py``, so adding GOST or the СМЭВ transform is a registration, not an
+edit here.
+
+Signature wrapping. A valid signature proves that *some* element with the referenced Id had the signed
+content; it says nothing about the element an application later finds by path. An attacker who keeps the
+signed element somewhere harmless (a new header, a wrapper) and puts their own element where the
+application looks passes a naive verifier. Two rules close that:
+
+1. An Id must resolve to exactly one element in the whole document. Any attribute named ``Id``, ``ID``
+   or ``id`` in any namespace (``wsu:Id``, ``xml:id`` …) counts, so a second element that some other
+   Id-lookup would find is a ``duplicate_id`` error, not a coin toss.
+2. ``verify`` returns the *elements* it checked (``VerifiedSignature.references``). Callers must use
+   those objects — or check identity with ``VerifiedSignature.covers(element)`` — and never re-select
+   the content by path or by Id afterwards. ``wsse.verify_envelope`` does exactly that for the Body.
+
+SignedInfo is canonicalised from the parsed tree exactly as received. Parse incoming XML without
+``remove_blank_text`` and never pretty-print a signed document: whitespace inside SignedInfo is part of
+what was signed.
+
+Order of work when verifying: everything that needs no cryptography (structure, algorithm URIs, Id
+resolution) first, then the SignatureValue over SignedInfo, then the reference digests — so a forged
+message costs one public-key operation, and an attacker-chosen huge Body is hashed only under a SignedInfo
+that verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
+
+from rserz_soap.xmlsig.algorithms import (
+    SHA256,
+    DigestAlgorithm,
+    SignatureAlgorithm,
+    UnknownAlgorithm,
+    get_digest,
+    get_signature_algorithm,
+    signature_algorithm_for_key,
+)
+from rserz_soap.xmlsig.c14n import (
+    C14N_METHODS,
+    DS_NS,
+    ENVELOPED_SIGNATURE,
+    EXC_C14N,
+    TransformError,
+    UnsupportedTransform,
+    apply_transforms,
+    canonicalize,
+    get_transform,
+    inclusive_prefixes,
+)
+
+__all__ = [
+    "DS_NS",
+    "MAX_REFERENCES",
+    "MAX_TRANSFORMS",
+    "Reference",
+    "SignatureError",
+    "VerifiedReference",
+    "VerifiedSignature",
+    "element_id",
+    "resolve_id",
+    "sign",
+    "verify",
+]
+
+# Named limits: a SignedInfo is small and fixed in shape; anything bigger is an attempt to make us work.
+MAX_REFERENCES: Final = 32  # WS-Security signs Body, Timestamp and perhaps a few WS-Addressing headers
+MAX_TRANSFORMS: Final = 4  # enveloped + c14n + (СМЭВ) is the longest legitimate chain
+
+_WSU_ID: Final = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}Id"
+_XML_ID: Final = "{http://www.w3.org/XML/1998/namespace}id"
+# Where an existing Id is looked for when an element is passed to ``sign`` (first match wins).
+_ID_ATTRIBUTES: Final = (_WSU_ID, "Id", "ID", "id", _XML_ID)
+# Every element that any common Id convention would resolve for this value (see rule 1 above).
+_BY_ANY_ID: Final = etree.XPath(
+    "//*[@*[local-name()='Id' or local-name()='ID' or local-name()='id'] = $value]"
+)
+
+
+def _ds(name: str) -> str:
+    return f"{{{DS_NS}}}{name}"
+
+
+class SignatureError(Exception):
+    """Why a signature was refused, with a machine-readable ``code`` for the exchange journal and faults.
+
+    ``malformed``: the ds:Signature does not have the XMLDSig shape (or an unsupported reference URI);
+    ``unsupported_algorithm``: a c14n, transform, digest or signature URI is not registered;
+    ``reference_not_found``: no element carries the referenced Id;
+    ``duplicate_id``: more than one element carries it (the signature wrapping attack);
+    ``digest_mismatch``: a referenced element changed after signing;
+    ``bad_signature``: the SignatureValue does not verify with the given key (or the key cannot match).
+    """
+
+    codes: ClassVar[frozenset[str]] = frozenset(
+        {
+            "malformed",
+            "unsupported_algorithm",
+            "reference_not_found",
+            "duplicate_id",
+            "digest_mismatch",
+            "bad_signature",
+        }
+    )
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in self.codes:
+            raise ValueError(f"unknown {type(self).__name__} code {code!r}")
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What to sign: an element (given an Id if it has none) or the Id of one, and its transform chain."""
+
+    target: Any  # an lxml element of the document, or an Id value (without "#")
+    transforms: tuple[str, ...] = (EXC_C14N,)
+    # Attribute created when ``target`` is an element without any Id; wsse passes wsu:Id.
+    id_attribute: str = "Id"
+
+
+@dataclass(frozen=True)
+class VerifiedReference:
+    id: str
+    element: Any  # the very element whose digest matched: use this object, do not look it up again
+    digest_algorithm: str
+    transforms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    """The outcome of ``verify``: what is proven, as elements, not as paths or Ids."""
+
+    references: tuple[VerifiedReference, ...]
+    algorithm: str
+    signature_value: bytes
+
+    @property
+    def referenced_ids(self) -> tuple[str, ...]:
+        return tuple(ref.id for ref in self.references)
+
+    @property
+    def elements(self) -> tuple[Any, ...]:
+        return tuple(ref.element for ref in self.references)
+
+    def covers(self, element: Any) -> bool:
+        """True only if this exact element object (not an equal one elsewhere) was verified."""
+        return any(ref.element is element for ref in self.references)
+
+
+# --- ids ------------------------------------------------------------------------------------------------
+
+
+def element_id(element: Any) -> str | None:
+    """The Id an element already carries under one of the usual attribute names, if any."""
+    for name in _ID_ATTRIBUTES:
+        value = element.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def resolve_id(document: Any, value: str) -> Any:
+    """The one element of ``document`` (any node of the tree) with this Id; see the wrapping rule 1."""
+    found = _BY_ANY_ID(document, value=value)
+    if not found:
+        raise SignatureError("reference_not_found", f"no element has Id {value!r}")
+    if len(found) > 1:
+        raise SignatureError("duplicate_id", f"{len(found)} elements have Id {value!r}")
+    return found[0]
+
+
+# --- signing --------------------------------------------------------------------------------------------
+
+
+def sign(
+    document_root: Any,
+    references: Sequence[Reference],
+    key: object,
+    *,
+    signature_parent: Any,
+    key_info: Any | None = None,
+    algorithm: str | None = None,
+    digest: str = SHA256,
+    c14n_method: str = EXC_C14N,
+    signature_id: str | None = None,
+) -> Any:
+    """Append a ds:Signature over ``references`` to ``signature_parent`` and return it.
+
+    ``algorithm`` defaults to the first registered one that accepts ``key``. ``key_info`` is used as the
+    ds:KeyInfo if it is one, otherwise wrapped in a new ds:KeyInfo (wsse passes a
+    wsse:SecurityTokenReference). The document is left unchanged if signing fails, except for Id
+    attributes given to referenced elements.
+    """
+    if not references:
+        raise ValueError("nothing to sign: no references")
+    if len(references) > MAX_REFERENCES:
+        raise ValueError(f"at most {MAX_REFERENCES} references are verified by peers; got {len(references)}")
+    if signature_parent.getroottree().getroot() is not document_root.getroottree().getroot():
+        raise ValueError("signature_parent is not in the signed document")
+    signature_algorithm = _signing_algorithm(algorithm, key)
+    digest_algorithm = _lookup_digest(digest)
+    if not digest_algorithm.for_signing:
+        raise ValueError(f"{digest} is accepted from old peers but never used to sign")
+    if c14n_method not in C14N_METHODS:
+        raise SignatureError("unsupported_algorithm", f"canonicalization {c14n_method}")
+    for ref in references:
+        for uri in ref.transforms:
+            _lookup_transform(uri)
+
+    targets = [_target_element(document_root, ref) for ref in references]
+
+    signature = etree.SubElement(signature_parent, _ds("Signature"), nsmap={"ds": DS_NS})
+    try:
+        if signature_id is not None:
+            signature.set("Id", signature_id)
+        signed_info = etree.SubElement(signature, _ds("SignedInfo"))
+        etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=c14n_method)
+        etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=signature_algorithm.uri)
+        digest_slots = []
+        for ref, (ref_id, element) in zip(references, targets, strict=True):
+            _check_placement(element, signature, ref)
+            reference = etree.SubElement(signed_info, _ds("Reference"), URI=f"#{ref_id}")
+            steps: list[tuple[str, Any]] = []
+            if ref.transforms:
+                transforms = etree.SubElement(reference, _ds("Transforms"))
+                for uri in ref.transforms:
+                    steps.append((uri, etree.SubElement(transforms, _ds("Transform"), Algorithm=uri)))
+            etree.SubElement(reference, _ds("DigestMethod"), Algorithm=digest_algorithm.uri)
+            digest_slots.append((etree.SubElement(reference, _ds("DigestValue")), element, steps))
+        signature_value = etree.SubElement(signature, _ds("SignatureValue"))
+        if key_info is not None:
+            if key_info.tag == _ds("KeyInfo"):
+                signature.append(key_info)
+            else:
+                etree.SubElement(signature, _ds("KeyInfo")).append(key_info)
+        # Digests only once every Id exists and the Signature sits where it will be sent.
+        for slot, element, steps in digest_slots:
+            octets = _transformed(element, steps, signature)
+            slot.text = base64.b64encode(digest_algorithm.digest(octets)).decode("ascii")
+        signed_octets = canonicalize(signed_info, c14n_method)
+        signature_value.text = base64.b64encode(signature_algorithm.sign(key, signed_octets)).decode("ascii")
+    except BaseException:
+        signature_parent.remove(signature)
+        raise
+    return signature
+
+
+def _signing_algorithm(uri: str | None, key: object) -> SignatureAlgorithm:
+    if uri is None:
+        return signature_algorithm_for_key(key)
+    try:
+        algorithm = get_signature_algorithm(uri)
+    except UnknownAlgorithm:
+        raise SignatureError("unsupported_algorithm", f"signature method {uri}") from None
+    if not algorithm.accepts(key):
+        raise TypeError(f"{uri} does not accept a {type(key).__name__}")
+    return algorithm
+
+
+def _target_element(document_root: Any, ref: Reference) -> tuple[str, Any]:
+    if isinstance(ref.target, str):
+        return ref.target, resolve_id(document_root, ref.target)
+    element = ref.target
+    if element.getroottree().getroot() is not document_root.getroottree().getroot():
+        raise ValueError("a referenced element is not in the signed document")
+    existing = element_id(element)
+    if existing is None:
+        existing = f"id-{uuid.uuid4().hex}"
+        element.set(ref.id_attribute, existing)
+    if resolve_id(document_root, existing) is not element:  # raises duplicate_id: never sign ambiguously
+        raise SignatureError("duplicate_id", f"Id {existing!r} resolves to another element")
+    return existing, element
+
+
+def _check_placement(element: Any, signature: Any, ref: Reference) -> None:
+    """A reference whose subtree holds its own Signature can only be signed with the enveloped transform:
+    otherwise its digest would cover the SignatureValue being computed."""
+    if any(ancestor is signature for ancestor in element.iterancestors()):
+        raise ValueError("a reference cannot point into its own ds:Signature")
+    contains = any(ancestor is element for ancestor in signature.iterancestors())
+    if contains and ENVELOPED_SIGNATURE not in ref.transforms:
+        raise ValueError(
+            f"the signature is inside #{element_id(element)}: add the enveloped-signature transform"
+        )
+
+
+# --- verification ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ParsedReference:
+    id: str
+    element: Any
+    steps: list[tuple[str, Any]]
+    digest: DigestAlgorithm
+    digest_value: bytes
+
+
+def verify(signature_element: Any, *, public_key: object) -> VerifiedSignature:
+    """Check a ds:Signature against ``public_key``; raise ``SignatureError`` or return what was proven.
+
+    The key comes from the caller (a token in the message, a pinned certificate): *who* signed is the
+    caller's question, answered with ``trust.TrustStore`` and the participant registry, not here.
+    """
+    if signature_element.tag != _ds("Signature"):
+        raise SignatureError("malformed", f"expected ds:Signature, got {signature_element.tag}")
+    children = _element_children(signature_element)
+    if len(children) < 2 or children[0].tag != _ds("SignedInfo") or children[1].tag != _ds("SignatureValue"):
+        raise SignatureError("malformed", "ds:Signature must start with ds:SignedInfo, ds:SignatureValue")
+    signed_info, signature_value_element = children[0], children[1]
+
+    parts = _element_children(signed_info)
+    if (
+        len(parts) < 3
+        or parts[0].tag != _ds("CanonicalizationMethod")
+        or parts[1].tag != _ds("SignatureMethod")
+    ):
+        raise SignatureError(
+            "malformed", "ds:SignedInfo must hold CanonicalizationMethod, SignatureMethod, Reference+"
+        )
+    c14n_method = _algorithm_attribute(parts[0])
+    if c14n_method not in C14N_METHODS:
+        raise SignatureError("unsupported_algorithm", f"canonicalization {c14n_method}")
+    method_uri = _algorithm_attribute(parts[1])
+    try:
+        signature_algorithm = get_signature_algorithm(method_uri)
+    except UnknownAlgorithm:
+        raise SignatureError("unsupported_algorithm", f"signature method {method_uri}") from None
+    reference_elements = parts[2:]
+    if len(reference_elements) > MAX_REFERENCES:
+        raise SignatureError("malformed", f"more than {MAX_REFERENCES} references")
+    references = [_parse_reference(element, signature_element) for element in reference_elements]
+    signature_value = _base64(signature_value_element.text, "SignatureValue")
+
+    if not signature_algorithm.accepts(public_key):
+        raise SignatureError("bad_signature", f"a {type(public_key).__name__} cannot verify {method_uri}")
+    signed_octets = canonicalize(signed_info, c14n_method, inclusive_ns_prefixes=inclusive_prefixes(parts[0]))
+    if not signature_algorithm.verify(public_key, signature_value, signed_octets):
+        raise SignatureError("bad_signature", "SignatureValue does not verify over SignedInfo")
+
+    verified = []
+    for ref in references:
+        try:
+            octets = _transformed(ref.element, ref.steps, signature_element)
+        except TransformError as exc:
+            raise SignatureError("malformed", f"reference #{ref.id}: {exc}") from None
+        if not hmac.compare_digest(ref.digest.digest(octets), ref.digest_value):
+            raise SignatureError("digest_mismatch", f"#{ref.id} changed after it was signed")
+        verified.append(
+            VerifiedReference(
+                id=ref.id,
+                element=ref.element,
+                digest_algorithm=ref.digest.uri,
+                transforms=tuple(uri for uri, _ in ref.steps),
+            )
+        )
+    return VerifiedSignature(
+        references=tuple(verified), algorithm=method_uri, signature_value=signature_value
+    )
+
+
+def _parse_reference(reference: Any, signature: Any) -> _ParsedReference:
+    if reference.tag != _ds("Reference"):
+        raise SignatureError("malformed", f"unexpected {reference.tag} in ds:SignedInfo")
+    uri = reference.get("URI")
+    if uri is None or not uri.startswith("#") or len(uri) < 2 or uri.startswith("#xpointer("):
+        raise SignatureError(
+            "malformed", f"only same-document references URI='#id' are accepted, got {uri!r}"
+        )
+    ref_id = uri[1:]
+    element = resolve_id(signature, ref_id)
+    if element is signature or any(ancestor is signature for ancestor in element.iterancestors()):
+        raise SignatureError("malformed", f"#{ref_id} points into the ds:Signature itself")
+
+    children = _element_children(reference)
+    steps: list[tuple[str, Any]] = []
+    if children and children[0].tag == _ds("Transforms"):
+        transform_elements = _element_children(children[0])
+        if not transform_elements or len(transform_elements) > MAX_TRANSFORMS:
+            raise SignatureError("malformed", f"#{ref_id}: 1 to {MAX_TRANSFORMS} transforms expected")
+        for transform in transform_elements:
+            if transform.tag != _ds("Transform"):
+                raise SignatureError("malformed", f"unexpected {transform.tag} in ds:Transforms")
+            transform_uri = _algorithm_attribute(transform)
+            _lookup_transform(transform_uri)
+            steps.append((transform_uri, transform))
+        children = children[1:]
+    if len(children) != 2 or children[0].tag != _ds("DigestMethod") or children[1].tag != _ds("DigestValue"):
+        raise SignatureError("malformed", f"#{ref_id}: expected ds:DigestMethod and ds:DigestValue")
+    digest = _lookup_digest(_algorithm_attribute(children[0]))
+    return _ParsedReference(ref_id, element, steps, digest, _base64(children[1].text, "DigestValue"))
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _transformed(element: Any, steps: list[tuple[str, Any]], signature: Any) -> bytes:
+    return apply_transforms(element, steps, signature=signature)
+
+
+def _element_children(element: Any) -> list[Any]:
+    """Child elements only: comments and PIs between ds: elements carry no meaning (and are not signed)."""
+    return list(element.iterchildren(etree.Element))
+
+
+def _algorithm_attribute(element: Any) -> str:
+    value = element.get("Algorithm")
+    if not value:
+        raise SignatureError("malformed", f"{etree.QName(element).localname} without Algorithm")
+    return str(value)
+
+
+def _lookup_digest(uri: str) -> DigestAlgorithm:
+    try:
+        return get_digest(uri)
+    except UnknownAlgorithm:
+        raise SignatureError("unsupported_algorithm", f"digest method {uri}") from None
+
+
+def _lookup_transform(uri: str) -> None:
+    try:
+        get_transform(uri)
+    except UnsupportedTransform:
+        raise SignatureError("unsupported_algorithm", f"transform {uri}") from None
+
+
+def _base64(text: str | None, what: str) -> bytes:
+    """Strict base64 that tolerates the line breaks xmlsec and Java stacks put into long values."""
+    compact = "".join((text or "").split())
+    if not compact:
+        raise SignatureError("malformed", f"empty {what}")
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("malformed", f"{what} is not base64") from None

@@ -1,0 +1,194 @@
+"""X.509 trust: is a signer's certificate one of ours, now?
+
+A valid XMLDSig signature only proves possession of *a* key. The hub accepts a request when, in addition,
+the certificate was issued by a trusted CA, is within its validity period, is not revoked and may sign
+(architecture §6). Which participant the certificate belongs to is a different question, answered by the
+participant registry (certificate SHA-256 -> participant in the database), not here.
+
+The chain is one level deep on purpose: the development PKI and the regional production CAs issue
+participant certificates directly, so a trust anchor is the direct issuer. Anchors are trusted as
+configured; their own validity is not checked (RFC 5280 §6.1 treats an anchor as an input, not as a
+certificate to validate).
+
+A CRL whose nextUpdate has passed is still used — an old list of revoked serials is better than none —
+but a warning is logged once per CRL, so a stale ``ca/crl.pem`` shows up in the logs, not in an outage.
+
+``cryptography`` cannot verify a GOST signature on a certificate or CRL. The GOST engineer registers a
+verifier for the signature algorithm OID (``register_issuer_signature_verifier``); nothing else changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+
+from rserz_soap.xmlsig.devpki import CA_DIR, CERT_FILE, CRL_FILE
+
+__all__ = ["IssuerSignatureVerifier", "TrustError", "TrustStore", "register_issuer_signature_verifier"]
+
+log = logging.getLogger(__name__)
+
+# (issuer certificate, signed TBS bytes, signature bytes) -> valid?
+IssuerSignatureVerifier = Callable[[x509.Certificate, bytes, bytes], bool]
+_ISSUER_VERIFIERS: dict[str, IssuerSignatureVerifier] = {}
+
+
+def register_issuer_signature_verifier(signature_oid: str, verifier: IssuerSignatureVerifier) -> None:
+    """Verify certificates and CRLs signed with an algorithm ``cryptography`` lacks (dotted OID string)."""
+    _ISSUER_VERIFIERS[signature_oid] = verifier
+
+
+class TrustError(Exception):
+    """Why a certificate is not trusted, with a machine-readable ``code``.
+
+    ``untrusted_issuer``: not signed by any trusted CA; ``expired`` / ``not_yet_valid``: outside its
+    validity period at the given time; ``revoked``: on its CA's CRL; ``bad_key_usage``: a CA certificate,
+    or a KeyUsage without digitalSignature and nonRepudiation.
+    """
+
+    codes: ClassVar[frozenset[str]] = frozenset(
+        {"untrusted_issuer", "expired", "not_yet_valid", "revoked", "bad_key_usage"}
+    )
+
+    def __init__(self, code: str, message: str) -> None:
+        if code not in self.codes:
+            raise ValueError(f"unknown TrustError code {code!r}")
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class TrustStore:
+    """Trust anchors and their CRLs; immutable after construction, so one instance serves all threads."""
+
+    def __init__(
+        self, ca_certs: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
+    ) -> None:
+        if not ca_certs:
+            raise ValueError("a trust store needs at least one CA certificate")
+        self._cas = tuple(ca_certs)
+        self._crls: dict[bytes, list[x509.CertificateRevocationList]] = {}
+        for crl in crls:
+            issuer = next((ca for ca in self._cas if _crl_signed_by(crl, ca)), None)
+            if issuer is None:
+                # A CRL nobody we trust signed could un-revoke anything; refuse to start rather than use it.
+                raise ValueError(f"CRL of {crl.issuer.rfc4514_string()} is not signed by a trusted CA")
+            self._crls.setdefault(_fingerprint(issuer), []).append(crl)
+        self._warned: set[tuple[bytes, dt.datetime]] = set()
+
+    @classmethod
+    def from_pki_dir(cls, path: str | os.PathLike[str]) -> TrustStore:
+        """The anchors of a ``var/pki``-layout directory: ``ca/cert.pem`` (one or more) and ``ca/crl.pem``."""
+        ca_dir = Path(path) / CA_DIR
+        ca_certs = x509.load_pem_x509_certificates((ca_dir / CERT_FILE).read_bytes())
+        crl_path = ca_dir / CRL_FILE
+        crls = []
+        if crl_path.exists():
+            crls.append(x509.load_pem_x509_crl(crl_path.read_bytes()))
+        else:
+            log.warning("no CRL at %s: revocation is not checked", crl_path)
+        return cls(ca_certs, crls)
+
+    @property
+    def ca_certs(self) -> tuple[x509.Certificate, ...]:
+        return self._cas
+
+    def validate(self, cert: x509.Certificate, at: dt.datetime) -> None:
+        """Raise ``TrustError`` unless ``cert`` may sign at ``at`` (timezone-aware; usually now, or the
+        signing time when an archived message is re-checked)."""
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("`at` must be timezone-aware")
+        issuer = self._issuer_of(cert)
+        if issuer is None:
+            raise TrustError("untrusted_issuer", f"{cert.issuer.rfc4514_string()} is not a trusted CA")
+        if at < cert.not_valid_before_utc:
+            raise TrustError("not_yet_valid", f"valid from {cert.not_valid_before_utc.isoformat()}")
+        if at > cert.not_valid_after_utc:
+            raise TrustError("expired", f"expired {cert.not_valid_after_utc.isoformat()}")
+        self._check_revocation(cert, issuer, at)
+        _check_key_usage(cert)
+
+    def _issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        for ca in self._cas:
+            if ca.subject == cert.issuer and _cert_signed_by(cert, ca):
+                return ca
+        return None
+
+    def _check_revocation(self, cert: x509.Certificate, issuer: x509.Certificate, at: dt.datetime) -> None:
+        issuer_key = _fingerprint(issuer)
+        for crl in self._crls.get(issuer_key, ()):
+            next_update = crl.next_update_utc
+            if next_update is not None and next_update < at:
+                self._warn_stale(issuer_key, crl, next_update)
+            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is not None and entry.revocation_date_utc <= at:
+                raise TrustError(
+                    "revoked",
+                    f"serial {cert.serial_number:x} revoked {entry.revocation_date_utc.isoformat()}",
+                )
+
+    def _warn_stale(
+        self, issuer_key: bytes, crl: x509.CertificateRevocationList, next_update: dt.datetime
+    ) -> None:
+        marker = issuer_key, crl.last_update_utc
+        if marker not in self._warned:
+            self._warned.add(marker)
+            log.warning(
+                "CRL of %s is stale (nextUpdate %s); still using it", crl.issuer.rfc4514_string(), next_update
+            )
+
+
+def _check_key_usage(cert: x509.Certificate) -> None:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is not None and constraints.ca:
+        raise TrustError("bad_key_usage", "a CA certificate does not sign messages")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return  # RFC 5280 §4.2.1.3: no KeyUsage means no restriction
+    if not (usage.digital_signature or usage.content_commitment):
+        raise TrustError("bad_key_usage", "KeyUsage allows neither digitalSignature nor nonRepudiation")
+
+
+def _cert_signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return _registered_verify(
+            cert.signature_algorithm_oid, ca, cert.tbs_certificate_bytes, cert.signature
+        )
+    return True
+
+
+def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
+    if crl.issuer != ca.subject:
+        return False
+    try:
+        public_key = ca.public_key()
+        return crl.is_signature_valid(public_key)  # type: ignore[arg-type]  # non-signing key types raise
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return _registered_verify(crl.signature_algorithm_oid, ca, crl.tbs_certlist_bytes, crl.signature)
+
+
+def _registered_verify(
+    oid: x509.ObjectIdentifier, ca: x509.Certificate, tbs: bytes, signature: bytes
+) -> bool:
+    verifier = _ISSUER_VERIFIERS.get(oid.dotted_string)
+    return verifier is not None and verifier(ca, tbs, signature)
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return cert.fingerprint(hashes.SHA256())

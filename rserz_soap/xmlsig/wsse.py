@@ -1,0 +1,401 @@
+"""WS-Security 1.0/1.1, X.509 token profile, on a SOAP envelope — the exchange's message signature.
+
+What a signed message looks like (the shape СМО/МО stacks such as WSS4J, .NET WCF and zeep+xmlsec
+produce and accept)::
+
+    <soap:Header>
+      <wsse:Security soap:mustUnderstand="1">
+        <wsu:Timestamp wsu:Id="TS-…"><wsu:Created/><wsu:Expires/></wsu:Timestamp>
+        <wsse:BinarySecurityToken wsu:Id="X509-…" ValueType="…#X509v3" EncodingType="…#Base64Binary"/>
+        <ds:Signature>   exc-c14n SignedInfo; references to the Body and the Timestamp (exc-c14n, SHA-256);
+          <ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#X509-…"/></…></ds:KeyInfo>
+        </ds:Signature>
+      </wsse:Security>
+    </soap:Header>
+    <soap:Body wsu:Id="id-…">…</soap:Body>
+
+``verify_envelope`` proves that *this* envelope's Body and *this* Security header's Timestamp were signed
+with the key of the returned certificate (the signature-wrapping rules are in ``dsig``). It does NOT
+decide whether that certificate is trusted or who it belongs to: the caller must run
+``TrustStore.validate(result.certificate, at=…)`` and map ``result.certificate`` to a participant, and
+must read the request from ``result.body``. ``signature_value_digest`` is there for a replay cache.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
+
+from rserz_soap.xmlsig.algorithms import public_key_from_certificate
+from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N
+from rserz_soap.xmlsig.dsig import Reference, SignatureError, VerifiedSignature, resolve_id, sign, verify
+from rserz_soap.xmlsig.keys import KeyPair
+
+__all__ = [
+    "BASE64_BINARY",
+    "SOAP11_NS",
+    "SOAP12_NS",
+    "WSSE_NS",
+    "WSU_NS",
+    "X509V3",
+    "VerifiedEnvelope",
+    "WsseError",
+    "sign_envelope",
+    "verify_envelope",
+]
+
+SOAP11_NS: Final = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_NS: Final = "http://www.w3.org/2003/05/soap-envelope"
+WSSE_NS: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+WSU_NS: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+X509V3: Final = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+BASE64_BINARY: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+X509_SKI: Final = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509SubjectKeyIdentifier"
+)
+THUMBPRINT_SHA1: Final = "http://docs.oasis-open.org/wss/oasis-wss-soap-message-security-1.1#ThumbprintSHA1"
+
+_WSU_ID: Final = f"{{{WSU_NS}}}Id"
+_SECURITY: Final = f"{{{WSSE_NS}}}Security"
+_TOKEN: Final = f"{{{WSSE_NS}}}BinarySecurityToken"
+_STR: Final = f"{{{WSSE_NS}}}SecurityTokenReference"
+_TIMESTAMP: Final = f"{{{WSU_NS}}}Timestamp"
+_SIGNATURE: Final = f"{{{DS_NS}}}Signature"
+_SOAP_VERSIONS: Final = {SOAP11_NS: ("1", "actor"), SOAP12_NS: ("true", "role")}  # mustUnderstand, target
+# xsd:dateTime as peers send it: optional fraction of any length, "Z" or an offset.
+_DATETIME: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
+
+
+class WsseError(SignatureError):
+    """A WS-Security refusal: the ``dsig`` codes plus the header-level ones.
+
+    ``no_security`` (no wsse:Security header for us), ``no_signature``, ``no_token`` (no usable X.509
+    token for the signature), ``no_timestamp``, ``body_not_signed``, ``timestamp_not_signed``,
+    ``timestamp_expired`` (or older than ``max_age``), ``timestamp_in_future``, ``unexpected_signer``
+    (a pinned client saw another certificate; see ``zeep_plugin``).
+    """
+
+    codes: ClassVar[frozenset[str]] = SignatureError.codes | {
+        "no_security",
+        "no_signature",
+        "no_token",
+        "no_timestamp",
+        "body_not_signed",
+        "timestamp_not_signed",
+        "timestamp_expired",
+        "timestamp_in_future",
+        "unexpected_signer",
+    }
+
+
+@dataclass(frozen=True)
+class VerifiedEnvelope:
+    """What ``verify_envelope`` proved. Read the request from ``body`` (the verified element itself)."""
+
+    certificate: x509.Certificate
+    signed_body: bool
+    signed_timestamp: bool
+    created: dt.datetime | None
+    expires: dt.datetime | None
+    signature_value_digest: str  # hex SHA-256 of the SignatureValue bytes: a replay-cache key
+    body: Any
+    signature: VerifiedSignature
+
+
+def sign_envelope(
+    envelope: Any,
+    keypair: KeyPair,
+    *,
+    timestamp_ttl: float = 300,
+    now: dt.datetime | None = None,
+    algorithm: str | None = None,
+) -> None:
+    """Add a wsse:Security header that signs the Body and a fresh Timestamp with ``keypair``, in place.
+
+    An existing wsse:Security header for the ultimate receiver is reused (so a UsernameToken added by
+    another zeep plugin stays), and so is a Timestamp already in it; a header that already holds a
+    ds:Signature is refused because two signatures over one Body confuse every verifier.
+    """
+    soap_ns = _soap_namespace(envelope)
+    must_understand = _SOAP_VERSIONS[soap_ns][0]
+    body = envelope.find(f"{{{soap_ns}}}Body")
+    if body is None:
+        raise ValueError("the envelope has no Body to sign")
+    header = envelope.find(f"{{{soap_ns}}}Header")
+    if header is None:
+        header = etree.Element(f"{{{soap_ns}}}Header")
+        envelope.insert(0, header)
+    securities = _our_security_headers(header, soap_ns)
+    if len(securities) > 1:
+        raise ValueError("the envelope has more than one wsse:Security header for the ultimate receiver")
+    if securities:
+        security = securities[0]
+        if security.find(_SIGNATURE) is not None:
+            raise ValueError("the wsse:Security header is already signed")
+    else:
+        security = etree.SubElement(header, _SECURITY, nsmap={"wsse": WSSE_NS, "wsu": WSU_NS})
+    security.set(f"{{{soap_ns}}}mustUnderstand", must_understand)
+
+    timestamp = security.find(_TIMESTAMP)
+    if timestamp is None:
+        created = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        timestamp = etree.Element(_TIMESTAMP, nsmap={"wsu": WSU_NS})
+        timestamp.set(_WSU_ID, f"TS-{uuid.uuid4().hex}")
+        etree.SubElement(timestamp, f"{{{WSU_NS}}}Created").text = _format_time(created)
+        expires = created + dt.timedelta(seconds=timestamp_ttl)
+        etree.SubElement(timestamp, f"{{{WSU_NS}}}Expires").text = _format_time(expires)
+        security.insert(0, timestamp)  # first, as WS-SecurityPolicy's strict layout wants
+
+    token_id = f"X509-{uuid.uuid4().hex}"
+    token = etree.SubElement(
+        security, _TOKEN, nsmap={"wsse": WSSE_NS, "wsu": WSU_NS}, EncodingType=BASE64_BINARY, ValueType=X509V3
+    )
+    token.set(_WSU_ID, token_id)
+    token.text = base64.b64encode(keypair.certificate_der).decode("ascii")
+
+    token_reference = etree.Element(_STR, nsmap={"wsse": WSSE_NS})
+    etree.SubElement(token_reference, f"{{{WSSE_NS}}}Reference", URI=f"#{token_id}", ValueType=X509V3)
+    try:
+        sign(
+            envelope,
+            [
+                Reference(body, transforms=(EXC_C14N,), id_attribute=_WSU_ID),
+                Reference(timestamp, transforms=(EXC_C14N,), id_attribute=_WSU_ID),
+            ],
+            keypair.private_key,
+            signature_parent=security,
+            key_info=token_reference,
+            algorithm=algorithm,
+        )
+    except BaseException:
+        security.remove(token)
+        raise
+
+
+def verify_envelope(
+    envelope: Any,
+    *,
+    now: dt.datetime | None = None,
+    max_clock_skew: float = 300,
+    max_age: float | None = None,
+    require_timestamp: bool = True,
+) -> VerifiedEnvelope:
+    """Verify the WS-Security signature of ``envelope`` with the X.509 token it carries.
+
+    ``max_clock_skew`` (seconds) is granted both ways when comparing Created/Expires with ``now``;
+    ``max_age`` additionally refuses a message created longer ago than that, whatever its Expires says
+    (a peer that sets a distant Expires would otherwise make its messages replayable for that long).
+    Trust in the certificate is the caller's next step (see the module docstring).
+    """
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    skew = dt.timedelta(seconds=max_clock_skew)
+    try:
+        soap_ns = _soap_namespace(envelope)
+    except ValueError as exc:
+        raise WsseError("malformed", str(exc)) from None
+    header = envelope.find(f"{{{soap_ns}}}Header")
+    body = envelope.find(f"{{{soap_ns}}}Body")
+    if body is None:
+        raise WsseError("malformed", "the envelope has no Body")
+    securities = _our_security_headers(header, soap_ns) if header is not None else []
+    if not securities:
+        raise WsseError("no_security", "no wsse:Security header for the ultimate receiver")
+    if len(securities) > 1:
+        raise WsseError("malformed", "more than one wsse:Security header for the ultimate receiver")
+    security = securities[0]
+
+    signatures = security.findall(_SIGNATURE)
+    if not signatures:
+        raise WsseError("no_signature", "wsse:Security holds no ds:Signature")
+    if len(signatures) > 1:
+        raise WsseError("malformed", "more than one ds:Signature in wsse:Security")
+    signature = signatures[0]
+
+    timestamps = security.findall(_TIMESTAMP)
+    if len(timestamps) > 1:
+        raise WsseError("malformed", "more than one wsu:Timestamp")
+    timestamp = timestamps[0] if timestamps else None
+    created = expires = None
+    if timestamp is None:
+        if require_timestamp:
+            raise WsseError("no_timestamp", "wsse:Security holds no wsu:Timestamp")
+    else:
+        created, expires = _timestamp_times(timestamp)
+        if created > now + skew:
+            raise WsseError(
+                "timestamp_in_future", f"Created {created.isoformat()} is ahead of {now.isoformat()}"
+            )
+        if expires <= now - skew:
+            raise WsseError("timestamp_expired", f"Expires {expires.isoformat()} has passed")
+        if max_age is not None and now - created > dt.timedelta(seconds=max_age) + skew:
+            raise WsseError("timestamp_expired", f"Created {created.isoformat()} is older than {max_age} s")
+
+    certificate = _token_certificate(envelope, security, signature)
+    try:
+        public_key = public_key_from_certificate(certificate)
+    except (UnsupportedAlgorithm, ValueError):
+        raise WsseError("unsupported_algorithm", "the token's public key type is not supported") from None
+    try:
+        verified = verify(signature, public_key=public_key)
+    except SignatureError as exc:
+        raise WsseError(exc.code, exc.message) from None
+
+    if not verified.covers(body):
+        raise WsseError("body_not_signed", "the signature does not cover this envelope's soap:Body")
+    signed_timestamp = timestamp is not None and verified.covers(timestamp)
+    if timestamp is not None and not signed_timestamp:
+        raise WsseError("timestamp_not_signed", "the signature does not cover the wsu:Timestamp")
+    return VerifiedEnvelope(
+        certificate=certificate,
+        signed_body=True,
+        signed_timestamp=signed_timestamp,
+        created=created,
+        expires=expires,
+        signature_value_digest=hashlib.sha256(verified.signature_value).hexdigest(),
+        body=body,
+        signature=verified,
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _soap_namespace(envelope: Any) -> str:
+    qname = etree.QName(envelope)
+    if qname.localname != "Envelope" or qname.namespace not in _SOAP_VERSIONS:
+        raise ValueError(f"not a SOAP envelope: {envelope.tag}")
+    return str(qname.namespace)
+
+
+def _our_security_headers(header: Any, soap_ns: str) -> list[Any]:
+    """Security headers addressed to the ultimate receiver; ones for another actor/role are not ours."""
+    target = f"{{{soap_ns}}}{_SOAP_VERSIONS[soap_ns][1]}"
+    return [s for s in header.findall(_SECURITY) if s.get(target) is None]
+
+
+def _format_time(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _parse_time(text: str | None, what: str) -> dt.datetime:
+    match = _DATETIME.fullmatch((text or "").strip())
+    if match is None:
+        raise WsseError("malformed", f"wsu:{what} is not an xsd:dateTime with a time zone: {text!r}")
+    seconds, fraction, zone = match.groups()
+    micro = (fraction or "").ljust(6, "0")[:6]
+    try:
+        parsed = dt.datetime.fromisoformat(f"{seconds}.{micro}{'+00:00' if zone == 'Z' else zone}")
+    except ValueError:
+        raise WsseError("malformed", f"wsu:{what} is not a valid date: {text!r}") from None
+    return parsed.astimezone(dt.UTC)
+
+
+def _timestamp_times(timestamp: Any) -> tuple[dt.datetime, dt.datetime]:
+    created = timestamp.find(f"{{{WSU_NS}}}Created")
+    expires = timestamp.find(f"{{{WSU_NS}}}Expires")
+    if created is None or expires is None:
+        # Expires is optional in WSS, but without it a message never goes stale: we require both.
+        raise WsseError("malformed", "wsu:Timestamp needs wsu:Created and wsu:Expires")
+    created_at = _parse_time(created.text, "Created")
+    expires_at = _parse_time(expires.text, "Expires")
+    if expires_at < created_at:
+        raise WsseError("malformed", "wsu:Timestamp expires before it was created")
+    return created_at, expires_at
+
+
+def _token_certificate(envelope: Any, security: Any, signature: Any) -> x509.Certificate:
+    """The signer's certificate, found the ways peers reference it.
+
+    wsse:Reference URI="#id" to a BinarySecurityToken (the usual), wsse:KeyIdentifier (SKI or
+    ThumbprintSHA1) matching a BinarySecurityToken in the same header, or an X509Certificate inlined in
+    ds:X509Data (zeep's ``Signature``, some .NET profiles).
+    """
+    key_info = signature.find(f"{{{DS_NS}}}KeyInfo")
+    if key_info is None:
+        raise WsseError("no_token", "ds:Signature has no ds:KeyInfo")
+    token_reference = key_info.find(_STR)
+    holder = token_reference if token_reference is not None else key_info
+    inline = holder.find(f"{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
+    if inline is not None:
+        return _certificate(inline.text)
+    if token_reference is None:
+        raise WsseError("no_token", "ds:KeyInfo has neither wsse:SecurityTokenReference nor ds:X509Data")
+
+    reference = token_reference.find(f"{{{WSSE_NS}}}Reference")
+    if reference is not None:
+        uri = reference.get("URI") or ""
+        if not uri.startswith("#") or len(uri) < 2:
+            raise WsseError("no_token", f"only in-message token references are supported, got {uri!r}")
+        try:
+            token = resolve_id(envelope, uri[1:])
+        except SignatureError as exc:
+            raise WsseError(
+                "duplicate_id" if exc.code == "duplicate_id" else "no_token", exc.message
+            ) from None
+        if token.tag != _TOKEN or token.getparent() is not security:
+            raise WsseError("no_token", f"{uri} is not a BinarySecurityToken of this wsse:Security header")
+        return _token_value(token)
+
+    identifier = token_reference.find(f"{{{WSSE_NS}}}KeyIdentifier")
+    if identifier is not None:
+        wanted = _decode(identifier.text, "KeyIdentifier")
+        matcher = _KEY_IDENTIFIERS.get(identifier.get("ValueType") or "")
+        if matcher is None:
+            raise WsseError(
+                "no_token", f"unsupported KeyIdentifier ValueType {identifier.get('ValueType')!r}"
+            )
+        for token in security.findall(_TOKEN):
+            certificate = _token_value(token)
+            if matcher(certificate) == wanted:
+                return certificate
+        raise WsseError("no_token", "no BinarySecurityToken matches the KeyIdentifier")
+    raise WsseError("no_token", "wsse:SecurityTokenReference names no token")
+
+
+def _ski(certificate: x509.Certificate) -> bytes | None:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _sha1_thumbprint(certificate: x509.Certificate) -> bytes:
+    return hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).digest()  # noqa: S324  # an identifier, not a MAC
+
+
+_KEY_IDENTIFIERS: Final = {X509_SKI: _ski, THUMBPRINT_SHA1: _sha1_thumbprint}
+
+
+def _token_value(token: Any) -> x509.Certificate:
+    if (token.get("ValueType") or X509V3) != X509V3:
+        raise WsseError("no_token", f"token type {token.get('ValueType')!r} is not X509v3")
+    if (token.get("EncodingType") or BASE64_BINARY) != BASE64_BINARY:
+        raise WsseError("no_token", f"token encoding {token.get('EncodingType')!r} is not Base64Binary")
+    return _certificate(token.text)
+
+
+def _decode(text: str | None, what: str) -> bytes:
+    try:
+        return base64.b64decode("".join((text or "").split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise WsseError("malformed", f"{what} is not base64") from None
+
+
+def _certificate(text: str | None) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(_decode(text, "certificate"))
+    except ValueError:
+        raise WsseError("malformed", "the security token is not a DER X.509 certificate") from None
