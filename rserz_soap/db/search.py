@@ -96,6 +96,8 @@ def fuzzy_by_name(
     limit: int = 50,
     include_history: bool = False,
     partial: bool = False,
+    w: int | None = None,
+    prefix: bool = False,
 ) -> list[FuzzyMatch]:
     """Persons whose name is similar (trigrams; tolerates typos), best first.
 
@@ -103,14 +105,27 @@ def fuzzy_by_name(
     trigram GIN index finds candidates by the ``%`` operator. ``partial`` matches the given parts as words
     of the full name (``word_similarity``, operator ``<%``): "Иванов" or "Иванов Пётр" find the Ивановы.
     """
-    if partial:
+    if prefix:  # the name begins with the given parts (EXACT is a prefix of the whole name)
         key = " ".join(p for p in (fam, im, ot) if p).lower().replace("ё", "е")
-        measure, operator, setting = "word_similarity(:k, name_key)", ":k <% name_key", "word_similarity_threshold"
+        measure, operator, setting = "1.0", "name_key LIKE :k || '%'", None
+        threshold = 0.0
+    elif partial:
+        key = " ".join(p for p in (fam, im, ot) if p).lower().replace("ё", "е")
+        measure, operator, setting = (
+            "word_similarity(:k, name_key)",
+            ":k <% name_key",
+            "word_similarity_threshold",
+        )
     else:
         key = name_key(fam, im or "", ot)
         measure, operator, setting = "similarity(name_key, :k)", "name_key % :k", "similarity_threshold"
+    if prefix and dr is not None:
+        operator = "name_key LIKE :k || '%'"
     params: dict[str, object] = {"k": key, "t": threshold, "lim": limit}
     where = ["superseded_at IS NULL", f"{measure} >= :t"]
+    if w is not None:
+        where.append("w = :w")
+        params["w"] = w
     if dr is not None:
         where.append("dr = :dr")
         params["dr"] = dr
@@ -122,8 +137,8 @@ def fuzzy_by_name(
         if dr_to is not None:
             where.append("dr <= :dr_to")
             params["dr_to"] = dr_to
-        # the operator's own threshold must not be stricter than ours
-        conn.execute(text(f"SELECT set_config('pg_trgm.{setting}', :t, true)"), {"t": str(threshold)})
+        if setting is not None:  # the operator's own threshold must not be stricter than ours
+            conn.execute(text(f"SELECT set_config('pg_trgm.{setting}', :t, true)"), {"t": str(threshold)})
     sql = (
         f"SELECT person_id, max({measure}) AS sim FROM person_data d WHERE "
         + " AND ".join(where)

@@ -197,7 +197,9 @@ class Registry:
             if len(works) == 1:
                 log.exception("buffer entry %s failed; left for a retry", works[0].entry_id)
                 return {works[0].entry_id: works[0].fallback}
-            log.warning("a group of %d records failed together (%r); retrying them one by one", len(works), exc)
+            log.warning(
+                "a group of %d records failed together (%r); retrying them one by one", len(works), exc
+            )
             out = {}
             for w in works:
                 out.update(self._run_guarded(conn, [w.fresh()]))

@@ -128,8 +128,13 @@ def search_persons(
     dr_to: date | None = None,
     page: int = 1,
     page_size: int = 20,
+    match: str = "FUZZY",
+    w: int | None = None,
 ) -> Page:
-    """Remote search with partial and misspelt names; best matches first, paged."""
+    """Remote search with partial and misspelt names; best matches first, paged.
+
+    ``match``: FUZZY (parts as words of the name, typos tolerated), PREFIX (the name begins with the given
+    parts), EXACT (the given parts exactly, patronymic included when given)."""
     page_size = max(1, min(page_size, MAX_LIMIT))
     page = max(1, page)
     exact_day = dr_from if dr_from is not None and dr_from == dr_to else None
@@ -143,11 +148,22 @@ def search_persons(
         dr_to=None if exact_day else dr_to,
         threshold=0.5,
         limit=MAX_LIMIT * 10,
-        partial=True,
+        partial=match == "FUZZY",
+        prefix=match in ("PREFIX", "EXACT"),
+        w=w,
     )
+    if match == "EXACT":
+        wanted = search.name_key(fam, im or "", ot) if ot else None
+        matches = [m for m in matches if wanted is None or m.person_id in _exact(conn, m.person_id, wanted)]
     window = matches[(page - 1) * page_size : page * page_size]
     cards = _cards(conn, [m.person_id for m in window], None)
     return Page(cards, len(matches), [m.similarity for m in window])
+
+
+def _exact(conn: Connection, person_id: int, key: str) -> set[int]:
+    card = persons.load_many(conn, [person_id]).get(person_id)
+    same = card is not None and search.name_key(card.data.fam, card.data.im, card.data.ot) == key
+    return {person_id} if same else set()
 
 
 def _cards(conn: Connection, ids: list[int], on: date | None) -> list[PersonCard]:

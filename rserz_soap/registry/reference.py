@@ -69,7 +69,9 @@ class DbReference(InMemoryReference):
     def prefetch(self, records: Sequence[OperationRecord]) -> None:
         enps = sorted({r.insurance.enp for r in records if r.insurance.enp})
         snils = sorted({r.person.ss for r in records if r.person.ss})
-        docs = sorted({d.key for r in records for d in (*r.documents, *([r.old_document] if r.old_document else []))})
+        docs = sorted(
+            {d.key for r in records for d in (*r.documents, *([r.old_document] if r.old_document else []))}
+        )
         found = search.owners(self._conn, enps=enps, snils=snils, documents=docs)
         self._enp.update({e: found.enp.get(e) for e in enps})
         self._snils.update({s: found.snils.get(s, set()) for s in snils})

@@ -14,12 +14,27 @@ from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.engine import make_engine
 from rserz_soap.web import health, metrics
 
-SOAP_SERVICES = ("identification", "register", "changes", "attachment")
-
 _SOAP_FAULT = """<?xml version="1.0" encoding="UTF-8"?>
 <soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>\
 <faultcode>soap:Server</faultcode><faultstring>{text}</faultstring><detail><code>{code}</code></detail>\
 </soap:Fault></soap:Body></soap:Envelope>"""
+
+
+def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> Any:
+    """Metrics for the SOAP endpoint (it runs beside Flask, not inside it)."""
+    started = time.perf_counter()
+    status_holder: list[str] = []
+
+    def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+        status_holder.append(status)
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    try:
+        return endpoint(environ, capture)
+    finally:
+        area = metrics.area_of(environ.get("PATH_INFO", ""))
+        metrics.REQUESTS.labels(area, (status_holder or ["500"])[0].split()[0]).inc()
+        metrics.LATENCY.labels(area).observe(time.perf_counter() - started)
 
 
 def soap_fault(code: str, text: str, status: int = 500) -> Response:
@@ -28,7 +43,11 @@ def soap_fault(code: str, text: str, status: int = 500) -> Response:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, redis_client: redis.Redis | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    redis_client: redis.Redis | None = None,
+    soap_app: Any = None,
 ) -> Flask:
     settings = settings or load_settings()
     if not settings.database_url or not settings.redis_url:
@@ -68,11 +87,29 @@ def create_app(
         payload, content_type = metrics.render()
         return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
 
-    @app.route("/soap/<service>", methods=["GET", "POST"])
-    def soap(service: str) -> Response:
-        if service not in SOAP_SERVICES:
-            return soap_fault("RSERZ-404", f"no such service: {service}", 404)
-        return soap_fault("RSERZ-501", f"service {service} is not available in this version", 501)
+    if soap_app is None and settings.pki_dir.joinpath("hub", "key.pem").exists():
+        from rserz_soap.soap.assembly import build_soap_app
+
+        soap_app = build_soap_app(settings, db, rds)
+    if soap_app is not None:
+        # /soap/<service> and the schemas its WSDL imports are answered by the SOAP endpoint
+        flask_wsgi = app.wsgi_app
+        endpoint = soap_app
+
+        def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+            path = environ.get("PATH_INFO", "")
+            if path.startswith(("/soap/", "/xsd/")):
+                return _observed(endpoint, environ, start_response)
+            return flask_wsgi(environ, start_response)
+
+        app.wsgi_app = dispatch  # type: ignore[method-assign]
+    else:
+
+        @app.route("/soap/<service>", methods=["GET", "POST"])
+        def soap(service: str) -> Response:
+            return soap_fault(
+                "SRV-001", "the SOAP endpoint needs the hub's keys: run `rserz certs init`", 503
+            )
 
     @app.get("/admin/")
     def admin() -> Response:

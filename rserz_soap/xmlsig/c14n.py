@@ -140,6 +140,7 @@ def exclusive_c14n(
 ) -> bytes:
     """Exclusive XML Canonicalization 1.0 of ``node``'s subtree: the form WS-Security signs, because it
     does not depend on where the element sits (a SOAP stack may re-wrap the Body in other headers)."""
+    _require_element(node)
     with _detached(exclude):
         return bytes(
             etree.tostring(
@@ -155,6 +156,7 @@ def exclusive_c14n(
 def inclusive_c14n(node: Any, *, with_comments: bool = False, exclude: Sequence[Any] = ()) -> bytes:
     """Canonical XML 1.0 of ``node``'s subtree, with the in-scope namespaces and the ``xml:*`` attributes
     inherited from its ancestors, as C14N 1.0 prescribes for a document subset."""
+    _require_element(node)
     inherited = _inherited_xml_attributes(node)
     with _detached(exclude), _temporary_attributes(node, inherited):
         return bytes(etree.tostring(node, method="c14n", exclusive=False, with_comments=with_comments))
@@ -183,6 +185,12 @@ def inclusive_prefixes(method_element: Any | None) -> list[str] | None:
     if found is None:
         return None
     return (found.get("PrefixList") or "").split() or None
+
+
+def _require_element(node: Any) -> None:
+    """lxml 6.1 crashes the interpreter (SIGSEGV) when asked to canonicalise a comment or PI node."""
+    if not isinstance(getattr(node, "tag", None), str):
+        raise TypeError(f"only elements can be canonicalised, got {node!r}")
 
 
 @contextlib.contextmanager

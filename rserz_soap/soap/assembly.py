@@ -1,0 +1,32 @@
+"""Building the SOAP endpoint of a hub process from its settings: keys, trust, services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from rserz_soap.config import Settings
+from rserz_soap.db.participants import participant_by_certificate
+from rserz_soap.soap.hardening import Limits
+from rserz_soap.soap.security import Gate, ReplayCache
+from rserz_soap.soap.server import Service, SoapApp
+from rserz_soap.soap.services import identification
+from rserz_soap.xmlsig.keys import load_keypair
+from rserz_soap.xmlsig.trust import TrustStore
+
+SERVICES: tuple[Service, ...] = (identification.SERVICE,)
+
+
+def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:
+    """The hub signs with var/pki/hub and trusts the CA (and CRL) of var/pki/ca; keys are read once."""
+    pki = settings.pki_dir
+    keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
+    trust = TrustStore.from_pki_dir(pki)
+
+    def find(sha: str) -> Any:
+        with engine.connect() as conn:
+            return participant_by_certificate(conn, sha)
+
+    gate = Gate(trust, find, ReplayCache(redis))
+    return SoapApp(settings, engine, gate, keypair, SERVICES, limits=Limits(), resources={"redis": redis})

@@ -1,0 +1,1 @@
+"""One module per SOAP service: request element → use case → response element."""

@@ -1,0 +1,133 @@
+"""/soap/identification: identifyPerson, getPersonData, getInsuranceStatus, searchPersons (МО, СМО, ИСЗЛ)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rserz_soap.registry import identify as idf
+from rserz_soap.soap import xml
+from rserz_soap.soap.faults import FaultCode, SoapFault
+from rserz_soap.soap.server import Operation, Request, Service
+
+NS = xml.NS["idn"]
+READERS = frozenset({"mo", "smo", "iszl", "tfoms"})
+DONE, NOTHING = (0, "Выполнено"), (1, "ЗЛ не идентифицировано")
+
+
+def _key(el: Any) -> idf.Key:
+    doctype = xml.child_text(el, "DOCTYPE")
+    return idf.Key(
+        enp=xml.child_text(el, "ENP"),
+        npolis=xml.child_text(el, "NPOLIS"),
+        spolis=xml.child_text(el, "SPOLIS"),
+        doctype=int(doctype) if doctype else None,
+        docser=xml.child_text(el, "DOCSER"),
+        docnum=xml.child_text(el, "DOCNUM"),
+        ss=xml.child_text(el, "SS"),
+        fam=xml.child_text(el, "FAM"),
+        im=xml.child_text(el, "IM"),
+        ot=xml.child_text(el, "OT"),
+        dr=xml.child_date(el, "DR"),
+    )
+
+
+def identify_person(req: Request) -> Any:
+    el = req.element
+    on = xml.child_date(el, "DATEON") or date.today()
+    try:
+        with req.engine.connect() as conn:
+            found = idf.identify(conn, _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT))
+    except idf.BadKey as exc:
+        raise SoapFault(FaultCode.INVALID, str(exc)) from None
+    out = xml.element(NS, "identifyPersonResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, *(DONE if found.cards else NOTHING))
+    b.add("EXCESS", found.excess)
+    for card in found.cards:
+        xml.zl(out, NS, card, on=on, history=xml.child_bool(el, "HISTORY"))
+    return out
+
+
+def get_person_data(req: Request) -> Any:
+    el = req.element
+    on = xml.child_date(el, "DATEON")
+    with req.engine.connect() as conn:
+        card = idf.person_data(conn, xml.child_text(el, "ENP") or "", on=on)
+    out = xml.element(NS, "getPersonDataResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, *(DONE if card else NOTHING))
+    if card is not None:
+        xml.zl(out, NS, card, on=on or date.today(), history=True)
+    return out
+
+
+def get_insurance_status(req: Request) -> Any:
+    el = req.element
+    on = xml.child_date(el, "DATE") or date.today()
+    key = idf.Key(
+        enp=xml.child_text(el, "ENP"),
+        npolis=xml.child_text(el, "NPOLIS"),
+        spolis=xml.child_text(el, "SPOLIS"),
+    )
+    with req.engine.connect() as conn:
+        status = idf.insurance_status(conn, key, on)
+    out = xml.element(NS, "getInsuranceStatusResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, *(DONE if status.person else NOTHING))
+    b.add("INSURED", status.insured)
+    if status.person is not None:
+        b.add("ENP", status.person.enp)
+        b.add("STATUS", status.person.status.value)
+        if status.insured and status.period is not None:
+            xml.insurance(out, NS, status.period)
+    return out
+
+
+def search_persons(req: Request) -> Any:
+    el = req.element
+    page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 20)
+    with req.engine.connect() as conn:
+        found = idf.search_persons(
+            conn,
+            xml.child_text(el, "FAM") or "",
+            xml.child_text(el, "IM"),
+            xml.child_text(el, "OT"),
+            dr_from=xml.child_date(el, "DR_FROM"),
+            dr_to=xml.child_date(el, "DR_TO"),
+            page=page,
+            page_size=size,
+            match=xml.child_text(el, "MATCH") or "FUZZY",
+            w=xml.child_int(el, "W", 0) or None,
+        )
+    out = xml.element(NS, "searchPersonsResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, *(DONE if found.total else NOTHING))
+    b.add("TOTAL", found.total)
+    b.add("PAGE", page)
+    b.add("PAGE_SIZE", size)
+    for card, score in zip(found.cards, found.scores, strict=True):
+        z = xml.Builder(b.add("ZL"), NS)
+        z.add("ENP", card.enp)
+        z.opt("FAM", card.data.fam)
+        z.opt("IM", card.data.im)
+        z.opt("OT", card.data.ot)
+        z.add("W", card.data.w)
+        z.add("DR", card.data.dr)
+        z.add("STATUS", card.status.value)
+        period = card.open_period()
+        z.opt("SMOCOD", period.smo_code if period else None)
+        z.add("SCORE", f"{min(1.0, score):.3f}")
+    return out
+
+
+SERVICE = Service(
+    "identification",
+    NS,
+    {
+        "identifyPerson": Operation(identify_person, READERS),
+        "getPersonData": Operation(get_person_data, READERS),
+        "getInsuranceStatus": Operation(get_insurance_status, READERS),
+        "searchPersons": Operation(search_persons, READERS),
+    },
+)

@@ -1,0 +1,192 @@
+"""Domain values as the contract's XML (xsd/common.xsd types), in schema order; and back for requests.
+
+One place for the mapping, so every service writes a person, a document or a policy the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+
+from rserz_soap.domain.person import Address, Attachment, Document, InsurancePeriod, PersonCard, PersonData
+
+COMMON_NS = "urn:ru:rserz:soap:common:v1"
+NS = {
+    "cmn": COMMON_NS,
+    "idn": "urn:ru:rserz:soap:identification:v1",
+    "reg": "urn:ru:rserz:soap:register:v1",
+    "chg": "urn:ru:rserz:soap:changes:v1",
+    "att": "urn:ru:rserz:soap:attachment:v1",
+}
+
+
+class Builder:
+    """Child elements in one namespace, skipping absent values (minOccurs=0)."""
+
+    def __init__(self, parent: Any, ns: str) -> None:
+        self.parent = parent
+        self.ns = ns
+
+    def add(self, name: str, value: object = None) -> Any:
+        el = etree.SubElement(self.parent, f"{{{self.ns}}}{name}")
+        if value is not None:
+            el.text = _text(value)
+        return el
+
+    def opt(self, name: str, value: object) -> Any | None:
+        return None if value is None or value == "" else self.add(name, value)
+
+
+def element(ns: str, name: str) -> Any:
+    return etree.Element(
+        f"{{{ns}}}{name}", nsmap={None: ns, "cmn": COMMON_NS} if ns != COMMON_NS else {None: ns}
+    )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def result(b: Builder, code: int, text: str) -> None:
+    """cmn:ResultType's ERR_CODE (0 done, 1 nothing found, otherwise a refusal code) and ERR_TEXT.
+
+    An extension of a cmn type declared in another schema: its elements are in the *extending* element's
+    namespace for the derived part, but the base part (ERR_CODE, ERR_TEXT) stays in cmn."""
+    c = Builder(b.parent, COMMON_NS)
+    c.add("ERR_CODE", code)
+    c.add("ERR_TEXT", text)
+
+
+# Each writer takes the namespace of the *wrapping* element: with elementFormDefault="qualified" the element
+# (idn:DOC, reg:PERSON …) is in the namespace of the schema that declares it, its children in cmn.
+
+
+def person(parent: Any, ns: str, name: str, p: PersonData, ddeath: date | None) -> None:
+    c = Builder(etree.SubElement(parent, f"{{{ns}}}{name}"), COMMON_NS)
+    c.opt("FAM", p.fam)
+    c.opt("IM", p.im)
+    c.opt("OT", p.ot)
+    c.add("W", p.w)
+    c.add("DR", p.dr)
+    for dost in (p.dost or "").split():
+        c.add("DOST", dost)
+    c.opt("MR", p.mr)
+    c.opt("BIRTH_OKSM", p.birth_oksm)
+    c.opt("C_OKSM", p.c_oksm)
+    c.opt("SS", p.ss)
+    c.add("KATEG", p.kateg)
+    c.opt("PHONE", p.phone)
+    c.opt("EMAIL", p.email)
+    c.opt("DDEATH", ddeath)
+
+
+def document(parent: Any, ns: str, d: Document) -> None:
+    c = Builder(etree.SubElement(parent, f"{{{ns}}}DOC"), COMMON_NS)
+    c.add("DOCTYPE", d.doctype)
+    c.opt("DOCSER", d.docser)
+    c.add("DOCNUM", d.docnum)
+    c.opt("DOCDATE", d.docdate)
+    c.opt("DOCEXP", d.docexp)
+    c.opt("NAME_VP", d.name_vp)
+    c.add("MAIN", d.is_main)
+
+
+def address(parent: Any, ns: str, name: str, a: Address) -> None:
+    c = Builder(etree.SubElement(parent, f"{{{ns}}}{name}"), COMMON_NS)
+    c.opt("OKATO", a.okato)
+    c.opt("SUBJ", a.region)
+    c.opt("RNNAME", a.district)
+    c.opt("NPNAME", a.settlement)
+    c.opt("UL", a.street)
+    c.opt("DOM", a.house)
+    c.opt("KV", a.flat)
+    c.opt("FIAS_GUID", a.fias_guid)
+
+
+def insurance(parent: Any, ns: str, i: InsurancePeriod) -> None:
+    c = Builder(etree.SubElement(parent, f"{{{ns}}}INSURANCE"), COMMON_NS)
+    c.add("TER_ST", i.ter_st)
+    c.add("ENP", i.enp)
+    c.opt("OGRNSMO", i.ogrnsmo)
+    c.add("SMOCOD", i.smo_code)
+    pol = Builder(c.add("POLIS"), COMMON_NS)
+    pol.add("VPOLIS", i.vpolis)
+    pol.opt("SPOLIS", i.spolis)
+    pol.add("NPOLIS", i.npolis)
+    pol.add("DBEG", i.dbeg)
+    pol.opt("DEND", i.dend)
+    pol.opt("DSTOP", i.dstop)
+    c.opt("STOP_REASON", i.stop_reason)
+
+
+def attachment(parent: Any, ns: str, a: Attachment) -> None:
+    c = Builder(etree.SubElement(parent, f"{{{ns}}}ATTACH"), COMMON_NS)
+    c.add("MO", a.mo_code)
+    c.add("AREA_TYPE", a.area_type)
+    c.opt("SECTION", a.section)
+    c.opt("DOCTOR_SS", a.doctor_snils)
+    c.add("DATE_IN", a.date_in)
+    c.opt("DATE_OUT", a.date_out)
+    c.add("METHOD", a.method)
+
+
+def latest_first(periods: Iterable[InsurancePeriod]) -> list[InsurancePeriod]:
+    return sorted(periods, key=lambda p: (p.dbeg, p.dstop or date.max), reverse=True)
+
+
+def zl(parent: Any, ns: str, card: PersonCard, *, on: date, history: bool, version: bool = True) -> None:
+    """idn:ZlType — the person as of ``on``: the policy on that date (or the last one), or all of them."""
+    z = Builder(etree.SubElement(parent, f"{{{ns}}}ZL"), ns)
+    z.add("ENP", card.enp)
+    for alias in sorted(card.aliases):
+        z.add("OLD_ENP", alias)
+    person(z.parent, ns, "PERSON", card.data, card.ddeath)
+    z.add("STATUS", card.status.value)
+    z.add("WORKING", card.data.kateg == 0 or card.data.kateg % 2 == 1)
+    docs = sorted(card.documents, key=lambda d: (not d.is_main, -(d.docdate or date.min).toordinal()))
+    for d in docs:
+        document(z.parent, ns, d)
+    by_kind = {a.kind: a for a in card.addresses}
+    if "G" in by_kind:
+        address(z.parent, ns, "ADDRES_G", by_kind["G"])
+    if "P" in by_kind:
+        address(z.parent, ns, "ADDRES_P", by_kind["P"])
+    periods = latest_first(card.insurance)
+    if not history and periods:
+        current = card.period_on(on)
+        periods = [current] if current is not None else periods[:1]
+    for p in periods:
+        insurance(z.parent, ns, p)
+    for a in card.active_attachments(on):
+        attachment(z.parent, ns, a)
+    if version and card.version_no:
+        z.add("VERSION_NO", card.version_no)
+
+
+def child_text(el: Any, name: str) -> str | None:
+    for child in el:
+        if etree.QName(child).localname == name:
+            return str(child.text or "")
+    return None
+
+
+def child_date(el: Any, name: str) -> date | None:
+    text = child_text(el, name)
+    return date.fromisoformat(text) if text else None
+
+
+def child_int(el: Any, name: str, default: int) -> int:
+    text = child_text(el, name)
+    return int(text) if text else default
+
+
+def child_bool(el: Any, name: str, default: bool = False) -> bool:
+    text = child_text(el, name)
+    return default if text is None else text.strip() in ("true", "1")
