@@ -170,6 +170,13 @@ def zl(parent: Any, ns: str, card: PersonCard, *, on: date, history: bool, versi
         z.add("VERSION_NO", card.version_no)
 
 
+def child(el: Any, name: str) -> Any | None:
+    for c in el:
+        if etree.QName(c).localname == name:
+            return c
+    return None
+
+
 def child_text(el: Any, name: str) -> str | None:
     for child in el:
         if etree.QName(child).localname == name:

@@ -15,19 +15,23 @@ canonical form. The chain is a registry keyed by the Algorithm URI so that the ะ
 
     register_transform(SmevTransform())
 
-Canonicalisation is libxml2's (through lxml). Two deliberate details:
+Canonicalisation is libxml2's (through lxml). Deliberate details:
 
 * A same-document reference (``URI="#id"``) selects the element's subtree *without comments* (XMLDSig
   ยง4.3.3.3), so reference transforms never keep comments, whatever the URI says.
-* The enveloped-signature transform does not copy the subtree: a copy loses the namespace declarations
-  of the ancestors that inclusive c14n must render. The excluded ``ds:Signature`` is detached only for
-  the duration of one serialisation and put back exactly where it was. Canonicalising the same document
-  from two threads at once is therefore not allowed, which lxml forbids for mutation anyway.
+* The enveloped-signature transform does not copy the subtree: the excluded ``ds:Signature`` is
+  detached only for the duration of one serialisation and put back exactly where it was (with the text
+  that follows it). Canonicalising the same document from two threads at once is therefore not allowed,
+  which lxml forbids for mutation anyway.
+* Inclusive c14n of a subtree is computed on a standalone copy that declares every in-scope namespace
+  (see ``inclusive_c14n`` for the lxml defect this avoids); exclusive c14n, the WS-Security case, works
+  on the element in place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -155,11 +159,16 @@ def exclusive_c14n(
 
 def inclusive_c14n(node: Any, *, with_comments: bool = False, exclude: Sequence[Any] = ()) -> bytes:
     """Canonical XML 1.0 of ``node``'s subtree, with the in-scope namespaces and the ``xml:*`` attributes
-    inherited from its ancestors, as C14N 1.0 prescribes for a document subset."""
+    inherited from its ancestors, as C14N 1.0 prescribes for a document subset.
+
+    Canonicalises a standalone copy: lxml's own subtree c14n (a "fake root" document) wrongly emits
+    ``xmlns=""`` two levels below an apex that declares the default namespace (lxml 6.1.3 / libxml2
+    2.14), which would break digests against every other implementation. Exclusive c14n is not affected.
+    """
     _require_element(node)
-    inherited = _inherited_xml_attributes(node)
-    with _detached(exclude), _temporary_attributes(node, inherited):
-        return bytes(etree.tostring(node, method="c14n", exclusive=False, with_comments=with_comments))
+    with _detached(exclude):
+        standalone = _standalone_copy(node)
+    return bytes(etree.tostring(standalone, method="c14n", exclusive=False, with_comments=with_comments))
 
 
 def canonicalize(node: Any, method: str, *, inclusive_ns_prefixes: Sequence[str] | None = None) -> bytes:
@@ -224,6 +233,19 @@ def _detached(nodes: Sequence[Any]) -> Iterator[None]:
             node.tail = tail
 
 
+def _standalone_copy(node: Any) -> Any:
+    """``node`` as the root of a new document that declares every namespace in scope at ``node``."""
+    root = etree.Element(node.tag, nsmap=node.nsmap)
+    for name, value in node.attrib.items():
+        root.set(name, value)
+    for name, value in _inherited_xml_attributes(node).items():
+        root.set(name, value)
+    root.text = node.text
+    for child in node:
+        root.append(copy.deepcopy(child))  # keeps each child's tail, i.e. the text between children
+    return root
+
+
 def _inherited_xml_attributes(node: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     ancestor = node.getparent()
@@ -234,17 +256,6 @@ def _inherited_xml_attributes(node: Any) -> dict[str, str]:
                 found[name] = value
         ancestor = ancestor.getparent()
     return found
-
-
-@contextlib.contextmanager
-def _temporary_attributes(node: Any, attributes: dict[str, str]) -> Iterator[None]:
-    for name, value in attributes.items():
-        node.set(name, value)
-    try:
-        yield
-    finally:
-        for name in attributes:
-            del node.attrib[name]
 
 
 # --- transforms -----------------------------------------------------------------------------------------

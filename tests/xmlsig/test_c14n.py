@@ -58,6 +58,12 @@ def test_inclusive_renders_ancestor_namespaces_and_inherited_xml_attributes() ->
     )
 
 
+def test_inclusive_c14n_does_not_undeclare_the_default_namespace_deep_below_the_apex() -> None:
+    # lxml's own subtree c14n renders <a xmlns=""> at the third level here, moving it out of urn:d.
+    apex = etree.fromstring(b'<root xmlns:p="urn:p"><a xmlns="urn:d"><a><a><a/></a></a></a></root>')[0]
+    assert inclusive_c14n(apex) == b'<a xmlns="urn:d" xmlns:p="urn:p"><a><a><a></a></a></a></a>'
+
+
 def test_inclusive_c14n_leaves_the_document_as_it_was() -> None:
     x = _x()
     before = etree.tostring(x.getroottree())
@@ -122,7 +128,7 @@ def test_enveloped_transform_drops_the_signature_but_keeps_surrounding_text(meth
 
 
 def test_enveloped_then_inclusive_keeps_unused_namespaces_in_scope() -> None:
-    # A copy-based implementation would lose xmlns:other, which inclusive c14n must render.
+    # A plain copy of r:a would lose xmlns:other, which inclusive c14n must render.
     root = etree.fromstring(ENVELOPED_DOC)
     inner = root.find("{urn:r}a")
     signature = root.find(f"{{{DS}}}Signature")

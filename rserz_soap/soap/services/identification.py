@@ -16,19 +16,23 @@ DONE, NOTHING = (0, "Выполнено"), (1, "ЗЛ не идентифицир
 
 
 def _key(el: Any) -> idf.Key:
-    doctype = xml.child_text(el, "DOCTYPE")
+    """The one key group of the request: ENP, or the POLIS / DOC / SNILS / FIO wrapper's fields."""
+    pol, doc, ss, fio = (xml.child(el, n) for n in ("POLIS", "DOC", "SNILS", "FIO"))
+    doctype = xml.child_text(doc, "DOCTYPE") if doc is not None else None
     return idf.Key(
         enp=xml.child_text(el, "ENP"),
-        npolis=xml.child_text(el, "NPOLIS"),
-        spolis=xml.child_text(el, "SPOLIS"),
+        npolis=xml.child_text(pol, "NPOLIS") if pol is not None else None,
+        spolis=xml.child_text(pol, "SPOLIS") if pol is not None else None,
         doctype=int(doctype) if doctype else None,
-        docser=xml.child_text(el, "DOCSER"),
-        docnum=xml.child_text(el, "DOCNUM"),
-        ss=xml.child_text(el, "SS"),
-        fam=xml.child_text(el, "FAM"),
-        im=xml.child_text(el, "IM"),
-        ot=xml.child_text(el, "OT"),
-        dr=xml.child_date(el, "DR"),
+        docser=xml.child_text(doc, "DOCSER") if doc is not None else None,
+        docnum=xml.child_text(doc, "DOCNUM") if doc is not None else None,
+        ss=xml.child_text(ss, "SS") if ss is not None else None,
+        fam=xml.child_text(fio, "FAM") if fio is not None else None,
+        im=xml.child_text(fio, "IM") if fio is not None else None,
+        ot=xml.child_text(fio, "OT") if fio is not None else None,
+        dr=xml.child_date(ss if ss is not None else fio, "DR")
+        if (ss is not None or fio is not None)
+        else None,
     )
 
 
@@ -65,13 +69,8 @@ def get_person_data(req: Request) -> Any:
 def get_insurance_status(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATE") or date.today()
-    key = idf.Key(
-        enp=xml.child_text(el, "ENP"),
-        npolis=xml.child_text(el, "NPOLIS"),
-        spolis=xml.child_text(el, "SPOLIS"),
-    )
     with req.engine.connect() as conn:
-        status = idf.insurance_status(conn, key, on)
+        status = idf.insurance_status(conn, _key(el), on)
     out = xml.element(NS, "getInsuranceStatusResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if status.person else NOTHING))
