@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import threading
@@ -57,6 +58,22 @@ class Hub:
     def scalar(self, sql: str) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(text(sql)).scalar()
+
+
+@contextlib.contextmanager
+def build_hub_app(hub: Hub) -> Iterator[str]:
+    """The hub's web app (keys and CRL read now) on a real HTTP server on a free port; yields its URL."""
+    assert hub.settings.redis_url is not None
+    rds = redis.Redis.from_url(hub.settings.redis_url)
+    app = create_app(hub.settings, engine=hub.engine, redis_client=rds)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        rds.close()
 
 
 @pytest.fixture(scope="module")
