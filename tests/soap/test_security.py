@@ -37,7 +37,8 @@ def _post(hub: Hub, data: bytes, content_type: str = "text/xml; charset=utf-8") 
 
 def _fault_code(resp: requests.Response) -> str | None:
     root = etree.fromstring(resp.content)
-    return root.findtext(f".//{{{CMN}}}CODE")
+    code = root.findtext(f".//{{{CMN}}}CODE")
+    return None if code is None else str(code)
 
 
 def _signed(env: Any, keypair: KeyPair, **kw: Any) -> bytes:

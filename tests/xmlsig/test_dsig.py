@@ -275,8 +275,9 @@ def test_a_reference_to_a_missing_id(rsa_key: Any) -> None:
     root = _signed(rsa_key)
     del root[1].attrib["Id"]
     assert _code(root, rsa_key.public_key()) == "reference_not_found"
+    fresh = _document()
     with pytest.raises(SignatureError) as info:
-        sign(_document(), [Reference("nowhere")], rsa_key, signature_parent=_document())
+        sign(fresh, [Reference("nowhere")], rsa_key, signature_parent=fresh[2])
     assert info.value.code == "reference_not_found"
     assert resolve_id(root, "hdr") is root[0]
 
