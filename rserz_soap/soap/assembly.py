@@ -11,11 +11,11 @@ from rserz_soap.db.participants import participant_by_certificate
 from rserz_soap.soap.hardening import Limits
 from rserz_soap.soap.security import Gate, ReplayCache
 from rserz_soap.soap.server import Service, SoapApp
-from rserz_soap.soap.services import identification
+from rserz_soap.soap.services import identification, register
 from rserz_soap.xmlsig.keys import load_keypair
 from rserz_soap.xmlsig.trust import TrustStore
 
-SERVICES: tuple[Service, ...] = (identification.SERVICE,)
+SERVICES: tuple[Service, ...] = (identification.SERVICE, register.SERVICE)
 
 
 def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:
@@ -29,4 +29,7 @@ def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:
             return participant_by_certificate(conn, sha)
 
     gate = Gate(trust, find, ReplayCache(redis))
-    return SoapApp(settings, engine, gate, keypair, SERVICES, limits=Limits(), resources={"redis": redis})
+    from rserz_soap.registry.service import build_registry
+
+    resources = {"redis": redis, "registry": build_registry(engine, settings)}
+    return SoapApp(settings, engine, gate, keypair, SERVICES, limits=Limits(), resources=resources)

@@ -177,6 +177,10 @@ def child(el: Any, name: str) -> Any | None:
     return None
 
 
+def children(el: Any, name: str) -> list[Any]:
+    return [c for c in el if etree.QName(c).localname == name]
+
+
 def child_text(el: Any, name: str) -> str | None:
     for child in el:
         if etree.QName(child).localname == name:

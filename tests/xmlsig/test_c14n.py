@@ -206,7 +206,7 @@ def test_node_set_describes_without_copying() -> None:
 # undeclared namespaces get auto-prefixes that no parser would ever produce.
 
 _PREFIXES = {"p0": "urn:p", "p1": "urn:q", "p2": "urn:r"}
-_DECLARATIONS = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _PREFIXES.items())
+DECLARATIONS = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _PREFIXES.items())
 _names = st.sampled_from(["a", "b", "FAM", "IM"])
 _prefix = st.sampled_from([None, *_PREFIXES])
 _text = st.text(alphabet=st.sampled_from("ab &<>\"'\tЖ\n"), max_size=6)
@@ -217,7 +217,7 @@ def _qname(prefix: str | None, name: str) -> str:
 
 
 @st.composite
-def _fragments(draw: st.DrawFn, depth: int = 0) -> str:
+def xml_fragments(draw: st.DrawFn, depth: int = 0) -> str:
     tag = _qname(draw(_prefix), draw(_names))
     attributes = draw(st.lists(st.tuples(_prefix, _names), max_size=3, unique=True))
     parts = [tag]
@@ -225,7 +225,7 @@ def _fragments(draw: st.DrawFn, depth: int = 0) -> str:
     if default is not None:
         parts.append(f'xmlns="{default}"')
     parts += [f"{_qname(prefix, name)}={quoteattr(draw(_text))}" for prefix, name in attributes]
-    children = draw(st.lists(_fragments(depth=depth + 1), max_size=3)) if depth < 3 else []
+    children = draw(st.lists(xml_fragments(depth=depth + 1), max_size=3)) if depth < 3 else []
     content = escape(draw(_text)) + "".join(child + escape(draw(_text)) for child in children)
     return f"<{' '.join(parts)}>{content}</{tag}>"
 
@@ -235,22 +235,22 @@ def _embedded(fragment: str, wrapper: str) -> Any:
 
 
 @settings(max_examples=150, deadline=None)
-@given(fragment=_fragments())
+@given(fragment=xml_fragments())
 def test_canonical_form_is_a_fixed_point(fragment: str) -> None:
-    tree = _embedded(fragment, f"<root {_DECLARATIONS}>{{fragment}}</root>")
+    tree = _embedded(fragment, f"<root {DECLARATIONS}>{{fragment}}</root>")
     for method in (EXC_C14N, C14N):
         once = canonicalize(tree, method)
         assert canonicalize(etree.fromstring(once), method) == once
 
 
 @settings(max_examples=150, deadline=None)
-@given(fragment=_fragments())
+@given(fragment=xml_fragments())
 def test_exclusive_form_does_not_depend_on_where_the_element_sits(fragment: str) -> None:
     # What WS-Security relies on: a Body moved under other ancestors keeps its digest.
-    here = _embedded(fragment, f"<root {_DECLARATIONS}>{{fragment}}</root>")
+    here = _embedded(fragment, f"<root {DECLARATIONS}>{{fragment}}</root>")
     there = _embedded(
         fragment,
-        f'<w:Wrapper xmlns:w="urn:w" xmlns:unused="urn:unused" {_DECLARATIONS} xml:lang="ru">'
+        f'<w:Wrapper xmlns:w="urn:w" xmlns:unused="urn:unused" {DECLARATIONS} xml:lang="ru">'
         "{fragment}</w:Wrapper>",
     )
     assert exclusive_c14n(there) == exclusive_c14n(here)

@@ -1,0 +1,404 @@
+"""/soap/register (СМО): submitOperations, getProtocol, getStopList, getCorrections, getPersonHistory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from rserz_soap.db import persons, search
+from rserz_soap.db.tables import buffer_entry, correction_entry, stop_list_entry
+from rserz_soap.domain.person import Address, Document, PersonData
+from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
+from rserz_soap.registry import history
+from rserz_soap.registry.buffer import FINAL, Registry, State, Submitter
+from rserz_soap.soap import xml
+from rserz_soap.soap.faults import FaultCode, SoapFault
+from rserz_soap.soap.server import Operation, Request, Service
+
+NS = xml.NS["reg"]
+SMO = frozenset({"smo"})
+_ASPECT = {
+    "data": "PERSON",
+    "documents": "DOC",
+    "addresses": "ADDRES",
+    "insurance": "INSURANCE",
+    "attachments": "ATTACH",
+}
+
+
+# -- reading the request --------------------------------------------------------------------------------
+
+
+def _t(el: Any, name: str) -> str | None:
+    return xml.child_text(el, name) if el is not None else None
+
+
+def _d(el: Any, name: str) -> dt.date | None:
+    return xml.child_date(el, name) if el is not None else None
+
+
+def _i(el: Any, name: str) -> int | None:
+    text = _t(el, name)
+    return int(text) if text else None
+
+
+def _person(el: Any) -> PersonData:
+    dost = " ".join(c.text or "" for c in xml.children(el, "DOST")) or None
+    return PersonData(
+        fam=_t(el, "FAM") or "",
+        im=_t(el, "IM") or "",
+        ot=_t(el, "OT"),
+        w=_i(el, "W") or 0,
+        dr=_d(el, "DR") or dt.date.min,
+        dost=dost,
+        mr=_t(el, "MR"),
+        birth_oksm=_t(el, "BIRTH_OKSM"),
+        c_oksm=_t(el, "C_OKSM"),
+        kateg=_i(el, "KATEG") or 0,
+        ss=_t(el, "SS"),
+        phone=_t(el, "PHONE"),
+        email=_t(el, "EMAIL"),
+    )
+
+
+def _document(el: Any) -> Document:
+    main = _t(el, "MAIN")
+    return Document(
+        doctype=_i(el, "DOCTYPE") or 0,
+        docser=_t(el, "DOCSER"),
+        docnum=_t(el, "DOCNUM") or "",
+        docdate=_d(el, "DOCDATE"),
+        docexp=_d(el, "DOCEXP"),
+        name_vp=_t(el, "NAME_VP"),
+        is_main=main is None or main.strip() in ("true", "1"),
+    )
+
+
+def _address(el: Any, kind: str) -> Address | None:
+    if el is None:
+        return None
+    return Address(
+        kind,
+        okato=_t(el, "OKATO"),
+        region=_t(el, "SUBJ"),
+        district=_t(el, "RNNAME"),
+        settlement=_t(el, "NPNAME"),
+        street=_t(el, "UL"),
+        house=_t(el, "DOM"),
+        flat=_t(el, "KV"),
+        fias_guid=_t(el, "FIAS_GUID"),
+    )
+
+
+def operation_record(op: Any, header_smo: str) -> OperationRecord:
+    """One OP of an OPLIST as the domain's OperationRecord (the XML edge ends here)."""
+    person = xml.child(op, "PERSON")
+    vizit = xml.child(op, "VIZIT")
+    ins = xml.child(op, "INSURANCE")
+    pol = xml.child(ins, "POLIS") if ins is not None else None
+    old_person = xml.child(op, "OLD_PERSON")
+    old_doc = xml.child(op, "OLD_DOC")
+    policy = None
+    if pol is not None:
+        policy = PolicyInput(
+            vpolis=_i(pol, "VPOLIS") or 0,
+            npolis=_t(pol, "NPOLIS") or "",
+            dbeg=_d(pol, "DBEG") or dt.date.min,
+            spolis=_t(pol, "SPOLIS"),
+            dend=_d(pol, "DEND"),
+            dstop=_d(pol, "DSTOP"),
+        )
+    return OperationRecord(
+        n_rec=_i(op, "N_REC") or 0,
+        op=_t(op, "TIP_OP") or "",
+        person=_person(person),
+        visit=Visit(
+            dvizit=_d(vizit, "DVIZIT") or dt.date.min,
+            method=_i(vizit, "METHOD") or 1,
+            petition=_i(vizit, "PETITION"),
+            rsmo=_i(vizit, "RSMO"),
+            rpolis=_i(vizit, "RPOLIS"),
+            fpolis=_i(vizit, "FPOLIS"),
+        ),
+        insurance=InsuranceInput(
+            ter_st=_t(ins, "TER_ST") or "",
+            smo_code=_t(ins, "SMOCOD") or header_smo,
+            enp=_t(ins, "ENP"),
+            ogrnsmo=_t(ins, "OGRNSMO"),
+            policy=policy,
+            erp=_t(ins, "ERP"),
+        ),
+        documents=tuple(_document(c) for c in xml.children(op, "DOC")),
+        address_g=_address(xml.child(op, "ADDRES_G"), "G"),
+        address_p=_address(xml.child(op, "ADDRES_P"), "P"),
+        old_person=_person_old(old_person) if old_person is not None else None,
+        old_document=_document(old_doc) if old_doc is not None else None,
+        ddeath=_d(person, "DDEATH"),
+        record_id=_t(op, "ID"),
+    )
+
+
+def _person_old(el: Any) -> PersonData:
+    return PersonData(
+        fam=_t(el, "FAM") or "",
+        im=_t(el, "IM") or "",
+        ot=_t(el, "OT"),
+        w=_i(el, "W") or 0,
+        dr=_d(el, "DR") or dt.date.min,
+    )
+
+
+# -- operations -----------------------------------------------------------------------------------------
+
+
+def _submitter(req: Request) -> Submitter:
+    p = req.caller.participant
+    return Submitter(p.id, p.kind, p.code)
+
+
+def submit_operations(req: Request) -> Any:
+    registry: Registry = req.resources["registry"]
+    request_id = uuid.UUID(xml.child_text(req.element, "REQUEST_ID") or "")
+    oplist = xml.child(req.element, "OPLIST")
+    if oplist is None:
+        raise SoapFault(FaultCode.SCHEMA, "OPLIST is required")
+    header_smo = xml.child_text(oplist, "SMOCOD") or ""
+    if header_smo != req.caller.participant.code:
+        raise SoapFault(
+            FaultCode.FORBIDDEN,
+            f"OPLIST/SMOCOD {header_smo} is not the sender {req.caller.participant.code}",
+            field="SMOCOD",
+            parent="OPLIST",
+        )
+    ops = xml.children(oplist, "OP")
+    declared = int(xml.child_text(oplist, "NRECORDS") or 0)
+    if declared != len(ops):
+        raise SoapFault(
+            FaultCode.INVALID,
+            f"NRECORDS {declared}, the batch holds {len(ops)}",
+            field="NRECORDS",
+            parent="OPLIST",
+        )
+    with req.engine.connect() as conn:  # a repeat after a crash: the records are already in the buffer
+        known = list(
+            conn.execute(
+                select(buffer_entry.c.id)
+                .where(
+                    buffer_entry.c.participant_id == req.caller.participant.id,
+                    buffer_entry.c.request_id == request_id,
+                )
+                .order_by(buffer_entry.c.id)
+            ).scalars()
+        )
+    if not known:
+        records = [operation_record(op, header_smo) for op in ops]
+        known = registry.receive(
+            _submitter(req),
+            records,
+            request_id=request_id,
+            batch_ref=xml.child_text(oplist, "FILENAME") or str(request_id),
+        )
+    registry.process(known)
+    return _protocol(req, "submitOperationsResponse", request_id)
+
+
+def get_protocol(req: Request) -> Any:
+    rid = xml.child_text(req.element, "REQUEST_ID") or xml.child_text(req.element, "BATCH_ID") or ""
+    try:
+        request_id = uuid.UUID(rid)
+    except ValueError:
+        raise SoapFault(FaultCode.NOT_FOUND, f"no batch {rid}") from None
+    return _protocol(req, "getProtocolResponse", request_id)
+
+
+def _protocol(req: Request, name: str, request_id: uuid.UUID) -> Any:
+    with req.engine.connect() as conn:
+        rows = conn.execute(
+            select(buffer_entry.c.id, buffer_entry.c.received_at, buffer_entry.c.batch_ref)
+            .where(
+                buffer_entry.c.participant_id == req.caller.participant.id,
+                buffer_entry.c.request_id == request_id,
+            )
+            .order_by(buffer_entry.c.id)
+        ).all()
+    if not rows:
+        raise SoapFault(FaultCode.NOT_FOUND, f"no batch sent with REQUEST_ID {request_id}")
+    registry: Registry = req.resources["registry"]
+    results = registry.results([r.id for r in rows])
+    out = xml.element(NS, name)
+    b = xml.Builder(out, NS)
+    pending = sum(1 for r in results if r.state not in FINAL)
+    xml.result(b, 0, "Выполнено" if not pending else f"Обрабатывается: {pending} записей ещё не решено")
+    b.add("BATCH_ID", str(request_id))
+    b.add("REQUEST_ID", str(request_id))
+    if rows[0].batch_ref and rows[0].batch_ref != str(request_id):
+        b.add("FILENAME", rows[0].batch_ref)
+    b.add("RECEIVED", rows[0].received_at.isoformat())
+    b.add("NRECORDS", len(results))
+    b.add("NPENDING", pending)
+    replist = xml.Builder(b.add("REPLIST"), NS)
+    for r in results:
+        rep = xml.Builder(replist.add("REP"), NS)
+        rep.add("N_REC", r.n_rec)
+        rep.opt("ID", r.record_id)
+        rep.opt("CODE_ERP", r.code_erp)
+        rep.add("STATE", r.state.value if isinstance(r.state, State) else str(r.state))
+        rep.opt("COMMENT", r.comment[:2000] if r.comment else None)
+        rep.opt("ENP", r.enp)
+        if r.insurance:
+            xml.insurance(rep.parent, NS, _period(r.insurance))
+    flk = xml.Builder(b.add("FLK_P"), NS)
+    for r in results:
+        for e in r.errors:
+            pr = xml.Builder(flk.add("PR"), NS)
+            pr.add("OSHIB", e["code"])
+            pr.opt("IM_POL", e.get("field"))
+            pr.opt("BAS_EL", e.get("parent"))
+            pr.add("N_REC", e["n_rec"])
+            pr.add("COMMENT", e["comment"][:2000])
+            pr.opt("SEVERITY", e.get("severity"))
+    return out
+
+
+def _period(data: dict[str, Any]) -> Any:
+    from rserz_soap.domain.codec import decode
+    from rserz_soap.domain.person import InsurancePeriod
+
+    return decode(InsurancePeriod, data)
+
+
+def _period_args(req: Request) -> tuple[dt.date, dt.date, int, int]:
+    el = req.element
+    return (
+        xml.child_date(el, "DATE_FROM") or dt.date.min,
+        xml.child_date(el, "DATE_TO") or dt.date.max,
+        xml.child_int(el, "PAGE", 1),
+        xml.child_int(el, "PAGE_SIZE", 100),
+    )
+
+
+def _list_page(b: xml.Builder, first: dt.date, last: dt.date, total: int, page: int, size: int) -> None:
+    xml.result(b, 0 if total else 1, "Выполнено" if total else "Записей за период нет")
+    b.add("DATE_FROM", first)
+    b.add("DATE_TO", last)
+    b.add("TOTAL", total)
+    b.add("PAGE", page)
+    b.add("PAGE_SIZE", size)
+
+
+def _in_period(column: Any, first: dt.date, last: dt.date) -> Any:
+    return (func.date(column) >= first) & (func.date(column) <= last)
+
+
+def get_stop_list(req: Request) -> Any:
+    first, last, page, size = _period_args(req)
+    smo = req.caller.participant.code
+    t = stop_list_entry
+    cond = (t.c.smo_code == smo) & _in_period(t.c.created_at, first, last)
+    with req.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
+        rows = conn.execute(
+            select(t).where(cond).order_by(t.c.id).offset((page - 1) * size).limit(size)
+        ).all()
+        cards = persons.load_many(conn, [r.person_id for r in rows])
+    out = xml.element(NS, "getStopListResponse")
+    b = xml.Builder(out, NS)
+    _list_page(b, first, last, total, page, size)
+    stops = xml.Builder(b.add("STOPLIST"), NS)
+    for r in rows:
+        card = cards[r.person_id]
+        period = next((p for p in card.insurance if p.smo_code == smo and p.dstop == r.stop_date), None)
+        s = xml.Builder(stops.add("STOP"), NS)
+        s.add("ID", r.id)
+        s.add("REASON", r.reason)
+        s.add("DSTOP", r.stop_date)
+        s.add("ENP", r.enp)
+        pol = xml.Builder(s.add("POLIS"), xml.COMMON_NS)
+        pol.add("VPOLIS", period.vpolis if period else 3)
+        pol.opt("SPOLIS", period.spolis if period else None)
+        pol.add("NPOLIS", period.npolis if period else r.enp)
+        pol.add("DBEG", period.dbeg if period else r.stop_date)
+        pol.opt("DEND", period.dend if period else None)
+        pol.add("DSTOP", r.stop_date)
+        xml.person(s.parent, NS, "PERSON", card.data, card.ddeath)
+        for d in sorted(card.documents, key=lambda d: not d.is_main):
+            xml.document(s.parent, NS, d)
+        s.add("RECORDED_AT", r.created_at.isoformat())
+    return out
+
+
+def get_corrections(req: Request) -> Any:
+    first, last, page, size = _period_args(req)
+    t = correction_entry
+    cond = (t.c.smo_code == req.caller.participant.code) & _in_period(t.c.created_at, first, last)
+    with req.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
+        rows = conn.execute(
+            select(t).where(cond).order_by(t.c.id).offset((page - 1) * size).limit(size)
+        ).all()
+        cards = persons.load_many(conn, [r.person_id for r in rows])
+    out = xml.element(NS, "getCorrectionsResponse")
+    b = xml.Builder(out, NS)
+    _list_page(b, first, last, total, page, size)
+    recs = xml.Builder(b.add("RECLIST"), NS)
+    for r in rows:
+        card = cards[r.person_id]
+        c = xml.Builder(recs.add("REC"), NS)
+        c.add("ID", r.id)
+        c.add("TIP_OP", r.tip_op)
+        c.add("IS_ACTIVE", r.is_active)
+        c.opt("ERR_CODE", r.err_code)
+        c.opt("ERR_DESC", r.err_desc)
+        c.add("ENP", card.enp)
+        xml.person(c.parent, NS, "PERSON", card.data, card.ddeath)
+        for d in sorted(card.documents, key=lambda d: not d.is_main):
+            xml.document(c.parent, NS, d)
+        period = card.open_period()
+        if period is not None:
+            xml.insurance(c.parent, NS, period)
+        c.add("RECORDED_AT", r.created_at.isoformat())
+    return out
+
+
+def get_person_history(req: Request) -> Any:
+    enp = xml.child_text(req.element, "ENP") or ""
+    with req.engine.connect() as conn:
+        ids = search.by_enp(conn, enp)
+        versions = history.history(conn, ids[0]) if ids else []
+        card = persons.load(conn, ids[0]).card if ids else None
+    out = xml.element(NS, "getPersonHistoryResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, 0 if card else 1, "Выполнено" if card else "ЗЛ не найдено")
+    if card is None:
+        return out
+    b.add("ENP", card.enp)
+    for v in versions:
+        ver = xml.Builder(b.add("VERSION"), NS)
+        ver.add("VERSION_NO", v.version_no)
+        ver.add("OPERATION", v.operation)
+        ver.add("SOURCE_KIND", v.source_kind)
+        ver.opt("SOURCE_CODE", v.source_code)
+        ver.add("VALID_FROM", v.valid_from)
+        ver.add("RECORDED_AT", v.recorded_at.isoformat())
+        for ch in v.changes:
+            c = xml.Builder(ver.add("CHANGE"), NS)
+            c.add("ASPECT", _ASPECT.get(ch.aspect, ch.aspect))
+            c.add("ADDED", len(ch.added))
+            c.add("SUPERSEDED", len(ch.superseded))
+    return out
+
+
+SERVICE = Service(
+    "register",
+    NS,
+    {
+        "submitOperations": Operation(submit_operations, SMO, write=True),
+        "getProtocol": Operation(get_protocol, SMO),
+        "getStopList": Operation(get_stop_list, SMO),
+        "getCorrections": Operation(get_corrections, SMO),
+        "getPersonHistory": Operation(get_person_history, SMO | {"tfoms"}),
+    },
+)
