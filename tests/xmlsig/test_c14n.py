@@ -209,15 +209,21 @@ _PREFIXES = {"p0": "urn:p", "p1": "urn:q", "p2": "urn:r"}
 DECLARATIONS = " ".join(f'xmlns:{prefix}="{uri}"' for prefix, uri in _PREFIXES.items())
 _names = st.sampled_from(["a", "b", "FAM", "IM"])
 _prefix = st.sampled_from([None, *_PREFIXES])
-_text = st.text(alphabet=st.sampled_from("ab &<>\"'\tЖ\n"), max_size=6)
+_text = st.text(alphabet=st.sampled_from("ab &<>\"'\t\rЖ\n"), max_size=6)
+_other_nodes = st.sampled_from(["<!--note-->", "<?pi data?>", "<![CDATA[x<y]]>"])
 
 
 def _qname(prefix: str | None, name: str) -> str:
     return name if prefix is None else f"{prefix}:{name}"
 
 
+def _escape(text: str) -> str:
+    return escape(text, {"\r": "&#13;"})
+
+
 @st.composite
 def xml_fragments(draw: st.DrawFn, depth: int = 0) -> str:
+    """An element as XML text, prefixes p0..p2 left to the caller to declare (also used by the interop tests)."""
     tag = _qname(draw(_prefix), draw(_names))
     attributes = draw(st.lists(st.tuples(_prefix, _names), max_size=3, unique=True))
     parts = [tag]
@@ -225,8 +231,8 @@ def xml_fragments(draw: st.DrawFn, depth: int = 0) -> str:
     if default is not None:
         parts.append(f'xmlns="{default}"')
     parts += [f"{_qname(prefix, name)}={quoteattr(draw(_text))}" for prefix, name in attributes]
-    children = draw(st.lists(xml_fragments(depth=depth + 1), max_size=3)) if depth < 3 else []
-    content = escape(draw(_text)) + "".join(child + escape(draw(_text)) for child in children)
+    children = draw(st.lists(st.one_of(xml_fragments(depth=depth + 1), _other_nodes), max_size=3)) if depth < 3 else []
+    content = _escape(draw(_text)) + "".join(child + _escape(draw(_text)) for child in children)
     return f"<{' '.join(parts)}>{content}</{tag}>"
 
 
