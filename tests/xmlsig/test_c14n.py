@@ -183,7 +183,9 @@ def test_a_new_transform_plugs_in_without_touching_the_core() -> None:
         c14n.get_transform(SMEV_TRANSFORM)
     register_transform(_UpperCaseOctets())
     element = etree.Element(f"{{{DS}}}Transform", Algorithm=SMEV_TRANSFORM)
-    octets = apply_transforms(_x(), [(EXC_C14N, None), (SMEV_TRANSFORM, element)], signature=etree.Element("s"))
+    octets = apply_transforms(
+        _x(), [(EXC_C14N, None), (SMEV_TRANSFORM, element)], signature=etree.Element("s")
+    )
     assert octets == exclusive_c14n(_x()).upper()
 
 
@@ -231,7 +233,11 @@ def xml_fragments(draw: st.DrawFn, depth: int = 0) -> str:
     if default is not None:
         parts.append(f'xmlns="{default}"')
     parts += [f"{_qname(prefix, name)}={quoteattr(draw(_text))}" for prefix, name in attributes]
-    children = draw(st.lists(st.one_of(xml_fragments(depth=depth + 1), _other_nodes), max_size=3)) if depth < 3 else []
+    children = (
+        draw(st.lists(st.one_of(xml_fragments(depth=depth + 1), _other_nodes), max_size=3))
+        if depth < 3
+        else []
+    )
     content = _escape(draw(_text)) + "".join(child + _escape(draw(_text)) for child in children)
     return f"<{' '.join(parts)}>{content}</{tag}>"
 

@@ -86,7 +86,10 @@ def test_a_self_made_certificate_naming_our_ca_as_issuer(pki: Path) -> None:
 
 def test_expired(pki: Path) -> None:
     issued = devpki.issue_certificate(
-        pki, SMO, not_before=_now() - dt.timedelta(days=900), not_after=_now() - dt.timedelta(days=1),
+        pki,
+        SMO,
+        not_before=_now() - dt.timedelta(days=900),
+        not_after=_now() - dt.timedelta(days=1),
         folder="smo-45001-expired",
     )
     store = TrustStore.from_pki_dir(pki)

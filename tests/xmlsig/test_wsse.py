@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from lxml import etree
 
@@ -109,7 +110,11 @@ def test_header_layout(smo: KeyPair) -> None:
     envelope = _signed(smo, timestamp_ttl=60)
     security = _security(envelope)
     assert security.get(f"{S}mustUnderstand") == "1"
-    assert [etree.QName(child).localname for child in security] == ["Timestamp", "BinarySecurityToken", "Signature"]
+    assert [etree.QName(child).localname for child in security] == [
+        "Timestamp",
+        "BinarySecurityToken",
+        "Signature",
+    ]
     timestamp, token, signature = security
     assert timestamp.findtext(f"{WSU}Created") == "2025-03-01T09:00:00.000Z"
     assert timestamp.findtext(f"{WSU}Expires") == "2025-03-01T09:01:00.000Z"
@@ -128,7 +133,9 @@ def test_soap_1_2_envelopes_are_signed_too(smo: KeyPair) -> None:
     )
     sign_envelope(envelope, smo, now=NOW)
     envelope = _wire(envelope)
-    assert envelope.find(f"{{{SOAP12_NS}}}Header/{WSSE}Security").get(f"{{{SOAP12_NS}}}mustUnderstand") == "true"
+    assert (
+        envelope.find(f"{{{SOAP12_NS}}}Header/{WSSE}Security").get(f"{{{SOAP12_NS}}}mustUnderstand") == "true"
+    )
     assert verify_envelope(envelope, now=NOW).signed_body
 
 
@@ -259,8 +266,11 @@ def test_max_age_caps_a_distant_expires(smo: KeyPair) -> None:
 
 @pytest.mark.parametrize(
     ("created", "expires"),
-    [("yesterday", "2025-03-01T09:05:00Z"), ("2025-03-01T09:00:00", "2025-03-01T09:05:00Z"),
-     ("2025-03-01T09:10:00Z", "2025-03-01T09:05:00Z")],
+    [
+        ("yesterday", "2025-03-01T09:05:00Z"),
+        ("2025-03-01T09:00:00", "2025-03-01T09:05:00Z"),
+        ("2025-03-01T09:10:00Z", "2025-03-01T09:05:00Z"),
+    ],
     ids=["not-a-date", "no-zone", "expires-before-created"],
 )
 def test_malformed_timestamps(smo: KeyPair, created: str, expires: str) -> None:
@@ -310,7 +320,9 @@ def test_changed_signature_value_is_a_bad_signature(keypair: KeyPair) -> None:
 def test_a_swapped_token_is_a_bad_signature(smo: KeyPair, pki: Path) -> None:
     envelope = _signed(smo)
     other = _keypair(pki, "hub")
-    _security(envelope).find(f"{WSSE}BinarySecurityToken").text = base64.b64encode(other.certificate_der).decode()
+    _security(envelope).find(f"{WSSE}BinarySecurityToken").text = base64.b64encode(
+        other.certificate_der
+    ).decode()
     assert _code(envelope) == "bad_signature"
 
 
@@ -358,9 +370,7 @@ def _replace_token_reference(envelope: Any, replacement: Any) -> None:
 
 def test_key_identifier_by_subject_key_identifier(keypair: KeyPair) -> None:
     envelope = _signed(keypair)
-    ski = keypair.certificate.extensions.get_extension_for_oid(
-        devpki.x509.oid.ExtensionOID.SUBJECT_KEY_IDENTIFIER
-    ).value.digest
+    ski = keypair.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     identifier = etree.Element(f"{WSSE}KeyIdentifier", ValueType=X509_SKI)
     identifier.text = base64.b64encode(ski).decode()
     _replace_token_reference(envelope, identifier)

@@ -129,7 +129,9 @@ def hub(pki: Path) -> KeyPair:
 
 def test_zeep_signs_requests_and_verifies_responses(pki: Path, smo: KeyPair, hub: KeyPair) -> None:
     server = FakeHub(TrustStore.from_pki_dir(pki), signer=hub)
-    signer = WsseSigner(smo, trust=TrustStore.from_pki_dir(pki), expected_signers={hub.certificate_sha256.upper()})
+    signer = WsseSigner(
+        smo, trust=TrustStore.from_pki_dir(pki), expected_signers={hub.certificate_sha256.upper()}
+    )
     result = _client(server, signer).service.Echo(FAM="Иванова", IM="Мария")
     assert (result.FAM, result.IM) == ("Иванова", "Мария")
     assert server.seen == [smo.certificate_sha256]
@@ -191,9 +193,13 @@ def test_verifying_without_trust_or_pin_is_refused(smo: KeyPair) -> None:
 
 
 def test_verify_envelope_returns_the_verified_body(pki: Path, smo: KeyPair, hub: KeyPair) -> None:
-    response = etree.fromstring(FakeHub(TrustStore.from_pki_dir(pki), signer=hub)._answer(
-        etree.fromstring(f'<e:EchoRequest xmlns:e="{ECHO}"><e:FAM>А</e:FAM><e:IM>Б</e:IM></e:EchoRequest>')
-    ))
+    response = etree.fromstring(
+        FakeHub(TrustStore.from_pki_dir(pki), signer=hub)._answer(
+            etree.fromstring(
+                f'<e:EchoRequest xmlns:e="{ECHO}"><e:FAM>А</e:FAM><e:IM>Б</e:IM></e:EchoRequest>'
+            )
+        )
+    )
     signer = WsseSigner(smo, expected_signers=[hub.certificate_sha256])
     verified = signer.verify_envelope(response)
     assert verified.body is response[1]
