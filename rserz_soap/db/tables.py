@@ -29,6 +29,20 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.dialects.postgresql.base import ischema_names
+from sqlalchemy.types import UserDefinedType
+
+
+class XID8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (``pg_current_xact_id()``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: object) -> str:
+        return "xid8"
+
+
+ischema_names["xid8"] = XID8  # so reflection (the migrations test) knows the type
 
 metadata = MetaData(
     naming_convention={
@@ -271,7 +285,16 @@ change_journal = Table(
     Column("smo_code", String(5), comment="insurer after the change, for per-СМО visibility"),
     Column("mo_codes", Text, comment="attached МО after the change, space-separated"),
     Column("recorded_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "xid",
+        XID8,
+        nullable=False,
+        server_default=text("pg_current_xact_id()"),
+        comment="the writing transaction: a row is published only when every older one has ended",
+    ),
+    Column("feed_seq", BigInteger, unique=True, comment="position in the published feed (getChanges cursor)"),
     Index("ix_change_journal_recorded_at", "recorded_at"),
+    Index("ix_change_journal_unpublished", "seq", postgresql_where=text("feed_seq IS NULL")),
 )
 
 exchange_journal = Table(

