@@ -11,11 +11,16 @@ from rserz_soap.db.participants import participant_by_certificate
 from rserz_soap.soap.hardening import Limits
 from rserz_soap.soap.security import Gate, ReplayCache
 from rserz_soap.soap.server import Service, SoapApp
-from rserz_soap.soap.services import attachment, identification, register
+from rserz_soap.soap.services import attachment, changes, identification, register
 from rserz_soap.xmlsig.keys import load_keypair
 from rserz_soap.xmlsig.trust import TrustStore
 
-SERVICES: tuple[Service, ...] = (identification.SERVICE, register.SERVICE, attachment.SERVICE)
+SERVICES: tuple[Service, ...] = (
+    identification.SERVICE,
+    register.SERVICE,
+    changes.SERVICE,
+    attachment.SERVICE,
+)
 
 
 def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:

@@ -174,7 +174,7 @@ class _Ecdsa:
         s = int.from_bytes(signature[size:], "big")
         try:
             public_key.verify(encode_dss_signature(r, s), data, ec.ECDSA(self.hash_algorithm))
-        except InvalidSignature:
+        except (InvalidSignature, ValueError):
             return False
         return True
 

@@ -129,6 +129,9 @@ def sign_envelope(
     another zeep plugin stays), and so is a Timestamp already in it; a header that already holds a
     ds:Signature is refused because two signatures over one Body confuse every verifier.
     """
+    if timestamp_ttl <= 0:
+        raise ValueError("timestamp_ttl must be positive")
+    created = _utc(now)
     soap_ns = _soap_namespace(envelope)
     must_understand = _SOAP_VERSIONS[soap_ns][0]
     body = envelope.find(f"{{{soap_ns}}}Body")
@@ -151,7 +154,6 @@ def sign_envelope(
 
     timestamp = security.find(_TIMESTAMP)
     if timestamp is None:
-        created = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         timestamp = etree.Element(_TIMESTAMP, nsmap={"wsu": WSU_NS})
         timestamp.set(_WSU_ID, f"TS-{uuid.uuid4().hex}")
         etree.SubElement(timestamp, f"{{{WSU_NS}}}Created").text = _format_time(created)
@@ -200,7 +202,7 @@ def verify_envelope(
     (a peer that sets a distant Expires would otherwise make its messages replayable for that long).
     Trust in the certificate is the caller's next step (see the module docstring).
     """
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    now = _utc(now)
     skew = dt.timedelta(seconds=max_clock_skew)
     try:
         soap_ns = _soap_namespace(envelope)
@@ -284,6 +286,15 @@ def _our_security_headers(header: Any, soap_ns: str) -> list[Any]:
     """Security headers addressed to the ultimate receiver; ones for another actor/role are not ours."""
     target = f"{{{soap_ns}}}{_SOAP_VERSIONS[soap_ns][1]}"
     return [s for s in header.findall(_SECURITY) if s.get(target) is None]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime:
+    """Now, or the caller's aware time in UTC; a naive time would silently mean the server's local zone."""
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware")
+    return value.astimezone(dt.UTC)
 
 
 def _format_time(value: dt.datetime) -> str:

@@ -151,6 +151,16 @@ def test_an_existing_security_header_is_reused(smo: KeyPair) -> None:
         sign_envelope(envelope, smo, now=NOW)
 
 
+def test_naive_times_and_a_non_positive_ttl_are_programming_errors(smo: KeyPair) -> None:
+    naive = dt.datetime(2025, 3, 1, 9, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sign_envelope(_request(), smo, now=naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        verify_envelope(_signed(smo), now=naive)
+    with pytest.raises(ValueError, match="positive"):
+        sign_envelope(_request(), smo, timestamp_ttl=0)
+
+
 def test_signing_something_that_is_not_an_envelope_is_refused(smo: KeyPair) -> None:
     with pytest.raises(ValueError, match="not a SOAP envelope"):
         sign_envelope(etree.Element("Envelope"), smo)

@@ -1,0 +1,101 @@
+"""/soap/changes (СМО, МО, ИСЗЛ): getChanges, listSnapshots, getSnapshot."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rserz_soap.db import feed
+from rserz_soap.registry import snapshots
+from rserz_soap.soap import xml
+from rserz_soap.soap.server import Operation, Request, Service
+
+NS = xml.NS["chg"]
+READERS = frozenset({"smo", "mo", "iszl", "tfoms"})
+
+
+def get_changes(req: Request) -> Any:
+    after = xml.child_int(req.element, "AFTER_SEQ", 0)
+    limit = xml.child_int(req.element, "LIMIT", 1000)
+    p = req.caller.participant
+    with req.engine.begin() as conn:
+        feed.publish(conn)
+    with req.engine.connect() as conn:
+        entries, more = feed.read(conn, after, limit, kind=p.kind, code=p.code)
+        # nothing visible after the cursor: every published change up to the last one was looked at
+        next_seq = entries[-1].feed_seq if entries else max(after, feed.last_published(conn))
+    out = xml.element(NS, "getChangesResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, 0 if entries else 1, "Выполнено" if entries else "Новых изменений нет")
+    for e in entries:
+        c = xml.Builder(b.add("CHANGE"), NS)
+        c.add("SEQ", e.feed_seq)
+        c.add("ENP", e.enp)
+        c.add("OPERATION", e.operation)
+        c.add("DATE", e.valid_from)
+        c.add("RECORDED_AT", e.recorded_at.isoformat())
+        c.opt("SMOCOD", e.smo_code)
+        for mo in e.mo_codes:
+            c.add("MO", mo)
+    b.add("NEXT_SEQ", next_seq)
+    b.add("MORE", more)
+    return out
+
+
+def list_snapshots(req: Request) -> Any:
+    """Published snapshots come with the snapshot routine; until one is published the list is empty."""
+    out = xml.element(NS, "listSnapshotsResponse")
+    xml.result(xml.Builder(out, NS), 1, "Опубликованных срезов нет: используйте getSnapshot на дату")
+    return out
+
+
+def get_snapshot(req: Request) -> Any:
+    el = req.element
+    day = xml.child_date(el, "DATE") or date.today()
+    page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 100)
+    p = req.caller.participant
+    with req.engine.connect() as conn:
+        total, rows = snapshots.insured_on(
+            conn,
+            day,
+            smo=p.code if p.kind == "smo" else None,
+            mo=p.code if p.kind == "mo" else None,
+            page=page,
+            page_size=size,
+        )
+    out = xml.element(NS, "getSnapshotResponse")
+    b = xml.Builder(out, NS)
+    xml.result(b, 0 if total else 1, "Выполнено" if total else "Застрахованных на дату нет")
+    b.add("DATE", day)
+    b.add("TOTAL", total)
+    b.add("PAGE", page)
+    b.add("PAGE_SIZE", size)
+    for r in rows:
+        z = xml.Builder(b.add("ZL"), NS)
+        z.add("ENP", r.enp)
+        z.opt("FAM", r.fam)
+        z.opt("IM", r.im)
+        z.opt("OT", r.ot)
+        z.add("DR", r.dr)
+        z.add("W", r.w)
+        z.add("SMOCOD", r.smo_code)
+        pol = xml.Builder(z.add("POLIS"), xml.COMMON_NS)
+        pol.add("VPOLIS", r.vpolis)
+        pol.opt("SPOLIS", r.spolis)
+        pol.add("NPOLIS", r.npolis)
+        pol.add("DBEG", r.dbeg)
+        pol.opt("DEND", r.dend)
+        for mo in r.mo_codes:
+            z.add("MO", mo)
+    return out
+
+
+SERVICE = Service(
+    "changes",
+    NS,
+    {
+        "getChanges": Operation(get_changes, READERS),
+        "listSnapshots": Operation(list_snapshots, READERS),
+        "getSnapshot": Operation(get_snapshot, READERS),
+    },
+)
