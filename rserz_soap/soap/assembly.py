@@ -23,7 +23,9 @@ SERVICES: tuple[Service, ...] = (
 )
 
 
-def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:
+def build_soap_app(
+    settings: Settings, engine: Engine, redis: Any, *, validate_responses: bool = False
+) -> SoapApp:
     """The hub signs with var/pki/hub and trusts the CA (and CRL) of var/pki/ca; keys are read once."""
     pki = settings.pki_dir
     keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
@@ -37,4 +39,13 @@ def build_soap_app(settings: Settings, engine: Engine, redis: Any) -> SoapApp:
     from rserz_soap.registry.service import build_registry
 
     resources = {"redis": redis, "registry": build_registry(engine, settings)}
-    return SoapApp(settings, engine, gate, keypair, SERVICES, limits=Limits(), resources=resources)
+    return SoapApp(
+        settings,
+        engine,
+        gate,
+        keypair,
+        SERVICES,
+        limits=Limits(),
+        resources=resources,
+        validate_responses=validate_responses,
+    )

@@ -95,6 +95,7 @@ class SoapApp:
         *,
         limits: Limits | None = None,
         resources: dict[str, Any] | None = None,
+        validate_responses: bool = False,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -103,6 +104,7 @@ class SoapApp:
         self.services = {s.name: s for s in services}
         self.limits = limits or Limits()
         self.resources = resources or {}
+        self.validate_responses = validate_responses  # the contract tests turn it on: answers must match xsd/
         self._wsdl: dict[str, str] = {}
 
     # -- WSGI --------------------------------------------------------------------------------------------
@@ -173,8 +175,9 @@ class SoapApp:
     # -- answering ---------------------------------------------------------------------------------------
 
     def _answer(self, op: Operation, request: Request) -> bytes:
+        handler = op.handler if not self.validate_responses else self._validated(op.handler, request.service)
         if not op.write:
-            return self._signed(_envelope(op.handler(request)))
+            return self._signed(_envelope(handler(request)))
         request_id = _request_id(request.element)
         digest = hashlib.sha256(etree.tostring(request.element, method="c14n", exclusive=True)).hexdigest()
         pid = request.caller.participant.id
@@ -185,10 +188,21 @@ class SoapApp:
         if claim.claim is idempotency.Claim.REPEAT and claim.stored_response is not None:
             return self._signed(_envelope(etree.fromstring(claim.stored_response)))
         # new, or a repeat of one whose answer was never stored: handlers are idempotent by REQUEST_ID
-        response = op.handler(request)
+        response = handler(request)
         with self.engine.begin() as conn:
             idempotency.remember(conn, pid, request_id, etree.tostring(response, encoding="unicode"))
         return self._signed(_envelope(response))
+
+    def _validated(self, handler: Handler, service: str) -> Handler:
+        schema = self.services[service].schema
+
+        def checked(request: Request) -> Any:
+            response = handler(request)
+            if not schema.validate(response):
+                raise AssertionError(f"{service} answer breaks the contract: {schema.error_log}")
+            return response
+
+        return checked
 
     def _signed(self, envelope: Any) -> bytes:
         sign_envelope(envelope, self.keypair)

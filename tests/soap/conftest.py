@@ -65,7 +65,10 @@ def build_hub_app(hub: Hub) -> Iterator[str]:
     """The hub's web app (keys and CRL read now) on a real HTTP server on a free port; yields its URL."""
     assert hub.settings.redis_url is not None
     rds = redis.Redis.from_url(hub.settings.redis_url)
-    app = create_app(hub.settings, engine=hub.engine, redis_client=rds)
+    from rserz_soap.soap.assembly import build_soap_app
+
+    soap = build_soap_app(hub.settings, hub.engine, rds, validate_responses=True)  # every answer checked
+    app = create_app(hub.settings, engine=hub.engine, redis_client=rds, soap_app=soap)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -8,17 +8,20 @@ XMLDSig signatures over generated documents with both canonicalisations.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 from zeep.exceptions import SignatureVerificationFailed
 from zeep.wsse.signature import BinarySignature
+from zeep.wsse.signature import verify_envelope as zeep_verify_envelope
 from zeep.wsse.utils import WSU, get_security_header, get_timestamp
 
 from rserz_soap.xmlsig import devpki
@@ -126,6 +129,16 @@ def test_our_envelope_verifies_with_zeep_binary_signature(pki: Path, folder: str
     received.find(".//{urn:rserz:test:erz:1}FAM").text = "Петрова"
     with pytest.raises(SignatureVerificationFailed):
         _zeep_signer(pki, folder, None, None).verify(received)
+
+
+@pytest.mark.parametrize("name", ["signed-rsa.xml", "signed-ec.xml"])
+def test_committed_samples_verify_with_xmlsec(tmp_path: Path, name: str) -> None:
+    envelope = etree.parse(str(DATA / name)).getroot()
+    token = envelope.find(".//{*}BinarySecurityToken")
+    certificate = x509.load_der_x509_certificate(base64.b64decode(token.text))
+    cert_file = tmp_path / "signer.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    zeep_verify_envelope(envelope, str(cert_file))  # raises SignatureVerificationFailed if not
 
 
 # --- plain XMLDSig over generated documents -------------------------------------------------------------

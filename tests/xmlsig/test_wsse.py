@@ -6,6 +6,7 @@ import base64
 import copy
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,28 @@ def test_signing_something_that_is_not_an_envelope_is_refused(smo: KeyPair) -> N
     with pytest.raises(ValueError, match="not a SOAP envelope"):
         sign_envelope(etree.Element("Envelope"), smo)
     assert _code(etree.Element("Envelope")) == "malformed"
+
+
+# --- committed samples ----------------------------------------------------------------------------------
+# Signed once from throw-away devpki keys (only certificates are in them). Round trips cannot notice a
+# change of c14n output between lxml/libxml2 versions — both ends change together; these files do.
+# Regenerate deliberately with RSERZ_REGENERATE_WSSE_SAMPLES=1 and review the diff.
+
+SAMPLES = {"signed-rsa.xml": "smo-45001", "signed-ec.xml": "mo-450012"}
+SAMPLE_TIME = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(("name", "folder"), list(SAMPLES.items()))
+def test_committed_samples_still_verify(pki: Path, name: str, folder: str) -> None:
+    path = DATA / name
+    if os.environ.get("RSERZ_REGENERATE_WSSE_SAMPLES") == "1":
+        envelope = _request()
+        sign_envelope(envelope, _keypair(pki, folder), now=SAMPLE_TIME)
+        path.write_bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+    envelope = etree.parse(str(path)).getroot()
+    result = verify_envelope(envelope, now=SAMPLE_TIME + dt.timedelta(seconds=1))
+    assert result.certificate.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)
+    assert _code(envelope, now=SAMPLE_TIME + dt.timedelta(hours=1)) == "timestamp_expired"
 
 
 # --- what must be there ---------------------------------------------------------------------------------
