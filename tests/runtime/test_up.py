@@ -89,6 +89,9 @@ def test_up_serves_healthz_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     children = _tree(proc.pid)
     names = " ".join(" ".join(c.cmdline()) for c in children)
     assert "serve" in names and "worker" in names and "scheduler" in names, names
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/soap/identification?wsdl", timeout=5) as r:
+        wsdl = r.read().decode()
+    assert f"http://127.0.0.1:{port}/soap/identification" in wsdl  # the SOAP endpoint is mounted, keys loaded
     postmaster = _postmaster_pid(var)
     assert psutil.pid_exists(postmaster)
     assert (var / "pki" / "ca" / "cert.pem").exists() and (var / "pki" / "hub" / "key.pem").exists()
