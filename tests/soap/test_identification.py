@@ -85,3 +85,47 @@ def test_responses_validate_against_the_contract(hub: Hub) -> None:
 def test_every_reader_kind_may_identify_and_ec_keys_work(hub: Hub, folder: str) -> None:
     answer = _client(hub, folder).service.identifyPerson(ENP=hub.persons[0].enp)
     assert answer.ERR_CODE == "0"
+
+
+def test_an_independent_client_zeep_xmlsec_binary_signature(hub: Hub) -> None:
+    """A second, independent stack: raw XML signed by zeep's xmlsec BinarySignature, sent with requests,
+    the answer's signature checked by xmlsec against the hub's certificate."""
+    xmlsec = pytest.importorskip("xmlsec", reason="the xmlsec wheel is needed for the independent client")
+    import datetime as dt
+
+    import requests
+    from zeep.wsse.signature import BinarySignature
+    from zeep.wsse.utils import WSU, get_security_header, get_timestamp
+
+    env_ns = "http://schemas.xmlsoap.org/soap/envelope/"
+    idn = "urn:ru:rserz:soap:identification:v1"
+    envelope = etree.fromstring(
+        f'<soap:Envelope xmlns:soap="{env_ns}"><soap:Header/><soap:Body><idn:getPersonData xmlns:idn="{idn}">'
+        f"<idn:ENP>{hub.persons[0].enp}</idn:ENP></idn:getPersonData></soap:Body></soap:Envelope>".encode()
+    )
+    now = dt.datetime.now(dt.UTC)
+    get_security_header(envelope).append(
+        WSU.Timestamp(
+            WSU.Created(get_timestamp(now, zulu_timestamp=True)),
+            WSU.Expires(get_timestamp(now + dt.timedelta(minutes=5), zulu_timestamp=True)),
+        )
+    )
+    folder = hub.pki / "smo-45001"
+    BinarySignature(
+        str(folder / "key.pem"),
+        str(folder / "cert.pem"),
+        signature_method=xmlsec.constants.TransformRsaSha256,
+        digest_method=xmlsec.constants.TransformSha256,
+    ).apply(envelope, {})
+    resp = requests.post(
+        f"{hub.url}/soap/identification",
+        data=etree.tostring(envelope),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text[:500]
+    answer = etree.fromstring(resp.content)
+    hub_cert = str(hub.pki / "hub" / "cert.pem")
+    BinarySignature(str(hub.pki / "hub" / "key.pem"), hub_cert).verify(answer)  # raises if it does not verify
+    fam = answer.find(".//{urn:ru:rserz:soap:common:v1}FAM")
+    assert fam is not None and fam.text == hub.persons[0].data.fam
