@@ -16,6 +16,9 @@ from rserz_soap.db import persons, search
 from rserz_soap.domain.person import InsurancePeriod, PersonCard
 
 MAX_LIMIT = 100
+#: identification by name tolerates typos only this close (trigram similarity, same birth date): a wrong
+#: letter or two in a full name, not a different person born the same day
+FUZZY_IDENTIFY_THRESHOLD = 0.6
 DEFAULT_LIMIT = 20
 
 
@@ -87,6 +90,18 @@ def identify(conn: Connection, key: Key, *, on: date | None = None, limit: int =
         ids = search.by_name(
             conn, key.fam or "", key.im or "", key.ot, key.dr or date.min, include_history=history
         )
+        if not ids:  # a typo in the name: persons born that day whose name is close enough
+            close = search.fuzzy_by_name(
+                conn,
+                key.fam or "",
+                key.im,
+                key.ot,
+                dr=key.dr,
+                threshold=FUZZY_IDENTIFY_THRESHOLD,
+                limit=MAX_LIMIT + 1,
+                include_history=history,
+            )
+            ids = [m.person_id for m in close]
     return Found(_cards(conn, ids[:limit], on), excess=len(ids) > limit)
 
 

@@ -129,3 +129,37 @@ def test_an_independent_client_zeep_xmlsec_binary_signature(hub: Hub) -> None:
     BinarySignature(str(hub.pki / "hub" / "key.pem"), hub_cert).verify(answer)  # raises if it does not verify
     fam = answer.find(".//{urn:ru:rserz:soap:common:v1}FAM")
     assert fam is not None and fam.text == hub.persons[0].data.fam
+
+
+def test_dateon_aliases_excess_and_a_typo(hub: Hub) -> None:
+    """identifyPerson as of a date, by a merged duplicate's ЕНП, with the cap and with a misspelt name."""
+    from rserz_soap.domain.identifiers import make_snils
+    from rserz_soap.domain.records import PolicyInput
+    from rserz_soap.registry import duplicates
+    from tests import builders
+
+    with hub.engine.begin() as conn:
+        twins = []
+        for n in range(3):
+            p = builders.person_data(
+                fam="Двойникова", im="Вера", ot="Павловна", ss=make_snils(410_000_000 + n)
+            )
+            rec = builders.record(
+                person=p,
+                documents=(builders.passport(docnum=f"71000{n}"),),
+                policy=PolicyInput(vpolis=2, npolis=f"07100000{n}", dbeg=date(2025, 3, 3)),
+            )
+            twins.append(builders.register_person(conn, rec).card)
+        duplicates.merge(conn, twins[0].person_id, twins[2].person_id, actor="op")
+    client = _client(hub)
+    fio = {"FAM": "Двойникова", "IM": "Вера", "OT": "Павловна", "DR": twins[0].data.dr}
+    capped = client.service.identifyPerson(FIO=fio, LIMIT=1)
+    assert len(capped.ZL) == 1 and capped.EXCESS is True  # two live persons of that name and day
+    alias = client.service.identifyPerson(ENP=twins[2].enp)
+    assert [z.ENP for z in alias.ZL] == [twins[0].enp] and twins[2].enp in alias.ZL[0].OLD_ENP
+    before = client.service.identifyPerson(ENP=twins[1].enp, DATEON=date(2025, 3, 1), HISTORY=True)
+    assert before.ZL[0].INSURANCE == [] or all(
+        i.POLIS.DBEG <= date(2025, 3, 1) for i in before.ZL[0].INSURANCE
+    )
+    typo = client.service.identifyPerson(FIO={**fio, "FAM": "Двойникава"})
+    assert {z.ENP for z in typo.ZL} == {twins[0].enp, twins[1].enp}

@@ -138,3 +138,24 @@ def test_change_of_smo_reaches_the_old_smos_stop_list_and_history(hub: Hub) -> N
     assert len(mine) == 1 and mine[0].REASON == 3 and date(2025, 9, 1) == mine[0].DSTOP
     hist = second.service.getPersonHistory(ENP=enp)
     assert [v.OPERATION for v in hist.VERSION] == ["П010", "П032"]
+
+
+def test_a_tfoms_correction_reaches_the_insurers_reclist(hub: Hub) -> None:
+    from rserz_soap.registry import manual
+
+    card = hub.persons[0]
+    with hub.engine.begin() as conn:
+        manual.apply_federal(
+            conn,
+            card.person_id,
+            {"mr": "г. Озёрск"},
+            actor="op.ivanova",
+            reason="сведения ФЕРЗЛ",
+            respect_pins=False,
+        )
+    answer = _client(hub).service.getCorrections(DATE_FROM=date.today(), DATE_TO=date.today())
+    recs = [r for r in answer.RECLIST.REC if r.ENP == card.enp]
+    assert recs and recs[-1].TIP_OP == "MANUAL_FEDERAL" and recs[-1].IS_ACTIVE == 1
+    assert recs[-1].PERSON.MR == "г. Озёрск"
+    other = _client(hub, "smo-45002").service.getCorrections(DATE_FROM=date.today(), DATE_TO=date.today())
+    assert not [r for r in (other.RECLIST.REC if other.RECLIST else []) if r.ENP == card.enp]
