@@ -38,9 +38,13 @@ def log_bodies_for(conn: Connection, participant_id: int | None) -> bool:
     )
 
 
-def record(conn: Connection, rec: ExchangeRecord) -> None:
-    """Journal one exchange; bodies are dropped unless body logging is enabled for the participant."""
-    keep = log_bodies_for(conn, rec.participant_id)
+def record(conn: Connection, rec: ExchangeRecord, *, log_bodies: bool | None = None) -> None:
+    """Journal one exchange; bodies are dropped unless body logging is enabled for the participant.
+
+    ``log_bodies`` is the participant's setting when the caller already knows it (the SOAP gate caches
+    participants), saving a query per request.
+    """
+    keep = log_bodies_for(conn, rec.participant_id) if log_bodies is None else log_bodies
     conn.execute(
         insert(exchange_journal).values(
             correlation_id=rec.correlation_id,

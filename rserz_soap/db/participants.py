@@ -21,6 +21,7 @@ class Participant:
     code: str
     name: str
     active: bool
+    log_bodies: bool = False
 
 
 def upsert_participant(conn: Connection, kind: str, code: str, name: str, ogrn: str | None = None) -> int:
@@ -100,8 +101,8 @@ def participant_by_certificate(conn: Connection, sha256: str) -> Participant | N
     """The active participant a certificate (by its SHA-256 fingerprint) is registered to, if any."""
     p, c = participant, participant_certificate
     row = conn.execute(
-        select(p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active)
+        select(p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active, p.c.log_bodies)
         .join(c, c.c.participant_id == p.c.id)
         .where(c.c.sha256 == sha256, c.c.revoked_at.is_(None), p.c.active.is_(True))
     ).first()
-    return Participant(row.id, row.kind, row.code, row.name, row.active) if row else None
+    return Participant(row.id, row.kind, row.code, row.name, row.active, row.log_bodies) if row else None

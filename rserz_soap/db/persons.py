@@ -185,6 +185,16 @@ def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard |
     return _from_row(row)
 
 
+def load_by_enp(conn: Connection, enp: str) -> PersonCard | None:
+    """The current card of the person an ЕНП (main or alias) resolves to, in one round trip."""
+    sql = _LOAD_SQL.replace(
+        "WHERE p.id = :id", "WHERE p.id = (SELECT person_id FROM enp_alias WHERE enp = :enp)"
+    )
+    row = conn.execute(text(sql), {"enp": enp}).mappings().one_or_none()
+    stored = _from_row(row) if row is not None else None
+    return stored.card if stored else None
+
+
 def load_many_for_update(conn: Connection, person_ids: Iterable[int]) -> dict[int, StoredCard]:
     """Lock several persons (in id order: two workers never wait on each other in a cycle), then read."""
     ids = sorted(set(person_ids))

@@ -106,6 +106,8 @@ def identify(conn: Connection, key: Key, *, on: date | None = None, limit: int =
 
 
 def person_data(conn: Connection, enp: str, *, on: date | None = None) -> PersonCard | None:
+    if on is None:  # the hot path of МО software: one query
+        return persons.load_by_enp(conn, enp)
     ids = search.by_enp(conn, enp)
     cards = _cards(conn, ids, on)
     return cards[0] if cards else None

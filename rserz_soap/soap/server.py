@@ -29,6 +29,7 @@ from rserz_soap.config import PROJECT_ROOT, Settings
 from rserz_soap.db import exchange, idempotency
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_envelope
 from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
+from rserz_soap.soap.journal import JournalWriter
 from rserz_soap.soap.security import Caller, Gate
 from rserz_soap.xmlsig.keys import KeyPair
 from rserz_soap.xmlsig.wsse import sign_envelope
@@ -105,6 +106,7 @@ class SoapApp:
         self.limits = limits or Limits()
         self.resources = resources or {}
         self.validate_responses = validate_responses  # the contract tests turn it on: answers must match xsd/
+        self.journal = JournalWriter(engine)
         self._wsdl: dict[str, str] = {}
 
     # -- WSGI --------------------------------------------------------------------------------------------
@@ -235,11 +237,7 @@ class SoapApp:
             request_body=raw.decode("utf-8", "replace"),
             response_body=body.decode("utf-8", "replace"),
         )
-        try:
-            with self.engine.begin() as conn:
-                exchange.record(conn, rec)
-        except Exception:  # the journal must never turn an answer into an error
-            log.exception("exchange journal write failed for %s", correlation_id)
+        self.journal.submit(rec, log_bodies=caller.participant.log_bodies if caller else False)
 
     # -- contract files ----------------------------------------------------------------------------------
 

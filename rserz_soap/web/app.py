@@ -53,7 +53,7 @@ def create_app(
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("the web app needs RSERZ_DATABASE_URL and RSERZ_REDIS_URL (rserz up sets them)")
     app = Flask("rserz_soap")
-    db = engine or make_engine(settings.database_url, application_name="rserz-web")
+    db = engine or make_engine(settings.database_url, application_name="rserz-web", pre_ping=False)
     rds = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["rserz"] = {"settings": settings, "engine": db, "redis": rds}
 

@@ -55,7 +55,11 @@ class Hub:
         cert = x509.load_pem_x509_certificate((self.pki / folder / "cert.pem").read_bytes())
         return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
+    soap: Any = None
+
     def scalar(self, sql: str) -> Any:
+        if self.soap is not None:  # the exchange journal is written in batches: make it current first
+            self.soap.journal.flush()
         with self.engine.connect() as conn:
             return conn.execute(text(sql)).scalar()
 
@@ -68,6 +72,8 @@ def build_hub_app(hub: Hub) -> Iterator[str]:
     from rserz_soap.soap.assembly import build_soap_app
 
     soap = build_soap_app(hub.settings, hub.engine, rds, validate_responses=True)  # every answer checked
+    if hub.soap is None:
+        hub.soap = soap
     app = create_app(hub.settings, engine=hub.engine, redis_client=rds, soap_app=soap)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -115,15 +121,12 @@ def hub(
     hub_settings = dataclasses.replace(
         settings, var_dir=str(var), database_url=url, redis_url=services.redis_url
     )
-    rds = redis.Redis.from_url(services.redis_url)
-    app = create_app(hub_settings, engine=engine, redis_client=rds)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    hub = Hub("", engine, pki, hub_settings, people)
     try:
-        yield Hub(f"http://127.0.0.1:{server.server_port}", engine, pki, hub_settings, people)
+        with build_hub_app(hub) as base_url:
+            hub.url = base_url
+            yield hub
     finally:
-        server.shutdown()
         engine.dispose()
         with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -159,7 +159,7 @@ def test_dateon_aliases_excess_and_a_typo(hub: Hub) -> None:
     assert [z.ENP for z in alias.ZL] == [twins[0].enp] and twins[2].enp in alias.ZL[0].OLD_ENP
     before = client.service.identifyPerson(ENP=twins[1].enp, DATEON=date(2025, 3, 1), HISTORY=True)
     assert before.ZL[0].INSURANCE == [] or all(
-        i.POLIS.DBEG <= date(2025, 3, 1) for i in before.ZL[0].INSURANCE
+        date(2025, 3, 1) >= i.POLIS.DBEG for i in before.ZL[0].INSURANCE
     )
     typo = client.service.identifyPerson(FIO={**fio, "FAM": "Двойникава"})
     assert {z.ENP for z in typo.ZL} == {twins[0].enp, twins[1].enp}

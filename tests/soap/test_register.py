@@ -154,8 +154,8 @@ def test_a_tfoms_correction_reaches_the_insurers_reclist(hub: Hub) -> None:
             respect_pins=False,
         )
     answer = _client(hub).service.getCorrections(DATE_FROM=date.today(), DATE_TO=date.today())
-    recs = [r for r in answer.RECLIST.REC if r.ENP == card.enp]
+    recs = [r for r in answer.RECLIST.REC if card.enp == r.ENP]
     assert recs and recs[-1].TIP_OP == "MANUAL_FEDERAL" and recs[-1].IS_ACTIVE == 1
     assert recs[-1].PERSON.MR == "г. Озёрск"
     other = _client(hub, "smo-45002").service.getCorrections(DATE_FROM=date.today(), DATE_TO=date.today())
-    assert not [r for r in (other.RECLIST.REC if other.RECLIST else []) if r.ENP == card.enp]
+    assert not [r for r in (other.RECLIST.REC if other.RECLIST else []) if card.enp == r.ENP]
