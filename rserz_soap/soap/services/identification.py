@@ -40,7 +40,7 @@ def identify_person(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON") or date.today()
     try:
-        with req.engine.connect() as conn:
+        with req.reads.connect() as conn:
             found = idf.identify(conn, _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT))
     except idf.BadKey as exc:
         raise SoapFault(FaultCode.INVALID, str(exc)) from None
@@ -56,7 +56,7 @@ def identify_person(req: Request) -> Any:
 def get_person_data(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON")
-    with req.engine.connect() as conn:
+    with req.reads.connect() as conn:
         card = idf.person_data(conn, xml.child_text(el, "ENP") or "", on=on)
     out = xml.element(NS, "getPersonDataResponse")
     b = xml.Builder(out, NS)
@@ -69,7 +69,7 @@ def get_person_data(req: Request) -> Any:
 def get_insurance_status(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATE") or date.today()
-    with req.engine.connect() as conn:
+    with req.reads.connect() as conn:
         status = idf.insurance_status(conn, _key(el), on)
     out = xml.element(NS, "getInsuranceStatusResponse")
     b = xml.Builder(out, NS)
@@ -86,7 +86,7 @@ def get_insurance_status(req: Request) -> Any:
 def search_persons(req: Request) -> Any:
     el = req.element
     page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 20)
-    with req.engine.connect() as conn:
+    with req.engine.connect() as conn:  # a transaction: the trigram threshold is set for it
         found = idf.search_persons(
             conn,
             xml.child_text(el, "FAM") or "",
