@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from rserz_soap.files.xmlfile import hardened_parser
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault
 
 
@@ -24,15 +25,7 @@ class Limits:
 
 
 def _parser() -> Any:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return hardened_parser()
 
 
 def check_content_type(content_type: str | None, limits: Limits) -> None:

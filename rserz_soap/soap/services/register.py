@@ -293,20 +293,27 @@ def _in_period(column: Any, first: dt.date, last: dt.date) -> Any:
     return (func.date(column) >= first) & (func.date(column) <= last)
 
 
-def get_stop_list(req: Request) -> Any:
+def _paged(req: Request, table: Any, response: str) -> tuple[Any, xml.Builder, list[Any], dict[int, Any]]:
+    """The calling СМО's rows of ``table`` recorded in the requested period, a page of them, with cards."""
     first, last, page, size = _period_args(req)
-    smo = req.caller.participant.code
-    t = stop_list_entry
-    cond = (t.c.smo_code == smo) & _in_period(t.c.created_at, first, last)
+    cond = (table.c.smo_code == req.caller.participant.code) & _in_period(table.c.created_at, first, last)
     with req.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
-        rows = conn.execute(
-            select(t).where(cond).order_by(t.c.id).offset((page - 1) * size).limit(size)
-        ).all()
+        total = conn.execute(select(func.count()).select_from(table).where(cond)).scalar_one()
+        rows = list(
+            conn.execute(
+                select(table).where(cond).order_by(table.c.id).offset((page - 1) * size).limit(size)
+            ).all()
+        )
         cards = persons.load_many(conn, [r.person_id for r in rows])
-    out = xml.element(NS, "getStopListResponse")
+    out = xml.element(NS, response)
     b = xml.Builder(out, NS)
     _list_page(b, first, last, total, page, size)
+    return out, b, rows, cards
+
+
+def get_stop_list(req: Request) -> Any:
+    smo = req.caller.participant.code
+    out, b, rows, cards = _paged(req, stop_list_entry, "getStopListResponse")
     stops = xml.Builder(b.add("STOPLIST"), NS)
     for r in rows:
         card = cards[r.person_id]
@@ -331,18 +338,7 @@ def get_stop_list(req: Request) -> Any:
 
 
 def get_corrections(req: Request) -> Any:
-    first, last, page, size = _period_args(req)
-    t = correction_entry
-    cond = (t.c.smo_code == req.caller.participant.code) & _in_period(t.c.created_at, first, last)
-    with req.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(t).where(cond)).scalar_one()
-        rows = conn.execute(
-            select(t).where(cond).order_by(t.c.id).offset((page - 1) * size).limit(size)
-        ).all()
-        cards = persons.load_many(conn, [r.person_id for r in rows])
-    out = xml.element(NS, "getCorrectionsResponse")
-    b = xml.Builder(out, NS)
-    _list_page(b, first, last, total, page, size)
+    out, b, rows, cards = _paged(req, correction_entry, "getCorrectionsResponse")
     recs = xml.Builder(b.add("RECLIST"), NS)
     for r in rows:
         card = cards[r.person_id]
