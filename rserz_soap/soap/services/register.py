@@ -270,14 +270,21 @@ def _period(data: dict[str, Any]) -> Any:
     return decode(InsurancePeriod, data)
 
 
+MAX_PERIOD_DAYS = 31  # docs/soap-contract.md: stop lists and corrections are asked for a month at most
+DEFAULT_LIST_PAGE = 1000  # the contract's default PAGE_SIZE
+
+
 def _period_args(req: Request) -> tuple[dt.date, dt.date, int, int]:
     el = req.element
-    return (
-        xml.child_date(el, "DATE_FROM") or dt.date.min,
-        xml.child_date(el, "DATE_TO") or dt.date.max,
-        xml.child_int(el, "PAGE", 1),
-        xml.child_int(el, "PAGE_SIZE", 100),
-    )
+    first = xml.child_date(el, "DATE_FROM") or dt.date.min
+    last = xml.child_date(el, "DATE_TO") or dt.date.max
+    if last < first or (last - first).days > MAX_PERIOD_DAYS:
+        raise SoapFault(
+            FaultCode.INVALID,
+            f"DATE_FROM…DATE_TO must be a period of at most {MAX_PERIOD_DAYS} days",
+            field="DATE_TO",
+        )
+    return first, last, xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", DEFAULT_LIST_PAGE)
 
 
 def _list_page(b: xml.Builder, first: dt.date, last: dt.date, total: int, page: int, size: int) -> None:
