@@ -9,11 +9,10 @@ from sqlalchemy import Engine
 from rserz_soap.config import Settings
 from rserz_soap.db.participants import participant_by_certificate
 from rserz_soap.soap.hardening import Limits
-from rserz_soap.soap.security import Gate, ReplayCache
+from rserz_soap.soap.security import Gate, ReloadingTrust, ReplayCache
 from rserz_soap.soap.server import Service, SoapApp
 from rserz_soap.soap.services import attachment, changes, identification, register
 from rserz_soap.xmlsig.keys import load_keypair
-from rserz_soap.xmlsig.trust import TrustStore
 
 SERVICES: tuple[Service, ...] = (
     identification.SERVICE,
@@ -24,12 +23,17 @@ SERVICES: tuple[Service, ...] = (
 
 
 def build_soap_app(
-    settings: Settings, engine: Engine, redis: Any, *, validate_responses: bool = False
+    settings: Settings,
+    engine: Engine,
+    redis: Any,
+    *,
+    validate_responses: bool = False,
+    trust_reload_seconds: float = 30.0,
 ) -> SoapApp:
     """The hub signs with var/pki/hub and trusts the CA (and CRL) of var/pki/ca; keys are read once."""
     pki = settings.pki_dir
     keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
-    trust = TrustStore.from_pki_dir(pki)
+    trust = ReloadingTrust(pki, interval=trust_reload_seconds)
 
     def find(sha: str) -> Any:
         with engine.connect() as conn:

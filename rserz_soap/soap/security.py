@@ -64,7 +64,7 @@ class Gate:
 
     def __init__(
         self,
-        trust: TrustStore,
+        trust: TrustStore | ReloadingTrust,
         find_participant: Callable[[str], Participant | None],
         replay: ReplayCache,
         *,
@@ -109,3 +109,37 @@ class Gate:
         with self._lock:
             self._cache[sha] = (now, found)
         return found
+
+
+class ReloadingTrust:
+    """The trust store of a PKI folder, re-read when its CA or CRL file changes (checked every ``interval``).
+
+    A revocation published to ``ca/crl.pem`` takes effect without restarting the hub's workers.
+    """
+
+    def __init__(self, pki_dir: Any, *, interval: float = 30.0) -> None:
+        from pathlib import Path
+
+        self._dir = Path(pki_dir)
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._stamp: tuple[float, ...] = ()
+        self._store = self._load()
+
+    def _files_stamp(self) -> tuple[float, ...]:
+        files = (self._dir / "ca" / "cert.pem", self._dir / "ca" / "crl.pem")
+        return tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
+
+    def _load(self) -> TrustStore:
+        self._stamp = self._files_stamp()
+        return TrustStore.from_pki_dir(self._dir)
+
+    def validate(self, cert: Any, at: dt.datetime) -> None:
+        now = time.monotonic()
+        if now - self._checked >= self._interval:
+            with self._lock:
+                self._checked = now
+                if self._files_stamp() != self._stamp:
+                    self._store = self._load()
+        self._store.validate(cert, at=at)

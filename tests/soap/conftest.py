@@ -71,7 +71,8 @@ def build_hub_app(hub: Hub) -> Iterator[str]:
     rds = redis.Redis.from_url(hub.settings.redis_url)
     from rserz_soap.soap.assembly import build_soap_app
 
-    soap = build_soap_app(hub.settings, hub.engine, rds, validate_responses=True)  # every answer checked
+    # every answer checked against the contract; a CRL change seen at once
+    soap = build_soap_app(hub.settings, hub.engine, rds, validate_responses=True, trust_reload_seconds=0)
     if hub.soap is None:
         hub.soap = soap
     app = create_app(hub.settings, engine=hub.engine, redis_client=rds, soap_app=soap)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import text
 
 from rserz_soap.xmlsig import devpki
 from rserz_soap.xmlsig.keys import KeyPair, load_keypair
@@ -163,17 +164,17 @@ def test_a_replayed_message_is_refused(hub: Hub) -> None:
     assert again.status_code == 500 and _fault_code(again) == "SEC-105"
 
 
-def test_a_revoked_certificate_is_refused(hub: Hub) -> None:
-    """Revocation needs the CRL the hub loaded; a hub built after the revocation refuses the key."""
-    from tests.soap.conftest import build_hub_app
-
+def test_a_revoked_certificate_is_refused_without_a_restart(hub: Hub) -> None:
+    """Publishing a CRL that lists the certificate is enough: the running hub re-reads ca/crl.pem."""
     keypair = _special_cert(hub, "mo-revoked")
+    from rserz_soap.db.participants import register_certificate
+
+    with hub.engine.begin() as conn:  # registered to the МО, so only the revocation can refuse it
+        pid = conn.execute(
+            text("SELECT id FROM participant WHERE kind = 'mo' AND code = '450001'")
+        ).scalar_one()
+        register_certificate(conn, pid, (hub.pki / "mo-revoked" / "cert.pem").read_bytes())
+    assert _post(hub, _signed(_request(hub.persons[0].enp), keypair)).status_code == 200
     devpki.revoke(hub.pki, keypair.certificate.serial_number)
-    with build_hub_app(hub) as url:
-        resp = requests.post(
-            f"{url}/soap/identification",
-            data=_signed(_request(hub.persons[0].enp), keypair),
-            headers={"Content-Type": "text/xml"},
-            timeout=10,
-        )
+    resp = _post(hub, _signed(_request(hub.persons[0].enp), keypair))
     assert resp.status_code == 500 and _fault_code(resp) == "SEC-113"
