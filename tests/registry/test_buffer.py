@@ -13,6 +13,7 @@ from rserz_soap.config import Settings
 from rserz_soap.db import persons
 from rserz_soap.db.participants import upsert_participant
 from rserz_soap.db.tables import buffer_decision, federal_value, stop_list_entry
+from rserz_soap.demo.load import PERSON_TABLES
 from rserz_soap.domain.identifiers import enp_matches_person, is_valid_enp
 from rserz_soap.domain.person import Attachment, PolicyType, Status
 from rserz_soap.domain.records import OperationRecord, PolicyInput
@@ -72,18 +73,7 @@ def _smo_on(conn: Connection, person_id: int, day: date) -> str | None:
 
 
 def _counts(engine: Engine) -> dict[str, int]:
-    tables = (
-        "person",
-        "person_version",
-        "person_data",
-        "identity_document",
-        "address",
-        "insurance_period",
-        "attachment",
-        "enp_alias",
-        "change_journal",
-        "stop_list_entry",
-    )
+    tables = (*PERSON_TABLES, "stop_list_entry")
     with engine.connect() as conn:
         return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
 
