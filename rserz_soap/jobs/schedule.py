@@ -5,10 +5,12 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import housekeeping, queues
+from rserz_soap.jobs import buffer, housekeeping, queues
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler = CronScheduler(connection=connection, name="rserz-scheduler")
     scheduler.register(housekeeping.heartbeat, queues.DEFAULT, interval=60, job_timeout=30)
+    scheduler.register(buffer.drain, queues.DEFAULT, interval=60, job_timeout=1800)
+    scheduler.register(buffer.publish_feed, queues.DEFAULT, interval=10, job_timeout=300)
     return scheduler

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from rserz_soap.config import Settings
 from rserz_soap.db import migrate
-from rserz_soap.db.tables import nsi_version, participant, person
+from rserz_soap.db.tables import buffer_entry, nsi_version, participant, person
 from rserz_soap.jobs import queues
 from rserz_soap.jobs.housekeeping import HEARTBEAT_KEY
 from rserz_soap.runtime.services import ServiceUrls
@@ -22,14 +22,20 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
         f"PostgreSQL  {'ok' if pg.ok else 'DOWN ' + str(pg.error)}  {urls.database_url}",
         f"Redis       {'ok' if rd.ok else 'DOWN ' + str(rd.error)}  {urls.redis_url}",
     ]
-    if pg.ok:
+    revision = migrate.current_revision(engine) if pg.ok else None
+    if pg.ok and revision is None:
+        lines.append("schema      not migrated yet: run `rserz migrate` (or `rserz up`)")
+    if pg.ok and revision is not None:
         with engine.connect() as conn:
             persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
             parts = conn.execute(select(func.count()).select_from(participant)).scalar_one()
             versions = conn.execute(select(func.count()).select_from(nsi_version)).scalar_one()
+            rows = conn.execute(select(buffer_entry.c.state, func.count()).group_by(buffer_entry.c.state))
+            states: dict[str, int] = {r[0]: r[1] for r in rows}
         lines += [
-            f"schema      revision {migrate.current_revision(engine)}",
+            f"schema      revision {revision}",
             f"register    {persons} persons, {parts} participants, {versions} НСИ versions",
+            "buffer      " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "empty"),
         ]
     if rd.ok:
         for name in queues.ALL:

@@ -17,7 +17,9 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
     assert isinstance(stored, bytes) and stored.decode() == job.return_value()
 
 
-def test_schedule_registers_the_heartbeat(redis_conn: redis.Redis) -> None:
+def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
+    from rserz_soap.jobs import buffer
+
     jobs = build_scheduler(redis_conn).get_jobs()
-    assert [j.func for j in jobs] == [housekeeping.heartbeat]
-    assert jobs[0].queue_name == queues.DEFAULT
+    assert [j.func for j in jobs] == [housekeeping.heartbeat, buffer.drain, buffer.publish_feed]
+    assert {j.queue_name for j in jobs} == {queues.DEFAULT}

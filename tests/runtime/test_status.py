@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import Engine
+
+from rserz_soap.config import Settings
+from rserz_soap.runtime.services import ServiceUrls
+from rserz_soap.runtime.status import collect
+
+
+def test_status_reports_databases_schema_buffer_and_queues(
+    settings: Settings, services: ServiceUrls, database_url: str, db_engine: Engine
+) -> None:
+    urls = dataclasses.replace(services, database_url=database_url)
+    lines = collect(settings, urls, db_engine)
+    text = "\n".join(lines)
+    assert text.startswith("PostgreSQL  ok") and "Redis       ok" in text
+    assert "schema      revision 0003" in text and "buffer      " in text
+    assert "queue       federal: " in text and "scheduler   last heartbeat" in text
