@@ -16,5 +16,10 @@ def test_status_reports_databases_schema_buffer_and_queues(
     lines = collect(settings, urls, db_engine)
     text = "\n".join(lines)
     assert text.startswith("PostgreSQL  ok") and "Redis       ok" in text
-    assert "schema      revision 0003" in text and "buffer      " in text
+    from alembic.script import ScriptDirectory
+
+    from rserz_soap.db.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"schema      revision {head}" in text and "buffer      " in text
     assert "queue       federal: " in text and "scheduler   last heartbeat" in text
