@@ -1,0 +1,1 @@
+"""The federal register (ФЕРЗЛ) emulator."""

@@ -1,0 +1,142 @@
+"""The federal register's copy of the region, with divergences planted on purpose and known exactly.
+
+The emulator is seeded from the same synthetic population as the hub (``demo.region.generate`` with the
+same reference, size and seed), then a configurable share of persons is made to differ in one of the
+ways that reconciliation must find: a different document, a different spelling of the surname, another
+СМО, a death known only federally, a person the federal register lacks, and persons only the federal
+register has. Every planted difference is listed, so tests compare reconciliation with the truth.
+Deterministic: the same (reference, n, seed, share) gives the same federal copy and the same list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from rserz_soap.demo.region import RegionReference, SyntheticPerson, generate
+from rserz_soap.domain.person import PersonCard, Status, StopReason
+
+#: how the planted share is split between the kinds (weights; the order is the draw order)
+KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("document", 0.25),
+    ("name_spelling", 0.25),
+    ("smo", 0.2),
+    ("death_only_federal", 0.1),
+    ("missing_federally", 0.2),
+)
+
+
+class Divergence(StrEnum):
+    DOCUMENT = "document"  # the federal main document has another number
+    NAME_SPELLING = "name_spelling"  # the federal surname is spelt differently
+    SMO = "smo"  # the federal register has the person insured by another СМО
+    DEATH_ONLY_FEDERAL = "death_only_federal"  # the federal register knows of a death the region does not
+    MISSING_FEDERALLY = "missing_federally"  # the region has the person, the federal register does not
+    MISSING_REGIONALLY = "missing_regionally"  # the federal register has a person the region does not
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One divergence: the region's person ``index`` (or a federal-only person) and what differs."""
+
+    index: int
+    enp: str
+    kind: Divergence
+    field: str | None
+    regional: str | None
+    federal: str | None
+
+
+@dataclass(frozen=True)
+class FederalPerson:
+    index: int
+    card: PersonCard
+
+
+def federal_population(
+    reference: RegionReference, n: int, seed: int, *, share: float = 0.01, federal_only: int | None = None
+) -> tuple[list[FederalPerson], list[Planted]]:
+    """The federal copy of the region's ``n`` persons and the list of planted divergences.
+
+    ``federal_only`` persons (default: a tenth of the planted count) exist only federally: they are the
+    population's next indices after ``n``, which the region never loaded.
+    """
+    people: list[FederalPerson] = []
+    planted: list[Planted] = []
+    for p in generate(reference, n, seed):
+        rnd = random.Random(f"ferzl:{seed}:{p.index}")  # noqa: S311 - reproducible test data, not secrets
+        if rnd.random() >= share:
+            people.append(FederalPerson(p.index, p.to_card()))
+            continue
+        kind = Divergence(rnd.choices([k for k, _ in KIND_WEIGHTS], [w for _, w in KIND_WEIGHTS])[0])
+        diverged = _diverge(p, kind, rnd, reference)
+        if diverged is None:  # the kind does not apply to this person: keep them equal
+            people.append(FederalPerson(p.index, p.to_card()))
+            continue
+        card, mark = diverged
+        planted.append(mark)
+        if card is not None:
+            people.append(FederalPerson(p.index, card))
+    extra = federal_only if federal_only is not None else max(1, len(planted) // 10) if share > 0 else 0
+    for p in _beyond(reference, n, seed, extra):
+        people.append(FederalPerson(p.index, p.to_card()))
+        planted.append(Planted(p.index, p.enp, Divergence.MISSING_REGIONALLY, None, None, p.enp))
+    return people, planted
+
+
+def _beyond(reference: RegionReference, n: int, seed: int, count: int) -> Iterator[SyntheticPerson]:
+    if count <= 0:
+        return iter(())
+    return generate(reference, n + count, seed, start=n, duplicate_share=0.0)
+
+
+def _diverge(
+    p: SyntheticPerson, kind: Divergence, rnd: random.Random, reference: RegionReference
+) -> tuple[PersonCard | None, Planted] | None:
+    card = p.to_card()
+    if kind is Divergence.MISSING_FEDERALLY:
+        return None, Planted(p.index, p.enp, kind, None, p.enp, None)
+    if kind is Divergence.DOCUMENT:
+        doc = card.main_document()
+        if doc is None or len(doc.docnum) < 2:
+            return None
+        number = doc.docnum[:-2] + doc.docnum[-1] + doc.docnum[-2]
+        if number == doc.docnum:
+            number = doc.docnum[:-1] + str((int(doc.docnum[-1]) + 1) % 10)
+        new = dataclasses.replace(doc, docnum=number)
+        card = card.replace(documents=frozenset(new if d == doc else d for d in card.documents))
+        return card, Planted(p.index, p.enp, kind, "DOCNUM", doc.docnum, number)
+    if kind is Divergence.NAME_SPELLING:
+        fam = card.data.fam
+        spelt = fam.replace("е", "ё", 1) if "е" in fam else fam[:-1] + ("а" if fam[-1] != "а" else "я")
+        card = card.replace(data=dataclasses.replace(card.data, fam=spelt))
+        return card, Planted(p.index, p.enp, kind, "FAM", fam, spelt)
+    if kind is Divergence.SMO:
+        period = card.open_period()
+        others = [
+            s.code
+            for s in reference.smo
+            if period is not None and s.code != period.smo_code and s.date_end is None
+        ]
+        if period is None or not others:
+            return None
+        other = rnd.choice(others)
+        moved = dataclasses.replace(period, smo_code=other)
+        card = card.with_periods([moved if q == period else q for q in card.insurance])
+        return card, Planted(p.index, p.enp, kind, "SMOCOD", period.smo_code, other)
+    # a death the ЗАГС reported to the federal register only
+    if card.status is not Status.INSURED or card.ddeath is not None:
+        return None
+    period = card.open_period()
+    day = reference.as_of - timedelta(days=rnd.randint(10, 300))
+    if period is None or period.dbeg >= day:
+        return None
+    stopped = period.stopped(day, StopReason.DEATH)
+    card = card.replace(status=Status.DEAD, ddeath=day).with_periods(
+        [stopped if q == period else q for q in card.insurance]
+    )
+    return card, Planted(p.index, p.enp, Divergence.DEATH_ONLY_FEDERAL, "DDEATH", None, day.isoformat())
