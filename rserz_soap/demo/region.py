@@ -1048,26 +1048,10 @@ class Generator:
             vs_no = f"{100_000_000 + ((i * 4 + n_vs) * _VS_MUL + self.vs_off) % 900_000_000:09d}"
             n_vs += 1
             handout = beg + 7 + int(rnd() * 33)
-            if (end is not None and end < handout) or (end is None and handout > self.today):
-                periods.append(
-                    InsurancePeriod(
-                        smo.code,
-                        smo.ogrn,
-                        ter,
-                        enp,
-                        2,
-                        None,
-                        vs_no,
-                        day_of(beg),
-                        vs_dend,
-                        day_of(end) if end is not None else None,
-                        stop_reason,
-                        rsmo,
-                        1,
-                        method,
-                    )
-                )
-                continue
+            # the ВС period: it ends with the person's stay (no policy was handed out) or on the day before
+            # the handout of the policy that follows it
+            ends_first = (end is not None and end < handout) or (end is None and handout > self.today)
+            vs_stop = (day_of(end) if end is not None else None) if ends_first else day_of(handout - 1)
             periods.append(
                 InsurancePeriod(
                     smo.code,
@@ -1079,13 +1063,15 @@ class Generator:
                     vs_no,
                     day_of(beg),
                     vs_dend,
-                    day_of(handout - 1),
-                    None,
+                    vs_stop,
+                    stop_reason if ends_first else None,
                     rsmo,
                     1,
                     method,
                 )
             )
+            if ends_first:
+                continue
             if handout >= DIGITAL_POLICY_START:
                 policy_type = 5
             elif handout >= ELECTRONIC_POLICY_START and rnd() < 0.03:

@@ -531,25 +531,12 @@ def _data_rows(
 ) -> tuple[RowMapping | None, RowMapping | None]:
     """The person_data row version ``version_id`` superseded and the open one it wrote (None: unchanged)."""
     t = person_data
-    cols = (t.c.ss, t.c.status)
-    before = (
-        conn.execute(
-            select(*cols).where(
-                t.c.person_id == person_id, t.c.superseded_by == version_id, t.c.valid_to.is_(None)
-            )
-        )
-        .mappings()
-        .first()
-    )
-    after = (
-        conn.execute(
-            select(*cols).where(
-                t.c.person_id == person_id, t.c.version_id == version_id, t.c.valid_to.is_(None)
-            )
-        )
-        .mappings()
-        .first()
-    )
+
+    def open_row(link: Any) -> RowMapping | None:
+        cond = (t.c.person_id == person_id, link == version_id, t.c.valid_to.is_(None))
+        return conn.execute(select(t.c.ss, t.c.status).where(*cond)).mappings().first()
+
+    before, after = open_row(t.c.superseded_by), open_row(t.c.version_id)
     return before, after
 
 
