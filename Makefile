@@ -44,12 +44,13 @@ pytest: $(STAMP)
 
 test: $(STAMP) sysdeps lint typecheck pytest
 
-# Scale proofs on this machine (≈ 7 min): the seed leaves its 1M register in /tmp/seedbench for the next one.
+# Scale proofs on this machine (≈ 15 min): the seed leaves its 1M register in /tmp/seedbench for the next one.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_seed.py --persons $${PERSONS:-1000000} --explain bench/results/explain_1m.txt
 	$(BIN)/python bench/bench_registry.py --persons $${PERSONS:-1000000} --ops $${OPS:-10000}
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(BIN)/python bench/bench_soap.py
+	$(BIN)/python bench/bench_reconcile.py --persons $${PERSONS:-1000000}
 
 clean:
 	rm -rf $(VENV) var

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RECONCILE_POLICIES = ("federal_wins", "review", "report")
 
 
 def _default_var_dir() -> str:
@@ -68,10 +69,57 @@ class Settings:
         },
     )
     log_level: str = field(default="INFO", metadata={"env": "RSERZ_LOG_LEVEL", "doc": "logging level"})
+    ferzl_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_FERZL_URL",
+            "doc": "ФЕРЗЛ SOAP endpoint; unset = the bundled emulator at http://127.0.0.1:<emulators port>/ferzl",
+        },
+    )
+    ferzl_api_version: str = field(
+        default="24.1.2",
+        metadata={"env": "RSERZ_FERZL_API_VERSION", "doc": "API version in the ФЕРЗЛ namespace"},
+    )
+    ferzl_timeout: float = field(
+        default=30.0,
+        metadata={"env": "RSERZ_FERZL_TIMEOUT", "doc": "seconds to wait for one ФЕРЗЛ answer"},
+    )
+    ferzl_breaker_reset: float = field(
+        default=30.0,
+        metadata={
+            "env": "RSERZ_FERZL_BREAKER_RESET",
+            "doc": "seconds the ФЕРЗЛ circuit stays open after 5 failures in a row before one trial call",
+        },
+    )
+    federal_first: bool = field(
+        default=True,
+        metadata={
+            "env": "RSERZ_FEDERAL_FIRST",
+            "doc": "accepted changes reach ФЕРЗЛ before they apply locally (0 only for an isolated test stand)",
+        },
+    )
+    reconcile_policy: str = field(
+        default="federal_wins",
+        metadata={
+            "env": "RSERZ_RECONCILE_POLICY",
+            "doc": "what reconciliation does with a difference: federal_wins (unless pinned), review or report",
+        },
+    )
+    ferzl_demo_divergence: float = field(
+        default=0.01,
+        metadata={
+            "env": "RSERZ_FERZL_DEMO_DIVERGENCE",
+            "doc": "share of demo persons the ФЕРЗЛ emulator holds differently from the region",
+        },
+    )
 
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def ferzl_endpoint(self) -> str:
+        return self.ferzl_url or f"http://127.0.0.1:{self.emulators_port}/ferzl"
 
     @property
     def pki_dir(self) -> Path:
@@ -94,6 +142,12 @@ class Settings:
 def _coerce(raw: str, typ: object) -> object:
     if typ in (int, "int"):
         return int(raw)
+    if typ in (float, "float"):
+        return float(raw)
+    if typ in (bool, "bool"):
+        if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ValueError(f"expected a yes/no value, got {raw!r}")
+        return raw.lower() in ("1", "true", "yes", "on")
     return raw
 
 
@@ -108,6 +162,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)  # type: ignore[arg-type]
     if not (len(settings.region_code) == 2 and settings.region_code.isdigit()):
         raise ValueError(f"RSERZ_REGION_CODE must be two digits, got {settings.region_code!r}")
+    if settings.reconcile_policy not in RECONCILE_POLICIES:
+        raise ValueError(f"RSERZ_RECONCILE_POLICY must be one of {RECONCILE_POLICIES}")
     return settings
 
 

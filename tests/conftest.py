@@ -27,7 +27,9 @@ from rserz_soap.runtime.services import ServiceUrls, running_services
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     var = tmp_path_factory.mktemp("var")
-    return dataclasses.replace(load_settings(), var_dir=str(var))
+    # The registry's own tests see the register alone; the federal-first path is tested with the ФЕРЗЛ
+    # emulator in tests/federal and turns it on there.
+    return dataclasses.replace(load_settings(), var_dir=str(var), federal_first=False)
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +97,7 @@ def env_for_subprocess(settings: Settings, database_url: str, services: ServiceU
         RSERZ_VAR_DIR=settings.var_dir,
         RSERZ_DATABASE_URL=database_url,
         RSERZ_REDIS_URL=services.redis_url,
+        RSERZ_FEDERAL_FIRST="0",
     )
     return env
 

@@ -58,7 +58,15 @@ CURRENT = text("superseded_at IS NULL")
 
 PARTICIPANT_KINDS = ("smo", "mo", "iszl", "ferzl", "smev", "zags", "sfr", "military", "tfoms", "hub")
 PERSON_STATUSES = ("insured", "not_insured", "suspended", "dead", "annulled", "merged")
-BUFFER_STATES = ("received", "checked", "awaiting_review", "accepted", "rejected", "applied")
+BUFFER_STATES = (
+    "received",
+    "checked",
+    "awaiting_review",
+    "accepted",
+    "awaiting_federal",
+    "rejected",
+    "applied",
+)
 
 
 def _now() -> Column[object]:
@@ -155,6 +163,7 @@ person_version = Table(
     Column("buffer_entry_id", BigInteger),
     Column("reason", Text),
     UniqueConstraint("person_id", "version_no"),
+    Index("ix_person_version_recorded", "recorded_at"),
 )
 
 person_data = _versioned(
@@ -481,6 +490,119 @@ federal_value = Table(
     Column("value", JSONB, nullable=False, comment="the value ФЕРЗЛ holds"),
     Column("observed_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("source", String(32), nullable=False, comment="getPersonData, daily changes, reconciliation …"),
+)
+
+# --- the federal register (ФЕРЗЛ) -----------------------------------------------------------------------
+
+FEDERAL_PUSH_STATES = ("pending", "accepted", "rejected")
+
+federal_push = Table(
+    "federal_push",
+    metadata,
+    Column(
+        "entry_id",
+        BigInteger,
+        ForeignKey("buffer_entry.id"),
+        primary_key=True,
+        comment="the accepted buffer entry that must reach ФЕРЗЛ before it applies locally",
+    ),
+    Column(
+        "request_id",
+        UUID(as_uuid=True),
+        nullable=False,
+        unique=True,
+        comment="externalRequestId: the same on every attempt, so ФЕРЗЛ answers a repeat, never applies it twice",
+    ),
+    Column("operation", String(16), nullable=False),
+    Column("change_date", Date, nullable=False),
+    Column("card", JSONB, nullable=False, comment="the card as it will be after the change, as pushed"),
+    Column(
+        "enp", String(16), comment="the ЕНП the change is about (allocated by the region for a new person)"
+    ),
+    Column("person_id", BigInteger, ForeignKey("person.id")),
+    Column("state", String(10), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, comment="why the last attempt did not get an answer"),
+    Column("federal_code", String(16), comment="ФЕРЗЛ error code of a rejection"),
+    Column("federal_text", Text),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("answered_at", TIMESTAMP(timezone=True)),
+    CheckConstraint(f"state IN {FEDERAL_PUSH_STATES!r}", name="state"),
+    Index("ix_federal_push_pending", "entry_id", postgresql_where=text("state = 'pending'")),
+)
+
+federal_sync_day = Table(
+    "federal_sync_day",
+    metadata,
+    Column("day", Date, primary_key=True, comment="a day of federal changes (getInsuranceStatusChanges)"),
+    Column(
+        "after_change_id", BigInteger, comment="the last federal change id taken: a crash resumes after it"
+    ),
+    Column("changes", Integer, nullable=False, server_default=text("0")),
+    Column("applied", Integer, nullable=False, server_default=text("0")),
+    Column("kept_pinned", Integer, nullable=False, server_default=text("0")),
+    Column(
+        "unknown", Integer, nullable=False, server_default=text("0"), comment="ЕНП the region does not hold"
+    ),
+    Column("finished_at", TIMESTAMP(timezone=True), comment="NULL while the day is being taken"),
+)
+
+federal_change_seen = Table(
+    "federal_change_seen",
+    metadata,
+    Column(
+        "change_id", BigInteger, primary_key=True, comment="ФЕРЗЛ change id: a duplicate delivery is skipped"
+    ),
+    Column("day", Date, nullable=False),
+    Column("enp", String(16), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("person.id")),
+    Column("outcome", String(16), nullable=False, comment="applied, unchanged, kept_pinned, unknown"),
+    Column("fields", Text, comment="the fields it changed or kept"),
+    Column("seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+)
+
+RECONCILIATION_STATES = ("running", "done", "failed", "cancelled")
+RECONCILIATION_CATEGORIES = ("missing_regionally", "missing_federally", "differs", "accepted_deviation")
+
+reconciliation_run = Table(
+    "reconciliation_run",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("state", String(10), nullable=False, server_default=text("'running'")),
+    Column("filter", JSONB, nullable=False, comment="{} = the whole region; smo, mo, changed_since"),
+    Column("policy", String(16), nullable=False, comment="federal_wins, review or report"),
+    Column("actor", String(64), nullable=False),
+    Column("cursor_enp", String(16), comment="every ЕНП up to this one is reconciled (ЕНП order)"),
+    Column(
+        "batch_id", String(64), comment="the ФЕРЗЛ batch in flight; a resumed run polls it, not a new one"
+    ),
+    Column("batch_after", String(16), comment="the cursor the batch in flight was started from"),
+    Column("batches", Integer, nullable=False, server_default=text("0")),
+    Column("persons", Integer, nullable=False, server_default=text("0"), comment="persons compared so far"),
+    Column("differences", Integer, nullable=False, server_default=text("0")),
+    Column("applied", Integer, nullable=False, server_default=text("0")),
+    Column("error", Text),
+    Column("started_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("heartbeat_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", TIMESTAMP(timezone=True)),
+    CheckConstraint(f"state IN {RECONCILIATION_STATES!r}", name="state"),
+)
+
+reconciliation_item = Table(
+    "reconciliation_item",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("run_id", Integer, ForeignKey("reconciliation_run.id"), nullable=False),
+    Column("enp", String(16), nullable=False),
+    Column("person_id", BigInteger, ForeignKey("person.id")),
+    Column("category", String(20), nullable=False),
+    Column("field", String(16), nullable=False, comment="card field, or '*' for a whole missing person"),
+    Column("regional", Text),
+    Column("federal", Text),
+    Column("resolution", String(10), nullable=False, comment="applied, review, reported, pinned"),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"category IN {RECONCILIATION_CATEGORIES!r}", name="category"),
+    UniqueConstraint("run_id", "enp", "field", name="uq_reconciliation_item"),
 )
 
 # --- SOAP hub -------------------------------------------------------------------------------------------

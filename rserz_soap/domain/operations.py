@@ -244,3 +244,23 @@ def _notice(
     if period.smo_code == ctx.submitter_smo:
         return ()
     return (StopNotice(period.smo_code, card.enp or period.enp, reason, stop),)
+
+
+def record_death(card: PersonCard, ddeath: date) -> Transition:
+    """A death reported by an outside register (ФЕРЗЛ, ЗАГС), not by an СМО's П022.
+
+    The same facts as П022 — dead from ``ddeath``, the open insurance stopped for death, attachments closed —
+    and the insurer always gets its STOPLIST notice, because it did not stop the insurance itself."""
+    if card.status is Status.DEAD and card.ddeath == ddeath:
+        raise OperationRefused(PERSON_DEAD, "the death is already recorded")
+    period = card.open_period()
+    after = card.replace(
+        status=Status.DEAD,
+        ddeath=ddeath,
+        attachments=frozenset(_closed_attachment(a, ddeath) for a in card.attachments),
+    )
+    notices: tuple[StopNotice, ...] = ()
+    if period is not None:
+        after = after.with_periods(_replace(card.insurance, period, period.stopped(ddeath, StopReason.DEATH)))
+        notices = (StopNotice(period.smo_code, card.enp or period.enp, StopReason.DEATH, ddeath),)
+    return Transition(card, after, Op.P022, ddeath, notices)

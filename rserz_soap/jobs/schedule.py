@@ -1,11 +1,11 @@
-"""The periodic jobs of the hub (RQ's cron scheduler); later issues add federal sync, snapshots, backups."""
+"""The periodic jobs of the hub (RQ's cron scheduler); later issues add snapshots and backups."""
 
 from __future__ import annotations
 
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, housekeeping, queues
+from rserz_soap.jobs import buffer, federal, housekeeping, queues
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -13,4 +13,7 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(housekeeping.heartbeat, queues.DEFAULT, interval=60, job_timeout=30)
     scheduler.register(buffer.drain, queues.DEFAULT, interval=60, job_timeout=1800)
     scheduler.register(buffer.publish_feed, queues.DEFAULT, interval=10, job_timeout=300)
+    scheduler.register(federal.push_pending, queues.FEDERAL, interval=30, job_timeout=1800)
+    scheduler.register(federal.sync_changes, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
+    scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
     return scheduler

@@ -1,10 +1,19 @@
 """The buffer: every change from a participant waits here until it is checked, decided and applied.
 
-States: received → checked → awaiting_review → accepted / rejected → applied. Receiving commits the
-records first, so nothing accepted is lost whatever happens next. Each entry is then processed in a
+States: received → checked → awaiting_review → accepted / rejected → (awaiting_federal →) applied.
+Receiving commits the records first, so nothing accepted is lost whatever happens next. Each entry is then processed in a
 transaction of its own that moves its state *and* applies it to the register together, with the person's
 row locked: a crash leaves the entry in its last committed state, and processing it again can neither
 lose it nor apply it twice. Every move is written to the decision trail (who, when, why).
+
+Federal first (``federal_first``): the federal register is the legal master, so an accepted change is not
+applied at once. It moves to ``awaiting_federal`` with a row in ``federal_push`` (its outbox: a stable
+request id, the operation, the ЕНП allocated for a new person). A sender (``jobs/federal.py``) takes the
+pushes in entry order: :meth:`Registry.prepare_push` computes the card against the register as it is *now*
+(an earlier push of the same person may have been applied since), the federal register answers, and
+:meth:`Registry.federal_answered` applies the change — in the same transaction that settles the entry —
+or rejects it with the federal code (591). A repeat of the same request id gets ФЕРЗЛ's first answer, and
+an entry already settled is never settled again, so neither side applies a change twice.
 """
 
 from __future__ import annotations
@@ -18,11 +27,13 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db import persons
-from rserz_soap.db.tables import buffer_decision, buffer_entry, participant
+from rserz_soap.db.tables import buffer_decision, buffer_entry, federal_push, participant
 from rserz_soap.domain.codec import decode, encode
+from rserz_soap.domain.federal import AcceptAnswer
 from rserz_soap.domain.flk import ErrorDirectory, FlkError, Reference, check
 from rserz_soap.domain.operations import OperationContext, OperationRefused, apply_operation
 from rserz_soap.domain.person import PersonCard
@@ -38,18 +49,20 @@ class State(StrEnum):
     CHECKED = "checked"
     AWAITING_REVIEW = "awaiting_review"
     ACCEPTED = "accepted"
+    AWAITING_FEDERAL = "awaiting_federal"
     REJECTED = "rejected"
     APPLIED = "applied"
 
 
 FINAL = (State.REJECTED, State.APPLIED)
-PENDING = (State.RECEIVED, State.CHECKED, State.AWAITING_REVIEW, State.ACCEPTED)
+PENDING = (State.RECEIVED, State.CHECKED, State.AWAITING_REVIEW, State.ACCEPTED, State.AWAITING_FEDERAL)
 
 ACCEPTED_CODE = "AA"  # CODE_ERP: accepted and applied
 ERROR_CODE = "AE"  # rejected by ФЛК or by the operation's rules
 REJECTED_CODE = "AR"  # rejected by a ТФОМС decision
 
 WRONG_SUBMITTER = "590"  # the record's СМО is not the participant that sent it
+FEDERAL_REJECTED = "591"  # the federal register refused the change
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,7 @@ class Registry:
     region_code: str
     find_duplicates: Callable[[Connection, PersonCard], Sequence[tuple[int, float]]] | None = None
     today: Callable[[], date] = date.today
+    federal_first: bool = False  # accepted changes wait for ФЕРЗЛ's acceptance before they apply
     _closing: list[str] = field(default_factory=list)
 
     # -- receiving ---------------------------------------------------------------------------------------
@@ -170,7 +184,7 @@ class Registry:
                 works: list[_Work] = []
                 for entry in locked:
                     state = State(entry["state"])
-                    if state in FINAL or state is State.AWAITING_REVIEW:
+                    if state in FINAL or state in (State.AWAITING_REVIEW, State.AWAITING_FEDERAL):
                         results[entry["id"]] = _result_of(entry)
                         continue
                     works.append(
@@ -277,21 +291,29 @@ class Registry:
                     conflicts=tuple(conflicts),
                     show_insurance=False,
                 )
-        if trail.state is not State.ACCEPTED:
+        if trail.state not in (State.ACCEPTED, State.AWAITING_FEDERAL):
             trail.move(State.ACCEPTED, w.actor, w.reason)
         submitter = w.submitter
-        ctx = OperationContext(
-            submitter.code if submitter.kind == "smo" else record.insurance.smo_code,
-            self.today(),
-            lambda dr, sex: persons.allocate_enp(conn, self.region_code, dr, sex),
-        )
         try:
-            transition = apply_operation(card, record, ctx)
+            transition = apply_operation(card, record, self._context(conn, w))
         except OperationRefused as refused:
             err = self.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
             trail.move(State.REJECTED, "auto", None)
             comment = f"{err.code} {err.comment}"
             return _Outcome(w, trail, card, ERROR_CODE, comment, [*errors, err], reject_reason=comment)
+        if self.federal_first and not w.federal_accepted:
+            trail.move(State.AWAITING_FEDERAL, "auto", None)
+            push = {
+                "entry_id": w.entry_id,
+                "request_id": uuid.uuid4(),
+                "operation": record.op,
+                "change_date": transition.valid_from,
+                "card": encode(transition.after),
+                "enp": transition.after.enp,
+                "person_id": card.person_id if card else None,
+            }
+            comment = "Принята ТФОМС, ожидает подтверждения ФЕРЗЛ"
+            return _Outcome(w, trail, card, None, comment, errors, show_insurance=False, push=push)
         meta = persons.VersionMeta(
             record.op,
             submitter.kind,
@@ -303,6 +325,125 @@ class Registry:
         )
         plan = persons.SavePlan(w.stored, transition.after, meta, transition.stop_notices)
         return _Outcome(w, trail, transition.after, ACCEPTED_CODE, "Запись принята", errors, plan=plan)
+
+    def _context(self, conn: Connection, w: _Work) -> OperationContext:
+        """The operation's context; a change ФЕРЗЛ has seen keeps the ЕНП it was pushed with."""
+        submitter, record = w.submitter, w.record
+
+        def allocate(dr: date, sex: int) -> str:
+            return w.federal_enp or persons.allocate_enp(conn, self.region_code, dr, sex)
+
+        return OperationContext(
+            submitter.code if submitter.kind == "smo" else record.insurance.smo_code, self.today(), allocate
+        )
+
+    # -- federal first -----------------------------------------------------------------------------------
+
+    def pending_pushes(self, limit: int = 1000) -> list[int]:
+        """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in)."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(federal_push.c.entry_id)
+                    .where(federal_push.c.state == "pending")
+                    .order_by(federal_push.c.entry_id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def prepare_push(self, entry_id: int) -> Push | None:
+        """The change to send for an entry awaiting ФЕРЗЛ, computed against the register as it is now.
+
+        None when there is nothing to send: the entry is settled already, or the change no longer applies
+        to the register (then it is rejected here, with the operation's code, and never sent)."""
+        with self.engine.begin() as conn:
+            entry = conn.execute(_entry_query(entry_id)).mappings().one()
+            push = conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
+            if entry["state"] != State.AWAITING_FEDERAL or push.state != "pending":
+                return None
+            w = self._federal_work(entry, push.enp, accepted=False)
+            ref = self.reference(conn)
+            resolution = resolve_person(conn, w.record, ref)
+            stored = persons.load(conn, resolution.person_id) if resolution.person_id else None
+            try:
+                transition = apply_operation(
+                    stored.card if stored else None, w.record, self._context(conn, w)
+                )
+            except OperationRefused as refused:
+                err = self.directory.error(refused.code, n_rec=w.record.n_rec, detail=refused.message)
+                trail = _Trail(entry_id, State.AWAITING_FEDERAL)
+                trail.move(State.REJECTED, "auto", f"{err.code} {err.comment}")
+                comment = f"{err.code} {err.comment}"
+                _settle_all(
+                    conn, [_Outcome(w, trail, None, ERROR_CODE, comment, [err], reject_reason=comment)]
+                )
+                conn.execute(
+                    update(federal_push)
+                    .where(federal_push.c.entry_id == entry_id)
+                    .values(state="rejected", last_error=f"not sent: {comment}", answered_at=func.now())
+                )
+                return None
+            card = transition.after
+            conn.execute(
+                update(federal_push)
+                .where(federal_push.c.entry_id == entry_id)
+                .values(card=encode(card), attempts=federal_push.c.attempts + 1)
+            )
+            return Push(entry_id, str(push.request_id), push.operation, push.change_date, card)
+
+    def federal_answered(self, entry_id: int, answer: AcceptAnswer) -> RecordResult:
+        """Settle an entry with ФЕРЗЛ's answer: apply it (accepted) or reject it with the federal code.
+
+        An entry already settled (a repeated answer, a second sender) is left as it is."""
+        with self.engine.begin() as conn:
+            entry = conn.execute(_entry_query(entry_id)).mappings().one()
+            push = conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
+            if entry["state"] != State.AWAITING_FEDERAL or push.state != "pending":
+                return _result_of(entry)
+            conn.execute(
+                update(federal_push)
+                .where(federal_push.c.entry_id == entry_id)
+                .values(
+                    state="accepted" if answer.accepted else "rejected",
+                    federal_code=answer.code,
+                    federal_text=answer.text or None,
+                    last_error=None,
+                    answered_at=func.now(),
+                )
+            )
+            w = self._federal_work(entry, answer.enp or push.enp, accepted=answer.accepted)
+            if answer.accepted:
+                return self._run(conn, [w])[entry_id]
+            err = self.directory.error(
+                FEDERAL_REJECTED, n_rec=w.record.n_rec, detail=f"ФЕРЗЛ {answer.text or 'отказ без кода'}"
+            )
+            trail = _Trail(entry_id, State.AWAITING_FEDERAL)
+            trail.move(State.REJECTED, "ferzl", answer.text or None)
+            comment = f"{err.code} {err.comment}"
+            outcome = _Outcome(w, trail, None, ERROR_CODE, comment, [err], reject_reason=comment)
+            return _settle_all(conn, [outcome])[entry_id]
+
+    def federal_unreachable(self, entry_id: int, error: str) -> None:
+        """Remember why the last attempt got no answer; the entry keeps waiting."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(federal_push)
+                .where(federal_push.c.entry_id == entry_id, federal_push.c.state == "pending")
+                .values(last_error=error[:500])
+            )
+
+    def _federal_work(self, entry: Any, enp: str | None, *, accepted: bool) -> _Work:
+        return _Work(
+            entry["id"],
+            State.AWAITING_FEDERAL,
+            decode(OperationRecord, entry["payload"]),
+            Submitter(entry["participant_id"], entry["participant_kind"], entry["participant_code"]),
+            fallback=_result_of(entry),
+            actor="ferzl",
+            review_done=True,
+            federal_accepted=accepted,
+            federal_enp=enp,
+        )
 
     # -- review ------------------------------------------------------------------------------------------
 
@@ -418,6 +559,8 @@ class _Work:
     actor: str = "auto"
     review_done: bool = False
     reason: str | None = None
+    federal_accepted: bool = False  # ФЕРЗЛ has accepted the change: apply it now
+    federal_enp: str | None = None  # the ЕНП the change was pushed to ФЕРЗЛ with (a new person's)
     resolution: Resolution | None = None
     stored: persons.StoredCard | None = None
 
@@ -431,6 +574,8 @@ class _Work:
             self.actor,
             self.review_done,
             self.reason,
+            self.federal_accepted,
+            self.federal_enp,
         )
 
 
@@ -446,12 +591,25 @@ class _Outcome:
     show_insurance: bool = True
     reject_reason: str | None = None
     plan: persons.SavePlan | None = None  # the change to apply, when the record is accepted
+    push: dict[str, Any] | None = None  # the federal_push row, when the change must reach ФЕРЗЛ first
+
+
+@dataclass(frozen=True)
+class Push:
+    """One change to send to ФЕРЗЛ: the same request id on every attempt."""
+
+    entry_id: int
+    request_id: str
+    operation: str
+    change_date: date
+    card: PersonCard
 
 
 def _settle_all(conn: Connection, outcomes: Sequence[_Outcome]) -> dict[int, RecordResult]:
     """Write the entries' new states, results and trails: one UPDATE and one INSERT for all of them."""
     results: dict[int, RecordResult] = {}
     ids, states, payloads, pids, moves = [], [], [], [], []
+    pushes = [o.push for o in outcomes if o.push is not None]
     for o in outcomes:
         card, record = o.card, o.work.record
         period = card.open_period() if card is not None and o.show_insurance else None
@@ -479,6 +637,10 @@ def _settle_all(conn: Connection, outcomes: Sequence[_Outcome]) -> dict[int, Rec
         conn.execute(_SETTLE_SQL, {"ids": ids, "states": states, "results": payloads, "pids": pids})
     if moves:
         conn.execute(insert(buffer_decision), moves)
+    if pushes:
+        conn.execute(
+            pg_insert(federal_push).values(pushes).on_conflict_do_nothing(index_elements=["entry_id"])
+        )
     return results
 
 

@@ -105,7 +105,7 @@ def apply_federal(
     """Set the card to the federal values; remember them as known federal values."""
     _check_fields(values)
     stored = persons.load(conn, person_id, for_update=True)
-    _remember_federal(conn, person_id, values, source="manual" if source_kind == "operator" else source_kind)
+    remember_federal(conn, person_id, values, source="manual" if source_kind == "operator" else source_kind)
     pins = pinned_fields(conn, person_id)
     skipped = tuple(sorted(k for k in values if respect_pins and k in pins))
     applicable = {k: v for k, v in values.items() if k not in skipped}
@@ -139,7 +139,7 @@ def set_deviation(
     if not justification or not justification.strip():
         raise ManualChangeError("a deliberate deviation from ФЕРЗЛ needs a justification")
     stored = persons.load(conn, person_id, for_update=True)
-    _remember_federal(conn, person_id, {k: v for k, v in federal.items() if k in values}, source="manual")
+    remember_federal(conn, person_id, {k: v for k, v in federal.items() if k in values}, source="manual")
     result = _save(
         conn,
         stored,
@@ -188,7 +188,7 @@ def _release(conn: Connection, person_id: int, names: Any, actor: str) -> int:
     return int(res.rowcount or 0)
 
 
-def _remember_federal(conn: Connection, person_id: int, values: Mapping[str, Any], *, source: str) -> None:
+def remember_federal(conn: Connection, person_id: int, values: Mapping[str, Any], *, source: str) -> None:
     for name, value in values.items():
         stmt = pg_insert(federal_value).values(
             person_id=person_id, field=name, value=encode(value), source=source

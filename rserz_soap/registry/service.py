@@ -40,4 +40,5 @@ def build_registry(engine: Engine, settings: Settings) -> Registry:
         reference=reference,
         region_code=settings.region_code,
         find_duplicates=_duplicates,
+        federal_first=settings.federal_first,
     )

@@ -1,7 +1,7 @@
 """`rserz up`: the whole hub on one machine as child processes of one supervisor.
 
-The children (web, worker, scheduler) run in their own sessions so that Ctrl-C reaches only the
-supervisor, which then stops them in order — children first, Redis and PostgreSQL last — and a child
+The children (web, worker, scheduler, the emulators of the outside world) run in their own sessions
+so that Ctrl-C reaches only the supervisor, which then stops them in order — children first, Redis and PostgreSQL last — and a child
 that outlives the supervisor (kill -9) is told to die by the kernel (PR_SET_PDEATHSIG).
 """
 
@@ -77,6 +77,7 @@ class Supervisor:
             Child("web", [*py, "serve"]),
             Child("worker", [*py, "worker"]),
             Child("scheduler", [*py, "scheduler"]),
+            Child("emulators", [*py, "emulators"]),  # ФЕРЗЛ stand-in on RSERZ_EMULATORS_PORT
         ]
         for child in self.children:
             child.start(self.env)

@@ -7,7 +7,13 @@ import pytest
 from rserz_soap.config import load_settings
 from rserz_soap.demo.load import region_reference_from_files
 from rserz_soap.demo.region import RegionReference, generate
-from rserz_soap.emulators.ferzl.population import Divergence, federal_population
+from rserz_soap.emulators.ferzl.population import (
+    Divergence,
+    federal_only_count,
+    federal_only_persons,
+    federal_population,
+    federal_slice,
+)
 
 N = 3_000
 
@@ -47,3 +53,27 @@ def test_deterministic_and_zero_share_means_identical(reference: RegionReference
     assert a == b
     same, none = federal_population(reference, 300, seed=9, share=0.0)
     assert none == [] and [f.card for f in same] == [p.to_card() for p in generate(reference, 300, 9)]
+
+
+def test_planted_fields_use_the_hub_reconciliation_names(reference: RegionReference) -> None:
+    _federal, planted = federal_population(reference, N, seed=5, share=0.05)
+    expected = {
+        Divergence.DOCUMENT: "document",
+        Divergence.NAME_SPELLING: "fam",
+        Divergence.SMO: "smo",
+        Divergence.DEATH_ONLY_FEDERAL: "ddeath",
+        Divergence.MISSING_FEDERALLY: None,
+        Divergence.MISSING_REGIONALLY: None,
+    }
+    assert {m.kind: m.field for m in planted} == expected
+
+
+def test_slices_computed_apart_make_the_whole(reference: RegionReference) -> None:
+    whole, marks = federal_population(reference, 900, seed=4, share=0.1)
+    people, planted = [], []
+    for start in range(0, 900, 250):
+        part, part_marks = federal_slice(reference, 900, 4, start, min(start + 250, 900), share=0.1)
+        people += part
+        planted += part_marks
+    extra, extra_marks = federal_only_persons(reference, 900, 4, federal_only_count(len(planted), 0.1))
+    assert (people + extra, planted + extra_marks) == (whole, marks)

@@ -18,6 +18,7 @@ def test_pending_entries_are_drained_and_the_feed_published(
 ) -> None:  # type: ignore[no-untyped-def]
     url = fresh_engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("RSERZ_DATABASE_URL", url)
+    monkeypatch.setenv("RSERZ_FEDERAL_FIRST", "0")  # the register alone: applied at once, then published
     registry = build_registry(fresh_engine, settings)
     with fresh_engine.begin() as conn:
         pid = upsert_participant(conn, "smo", "45001", "СМО")

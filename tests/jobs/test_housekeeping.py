@@ -18,8 +18,17 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
 
 
 def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
-    from rserz_soap.jobs import buffer
+    from rserz_soap.jobs import buffer, federal
 
     jobs = build_scheduler(redis_conn).get_jobs()
-    assert [j.func for j in jobs] == [housekeeping.heartbeat, buffer.drain, buffer.publish_feed]
-    assert {j.queue_name for j in jobs} == {queues.DEFAULT}
+    assert [j.func for j in jobs] == [
+        housekeeping.heartbeat,
+        buffer.drain,
+        buffer.publish_feed,
+        federal.push_pending,
+        federal.sync_changes,
+        federal.resume_stale_reconciliations,
+    ]
+    # federal work has its own queue, so a long reconciliation never delays the buffer
+    assert {j.func: j.queue_name for j in jobs}[federal.push_pending] == queues.FEDERAL
+    assert {j.queue_name for j in jobs if j.func in (buffer.drain, buffer.publish_feed)} == {queues.DEFAULT}

@@ -34,7 +34,13 @@ def _healthz(port: int) -> tuple[int, dict[str, object]] | None:
 
 def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RSERZ_")}
-    env.update(RSERZ_VAR_DIR=str(var), RSERZ_PORT=str(port), RSERZ_DEMO_PERSONS="400", RSERZ_WEB_WORKERS="1")
+    env.update(
+        RSERZ_VAR_DIR=str(var),
+        RSERZ_PORT=str(port),
+        RSERZ_EMULATORS_PORT=str(_free_port()),
+        RSERZ_DEMO_PERSONS="400",
+        RSERZ_WEB_WORKERS="1",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "rserz_soap", "up"],
         env=env,

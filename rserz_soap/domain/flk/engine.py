@@ -33,8 +33,9 @@ __all__ = [
 DUPLICATE_KEY: Final = "905"
 
 #: Logical codes reported by the service layer, not by a rule, because only it knows the fact checked:
-#: 590 — the record's СМО is not the participant that sent it (``registry.buffer.WRONG_SUBMITTER``).
-SERVICE_CODES: Final = frozenset({"590"})
+#: 590 — the record's СМО is not the participant that sent it (``registry.buffer.WRONG_SUBMITTER``);
+#: 591 — the federal register refused the change (``registry.buffer.FEDERAL_REJECTED``).
+SERVICE_CODES: Final = frozenset({"590", "591"})
 
 
 def rejected(errors: Iterable[FlkError]) -> bool:

@@ -65,9 +65,24 @@ def federal_population(
     ``federal_only`` persons (default: a tenth of the planted count) exist only federally: they are the
     population's next indices after ``n``, which the region never loaded.
     """
+    people, planted = federal_slice(reference, n, seed, 0, n, share=share)
+    extra, marks = federal_only_persons(
+        reference, n, seed, federal_only_count(len(planted), share, federal_only)
+    )
+    return people + extra, planted + marks
+
+
+def federal_slice(
+    reference: RegionReference, n: int, seed: int, start: int, stop: int, *, share: float = 0.01
+) -> tuple[list[FederalPerson], list[Planted]]:
+    """The federal copy of the region's persons ``start … stop-1`` (of ``n``) and their planted divergences.
+
+    Every person's fate depends only on (seed, index), so slices computed apart (in worker processes)
+    and concatenated in order equal the whole, without the persons that exist only federally.
+    """
     people: list[FederalPerson] = []
     planted: list[Planted] = []
-    for p in generate(reference, n, seed):
+    for p in generate(reference, n, seed, start=start, count=stop - start):
         rnd = random.Random(f"ferzl:{seed}:{p.index}")  # noqa: S311 - reproducible test data, not secrets
         if rnd.random() >= share:
             people.append(FederalPerson(p.index, p.to_card()))
@@ -81,8 +96,23 @@ def federal_population(
         planted.append(mark)
         if card is not None:
             people.append(FederalPerson(p.index, card))
-    extra = federal_only if federal_only is not None else max(1, len(planted) // 10) if share > 0 else 0
-    for p in _beyond(reference, n, seed, extra):
+    return people, planted
+
+
+def federal_only_count(planted: int, share: float, federal_only: int | None = None) -> int:
+    """How many persons exist only federally: ``federal_only``, or a tenth of the ``planted`` count."""
+    if federal_only is not None:
+        return federal_only
+    return max(1, planted // 10) if share > 0 else 0
+
+
+def federal_only_persons(
+    reference: RegionReference, n: int, seed: int, count: int
+) -> tuple[list[FederalPerson], list[Planted]]:
+    """The ``count`` persons only the federal register has (indices ``n …``) and their planted marks."""
+    people: list[FederalPerson] = []
+    planted: list[Planted] = []
+    for p in _beyond(reference, n, seed, count):
         people.append(FederalPerson(p.index, p.to_card()))
         planted.append(Planted(p.index, p.enp, Divergence.MISSING_REGIONALLY, None, None, p.enp))
     return people, planted
@@ -109,12 +139,12 @@ def _diverge(
             number = doc.docnum[:-1] + str((int(doc.docnum[-1]) + 1) % 10)
         new = dataclasses.replace(doc, docnum=number)
         card = card.replace(documents=frozenset(new if d == doc else d for d in card.documents))
-        return card, Planted(p.index, p.enp, kind, "DOCNUM", doc.docnum, number)
+        return card, Planted(p.index, p.enp, kind, "document", doc.docnum, number)
     if kind is Divergence.NAME_SPELLING:
         fam = card.data.fam
         spelt = fam.replace("е", "ё", 1) if "е" in fam else fam[:-1] + ("а" if fam[-1] != "а" else "я")
         card = card.replace(data=dataclasses.replace(card.data, fam=spelt))
-        return card, Planted(p.index, p.enp, kind, "FAM", fam, spelt)
+        return card, Planted(p.index, p.enp, kind, "fam", fam, spelt)
     if kind is Divergence.SMO:
         period = card.open_period()
         others = [
@@ -127,7 +157,7 @@ def _diverge(
         other = rnd.choice(others)
         moved = dataclasses.replace(period, smo_code=other)
         card = card.with_periods([moved if q == period else q for q in card.insurance])
-        return card, Planted(p.index, p.enp, kind, "SMOCOD", period.smo_code, other)
+        return card, Planted(p.index, p.enp, kind, "smo", period.smo_code, other)
     # a death the ЗАГС reported to the federal register only
     if card.status is not Status.INSURED or card.ddeath is not None:
         return None
@@ -139,4 +169,4 @@ def _diverge(
     card = card.replace(status=Status.DEAD, ddeath=day).with_periods(
         [stopped if q == period else q for q in card.insurance]
     )
-    return card, Planted(p.index, p.enp, Divergence.DEATH_ONLY_FEDERAL, "DDEATH", None, day.isoformat())
+    return card, Planted(p.index, p.enp, Divergence.DEATH_ONLY_FEDERAL, "ddeath", None, day.isoformat())

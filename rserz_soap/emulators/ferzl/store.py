@@ -1,0 +1,210 @@
+"""The ФЕРЗЛ emulator's own database: the federal copy of the persons, its history, changes and batches.
+
+The emulator stands for a system outside the region, so it keeps its data in a database of its own on
+the hub's PostgreSQL server (``<hub database>_ferzl``) and never touches the hub's tables. The schema is
+created with ``metadata.create_all`` — a stand-in needs no migrations; drop the database to start over.
+
+``fed_person`` holds each person's current card twice: whole (``card``, the codec's JSON of a
+``PersonCard``) for the operations that answer the full person, and flattened (name, main document,
+latest policy) for the search keys and for reconciliation batches, which must read ten thousand persons
+in well under a second without decoding their cards.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+
+from rserz_soap.db.engine import make_engine, normalize_url
+
+__all__ = [
+    "DATABASE_SUFFIX",
+    "create_schema",
+    "ensure_database",
+    "fed_batch",
+    "fed_change",
+    "fed_fault",
+    "fed_person",
+    "fed_person_version",
+    "fed_planted",
+    "fed_request",
+    "ferzl_database_url",
+    "metadata",
+]
+
+DATABASE_SUFFIX = "_ferzl"
+
+metadata = MetaData()
+
+#: The current state of every person the federal register knows, flat columns beside the whole card.
+fed_person = Table(
+    "fed_person",
+    metadata,
+    Column("enp", Text, primary_key=True),
+    Column("region", Text, nullable=False),
+    Column("status", Text, nullable=False),  # the federal status: INSURED, NOT_INSURED, DEAD, MERGED
+    Column("fam", Text),
+    Column("im", Text),
+    Column("ot", Text),
+    Column("sex", SmallInteger, nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("birth_place", Text),
+    Column("snils", Text),
+    Column("death_date", Date),
+    # the main document
+    Column("doc_type", Integer),
+    Column("doc_ser", Text),
+    Column("doc_num", Text),
+    Column("doc_date", Date),
+    Column("doc_issuer", Text),
+    # the latest policy (greatest date of beginning)
+    Column("smo", Text),
+    Column("policy_type", SmallInteger),
+    Column("policy_ser", Text),
+    Column("policy_num", Text),
+    Column("policy_begin", Date),
+    Column("policy_date_end", Date),
+    Column("policy_date_stop", Date),
+    Column("policy_stop_reason", SmallInteger),
+    Column("policy_okato", Text),
+    Column("policy_end", Date),  # the earlier of policy_date_end and policy_date_stop
+    Column("card", JSONB, nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("fed_person_snils", fed_person.c.snils)
+Index("fed_person_document", fed_person.c.doc_type, fed_person.c.doc_num, fed_person.c.doc_ser)
+Index("fed_person_fio", func.lower(fed_person.c.fam), fed_person.c.birth_date)
+Index("fed_person_policy", fed_person.c.policy_num)
+Index("fed_person_region_enp", fed_person.c.region, fed_person.c.enp)
+
+#: Every version of a person the federal register recorded (version 1 = the seeded state).
+fed_person_version = Table(
+    "fed_person_version",
+    metadata,
+    Column("enp", Text, primary_key=True),
+    Column("version_no", Integer, primary_key=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("card", JSONB, nullable=False),
+)
+
+#: The federal daily changes (getInsuranceStatusChanges), with the card as recorded with the change.
+fed_change = Table(
+    "fed_change",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("enp", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("change_date", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("card", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("fed_change_region_date", fed_change.c.region, fed_change.c.change_date, fed_change.c.change_id)
+
+#: Reconciliation batches: QUEUED → RUNNING → DONE (result) or FAILED (error).
+fed_batch = Table(
+    "fed_batch",
+    metadata,
+    Column("batch_id", Text, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("request", JSONB, nullable=False),
+    Column("result", JSONB),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("done_at", DateTime(timezone=True)),
+)
+
+#: acceptRegionalChange answers, once per externalRequestId.
+fed_request = Table(
+    "fed_request",
+    metadata,
+    Column("external_request_id", Text, primary_key=True),
+    Column("operation", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: The ground truth: every divergence planted by the seed.
+fed_planted = Table(
+    "fed_planted",
+    metadata,
+    Column("index", Integer, primary_key=True),
+    Column("enp", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("field", Text),
+    Column("regional", Text),
+    Column("federal", Text),
+)
+
+#: The fault switches (one row, id 1), shared by every emulator process.
+fed_fault = Table(
+    "fed_fault",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("switches", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+def ferzl_database_url(hub_database_url: str) -> str:
+    """The emulator's database: the hub's server, the hub's database name plus ``_ferzl``."""
+    url = make_url(normalize_url(hub_database_url))
+    if not url.database:
+        raise ValueError("the hub's database URL names no database")
+    return url.set(database=f"{url.database}{DATABASE_SUFFIX}").render_as_string(hide_password=False)
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database of ``url`` if it is missing; True when it was created.
+
+    Connects (in autocommit: CREATE DATABASE cannot run in a transaction) to the server's ``postgres``
+    database, or to ``template1`` when that one is absent.
+    """
+    target = make_url(normalize_url(url))
+    name = target.database
+    if not name:
+        raise ValueError("the URL names no database")
+    last_error: Exception | None = None
+    for admin_db in ("postgres", "template1"):
+        admin = make_engine(
+            target.set(database=admin_db).render_as_string(hide_password=False),
+            pool_size=1,
+            application_name="rserz-ferzl-admin",
+        )
+        try:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                exists = conn.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).first()
+                if exists is not None:
+                    return False
+                quoted = conn.dialect.identifier_preparer.quote(name)
+                conn.execute(text(f"CREATE DATABASE {quoted}"))
+                return True
+        except Exception as exc:  # noqa: BLE001 - try the next maintenance database, report the last error
+            last_error = exc
+        finally:
+            admin.dispose()
+    raise RuntimeError(f"cannot create the ФЕРЗЛ emulator database {name!r}: {last_error}")
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the emulator's tables and indexes (a no-op for those that exist)."""
+    metadata.create_all(engine)

@@ -1,0 +1,116 @@
+"""Federal register jobs (queue ``federal``): pushes of accepted changes, daily changes, reconciliation.
+
+Retries are RQ's, with an explicit list of intervals (:data:`RETRY_INTERVALS`), never loops inside a job:
+a job that meets an unreachable ФЕРЗЛ raises, RQ runs it again later, and the work resumes where its last
+transaction left it (an entry still ``awaiting_federal``, a day's change cursor, a run's ЕНП cursor). The
+worker runs with its scheduler, so a retry waits in Redis, not in a sleeping process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.job import Job
+from sqlalchemy import Engine
+
+from rserz_soap.config import Settings, load_settings
+from rserz_soap.db.engine import make_engine
+from rserz_soap.federal.client import FederalClient
+from rserz_soap.jobs import queues
+from rserz_soap.registry import federal_sync, reconcile
+from rserz_soap.registry.service import build_registry
+
+log = logging.getLogger(__name__)
+
+#: seconds between the attempts of a job that could not reach ФЕРЗЛ (about 6 hours in all)
+RETRY_INTERVALS = [5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 3600, 3600, 3600, 3600]
+#: a running reconciliation with no settled batch for this long has lost its worker: resume it
+STALE_AFTER_SECONDS = 300
+
+
+def retry(intervals: list[int] | None = None) -> Retry:
+    chosen = intervals or RETRY_INTERVALS
+    return Retry(max=len(chosen), interval=chosen)
+
+
+@contextlib.contextmanager
+def _resources() -> Iterator[tuple[Settings, Engine, Any]]:
+    settings = load_settings()
+    assert settings.database_url and settings.redis_url, (
+        "workers get their URLs from rserz up or the environment"
+    )
+    engine = make_engine(settings.database_url, pool_size=2)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        yield settings, engine, redis
+    finally:
+        engine.dispose()
+        redis.close()
+
+
+def push_pending() -> dict[str, int]:
+    """Send every change waiting for ФЕРЗЛ (in order); raises while ФЕРЗЛ is unreachable."""
+    with _resources() as (settings, engine, redis):
+        if not settings.federal_first:
+            return {}
+        client = FederalClient.from_settings(settings, redis)
+        report = federal_sync.push_pending(build_registry(engine, settings), client, settings.region_code)
+    if report.sent or report.not_sent:
+        log.info("ФЕРЗЛ pushes: %s", report)
+    return vars(report)
+
+
+def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
+    """Take the federal changes of every day not yet taken, up to yesterday."""
+    with _resources() as (settings, engine, redis):
+        client = FederalClient.from_settings(settings, redis)
+        day = date.fromisoformat(today) if today else date.today()
+        reports = federal_sync.sync_changes(engine, client, settings.region_code, today=day)
+    for r in reports:
+        log.info(
+            "ФЕРЗЛ changes of %s: %d taken, %d applied, %d kept pinned",
+            r.day,
+            r.changes,
+            r.applied,
+            r.kept_pinned,
+        )
+    return [vars(r) | {"day": r.day.isoformat()} for r in reports]
+
+
+def run_reconciliation(run_id: int) -> str:
+    """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
+    with _resources() as (settings, engine, redis):
+        reconciler = reconcile.Reconciler(
+            engine, FederalClient.from_settings(settings, redis), settings.region_code
+        )
+        try:
+            progress = reconciler.run(run_id)
+        except reconcile.RunBusy:
+            return "busy"
+    return reconcile.dumps(progress)
+
+
+def enqueue_reconciliation(redis: Any, run_id: int, *, intervals: list[int] | None = None) -> Job:
+    return Queue(queues.FEDERAL, connection=redis).enqueue(
+        run_reconciliation,
+        run_id,
+        retry=retry(intervals),
+        job_timeout=6 * 3600,
+        description=f"reconciliation {run_id}",
+    )
+
+
+def resume_stale_reconciliations() -> list[int]:
+    """Re-enqueue runs whose worker died (no heartbeat): the run lock makes a double resume harmless."""
+    with _resources() as (_settings, engine, redis):
+        stale = reconcile.stale_runs(engine, STALE_AFTER_SECONDS)
+        for run_id in stale:
+            log.warning("reconciliation %s lost its worker; resuming", run_id)
+            enqueue_reconciliation(redis, run_id)
+    return stale

@@ -1,0 +1,627 @@
+"""Reconciliation with the federal register: every difference between the regional and the federal copy.
+
+A run walks the register in ЕНП order, a batch of up to 10,000 persons at a time, through the federal
+asynchronous bulk pair (start → poll → fetch):
+
+* **full** (no filter): the federal side lists the region's persons after the cursor (``slice``), and the
+  region compares them with its own persons up to the last federal ЕНП of the batch — so persons only one
+  side has are found in both directions;
+* **by filter** (СМО, МО, changed since a date): the region lists its matching persons after the cursor and
+  asks for exactly those (``enpList``); the federal side reports the ones it lacks.
+
+Each batch is settled in one transaction: its report rows, the policy's corrections and the cursor move
+together. A worker killed at any point leaves the run at its last settled batch; a resumed run polls the
+federal batch already in flight (its id is saved as soon as it starts) instead of starting another. A run
+is driven by one worker at a time (a PostgreSQL advisory lock), so two resumptions cannot interleave.
+
+What a difference becomes is the run's policy:
+
+* ``federal_wins`` — the federal value replaces the regional one through ``manual.apply_federal`` (audited,
+  pins respected); differences no field-level correction can settle (a death, another СМО, a person
+  missing on one side) go to review;
+* ``review`` — every difference waits for an operator, the federal values are remembered so the buffer
+  flags changes that contradict them;
+* ``report`` — only the report.
+
+A pinned field (a deliberate deviation, ``manual.set_deviation``) is reported as ``accepted_deviation``
+and never corrected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from rserz_soap.db.tables import reconciliation_item, reconciliation_run
+from rserz_soap.domain.federal import BatchResult, FederalPerson
+from rserz_soap.registry import manual
+from rserz_soap.registry.federal_port import FederalError, FederalRegister, FederalUnavailable
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+ACTOR = "ferzl:reconciliation"
+
+#: the compared fields, in report order; the names are the card fields ``manual`` and pins use
+FIELDS = ("fam", "im", "ot", "w", "dr", "ss", "document", "smo", "ddeath")
+#: fields the federal value can simply replace; the rest change insurance or life and need an operator
+CORRECTABLE = frozenset({"fam", "im", "ot", "w", "dr", "ss", "document"})
+WHOLE = "*"  # the field of a person missing on one side
+
+MISSING_REGIONALLY = "missing_regionally"
+MISSING_FEDERALLY = "missing_federally"
+DIFFERS = "differs"
+ACCEPTED_DEVIATION = "accepted_deviation"
+
+POLICIES = ("federal_wins", "review", "report")
+
+
+@dataclass(frozen=True)
+class Filter:
+    smo: str | None = None
+    mo: str | None = None
+    changed_since: date | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.smo is None and self.mo is None and self.changed_since is None
+
+    def to_json(self) -> dict[str, str]:
+        out = {"smo": self.smo, "mo": self.mo}
+        out["changed_since"] = self.changed_since.isoformat() if self.changed_since else None
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Filter:
+        since = raw.get("changed_since")
+        return cls(raw.get("smo"), raw.get("mo"), date.fromisoformat(since) if since else None)
+
+
+@dataclass(frozen=True)
+class Difference:
+    enp: str
+    person_id: int | None
+    category: str
+    field: str
+    regional: str | None
+    federal: str | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: int
+    state: str
+    filter: Filter
+    policy: str
+    cursor_enp: str | None
+    batches: int
+    persons: int
+    differences: int
+    applied: int
+    error: str | None
+    started_at: Any
+    heartbeat_at: Any
+    finished_at: Any
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+# -- comparing ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionalRow:
+    person_id: int
+    enp: str
+    values: dict[str, str | None]
+
+
+def _doc_text(doctype: int | None, docser: str | None, docnum: str | None) -> str | None:
+    if doctype is None or docnum is None:
+        return None
+    return " ".join(
+        p for p in (str(doctype), (docser or "").replace(" ", "").upper(), docnum.replace(" ", "")) if p
+    )
+
+
+def federal_values(p: FederalPerson) -> dict[str, str | None]:
+    doc = p.main_document()
+    policy = p.latest_policy()
+    return {
+        "fam": p.fam or None,
+        "im": p.im or None,
+        "ot": p.ot or None,
+        "w": str(p.w),
+        "dr": p.dr.isoformat(),
+        "ss": p.ss or None,
+        "document": _doc_text(doc.doctype, doc.docser, doc.docnum) if doc else None,
+        "smo": policy.smo if policy else None,
+        "ddeath": p.ddeath.isoformat() if p.ddeath else None,
+    }
+
+
+def compare(
+    regional: Mapping[str, RegionalRow],
+    federal: Mapping[str, FederalPerson],
+    pinned: Mapping[int, set[str]],
+    *,
+    federal_complete: bool,
+) -> list[Difference]:
+    """The differences of one batch, in ЕНП order. ``federal_complete``: every federal person of the range is
+    in ``federal`` (a slice), so a regional person absent from it is missing federally; for a list batch
+    the caller passes the regional persons the federal side reported as not found the same way."""
+    out: list[Difference] = []
+    for enp in sorted(set(regional) | set(federal)):
+        ours, theirs = regional.get(enp), federal.get(enp)
+        if ours is None:
+            assert theirs is not None
+            out.append(Difference(enp, None, MISSING_REGIONALLY, WHOLE, None, enp))
+            continue
+        if theirs is None:
+            if federal_complete:
+                out.append(Difference(enp, ours.person_id, MISSING_FEDERALLY, WHOLE, enp, None))
+            continue
+        fed = federal_values(theirs)
+        pins = pinned.get(ours.person_id, set())
+        for name in FIELDS:
+            if ours.values[name] != fed[name]:
+                category = ACCEPTED_DEVIATION if name in pins else DIFFERS
+                out.append(Difference(enp, ours.person_id, category, name, ours.values[name], fed[name]))
+    return out
+
+
+# The regional side of a batch: the current card's compared fields in one statement (index range on ЕНП).
+_REGIONAL_SQL = """
+SELECT p.id, p.main_enp, d.fam, d.im, d.ot, d.w, d.dr, d.ss, d.ddeath, doc.doctype, doc.docser, doc.docnum, ip.smo_code
+FROM person p
+JOIN person_data d ON d.person_id = p.id AND d.superseded_at IS NULL AND d.valid_to IS NULL
+LEFT JOIN LATERAL (
+  SELECT x.doctype, x.docser, x.docnum FROM identity_document x
+  WHERE x.person_id = p.id AND x.superseded_at IS NULL AND x.valid_to IS NULL AND x.is_main
+  ORDER BY x.docdate DESC NULLS LAST, x.id DESC LIMIT 1) doc ON true
+LEFT JOIN LATERAL (
+  SELECT i.smo_code FROM insurance_period i
+  WHERE i.person_id = p.id AND i.superseded_at IS NULL ORDER BY i.dbeg DESC, i.id DESC LIMIT 1) ip ON true
+WHERE p.merged_into IS NULL AND {where}
+ORDER BY p.main_enp
+LIMIT :limit
+"""
+
+_FILTERS = {
+    "smo": "EXISTS (SELECT 1 FROM insurance_period f WHERE f.person_id = p.id AND f.superseded_at IS NULL"
+    " AND f.dstop IS NULL AND f.smo_code = :smo)",
+    "mo": "EXISTS (SELECT 1 FROM attachment a WHERE a.person_id = p.id AND a.superseded_at IS NULL"
+    " AND a.date_out IS NULL AND a.mo_code = :mo)",
+    "changed_since": "EXISTS (SELECT 1 FROM person_version v WHERE v.person_id = p.id"
+    " AND v.recorded_at >= :changed_since)",
+}
+
+
+def regional_rows(
+    conn: Connection,
+    *,
+    after: str | None = None,
+    upto: str | None = None,
+    enps: Sequence[str] | None = None,
+    flt: Filter = Filter(),
+    limit: int = BATCH,
+) -> list[RegionalRow]:
+    where = ["p.main_enp > :after"]
+    params: dict[str, Any] = {"after": after or "", "limit": limit}
+    if upto is not None:
+        where.append("p.main_enp <= :upto")
+        params["upto"] = upto
+    if enps is not None:
+        where.append("p.main_enp = ANY(:enps)")
+        params["enps"] = list(enps)
+    for name, value in flt.to_json().items():
+        where.append(_FILTERS[name])
+        params[name] = value
+    rows = conn.execute(text(_REGIONAL_SQL.format(where=" AND ".join(where))), params)
+    out = []
+    for r in rows:
+        values = {
+            "fam": r.fam or None,
+            "im": r.im or None,
+            "ot": r.ot or None,
+            "w": str(r.w),
+            "dr": r.dr.isoformat(),
+            "ss": r.ss or None,
+            "document": _doc_text(r.doctype, r.docser, r.docnum),
+            "smo": r.smo_code,
+            "ddeath": r.ddeath.isoformat() if r.ddeath else None,
+        }
+        out.append(RegionalRow(r.id, r.main_enp, values))
+    return out
+
+
+def _pins(conn: Connection, person_ids: Iterable[int]) -> dict[int, set[str]]:
+    rows = conn.execute(
+        text("SELECT person_id, field FROM person_pin WHERE released_at IS NULL AND person_id = ANY(:ids)"),
+        {"ids": list(person_ids)},
+    )
+    out: dict[int, set[str]] = {}
+    for pid, name in rows:
+        out.setdefault(pid, set()).add(name)
+    return out
+
+
+# -- running -----------------------------------------------------------------------------------------------
+
+
+class RunBusy(Exception):
+    """Another worker is driving this run right now."""
+
+
+@dataclass
+class Reconciler:
+    engine: Engine
+    federal: FederalRegister
+    region: str  # the region code the federal register knows us by
+    poll_seconds: float = 0.2
+    batch_size: int = BATCH
+    batch_wait_seconds: float = 600.0  # a federal batch not done by then is abandoned and started again
+    sleep: Callable[[float], None] = time.sleep
+
+    def start(self, flt: Filter = Filter(), *, policy: str = "federal_wins", actor: str = "operator") -> int:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    insert(reconciliation_run)
+                    .values(filter=flt.to_json(), policy=policy, actor=actor)
+                    .returning(reconciliation_run.c.id)
+                ).scalar_one()
+            )
+
+    def run(self, run_id: int, *, max_batches: int | None = None) -> Progress:
+        """Drive the run until it is done (or ``max_batches`` more are settled).
+
+        Raises ``FederalUnavailable`` when the federal register cannot answer: nothing is lost, the run
+        stays where it is and the caller (an RQ job with retries) resumes it later.
+        """
+        with self.engine.connect() as lock_conn:
+            got = lock_conn.execute(
+                text("SELECT pg_try_advisory_lock(hashtext('rserz:reconcile'), :id)"), {"id": run_id}
+            ).scalar_one()
+            lock_conn.commit()
+            if not got:
+                raise RunBusy(f"reconciliation {run_id} is being run by another worker")
+            try:
+                done = 0
+                while max_batches is None or done < max_batches:
+                    if not self._step(run_id):
+                        break
+                    done += 1
+            except FederalError as exc:
+                self._fail(run_id, str(exc))
+                raise
+            finally:
+                lock_conn.execute(
+                    text("SELECT pg_advisory_unlock(hashtext('rserz:reconcile'), :id)"), {"id": run_id}
+                )
+                lock_conn.commit()
+        return self.progress(run_id)
+
+    def cancel(self, run_id: int, *, actor: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reconciliation_run)
+                .where(reconciliation_run.c.id == run_id, reconciliation_run.c.state == "running")
+                .values(state="cancelled", finished_at=func.now(), error=f"cancelled by {actor}")
+            )
+
+    # -- one batch ---------------------------------------------------------------------------------------
+
+    def _step(self, run_id: int) -> bool:
+        """Settle the next batch; False when the run is no longer running."""
+        with self.engine.connect() as conn:
+            run = conn.execute(select(reconciliation_run).where(reconciliation_run.c.id == run_id)).one()
+        if run.state != "running":
+            return False
+        flt = Filter.from_json(run.filter)
+        cursor = run.cursor_enp
+        listed: list[str] | None = None
+        if not flt.full:
+            with self.engine.connect() as conn:
+                listed = [r.enp for r in regional_rows(conn, after=cursor, flt=flt, limit=self.batch_size)]
+            if not listed:
+                self._finish(run_id, cursor)
+                return False
+        result = self._federal_batch(run_id, run, cursor, listed)
+        return self._settle(run_id, cursor, flt, run.policy, result, listed)
+
+    def _federal_batch(
+        self, run_id: int, run: Any, cursor: str | None, listed: list[str] | None
+    ) -> BatchResult:
+        batch_id = run.batch_id if run.batch_id and run.batch_after == (cursor or "") else None
+        for _attempt in range(2):
+            if batch_id is None:
+                batch_id = self.federal.start_reconciliation(
+                    self.region,
+                    enps=listed,
+                    after_enp=None if listed is not None else cursor,
+                    limit=self.batch_size,
+                    request_id=f"recon-{run_id}-{cursor or 'start'}-{uuid.uuid4().hex[:8]}",
+                )
+                with self.engine.begin() as conn:  # a resumed run polls this batch instead of starting one
+                    conn.execute(
+                        update(reconciliation_run)
+                        .where(reconciliation_run.c.id == run_id)
+                        .values(batch_id=batch_id, batch_after=cursor or "", heartbeat_at=func.now())
+                    )
+            try:
+                self._wait(batch_id)
+                return self.federal.reconciliation_result(batch_id)
+            except _BatchLost as exc:
+                log.warning(
+                    "reconciliation %s: federal batch %s lost (%s); starting it again", run_id, batch_id, exc
+                )
+                batch_id = None
+        raise FederalUnavailable(f"the federal register loses the batches of reconciliation {run_id}")
+
+    def _wait(self, batch_id: str) -> None:
+        waited, delay = 0.0, self.poll_seconds
+        while True:
+            try:
+                status = self.federal.reconciliation_status(batch_id)
+            except FederalError as exc:
+                if exc.code == "MPI-404":
+                    raise _BatchLost(exc.text) from None
+                raise
+            if status.state == "DONE":
+                return
+            if status.state == "FAILED":
+                raise _BatchLost(status.error or "failed")
+            if waited > self.batch_wait_seconds:
+                raise _BatchLost(f"not done after {waited:.0f} s")
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, 5.0)
+
+    def _settle(
+        self,
+        run_id: int,
+        cursor: str | None,
+        flt: Filter,
+        policy: str,
+        result: BatchResult,
+        listed: list[str] | None,
+    ) -> bool:
+        federal = {p.enp: p for p in result.persons}  # a duplicate delivery collapses here
+        with self.engine.begin() as conn:
+            run = conn.execute(
+                select(reconciliation_run).where(reconciliation_run.c.id == run_id).with_for_update()
+            ).one()
+            if run.state != "running" or run.cursor_enp != cursor:
+                return bool(run.state == "running")  # settled meanwhile (cannot under the lock; be safe)
+            done = False
+            new_cursor: str | None
+            if listed is not None:
+                rows = regional_rows(conn, enps=listed, limit=len(listed))
+                regional = {r.enp: r for r in rows}
+                missing = set(result.not_found) & set(regional)
+                federal = {e: p for e, p in federal.items() if e in regional}
+                diffs = compare(
+                    regional, federal, _pins(conn, (r.person_id for r in rows)), federal_complete=False
+                )
+                diffs += [
+                    Difference(e, regional[e].person_id, MISSING_FEDERALLY, WHOLE, e, None)
+                    for e in sorted(missing)
+                ]
+                new_cursor = listed[-1]
+                done = len(listed) < self.batch_size
+            else:
+                upto = None if result.end_of_region else result.last_enp
+                rows = regional_rows(conn, after=cursor, upto=upto, limit=self.batch_size)
+                regional = {r.enp: r for r in rows}
+                if len(rows) == self.batch_size and (upto is None or rows[-1].enp < upto):
+                    # the region has more persons in this range than one batch (persons ФЕРЗЛ lacks, or
+                    # ФЕРЗЛ has ended): settle up to the last regional one, the federal rest comes again
+                    new_cursor = rows[-1].enp
+                    federal = {e: p for e, p in federal.items() if e <= rows[-1].enp}
+                else:
+                    new_cursor = upto or max([cursor or "", *regional, *federal]) or cursor
+                    done = result.end_of_region
+                diffs = compare(
+                    regional, federal, _pins(conn, (r.person_id for r in rows)), federal_complete=True
+                )
+            applied = self._resolve(conn, run_id, policy, diffs, federal)
+            conn.execute(
+                update(reconciliation_run)
+                .where(reconciliation_run.c.id == run_id)
+                .values(
+                    cursor_enp=new_cursor,
+                    batch_id=None,
+                    batch_after=None,
+                    batches=reconciliation_run.c.batches + 1,
+                    persons=reconciliation_run.c.persons + len(set(regional) | set(federal)),
+                    differences=reconciliation_run.c.differences + len(diffs),
+                    applied=reconciliation_run.c.applied + applied,
+                    heartbeat_at=func.now(),
+                    state="done" if done else "running",
+                    finished_at=func.now() if done else None,
+                )
+            )
+        return not done
+
+    def _resolve(
+        self,
+        conn: Connection,
+        run_id: int,
+        policy: str,
+        diffs: Sequence[Difference],
+        federal: Mapping[str, FederalPerson],
+    ) -> int:
+        """Write the report rows and apply the policy; returns how many persons were corrected."""
+        if not diffs:
+            return 0
+        resolution: dict[tuple[str, str], str] = {}
+        corrections: dict[int, dict[str, Any]] = {}
+        for d in diffs:
+            if d.category == ACCEPTED_DEVIATION:
+                resolution[(d.enp, d.field)] = "pinned"
+            elif policy == "report":
+                resolution[(d.enp, d.field)] = "reported"
+            elif policy == "federal_wins" and d.category == DIFFERS and d.field in CORRECTABLE:
+                assert d.person_id is not None
+                corrections.setdefault(d.person_id, {})[d.field] = federal[d.enp].card_value(d.field)
+                resolution[(d.enp, d.field)] = "applied"
+            else:
+                resolution[(d.enp, d.field)] = "review"
+        if policy == "review":
+            for d in diffs:
+                if d.category == DIFFERS and d.field in CORRECTABLE and d.person_id is not None:
+                    manual.remember_federal(
+                        conn,
+                        d.person_id,
+                        {d.field: federal[d.enp].card_value(d.field)},
+                        source="reconciliation",
+                    )
+        for pid, values in corrections.items():
+            outcome = manual.apply_federal(
+                conn,
+                pid,
+                values,
+                actor=ACTOR,
+                reason=f"сверка с ФЕРЗЛ № {run_id}",
+                respect_pins=True,
+                source_kind="ferzl",
+            )
+            for name in outcome.skipped_pinned:  # pinned after the comparison read it: keep the deviation
+                enp = next(d.enp for d in diffs if d.person_id == pid)
+                resolution[(enp, name)] = "pinned"
+        conn.execute(
+            pg_insert(reconciliation_item)
+            .values(
+                [
+                    {
+                        "run_id": run_id,
+                        "enp": d.enp,
+                        "person_id": d.person_id,
+                        "category": d.category,
+                        "field": d.field,
+                        "regional": d.regional,
+                        "federal": d.federal,
+                        "resolution": resolution[(d.enp, d.field)],
+                    }
+                    for d in diffs
+                ]
+            )
+            .on_conflict_do_nothing(constraint="uq_reconciliation_item")
+        )
+        return len(corrections)
+
+    def _finish(self, run_id: int, cursor: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reconciliation_run)
+                .where(reconciliation_run.c.id == run_id, reconciliation_run.c.state == "running")
+                .values(state="done", finished_at=func.now(), heartbeat_at=func.now(), cursor_enp=cursor)
+            )
+
+    def _fail(self, run_id: int, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(reconciliation_run)
+                .where(reconciliation_run.c.id == run_id, reconciliation_run.c.state == "running")
+                .values(state="failed", finished_at=func.now(), error=error)
+            )
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def progress(self, run_id: int) -> Progress:
+        return progress(self.engine, run_id)
+
+
+class _BatchLost(Exception):
+    pass
+
+
+def progress(engine: Engine, run_id: int) -> Progress:
+    with engine.connect() as conn:
+        run = conn.execute(select(reconciliation_run).where(reconciliation_run.c.id == run_id)).one()
+        counts: dict[str, int] = dict(
+            conn.execute(
+                select(reconciliation_item.c.category, func.count())
+                .where(reconciliation_item.c.run_id == run_id)
+                .group_by(reconciliation_item.c.category)
+            ).all()
+        )
+    return Progress(
+        run.id,
+        run.state,
+        Filter.from_json(run.filter),
+        run.policy,
+        run.cursor_enp,
+        run.batches,
+        run.persons,
+        run.differences,
+        run.applied,
+        run.error,
+        run.started_at,
+        run.heartbeat_at,
+        run.finished_at,
+        {k: int(v) for k, v in counts.items()},
+    )
+
+
+def runs(engine: Engine, limit: int = 20) -> list[Progress]:
+    with engine.connect() as conn:
+        ids = conn.execute(
+            select(reconciliation_run.c.id).order_by(reconciliation_run.c.id.desc()).limit(limit)
+        ).scalars()
+        found = list(ids)
+    return [progress(engine, i) for i in found]
+
+
+def report(engine: Engine, run_id: int, *, category: str | None = None) -> list[Difference]:
+    """The run's differences in ЕНП and field order."""
+    q = select(reconciliation_item).where(reconciliation_item.c.run_id == run_id)
+    if category is not None:
+        q = q.where(reconciliation_item.c.category == category)
+    with engine.connect() as conn:
+        rows = conn.execute(q.order_by(reconciliation_item.c.enp, reconciliation_item.c.field)).all()
+    return [Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal) for r in rows]
+
+
+def stale_runs(engine: Engine, older_than_seconds: float) -> list[int]:
+    """Running runs whose worker has not settled a batch for a while (a killed worker): to resume."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(reconciliation_run.c.id).where(
+                    reconciliation_run.c.state == "running",
+                    reconciliation_run.c.heartbeat_at
+                    < func.now() - text(f"interval '{float(older_than_seconds)} seconds'"),
+                )
+            ).scalars()
+        )
+
+
+def dumps(p: Progress) -> str:
+    return json.dumps(
+        {
+            "run": p.run_id,
+            "state": p.state,
+            "filter": p.filter.to_json(),
+            "policy": p.policy,
+            "cursor": p.cursor_enp,
+            "batches": p.batches,
+            "persons": p.persons,
+            "differences": p.differences,
+            "applied": p.applied,
+            "by_category": p.by_category,
+            "error": p.error,
+        },
+        ensure_ascii=False,
+    )

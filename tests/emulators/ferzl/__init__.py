@@ -1,0 +1,1 @@
+"""Tests of the ФЕРЗЛ emulator over real HTTP."""

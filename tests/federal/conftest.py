@@ -1,0 +1,194 @@
+"""A federal stand: the hub's register and the ФЕРЗЛ emulator, seeded from one synthetic population.
+
+The hub's database is cloned from the НСИ template and seeded with ``n`` persons; the emulator gets its
+own database on the same server, seeded from the same population with planted divergences, and serves
+its signed SOAP endpoint over real HTTP. The hub reaches it through the real client (zeep, WS-Security,
+breaker) — nothing is mocked; the emulator is the stand-in for the outside world.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from rserz_soap.config import Settings
+from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.participants import upsert_participant
+from rserz_soap.demo.load import region_reference_from_files, seed_region
+from rserz_soap.demo.region import RegionReference
+from rserz_soap.emulators.ferzl import store
+from rserz_soap.emulators.ferzl.app import build_ferzl_app
+from rserz_soap.emulators.ferzl.population import Divergence, Planted
+from rserz_soap.emulators.ferzl.seed import seed_federal
+from rserz_soap.federal.client import FederalClient
+from rserz_soap.runtime.services import ServiceUrls
+from rserz_soap.xmlsig import devpki
+
+SEED = 7
+
+#: what reconciliation must report for each planted kind: (category, field)
+EXPECTED: dict[Divergence, tuple[str, str]] = {
+    Divergence.DOCUMENT: ("differs", "document"),
+    Divergence.NAME_SPELLING: ("differs", "fam"),
+    Divergence.SMO: ("differs", "smo"),
+    Divergence.DEATH_ONLY_FEDERAL: ("differs", "ddeath"),
+    Divergence.MISSING_FEDERALLY: ("missing_federally", "*"),
+    Divergence.MISSING_REGIONALLY: ("missing_regionally", "*"),
+}
+
+
+def expected_report(planted: list[Planted]) -> set[tuple[str, str, str]]:
+    return {(p.enp, *EXPECTED[p.kind]) for p in planted}
+
+
+@dataclass
+class Stand:
+    settings: Settings  # the hub's: its database, Redis, PKI and the emulator's URL
+    hub: Engine
+    ferzl: Engine
+    url: str
+    n: int
+    planted: list[Planted]
+    reference: RegionReference
+    smo_participant: int
+
+    def client(self) -> FederalClient:
+        assert self.settings.redis_url
+        return FederalClient.from_settings(self.settings, redis.Redis.from_url(self.settings.redis_url))
+
+    def faults(self, **switches: Any) -> dict[str, Any]:
+        """Replace the emulator's fault switches (all off when called without arguments)."""
+        r = requests.put(f"{self.url}/_control/faults", json=switches, timeout=10)
+        r.raise_for_status()
+        return dict(r.json())
+
+    def federal_change(self, enp: str, change_date: date, reason: str = "ЗАГС", **values: Any) -> int:
+        body: dict[str, Any] = {
+            "enp": enp,
+            "change_date": change_date.isoformat(),
+            "reason": reason,
+            "set": values,
+        }
+        r = requests.post(f"{self.url}/_control/changes", json=body, timeout=10)
+        r.raise_for_status()
+        return int(r.json()["change_id"])
+
+    def hub_scalar(self, sql: str, **params: Any) -> Any:
+        with self.hub.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def ferzl_scalar(self, sql: str, **params: Any) -> Any:
+        with self.ferzl.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def env(self) -> dict[str, str]:
+        """The environment of a hub process (worker, CLI) that works against this stand."""
+        import os
+
+        assert self.settings.database_url and self.settings.redis_url
+        return dict(
+            os.environ,
+            RSERZ_DATABASE_URL=self.settings.database_url,
+            RSERZ_REDIS_URL=self.settings.redis_url,
+            RSERZ_VAR_DIR=self.settings.var_dir,
+            RSERZ_FERZL_URL=self.url,
+            RSERZ_FEDERAL_FIRST="1",
+            RSERZ_FERZL_TIMEOUT=str(self.settings.ferzl_timeout),
+            RSERZ_FERZL_BREAKER_RESET=str(self.settings.ferzl_breaker_reset),
+        )
+
+
+@contextlib.contextmanager
+def federal_stand(
+    *,
+    n: int,
+    share: float,
+    db_engine: Engine,
+    database_url: str,
+    template_database: str,
+    services: ServiceUrls,
+    settings: Settings,
+    var: Path,
+) -> Iterator[Stand]:
+    base = make_url(normalize_url(database_url))
+    name = f"{base.database}_fed_{uuid.uuid4().hex[:6]}"
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    hub_url = base.set(database=name).render_as_string(hide_password=False)
+    hub = make_engine(hub_url)
+    ferzl_url = store.ferzl_database_url(hub_url)
+    store.ensure_database(ferzl_url)
+    ferzl = make_engine(ferzl_url)
+    server = None
+    try:
+        devpki.init_pki(var / "pki", [devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)")])
+        reference = region_reference_from_files(settings, date.today())
+        seed_region(hub, reference, n, SEED, progress=False, workers=0 if n <= 20_000 else 2)
+        store.create_schema(ferzl)
+        planted = seed_federal(ferzl, reference, n, SEED, share=share)
+        with hub.begin() as conn:
+            smo = upsert_participant(conn, "smo", "45001", "СМО 45001")
+        stand_settings = dataclasses.replace(
+            settings,
+            var_dir=str(var),
+            database_url=hub_url,
+            redis_url=_own_redis_db(services.redis_url),  # its queues and breaker apart from other tests
+            federal_first=True,
+            ferzl_timeout=10.0,
+            ferzl_breaker_reset=2.0,
+        )
+        app = build_ferzl_app(stand_settings, ferzl)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}/ferzl"
+        stand_settings = dataclasses.replace(stand_settings, ferzl_url=url)
+        yield Stand(stand_settings, hub, ferzl, url, n, planted, reference, smo)
+    finally:
+        if server is not None:
+            server.shutdown()
+        hub.dispose()
+        ferzl.dispose()
+        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for db in (name, make_url(ferzl_url).database):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+
+
+def _own_redis_db(url: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}db=3"
+
+
+@pytest.fixture(scope="module")
+def small_stand(
+    db_engine: Engine,
+    database_url: str,
+    template_database: str,
+    services: ServiceUrls,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stand]:
+    """2,000 persons, 5 % planted: for the push and daily-change paths."""
+    with federal_stand(
+        n=2000,
+        share=0.05,
+        db_engine=db_engine,
+        database_url=database_url,
+        template_database=template_database,
+        services=services,
+        settings=settings,
+        var=tmp_path_factory.mktemp("fedvar"),
+    ) as stand:
+        yield stand
