@@ -69,6 +69,17 @@ class FederalPerson:
 
 
 @dataclass(frozen=True)
+class InsuranceStatus:
+    """getInsuranceStatus: whether a key finds a person, and whether they are insured on the date."""
+
+    found: bool
+    insured: bool
+    enp: str | None = None
+    status: str | None = None
+    policy: FederalPolicy | None = None
+
+
+@dataclass(frozen=True)
 class FederalChange:
     change_id: int
     change_date: date

@@ -34,8 +34,15 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from zeep.transports import Transport
 
 from rserz_soap.config import Settings
-from rserz_soap.domain.federal import AcceptAnswer, BatchResult, BatchStatus, FederalChange, FederalPerson
-from rserz_soap.federal.xml import children, person_from_xml, person_to_zeep
+from rserz_soap.domain.federal import (
+    AcceptAnswer,
+    BatchResult,
+    BatchStatus,
+    FederalChange,
+    FederalPerson,
+    InsuranceStatus,
+)
+from rserz_soap.federal.xml import children, person_from_xml, person_to_zeep, policy_from_xml
 from rserz_soap.files.xmlfile import hardened_parser
 from rserz_soap.registry.federal_port import FederalError, FederalUnavailable
 from rserz_soap.xmlsig.keys import load_keypair
@@ -110,11 +117,16 @@ class FederalClient:
         k = children(body)
         return person_from_xml(k["person"][0]) if k.get("person") else None
 
-    def get_insurance_status(self, on: date, **key: Any) -> tuple[bool, FederalPerson | None]:
-        body = self._call("getInsuranceStatus", key=_key(key), date=on)
-        k = children(body)
-        insured = k["insured"][0].text == "true"
-        return insured, None if not k.get("enp") else self.get_person_data(enp=k["enp"][0].text, on=on)
+    def get_insurance_status(self, on: date, **key: Any) -> InsuranceStatus:
+        """Whether the person a key finds is insured on ``on``, and by which policy."""
+        k = children(self._call("getInsuranceStatus", key=_key(key), date=on))
+        return InsuranceStatus(
+            found=k["found"][0].text == "true",
+            insured=k["insured"][0].text == "true",
+            enp=k["enp"][0].text if k.get("enp") else None,
+            status=k["status"][0].text if k.get("status") else None,
+            policy=policy_from_xml(k["policy"][0]) if k.get("policy") else None,
+        )
 
     def get_person_history(self, enp: str) -> list[tuple[int, str, FederalPerson]]:
         body = self._call("getPersonDataHistory", enp=enp)
@@ -329,7 +341,9 @@ def make_breaker(
     """One breaker per federal endpoint; its state lives in Redis when given (shared by every process)."""
     storage = None
     if redis is not None:
-        storage = pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, redis, namespace=f"rserz:breaker:{name}")
+        storage = pybreaker.CircuitRedisStorage(
+            pybreaker.STATE_CLOSED, redis, namespace=f"rserz:breaker:{name}"
+        )
     return pybreaker.CircuitBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,
@@ -337,5 +351,3 @@ def make_breaker(
         state_storage=storage,
         name=name,
     )
-
-

@@ -33,6 +33,23 @@ def _text(kids: dict[str, list[Any]], name: str) -> str | None:
     return found[0].text if found else None
 
 
+def policy_from_xml(el: Any) -> FederalPolicy:
+    """A PolicyType element as a value."""
+    pk = children(el)
+    dbeg = _date(_text(pk, "dateBegin"))
+    assert dbeg is not None  # required by the schema
+    return FederalPolicy(
+        _text(pk, "smo") or "",
+        _text(pk, "policyType") or "",
+        dbeg,
+        ser=_text(pk, "policySer"),
+        num=_text(pk, "policyNum"),
+        dend=_date(_text(pk, "dateEnd")),
+        dstop=_date(_text(pk, "dateStop")),
+        stop_reason=_text(pk, "stopReason"),
+    )
+
+
 def person_from_xml(el: Any) -> FederalPerson:
     """A PersonType element (any namespace version) as a value."""
     k = children(el)
@@ -50,22 +67,7 @@ def person_from_xml(el: Any) -> FederalPerson:
             )
         )
     policies = []
-    for p in k.get("policy", []):
-        pk = children(p)
-        dbeg = _date(_text(pk, "dateBegin"))
-        assert dbeg is not None  # required by the schema
-        policies.append(
-            FederalPolicy(
-                _text(pk, "smo") or "",
-                _text(pk, "policyType") or "",
-                dbeg,
-                ser=_text(pk, "policySer"),
-                num=_text(pk, "policyNum"),
-                dend=_date(_text(pk, "dateEnd")),
-                dstop=_date(_text(pk, "dateStop")),
-                stop_reason=_text(pk, "stopReason"),
-            )
-        )
+    policies = [policy_from_xml(p) for p in k.get("policy", [])]
     dr = _date(_text(k, "birthDate"))
     assert dr is not None
     return FederalPerson(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from redis import Redis
 from rq import Queue, Worker
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from rserz_soap.config import Settings
 from rserz_soap.db import migrate
@@ -36,6 +36,7 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
             f"schema      revision {revision}",
             f"register    {persons} persons, {parts} participants, {versions} НСИ versions",
             "buffer      " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "empty"),
+            *_federal(engine, settings),
         ]
     if rd.ok:
         for name in queues.ALL:
@@ -46,3 +47,33 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
         when = beat.decode() if isinstance(beat, bytes) else beat
         lines.append(f"scheduler   last heartbeat job ran at {when or 'never'}")
     return lines
+
+
+def _federal(engine: Engine, settings: Settings) -> list[str]:
+    """Where the hub stands with ФЕРЗЛ: waiting pushes, the last day of federal changes, running runs."""
+    with engine.connect() as conn:
+        push = conn.execute(
+            text(
+                "SELECT count(*), min(created_at), max(last_error) FROM federal_push WHERE state = 'pending'"
+            )
+        ).one()
+        day = conn.execute(
+            text("SELECT max(day) FROM federal_sync_day WHERE finished_at IS NOT NULL")
+        ).scalar()
+        runs = conn.execute(
+            text(
+                "SELECT id, persons, differences FROM reconciliation_run WHERE state = 'running' ORDER BY id"
+            )
+        ).all()
+    waiting = f"{push[0]} changes waiting" + (f" since {push[1]:%Y-%m-%d %H:%M}" if push[1] else "")
+    if push[2]:
+        waiting += f" (last error: {push[2]})"
+    return [
+        f"ФЕРЗЛ       {settings.ferzl_endpoint} (API {settings.ferzl_api_version}); {waiting}",
+        f"            daily changes taken up to {day or 'never'}; "
+        + (
+            "reconciliations running: " + ", ".join(f"#{r.id} ({r.persons} persons)" for r in runs)
+            if runs
+            else "no reconciliation running"
+        ),
+    ]

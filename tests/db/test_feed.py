@@ -9,8 +9,10 @@ from tests import builders
 
 
 def _journal(conn, person_id: int, operation: str) -> None:  # type: ignore[no-untyped-def]
-    conn.execute(text("INSERT INTO change_journal (person_id, operation, smo_code) VALUES (:p, :o, '45001')"),
-                 {"p": person_id, "o": operation})
+    conn.execute(
+        text("INSERT INTO change_journal (person_id, operation, smo_code) VALUES (:p, :o, '45001')"),
+        {"p": person_id, "o": operation},
+    )
 
 
 def _publish_and_read(engine: Engine, after: int) -> list[str]:
@@ -42,7 +44,9 @@ def test_a_late_commit_with_a_smaller_seq_is_not_skipped(fresh_engine: Engine) -
 def test_visibility_by_caller(fresh_engine: Engine) -> None:
     with fresh_engine.begin() as conn:
         pid = builders.register_person(conn).card.person_id
-        conn.execute(text("UPDATE change_journal SET mo_codes = '450001 450007' WHERE person_id = :p"), {"p": pid})
+        conn.execute(
+            text("UPDATE change_journal SET mo_codes = '450001 450007' WHERE person_id = :p"), {"p": pid}
+        )
         assert feed.publish(conn) == 0  # its own transaction is not over: nothing of it is published
     with fresh_engine.begin() as conn:
         assert feed.publish(conn) == 1

@@ -47,8 +47,11 @@ def test_loading_the_same_file_again_changes_nothing(db_conn: Connection) -> Non
 def test_a_newer_file_updates_messages_and_severity_and_keeps_codes_it_lacks(db_conn: Connection) -> None:
     bundled = bundled_directory()
     load_directory(db_conn, bundled.with_entry(LOCAL))
-    newer = _newer(bundled.with_message("203", "Серия паспорта набрана неверно")
-                   .with_severity("117", Severity.OFF).without("420"))
+    newer = _newer(
+        bundled.with_message("203", "Серия паспорта набрана неверно")
+        .with_severity("117", Severity.OFF)
+        .without("420")
+    )
 
     result = load_directory(db_conn, newer)
 
@@ -69,8 +72,9 @@ def test_an_operators_later_edit_survives_a_reload_and_force_overrides_it(db_con
     reload = load_directory(db_conn, bundled)
 
     assert (reload.updated, reload.kept) == (0, len(bundled))
-    assert read_directory(db_conn)["307"] == replace(bundled["307"], severity=Severity.WARNING,
-                                                     message="Проверьте ЕНП")
+    assert read_directory(db_conn)["307"] == replace(
+        bundled["307"], severity=Severity.WARNING, message="Проверьте ЕНП"
+    )
     forced = load_directory(db_conn, bundled, force=True)
     assert forced.updated == len(bundled)
     assert read_directory(db_conn)["307"] == bundled["307"]

@@ -40,8 +40,10 @@ def test_acceptance_a_newer_file_adds_a_version_and_dates_pick_the_right_name(db
     assert _name(db_conn, "45001", date(2025, 1, 1)) == NAME_B
     assert _name(db_conn, "45001", date(2025, 6, 1)) == NAME_B
     listed = {(v.id, v.directory, v.version, v.file_name, v.records) for v in versions(db_conn, "F002")}
-    assert {(first.version_id, "F002", "2024.1", "F002_v1.xml", 4),
-            (second.version_id, "F002", "2025.1", "F002_v2.xml", 4)} <= listed
+    assert {
+        (first.version_id, "F002", "2024.1", "F002_v1.xml", 4),
+        (second.version_id, "F002", "2025.1", "F002_v2.xml", 4),
+    } <= listed
 
     again = import_file(db_conn, parse_nsi_file(V1))
 
@@ -82,10 +84,17 @@ def test_records_on_a_date_one_per_code(db_conn: Connection) -> None:
     on_2024 = {r.code: r.data["nam_smok"] for r in records_on(db_conn, "F002", date(2024, 1, 1))}
     on_2025 = {r.code: r.data["nam_smok"] for r in records_on(db_conn, "F002", date(2025, 8, 1))}
 
-    assert on_2024 == {"45001": NAME_A, "45002": "ООО «СМО «Полярный Щит»»",
-                       "45003": "АО «МСК «Лесной Ключ»»", "45004": "ООО «МСК «Надёжный Причал»»"}
-    assert on_2025 == {"45001": NAME_B, "45002": "ООО «СМО «Полярный Щит-Мед»»",
-                       "45003": "АО «МСК «Лесной Ключ»»"}
+    assert on_2024 == {
+        "45001": NAME_A,
+        "45002": "ООО «СМО «Полярный Щит»»",
+        "45003": "АО «МСК «Лесной Ключ»»",
+        "45004": "ООО «МСК «Надёжный Причал»»",
+    }
+    assert on_2025 == {
+        "45001": NAME_B,
+        "45002": "ООО «СМО «Полярный Щит-Мед»»",
+        "45003": "АО «МСК «Лесной Ключ»»",
+    }
 
 
 def test_bundled_directories_import_and_answer_by_date(db_conn: Connection) -> None:
@@ -133,4 +142,8 @@ def test_in_memory_history_agrees_with_the_query(db_conn) -> None:  # type: igno
         codes = {r.code for d in days[::10] for r in repo.records_on(db_conn, directory, d)} | {"nope"}
         for code in sorted(codes):
             for day in days:
-                assert history.on(code, day) == repo.record_on(db_conn, directory, code, day), (directory, code, day)
+                assert history.on(code, day) == repo.record_on(db_conn, directory, code, day), (
+                    directory,
+                    code,
+                    day,
+                )

@@ -42,8 +42,15 @@ def full() -> PersonCard:
 
 def stranger(**data: Any) -> dict[str, Any]:
     """Person data sharing nothing with :func:`full` but what the caller passes."""
-    base: dict[str, Any] = {"fam": "Петров", "im": "Игорь", "ot": "Сергеевич", "w": 1,
-                            "dr": date(1971, 2, 3), "mr": "г. Омск", "ss": None}
+    base: dict[str, Any] = {
+        "fam": "Петров",
+        "im": "Игорь",
+        "ot": "Сергеевич",
+        "w": 1,
+        "dr": date(1971, 2, 3),
+        "mr": "г. Омск",
+        "ss": None,
+    }
     return {**base, **data}
 
 
@@ -104,8 +111,12 @@ def test_a_different_sex_halves_an_otherwise_good_match() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Семёнова", "СЕМЕНОВА"), ("Иванова-Петрова", "иванова петрова"), ("Д'Артаньян", "д артаньян"),
-     ("  Анна ", "анна")],
+    [
+        ("Семёнова", "СЕМЕНОВА"),
+        ("Иванова-Петрова", "иванова петрова"),
+        ("Д'Артаньян", "д артаньян"),
+        ("  Анна ", "анна"),
+    ],
 )
 def test_names_are_normalised(a: str, b: str) -> None:
     assert normalize_name(a) == normalize_name(b)
@@ -195,8 +206,9 @@ def test_birth_place_variants(mr: str | None, level: Level) -> None:
 
 
 def test_registration_addresses_written_differently_match() -> None:
-    other = card(address=builders.address_g(settlement="Северск", street="Ленина улица", house="д. 5",
-                                            flat="кв. 12"))
+    other = card(
+        address=builders.address_g(settlement="Северск", street="Ленина улица", house="д. 5", flat="кв. 12")
+    )
     assert compare_parts(full(), other)["address"].level is Level.EXACT
 
 
@@ -236,7 +248,9 @@ _DOCNUMS = st.sampled_from(["123456", "124356", "654321", "123465"])
 @st.composite
 def cards(draw: st.DrawFn) -> PersonCard:
     data = builders.person_data(
-        fam=draw(_NAMES), im=draw(_NAMES), ot=draw(st.one_of(st.none(), _NAMES)),
+        fam=draw(_NAMES),
+        im=draw(_NAMES),
+        ot=draw(st.one_of(st.none(), _NAMES)),
         w=draw(st.sampled_from([1, 2])),
         dr=draw(st.sampled_from([date(1985, 4, 12), date(1985, 12, 4)]) | _DATES),
         mr=draw(st.sampled_from([None, "г. Северск", "Северск Томской обл.", "г. Омск"])),
@@ -244,8 +258,11 @@ def cards(draw: st.DrawFn) -> PersonCard:
     )
     docs = draw(st.lists(_DOCNUMS, max_size=2))
     address = draw(st.sampled_from([None, builders.address_g(), ELSEWHERE]))
-    return PersonCard(data=data, documents=frozenset(builders.passport(docnum=n) for n in docs),
-                      addresses=frozenset({address} if address else ()))
+    return PersonCard(
+        data=data,
+        documents=frozenset(builders.passport(docnum=n) for n in docs),
+        addresses=frozenset({address} if address else ()),
+    )
 
 
 @given(cards(), cards())
@@ -271,8 +288,10 @@ def test_a_card_is_its_own_duplicate_by_every_key_it_has_data_for(a: PersonCard)
         assert "name_birth_snils" in s.matched
 
 
-@given(st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя", min_size=0, max_size=12),
-       st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя", min_size=0, max_size=12))
+@given(
+    st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя", min_size=0, max_size=12),
+    st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюя", min_size=0, max_size=12),
+)
 def test_edit_distance_is_a_symmetric_distance(a: str, b: str) -> None:
     d = edit_distance(a, b)
     assert d == edit_distance(b, a)

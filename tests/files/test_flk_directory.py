@@ -18,8 +18,10 @@ from rserz_soap.files.flk_directory import (
 )
 
 HEADER = "<zglv><type>FLK</type><version>t1</version><date>01.06.2025</date></zglv>"
-ENTRY = ("<zap><OSHIB>101</OSHIB><KIND>logical</KIND><SEVERITY>W</SEVERITY><IM_POL>FAM</IM_POL>"
-         "<BAS_EL>PERSON</BAS_EL><MESSAGE>Фамилия &amp; прочее</MESSAGE></zap>")
+ENTRY = (
+    "<zap><OSHIB>101</OSHIB><KIND>logical</KIND><SEVERITY>W</SEVERITY><IM_POL>FAM</IM_POL>"
+    "<BAS_EL>PERSON</BAS_EL><MESSAGE>Фамилия &amp; прочее</MESSAGE></zap>"
+)
 
 
 def _doc(body: str, prolog: str = "") -> bytes:
@@ -42,8 +44,9 @@ def test_an_entry_is_read_field_by_field(tmp_path: Path) -> None:
 
     directory = parse_flk_directory(path)
 
-    assert list(directory) == [ErrorEntry("101", "Фамилия & прочее", "FAM", "PERSON", Severity.WARNING,
-                                          Kind.LOGICAL)]
+    assert list(directory) == [
+        ErrorEntry("101", "Фамилия & прочее", "FAM", "PERSON", Severity.WARNING, Kind.LOGICAL)
+    ]
     assert (directory.version, directory.issued) == ("t1", date(2025, 6, 1))
 
 
@@ -53,27 +56,35 @@ def test_windows_1251_is_accepted() -> None:
     assert parse_flk_directory_bytes(raw, "errors.xml")["101"].message == "Фамилия & прочее"
 
 
-@pytest.mark.parametrize(("raw", "match"), [
-    (_doc(HEADER + ENTRY, '<!DOCTYPE packet [<!ENTITY x "boom">]>'), "DOCTYPE"),
-    (_doc(HEADER + ENTRY.replace("прочее", "&x;"), '<!DOCTYPE packet [<!ENTITY x "boom">]>'),
-     "DOCTYPE|entity"),
-    (_doc(HEADER + ENTRY, '<!DOCTYPE packet SYSTEM "http://example.invalid/x.dtd">'), "DOCTYPE"),
-    (b"<packet><zap>", "not well-formed"),
-    (_doc(HEADER + ENTRY).replace(b"<packet>", b"<root>").replace(b"</packet>", b"</root>"), "root element"),
-    (_doc(HEADER + ENTRY + ENTRY), "repeats the entry"),
-    (_doc(HEADER + ENTRY.replace("<SEVERITY>W", "<SEVERITY>X")), "'X' is not a valid Severity"),
-    (_doc(HEADER + ENTRY.replace("logical", "other")), "not a valid Kind"),
-    (_doc(HEADER + ENTRY.replace("SEVERITY", "SEVERITI")), "SEVERITI"),
-    (_doc(HEADER + ENTRY.replace("<MESSAGE>Фамилия &amp; прочее</MESSAGE>", "<MESSAGE/>")), "no MESSAGE"),
-    (_doc(HEADER + ENTRY.replace("<OSHIB>101", "<OSHIB>1 01")), "letters or digits"),
-    (_doc(HEADER + ENTRY.replace("PERSON", "P" * 33)), "longer than 32"),
-    (_doc(HEADER.replace("<date>01.06.2025</date>", "") + ENTRY), "no date"),
-    (_doc(HEADER.replace("01.06.2025", "June") + ENTRY), "not a date"),
-    (_doc(HEADER.replace("FLK", "F012") + ENTRY), "type must be FLK"),
-    (_doc(ENTRY), "no <zglv> header"),
-    (_doc(HEADER), "no entries"),
-    (_doc(HEADER + "<other/>" + ENTRY), "unexpected element"),
-])
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        (_doc(HEADER + ENTRY, '<!DOCTYPE packet [<!ENTITY x "boom">]>'), "DOCTYPE"),
+        (
+            _doc(HEADER + ENTRY.replace("прочее", "&x;"), '<!DOCTYPE packet [<!ENTITY x "boom">]>'),
+            "DOCTYPE|entity",
+        ),
+        (_doc(HEADER + ENTRY, '<!DOCTYPE packet SYSTEM "http://example.invalid/x.dtd">'), "DOCTYPE"),
+        (b"<packet><zap>", "not well-formed"),
+        (
+            _doc(HEADER + ENTRY).replace(b"<packet>", b"<root>").replace(b"</packet>", b"</root>"),
+            "root element",
+        ),
+        (_doc(HEADER + ENTRY + ENTRY), "repeats the entry"),
+        (_doc(HEADER + ENTRY.replace("<SEVERITY>W", "<SEVERITY>X")), "'X' is not a valid Severity"),
+        (_doc(HEADER + ENTRY.replace("logical", "other")), "not a valid Kind"),
+        (_doc(HEADER + ENTRY.replace("SEVERITY", "SEVERITI")), "SEVERITI"),
+        (_doc(HEADER + ENTRY.replace("<MESSAGE>Фамилия &amp; прочее</MESSAGE>", "<MESSAGE/>")), "no MESSAGE"),
+        (_doc(HEADER + ENTRY.replace("<OSHIB>101", "<OSHIB>1 01")), "letters or digits"),
+        (_doc(HEADER + ENTRY.replace("PERSON", "P" * 33)), "longer than 32"),
+        (_doc(HEADER.replace("<date>01.06.2025</date>", "") + ENTRY), "no date"),
+        (_doc(HEADER.replace("01.06.2025", "June") + ENTRY), "not a date"),
+        (_doc(HEADER.replace("FLK", "F012") + ENTRY), "type must be FLK"),
+        (_doc(ENTRY), "no <zglv> header"),
+        (_doc(HEADER), "no entries"),
+        (_doc(HEADER + "<other/>" + ENTRY), "unexpected element"),
+    ],
+)
 def test_a_bad_file_is_refused_with_the_reason(raw: bytes, match: str) -> None:
     with pytest.raises(FlkDirectoryFormatError, match=match):
         parse_flk_directory_bytes(raw, "errors.xml")

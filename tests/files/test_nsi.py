@@ -50,8 +50,17 @@ def test_bundled_file_parses_with_one_record_per_code_and_date(path: Path) -> No
 
 @pytest.mark.parametrize(
     ("directory", "low", "high"),
-    [("F002", 6, 6), ("F003", 60, None), ("F008", 5, 5), ("F010", 20, None), ("F011", 15, None),
-     ("F012", 10, 10), ("V005", 2, 2), ("O001", 35, None), ("R001", 17, 17)],
+    [
+        ("F002", 6, 6),
+        ("F003", 60, None),
+        ("F008", 5, 5),
+        ("F010", 20, None),
+        ("F011", 15, None),
+        ("F012", 10, 10),
+        ("V005", 2, 2),
+        ("O001", 35, None),
+        ("R001", 17, 17),
+    ],
 )
 def test_bundled_record_counts(directory: str, low: int, high: int | None) -> None:
     count = len(_bundled(directory).records)
@@ -101,11 +110,35 @@ def test_small_directories_have_the_expected_codes() -> None:
     assert [r.code for r in _bundled("F008").records] == ["1", "2", "3", "4", "5"]
     assert [r.code for r in _bundled("V005").records] == ["1", "2"]
     assert {r.code for r in _bundled("F012").records} == {
-        "801", "802", "803", "804", "805", "901", "902", "903", "904", "905"
+        "801",
+        "802",
+        "803",
+        "804",
+        "805",
+        "901",
+        "902",
+        "903",
+        "904",
+        "905",
     }
     assert [r.code for r in _bundled("R001").records] == [
-        "П010", "П021", "П022", "П023", "П024", "П025", "П031", "П032", "П033", "П034", "П035", "П036",
-        "П040", "П060", "П061", "П062", "П063",
+        "П010",
+        "П021",
+        "П022",
+        "П023",
+        "П024",
+        "П025",
+        "П031",
+        "П032",
+        "П033",
+        "П034",
+        "П035",
+        "П036",
+        "П040",
+        "П060",
+        "П061",
+        "П062",
+        "П063",
     ]
 
 
@@ -137,8 +170,11 @@ def test_sample_versions_utf8_and_windows_1251() -> None:
 
 
 def test_directory_comes_from_the_file_name_without_a_header(tmp_path: Path) -> None:
-    path = _write(tmp_path, "V005_2025.xml",
-                  "<packet><zap><IDPOL>1</IDPOL><POLNAME>М</POLNAME><DATEBEG>01.01.2011</DATEBEG></zap></packet>")
+    path = _write(
+        tmp_path,
+        "V005_2025.xml",
+        "<packet><zap><IDPOL>1</IDPOL><POLNAME>М</POLNAME><DATEBEG>01.01.2011</DATEBEG></zap></packet>",
+    )
 
     nsi = parse_nsi_file(path)
 
@@ -147,9 +183,12 @@ def test_directory_comes_from_the_file_name_without_a_header(tmp_path: Path) -> 
 
 
 def test_repeated_field_is_kept_numbered(tmp_path: Path) -> None:
-    path = _write(tmp_path, "F003.xml",
-                  "<packet><medCompany><mcod>450001</mcod><phone>1</phone><phone>2</phone>"
-                  "<DATEBEG>01.01.2011</DATEBEG></medCompany></packet>")
+    path = _write(
+        tmp_path,
+        "F003.xml",
+        "<packet><medCompany><mcod>450001</mcod><phone>1</phone><phone>2</phone>"
+        "<DATEBEG>01.01.2011</DATEBEG></medCompany></packet>",
+    )
 
     assert parse_nsi_file(path).records[0].data == {"mcod": "450001", "phone": "1", "phone[2]": "2"}
 
@@ -163,11 +202,20 @@ RECORD = "<zap><Kod>901</Kod><Opis>x</Opis>{dates}</zap>"
         ("<packet>" + RECORD.format(dates="") + "</packet>", "record 901 has no DATEBEG"),
         ("<packet>" + RECORD.format(dates="<DATEBEG></DATEBEG>") + "</packet>", "has no DATEBEG"),
         ("<packet>" + RECORD.format(dates="<DATEBEG>31.02.2020</DATEBEG>") + "</packet>", "not a date"),
-        ("<packet>" + RECORD.format(dates="<DATEBEG>01.01.2020</DATEBEG><DATEEND>31.12.2019</DATEEND>")
-         + "</packet>", "is before DATEBEG"),
+        (
+            "<packet>"
+            + RECORD.format(dates="<DATEBEG>01.01.2020</DATEBEG><DATEEND>31.12.2019</DATEEND>")
+            + "</packet>",
+            "is before DATEBEG",
+        ),
         ("<packet><zap><Opis>x</Opis><DATEBEG>01.01.2020</DATEBEG></zap></packet>", r"has no code \(Kod\)"),
-        ("<packet>" + RECORD.format(dates="<DATEBEG>01.01.2011</DATEBEG>")
-         + RECORD.format(dates="<DATEBEG>01.01.2020</DATEBEG>") + "</packet>", "overlaps"),
+        (
+            "<packet>"
+            + RECORD.format(dates="<DATEBEG>01.01.2011</DATEBEG>")
+            + RECORD.format(dates="<DATEBEG>01.01.2020</DATEBEG>")
+            + "</packet>",
+            "overlaps",
+        ),
         ("<packet><zglv><type>F012</type></zglv></packet>", "no records"),
         ("<packet><zglv/><zglv/></packet>", "more than one header"),
         ("<packet><record/></packet>", "unexpected element"),
@@ -186,8 +234,15 @@ def test_bad_file_is_refused_with_file_and_place(tmp_path: Path, body: str, expe
 
 
 def test_error_names_the_record_element_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "F012.xml", "<packet>\n" + RECORD.format(dates="<DATEBEG>01.01.2011</DATEBEG>")
-                  + "\n" + RECORD.format(dates="") + "\n</packet>")
+    path = _write(
+        tmp_path,
+        "F012.xml",
+        "<packet>\n"
+        + RECORD.format(dates="<DATEBEG>01.01.2011</DATEBEG>")
+        + "\n"
+        + RECORD.format(dates="")
+        + "\n</packet>",
+    )
 
     with pytest.raises(NsiFormatError) as caught:
         parse_nsi_file(path)
@@ -215,9 +270,12 @@ def test_doctype_with_external_entity_is_refused_unread(tmp_path: Path, target: 
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
     url = secret.as_uri() if target == "secret" else target
-    path = _write(tmp_path, "F012.xml",
-                  f'<!DOCTYPE x [<!ENTITY e SYSTEM "{url}">]>'
-                  "<packet><zap><Kod>901</Kod><Opis>&e;</Opis><DATEBEG>01.01.2011</DATEBEG></zap></packet>")
+    path = _write(
+        tmp_path,
+        "F012.xml",
+        f'<!DOCTYPE x [<!ENTITY e SYSTEM "{url}">]>'
+        "<packet><zap><Kod>901</Kod><Opis>&e;</Opis><DATEBEG>01.01.2011</DATEBEG></zap></packet>",
+    )
 
     with pytest.raises(NsiFormatError, match="DOCTYPE is not allowed") as caught:
         parse_nsi_file(path)
@@ -227,9 +285,12 @@ def test_doctype_with_external_entity_is_refused_unread(tmp_path: Path, target: 
 
 def test_internal_entity_expansion_is_refused(tmp_path: Path) -> None:
     lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
-    path = _write(tmp_path, "F012.xml",
-                  f'<!DOCTYPE x [<!ENTITY l0 "lol">{lol}]>'
-                  "<packet><zap><Kod>901</Kod><Opis>&l9;</Opis><DATEBEG>01.01.2011</DATEBEG></zap></packet>")
+    path = _write(
+        tmp_path,
+        "F012.xml",
+        f'<!DOCTYPE x [<!ENTITY l0 "lol">{lol}]>'
+        "<packet><zap><Kod>901</Kod><Opis>&l9;</Opis><DATEBEG>01.01.2011</DATEBEG></zap></packet>",
+    )
 
     # libxml2 may stop it already (amplification limit); either way the file is refused, not expanded.
     with pytest.raises(NsiFormatError, match=r"DOCTYPE is not allowed|entity amplification"):

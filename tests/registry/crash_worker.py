@@ -68,7 +68,9 @@ def main() -> None:
     engine = make_engine(url)
     with engine.begin() as conn:
         pid = upsert_participant(conn, "smo", "45001", "СМО 45001")
-    registry = build_registry(engine, dataclasses.replace(load_settings(), database_url=url, federal_first=False))
+    registry = build_registry(
+        engine, dataclasses.replace(load_settings(), database_url=url, federal_first=False)
+    )
     ids = registry.receive(Submitter(pid, "smo", "45001"), batch(n), batch_ref="crash")  # type: ignore[arg-type]
     print("received", len(ids), flush=True)
 

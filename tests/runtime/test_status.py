@@ -23,3 +23,21 @@ def test_status_reports_databases_schema_buffer_and_queues(
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert f"schema      revision {head}" in text and "buffer      " in text
     assert "queue       federal: " in text and "scheduler   last heartbeat" in text
+
+
+def test_status_shows_where_the_hub_stands_with_ferzl(
+    settings: Settings, services: ServiceUrls, database_url: str, fresh_engine: Engine
+) -> None:
+    from sqlalchemy import text
+
+    with fresh_engine.begin() as conn:
+        conn.execute(text("INSERT INTO federal_sync_day (day, finished_at) VALUES ('2026-11-20', now())"))
+        conn.execute(
+            text(
+                "INSERT INTO reconciliation_run (filter, policy, actor, persons) VALUES ('{}', 'report', 't', 30000)"
+            )
+        )
+    urls = dataclasses.replace(services, database_url=database_url)
+    text_ = "\n".join(collect(settings, urls, fresh_engine))
+    assert f"ФЕРЗЛ       {settings.ferzl_endpoint} (API 24.1.2); 0 changes waiting" in text_
+    assert "daily changes taken up to 2026-11-20" in text_ and "(30000 persons)" in text_

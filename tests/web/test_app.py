@@ -30,7 +30,9 @@ def test_healthz_reports_both_dependencies(client: FlaskClient) -> None:
     assert body["checks"]["postgres"]["ok"] and body["checks"]["redis"]["ok"]
 
 
-def test_healthz_is_503_when_redis_is_unreachable(hub_settings: Settings, db_engine: Engine, tmp_path) -> None:
+def test_healthz_is_503_when_redis_is_unreachable(
+    hub_settings: Settings, db_engine: Engine, tmp_path
+) -> None:
     dead = redis.Redis(unix_socket_path=str(tmp_path / "nobody.sock"), socket_connect_timeout=0.5)
     r = create_app(hub_settings, engine=db_engine, redis_client=dead).test_client().get("/healthz")
     assert r.status_code == 503

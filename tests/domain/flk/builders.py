@@ -38,8 +38,16 @@ VS_NUMBER = "450000123"
 
 def person(**changes: Any) -> PersonData:
     base = PersonData(
-        fam="Иванов", im="Пётр", ot="Сергеевич", w=1, dr=DR, mr="г. Звездоград", birth_oksm="643",
-        c_oksm="643", kateg=1, ss=SNILS,
+        fam="Иванов",
+        im="Пётр",
+        ot="Сергеевич",
+        w=1,
+        dr=DR,
+        mr="г. Звездоград",
+        birth_oksm="643",
+        c_oksm="643",
+        kateg=1,
+        ss=SNILS,
     )
     return dataclasses.replace(base, **changes)
 
@@ -66,8 +74,9 @@ def valid_record(op: str = "П010", **changes: Any) -> OperationRecord:
         op=op,
         person=person(),
         visit=Visit(dvizit=TODAY, method=1, rsmo=1, rpolis=1),
-        insurance=InsuranceInput(ter_st=REGION_OKATO, smo_code=SMO, enp=ENP, ogrnsmo=SMO_OGRN,
-                                 policy=vs_policy()),
+        insurance=InsuranceInput(
+            ter_st=REGION_OKATO, smo_code=SMO, enp=ENP, ogrnsmo=SMO_OGRN, policy=vs_policy()
+        ),
         documents=(passport(),),
     )
     return dataclasses.replace(base, **changes)
@@ -96,8 +105,15 @@ def with_document(record: OperationRecord, **changes: Any) -> OperationRecord:
 
 def period(smo: str = SMO, **changes: Any) -> InsurancePeriod:
     base = InsurancePeriod(
-        smo_code=smo, ter_st=REGION_OKATO, enp=ENP, vpolis=PolicyType.SINGLE_ELECTRONIC, npolis=ENP,
-        dbeg=date(2020, 1, 15), rsmo=1, rpolis=1, method=1,
+        smo_code=smo,
+        ter_st=REGION_OKATO,
+        enp=ENP,
+        vpolis=PolicyType.SINGLE_ELECTRONIC,
+        npolis=ENP,
+        dbeg=date(2020, 1, 15),
+        rsmo=1,
+        rpolis=1,
+        method=1,
     )
     return dataclasses.replace(base, **changes)
 
@@ -105,8 +121,12 @@ def period(smo: str = SMO, **changes: Any) -> InsurancePeriod:
 def insured_card(smo: str = SMO, **changes: Any) -> PersonCard:
     """The registered person of :func:`valid_record`, insured by ``smo`` with a single-format policy."""
     base = PersonCard(
-        data=person(), status=Status.INSURED, documents=frozenset({passport()}),
-        insurance=frozenset({period(smo)}), person_id=PERSON_ID, enp=ENP,
+        data=person(),
+        status=Status.INSURED,
+        documents=frozenset({passport()}),
+        insurance=frozenset({period(smo)}),
+        person_id=PERSON_ID,
+        enp=ENP,
     )
     return dataclasses.replace(base, **changes)
 
@@ -124,8 +144,10 @@ def good_cases() -> dict[str, tuple[OperationRecord, PersonCard | None]]:
         "П010": (valid_record(), None),
         "П010 after de-registration": (
             valid_record(),
-            insured_card(status=Status.NOT_INSURED,
-                         insurance=frozenset({period(dstop=date(2024, 5, 1), stop_reason=6)})),
+            insured_card(
+                status=Status.NOT_INSURED,
+                insurance=frozenset({period(dstop=date(2024, 5, 1), stop_reason=6)}),
+            ),
         ),
         "П021": (known_person_record("П021"), insured_card()),
         "П022": (known_person_record("П022", ddeath=TODAY - timedelta(days=2)), insured_card()),
@@ -144,16 +166,31 @@ def good_cases() -> dict[str, tuple[OperationRecord, PersonCard | None]]:
         ),
         "П060": (
             with_visit(with_insurance(known_person_record("П060"), **new_policy), rpolis=1),
-            insured_card(insurance=frozenset({period(vpolis=PolicyType.VS, npolis=VS_NUMBER, dbeg=TODAY,
-                                                     dend=add_working_days(TODAY, 30))})),
+            insured_card(
+                insurance=frozenset(
+                    {
+                        period(
+                            vpolis=PolicyType.VS,
+                            npolis=VS_NUMBER,
+                            dbeg=TODAY,
+                            dend=add_working_days(TODAY, 30),
+                        )
+                    }
+                )
+            ),
         ),
         "П061": (
-            with_visit(with_person(with_insurance(known_person_record("П061"), **new_policy), fam="Петров"),
-                       rpolis=2),
+            with_visit(
+                with_person(with_insurance(known_person_record("П061"), **new_policy), fam="Петров"), rpolis=2
+            ),
             insured_card(),
         ),
-        "П062": (with_visit(with_insurance(known_person_record("П062"), **new_policy), rpolis=5),
-                 insured_card()),
-        "П063": (with_visit(with_insurance(known_person_record("П063"), **new_policy), rpolis=6),
-                 insured_card()),
+        "П062": (
+            with_visit(with_insurance(known_person_record("П062"), **new_policy), rpolis=5),
+            insured_card(),
+        ),
+        "П063": (
+            with_visit(with_insurance(known_person_record("П063"), **new_policy), rpolis=6),
+            insured_card(),
+        ),
     }

@@ -80,13 +80,16 @@ def test_every_category_0_to_12_has_documents_and_residence_documents_are_among_
         assert group.residence_types <= group.doc_types
 
 
-@pytest.mark.parametrize(("start", "n", "expected"), [
-    (date(2025, 3, 3), 1, date(2025, 3, 4)),  # Monday → Tuesday
-    (date(2025, 3, 7), 1, date(2025, 3, 10)),  # Friday → Monday
-    (date(2025, 3, 8), 1, date(2025, 3, 10)),  # Saturday → Monday
-    (date(2025, 3, 3), 30, date(2025, 4, 14)),  # six whole weeks
-    (date(2025, 3, 3), 0, date(2025, 3, 3)),
-])
+@pytest.mark.parametrize(
+    ("start", "n", "expected"),
+    [
+        (date(2025, 3, 3), 1, date(2025, 3, 4)),  # Monday → Tuesday
+        (date(2025, 3, 7), 1, date(2025, 3, 10)),  # Friday → Monday
+        (date(2025, 3, 8), 1, date(2025, 3, 10)),  # Saturday → Monday
+        (date(2025, 3, 3), 30, date(2025, 4, 14)),  # six whole weeks
+        (date(2025, 3, 3), 0, date(2025, 3, 3)),
+    ],
+)
 def test_working_days_are_monday_to_friday(start: date, n: int, expected: date) -> None:
     assert add_working_days(start, n) == expected
 

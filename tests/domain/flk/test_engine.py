@@ -52,8 +52,9 @@ def test_registered_rules_and_logical_codes_of_the_bundled_directory_are_the_sam
     verify_directory(directory)
 
 
-def test_a_directory_without_a_registered_code_fails_loudly(directory: ErrorDirectory,
-                                                            ref: InMemoryReference) -> None:
+def test_a_directory_without_a_registered_code_fails_loudly(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     broken = directory.without("203")
 
     with pytest.raises(DirectoryError, match="203"):
@@ -82,9 +83,16 @@ def test_the_service_layer_words_its_own_codes_through_the_directory(directory: 
     refused = directory.with_severity("504", Severity.WARNING).error("504", n_rec=1)
 
     assert (error.code, error.field, error.parent, error.n_rec, error.rejects) == (
-        "590", "SMOCOD", "INSURANCE", 4, True)
-    assert error.comment == ("СМО в записи не совпадает с участником обмена, приславшим запись: "
-                             "INSURANCE/SMO 45002, отправитель 45001")
+        "590",
+        "SMOCOD",
+        "INSURANCE",
+        4,
+        True,
+    )
+    assert error.comment == (
+        "СМО в записи не совпадает с участником обмена, приславшим запись: "
+        "INSURANCE/SMO 45002, отправитель 45001"
+    )
     assert (refused.comment, refused.severity) == (directory["504"].message, Severity.WARNING)
     with pytest.raises(DirectoryError, match="999"):
         directory.error("999", n_rec=1)
@@ -107,8 +115,9 @@ def test_severity_n_switches_a_rule_off(directory: ErrorDirectory, ref: InMemory
     assert check(record, None, ref, directory.with_severity("101", Severity.OFF), today=TODAY) == []
 
 
-def test_snils_of_an_adult_is_switched_off_in_the_bundled_directory(directory: ErrorDirectory,
-                                                                     ref: InMemoryReference) -> None:
+def test_snils_of_an_adult_is_switched_off_in_the_bundled_directory(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     record = with_person(valid_record(), ss=None)
 
     assert directory["304"].severity is Severity.OFF
@@ -133,8 +142,9 @@ def test_changing_the_message_changes_the_comment(directory: ErrorDirectory, ref
 
     [error] = check(record, None, ref, reworded, today=TODAY)
 
-    assert error.comment.startswith("Серия паспорта набрана неверно: "
-                                    "Серия «4508» не соответствует маске «99 99»")
+    assert error.comment.startswith(
+        "Серия паспорта набрана неверно: Серия «4508» не соответствует маске «99 99»"
+    )
 
 
 def test_field_and_parent_come_from_the_directory_unless_the_rule_names_them(
@@ -160,8 +170,9 @@ def test_errors_of_a_record_come_in_code_order(directory: ErrorDirectory, ref: I
 # --------------------------------------------------------------------------- batches
 
 
-def _batch(*records: OperationRecord, cards: tuple[PersonCard | None, ...] = ()) -> list[
-        tuple[OperationRecord, PersonCard | None]]:
+def _batch(
+    *records: OperationRecord, cards: tuple[PersonCard | None, ...] = ()
+) -> list[tuple[OperationRecord, PersonCard | None]]:
     return [(r, cards[i] if i < len(cards) else None) for i, r in enumerate(records)]
 
 
@@ -171,20 +182,25 @@ def test_a_batch_of_good_records_has_no_errors(directory: ErrorDirectory, ref: I
     assert check_batch(batch, ref, directory, today=TODAY) == []
 
 
-def test_duplicate_n_rec_in_a_batch_is_905_on_the_later_record(directory: ErrorDirectory,
-                                                               ref: InMemoryReference) -> None:
+def test_duplicate_n_rec_in_a_batch_is_905_on_the_later_record(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     errors = check_batch(_batch(valid_record(n_rec=7), _other_person_record(7)), ref, directory, today=TODAY)
 
     [error] = errors
     assert (error.code, error.field, error.parent, error.n_rec) == ("905", "N_REC", "OP", 7)
-    assert error.comment == ("Дублирование ключевого значения в файле: "
-                             "N_REC 7 повторяется (записи 1 и 2 пакета)")
+    assert error.comment == (
+        "Дублирование ключевого значения в файле: N_REC 7 повторяется (записи 1 и 2 пакета)"
+    )
 
 
-@pytest.mark.parametrize(("changes", "field"), [
-    ({"documents": (passport(),)}, "DOCNUM"),
-    ({"person": valid_record().person}, "SS"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"documents": (passport(),)}, "DOCNUM"),
+        ({"person": valid_record().person}, "SS"),
+    ],
+)
 def test_a_document_or_snils_of_another_record_in_the_batch_is_905(
     changes: dict[str, object], field: str, directory: ErrorDirectory, ref: InMemoryReference
 ) -> None:
@@ -198,8 +214,9 @@ def test_a_document_or_snils_of_another_record_in_the_batch_is_905(
     assert "уже указан в записи N_REC 1" in errors[0].comment
 
 
-def test_an_enp_of_another_record_in_the_batch_is_905(directory: ErrorDirectory,
-                                                      ref: InMemoryReference) -> None:
+def test_an_enp_of_another_record_in_the_batch_is_905(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     second = with_insurance(_other_person_record(2), enp=valid_record().insurance.enp)
 
     errors = check_batch(_batch(valid_record(n_rec=1), second), ref, directory, today=TODAY)
@@ -207,8 +224,9 @@ def test_an_enp_of_another_record_in_the_batch_is_905(directory: ErrorDirectory,
     assert [(e.code, e.field, e.parent, e.n_rec) for e in errors] == [("905", "ENP", "INSURANCE", 2)]
 
 
-def test_two_operations_on_one_registered_person_share_identifiers(directory: ErrorDirectory,
-                                                                   ref: InMemoryReference) -> None:
+def test_two_operations_on_one_registered_person_share_identifiers(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     card = insured_card()
     first = known_person_record("П040")
     second = dataclasses.replace(known_person_record("П062"), n_rec=2)
@@ -225,8 +243,9 @@ def test_905_can_be_switched_off(directory: ErrorDirectory, ref: InMemoryReferen
     assert check_batch(batch, ref, directory.with_severity(DUPLICATE_KEY, Severity.OFF), today=TODAY) == []
 
 
-def test_batch_keeps_record_order_and_each_records_own_errors(directory: ErrorDirectory,
-                                                              ref: InMemoryReference) -> None:
+def test_batch_keeps_record_order_and_each_records_own_errors(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     bad_first = with_person(valid_record(n_rec=5), fam="Ivanov")
     duplicate = _other_person_record(3, documents=(passport(),))
 

@@ -30,30 +30,64 @@ _ops = st.sampled_from([*(op.value for op in Op), "П099", ""])
 def _records(draw: st.DrawFn) -> OperationRecord:
     record = valid_record(draw(_ops), n_rec=draw(st.integers(1, 3)))
     record = with_person(
-        record, fam=draw(_text), im=draw(_text), ot=draw(st.none() | _text), w=draw(_small), dr=draw(_dates),
-        dost=draw(st.none() | st.text("123456789 ,x", max_size=4)), kateg=draw(_small),
+        record,
+        fam=draw(_text),
+        im=draw(_text),
+        ot=draw(st.none() | _text),
+        w=draw(_small),
+        dr=draw(_dates),
+        dost=draw(st.none() | st.text("123456789 ,x", max_size=4)),
+        kateg=draw(_small),
         c_oksm=draw(st.sampled_from([None, "643", "860", "112", "999", ""])),
         ss=draw(st.none() | st.text("0123456789- ", max_size=14)),
     )
-    policy = draw(st.none() | st.builds(
-        PolicyInput, vpolis=_small, npolis=st.text("0123456789A", max_size=17), dbeg=_dates,
-        spolis=st.none() | _text, dend=st.none() | _dates,
-    ))
-    record = with_insurance(record, policy=policy, enp=draw(st.none() | st.text("0123456789", max_size=17)),
-                            smo_code=draw(st.sampled_from(["45001", "45004", "99999", ""])))
-    documents = draw(st.lists(st.builds(
-        Document, doctype=st.integers(0, 30), docser=st.none() | _text, docnum=_text,
-        docdate=st.none() | _dates, docexp=st.none() | _dates, is_main=st.booleans(),
-    ), max_size=3))
-    return dataclasses.replace(record, documents=tuple(documents), ddeath=draw(st.none() | _dates),
-                               extra={"MO": draw(st.sampled_from(["", "450001", "x"])),
-                                      "OLD_ENP": draw(st.sampled_from(["", "1"]))})
+    policy = draw(
+        st.none()
+        | st.builds(
+            PolicyInput,
+            vpolis=_small,
+            npolis=st.text("0123456789A", max_size=17),
+            dbeg=_dates,
+            spolis=st.none() | _text,
+            dend=st.none() | _dates,
+        )
+    )
+    record = with_insurance(
+        record,
+        policy=policy,
+        enp=draw(st.none() | st.text("0123456789", max_size=17)),
+        smo_code=draw(st.sampled_from(["45001", "45004", "99999", ""])),
+    )
+    documents = draw(
+        st.lists(
+            st.builds(
+                Document,
+                doctype=st.integers(0, 30),
+                docser=st.none() | _text,
+                docnum=_text,
+                docdate=st.none() | _dates,
+                docexp=st.none() | _dates,
+                is_main=st.booleans(),
+            ),
+            max_size=3,
+        )
+    )
+    return dataclasses.replace(
+        record,
+        documents=tuple(documents),
+        ddeath=draw(st.none() | _dates),
+        extra={"MO": draw(st.sampled_from(["", "450001", "x"])), "OLD_ENP": draw(st.sampled_from(["", "1"]))},
+    )
 
 
 _cards = st.none() | st.builds(
     lambda status, other, dbeg, rsmo: insured_card(
-        status=status, insurance=frozenset({period(other, dbeg=dbeg, rsmo=rsmo)})),
-    st.sampled_from(list(Status)), st.sampled_from(["45001", "45002", "45004"]), _dates, _small,
+        status=status, insurance=frozenset({period(other, dbeg=dbeg, rsmo=rsmo)})
+    ),
+    st.sampled_from(list(Status)),
+    st.sampled_from(["45001", "45002", "45004"]),
+    _dates,
+    _small,
 )
 
 

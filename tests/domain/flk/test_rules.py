@@ -60,8 +60,13 @@ def _ref_with(*people: PersonCard) -> InMemoryReference:
 
 
 def _ref_with_smo_of_another_region() -> InMemoryReference:
-    foreign = NsiRecord("F002", "77001", date(2010, 1, 1), None,
-                        {"smocod": "77001", "tf_okato": "46000", "nam_smok": "СМО соседей"})
+    foreign = NsiRecord(
+        "F002",
+        "77001",
+        date(2010, 1, 1),
+        None,
+        {"smocod": "77001", "tf_okato": "46000", "nam_smok": "СМО соседей"},
+    )
     bundled = [record for path in bundled_files() for record in parse_nsi_file(path).records]
     return InMemoryReference([*bundled, foreign], region_okato=REGION_OKATO)
 
@@ -161,8 +166,9 @@ CASES: dict[str, Callable[[], Case]] = {
     "405": lambda: _p(with_policy(REC(), npolis="4500001")),
     "406": lambda: _p(with_insurance(REC(), policy=single_policy(npolis="4500001234"))),
     "407": lambda: _p(with_insurance(REC(), policy=single_policy(npolis=UNOWNED_ENP))),
-    "408": lambda: _p(with_insurance(REC(), policy=single_policy(vpolis=PolicyType.OLD_STYLE,
-                                                                 npolis="123456"))),
+    "408": lambda: _p(
+        with_insurance(REC(), policy=single_policy(vpolis=PolicyType.OLD_STYLE, npolis="123456"))
+    ),
     "409": lambda: _p(with_policy(REC(), dbeg=TODAY + timedelta(days=2))),
     "410": lambda: _p(_born_after_policy_start()),
     "411": lambda: _p(with_policy(REC(), dend=TODAY + timedelta(days=60))),
@@ -182,15 +188,18 @@ CASES: dict[str, Callable[[], Case]] = {
     "503": lambda: _p(known_person_record("П021"), insured_card(status=Status.DEAD, ddeath=date(2025, 1, 5))),
     "504": lambda: _p(known_person_record("П021"), insured_card(OTHER_SMO)),
     "505": lambda: _p(with_visit(known_person_record("П031"), rsmo=2), insured_card(SMO)),
-    "506": lambda: _p(with_visit(known_person_record("П031"), rsmo=2),
-                      insured_card(insurance=frozenset({period(OTHER_SMO, dbeg=date(2025, 1, 20), rsmo=2)}))),
+    "506": lambda: _p(
+        with_visit(known_person_record("П031"), rsmo=2),
+        insured_card(insurance=frozenset({period(OTHER_SMO, dbeg=date(2025, 1, 20), rsmo=2)})),
+    ),
     "507": lambda: _p(with_visit(known_person_record("П033"), rsmo=4), insured_card(OTHER_SMO)),
     "508": lambda: _p(with_person(known_person_record("П040"), fam="Петров"), insured_card()),
     "509": lambda: _p(with_insurance(known_person_record("П061"), policy=single_policy()), insured_card()),
     "510": lambda: _p(with_insurance(known_person_record("П060"), policy=single_policy()), insured_card()),
-    "511": lambda: _p(known_person_record("П021"),
-                      insured_card(insurance=frozenset({period(),
-                                                        period(OTHER_SMO, dbeg=date(2021, 1, 1))}))),
+    "511": lambda: _p(
+        known_person_record("П021"),
+        insured_card(insurance=frozenset({period(), period(OTHER_SMO, dbeg=date(2021, 1, 1))})),
+    ),
     "512": lambda: _p(known_person_record("П021"), insured_card(status=Status.MERGED)),
     "513": lambda: _p(known_person_record("П099"), insured_card()),
     "514": lambda: _p(known_person_record("П025"), insured_card(status=Status.SUSPENDED)),
@@ -212,7 +221,9 @@ def _run(case: Case, directory: ErrorDirectory, ref: InMemoryReference) -> list[
 
 @pytest.mark.parametrize(("name", "case"), list(good_cases().items()), ids=list(good_cases()))
 def test_a_good_record_of_every_operation_passes_every_rule(
-    name: str, case: tuple[OperationRecord, PersonCard | None], directory: ErrorDirectory,
+    name: str,
+    case: tuple[OperationRecord, PersonCard | None],
+    directory: ErrorDirectory,
     ref: InMemoryReference,
 ) -> None:
     record, card = case
@@ -220,8 +231,9 @@ def test_a_good_record_of_every_operation_passes_every_rule(
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
-def test_the_broken_record_trips_the_rule(code: str, directory: ErrorDirectory,
-                                          ref: InMemoryReference) -> None:
+def test_the_broken_record_trips_the_rule(
+    code: str, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     errors = _run(CASES[code](), _all_on(directory), ref)
 
     reported = [e for e in errors if e.code == code]
@@ -240,29 +252,37 @@ def test_every_rule_code_has_a_failing_case(directory: ErrorDirectory) -> None:
 # --------------------------------------------------------------------------- details and boundaries
 
 
-def _codes(record: OperationRecord, card: PersonCard | None, directory: ErrorDirectory,
-           ref: InMemoryReference) -> set[str]:
+def _codes(
+    record: OperationRecord, card: PersonCard | None, directory: ErrorDirectory, ref: InMemoryReference
+) -> set[str]:
     return {e.code for e in check(record, card, ref, directory, today=TODAY)}
 
 
-def test_series_comment_names_value_mask_type_and_date(directory: ErrorDirectory,
-                                                       ref: InMemoryReference) -> None:
+def test_series_comment_names_value_mask_type_and_date(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     record = with_document(REC(), docser="45 О1", docdate=date(2024, 3, 1))
 
     [error] = [e for e in check(record, None, ref, directory, today=TODAY) if e.code == "203"]
 
-    assert error.comment == ("Серия документа не соответствует маске F011: "
-                             "Серия «45 О1» не соответствует маске «99 99» (F011, тип 14, на 2024-03-01)")
+    assert error.comment == (
+        "Серия документа не соответствует маске F011: "
+        "Серия «45 О1» не соответствует маске «99 99» (F011, тип 14, на 2024-03-01)"
+    )
     assert (error.field, error.parent, error.severity) == ("DOCSER", "DOC", Severity.ERROR)
 
 
-@pytest.mark.parametrize(("docdate", "docnum", "ok"), [
-    (date(2015, 4, 1), "123456", True),  # F011 type 11 before 2020: number 0999999 (6 or 7 digits)
-    (date(2021, 4, 1), "123456", False),  # from 2020: 9999999 (exactly 7)
-    (date(2021, 4, 1), "1234567", True),
-])
-def test_masks_are_taken_on_the_document_date(docdate: date, docnum: str, ok: bool, directory: ErrorDirectory,
-                                              ref: InMemoryReference) -> None:
+@pytest.mark.parametrize(
+    ("docdate", "docnum", "ok"),
+    [
+        (date(2015, 4, 1), "123456", True),  # F011 type 11 before 2020: number 0999999 (6 or 7 digits)
+        (date(2021, 4, 1), "123456", False),  # from 2020: 9999999 (exactly 7)
+        (date(2021, 4, 1), "1234567", True),
+    ],
+)
+def test_masks_are_taken_on_the_document_date(
+    docdate: date, docnum: str, ok: bool, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     permit = Document(doctype=11, docser="82", docnum=docnum, docdate=docdate, is_main=False)
     record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=3, c_oksm="860")
 
@@ -313,19 +333,30 @@ def test_passport_issued_before_45_expires_90_days_after_the_45th_birthday(
 
 
 @pytest.mark.parametrize(("dend_days", "ok"), [(30, True), (31, False)])
-def test_vs_is_valid_for_30_working_days(dend_days: int, ok: bool, directory: ErrorDirectory,
-                                         ref: InMemoryReference) -> None:
+def test_vs_is_valid_for_30_working_days(
+    dend_days: int, ok: bool, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     record = with_policy(REC(), dend=ref.working_days_after(TODAY, dend_days))
 
     assert ("411" not in _codes(record, None, directory, ref)) is ok
 
 
-@pytest.mark.parametrize(("ot", "w", "ok"), [
-    ("Ильинична", 2, True), ("Ильинична", 1, False), ("Кузьмич", 1, True), ("Мамед оглы", 1, True),
-    ("Мамед кызы", 1, False), ("Алиевна", 2, True), ("Петрович", 2, False), ("Джон", 1, True),
-])
-def test_patronymic_ending_vs_sex(ot: str, w: int, ok: bool, directory: ErrorDirectory,
-                                  ref: InMemoryReference) -> None:
+@pytest.mark.parametrize(
+    ("ot", "w", "ok"),
+    [
+        ("Ильинична", 2, True),
+        ("Ильинична", 1, False),
+        ("Кузьмич", 1, True),
+        ("Мамед оглы", 1, True),
+        ("Мамед кызы", 1, False),
+        ("Алиевна", 2, True),
+        ("Петрович", 2, False),
+        ("Джон", 1, True),
+    ],
+)
+def test_patronymic_ending_vs_sex(
+    ot: str, w: int, ok: bool, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     record = with_person(REC(), ot=ot, w=w, dr=DR)
     record = with_insurance(record, enp=make_enp("45", DR, w, 12))
 
@@ -333,8 +364,9 @@ def test_patronymic_ending_vs_sex(ot: str, w: int, ok: bool, directory: ErrorDir
 
 
 @pytest.mark.parametrize("name", ["Д'Артаньян", "Анна-Мария", "Ёлкин", "де ла Круз", "Ахмед’ов"])
-def test_names_with_apostrophe_hyphen_space_and_yo_pass(name: str, directory: ErrorDirectory,
-                                                        ref: InMemoryReference) -> None:
+def test_names_with_apostrophe_hyphen_space_and_yo_pass(
+    name: str, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     assert _codes(with_person(REC(), fam=name), None, directory, ref) == set()
 
 
@@ -344,8 +376,9 @@ def test_missing_name_parts_pass_when_dost_says_so(directory: ErrorDirectory, re
     assert _codes(record, None, directory, ref) == set()
 
 
-def test_foreign_citizen_with_a_residence_permit_passes(directory: ErrorDirectory,
-                                                        ref: InMemoryReference) -> None:
+def test_foreign_citizen_with_a_residence_permit_passes(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     permit = Document(doctype=11, docser="82", docnum="1234567", docdate=date(2022, 1, 1), is_main=False)
     record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=4, c_oksm="860")
 
@@ -381,8 +414,9 @@ def test_p024_may_carry_a_different_enp(directory: ErrorDirectory, ref: InMemory
     assert "311" not in _codes(record, insured_card(), directory, ref)
 
 
-def test_old_enp_mark_turns_the_facet_error_into_a_warning(directory: ErrorDirectory,
-                                                           ref: InMemoryReference) -> None:
+def test_old_enp_mark_turns_the_facet_error_into_a_warning(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     record = dataclasses.replace(with_insurance(REC(), enp=OTHER_ENP), extra={"OLD_ENP": "1"})
 
     [error] = check(record, None, ref, directory, today=TODAY)
@@ -390,8 +424,9 @@ def test_old_enp_mark_turns_the_facet_error_into_a_warning(directory: ErrorDirec
     assert (error.code, error.severity, error.rejects) == ("308", Severity.WARNING, False)
 
 
-def test_change_by_wish_last_year_does_not_block_this_year(directory: ErrorDirectory,
-                                                           ref: InMemoryReference) -> None:
+def test_change_by_wish_last_year_does_not_block_this_year(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     card = insured_card(insurance=frozenset({period(OTHER_SMO, dbeg=date(2024, 2, 1), rsmo=2)}))
     record = with_visit(known_person_record("П034"), rsmo=2)
     record = with_insurance(record, policy=valid_record().insurance.policy)
@@ -406,8 +441,9 @@ def test_p033_from_an_smo_whose_contract_ended_passes_and_from_a_working_one_fai
 
     assert "507" not in _codes(record, insured_card(ENDED_SMO), directory, ref)
     late_2024 = with_visit(record, dvizit=date(2024, 12, 20))
-    assert "507" in {e.code for e in check(late_2024, insured_card(ENDED_SMO), ref, directory,
-                                           today=date(2024, 12, 20))}
+    assert "507" in {
+        e.code for e in check(late_2024, insured_card(ENDED_SMO), ref, directory, today=date(2024, 12, 20))
+    }
 
 
 def test_p022_for_a_dead_person_is_refused(directory: ErrorDirectory, ref: InMemoryReference) -> None:
@@ -417,8 +453,9 @@ def test_p022_for_a_dead_person_is_refused(directory: ErrorDirectory, ref: InMem
     assert _codes(record, card, directory, ref) == {"503"}
 
 
-def test_p010_for_a_dead_person_is_refused_as_dead_not_as_insured(directory: ErrorDirectory,
-                                                                  ref: InMemoryReference) -> None:
+def test_p010_for_a_dead_person_is_refused_as_dead_not_as_insured(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
     card = insured_card(status=Status.DEAD, ddeath=date(2025, 1, 5))
 
     assert _codes(REC(), card, directory, ref) == {"503"}

@@ -1,0 +1,140 @@
+"""The hub's ФЕРЗЛ client against the emulator: every key, the version check, timeouts and the breaker."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from datetime import date
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from rserz_soap.cli import main
+from rserz_soap.emulators.ferzl.population import Divergence
+from rserz_soap.federal.client import FederalClient
+from rserz_soap.registry.federal_port import FederalError, FederalUnavailable
+from tests.federal.conftest import Stand
+
+
+def _federal_row(stand: Stand, enp: str):  # type: ignore[no-untyped-def]
+    with stand.ferzl.connect() as conn:
+        return conn.execute(text("SELECT * FROM fed_person WHERE enp = :e"), {"e": enp}).one()
+
+
+def _some_enp(stand: Stand) -> str:
+    planted = {p.enp for p in stand.planted}
+    with stand.ferzl.connect() as conn:
+        enps = conn.execute(
+            text("SELECT enp FROM fed_person WHERE snils IS NOT NULL ORDER BY enp LIMIT 50")
+        ).scalars()
+        return str(next(e for e in enps if e not in planted))
+
+
+def test_every_search_key_finds_the_same_federal_card(small_stand: Stand) -> None:
+    client = small_stand.client()
+    enp = _some_enp(small_stand)
+    row = _federal_row(small_stand, enp)
+
+    by_enp = client.get_person_data(enp=enp)
+    assert by_enp is not None and by_enp.enp == enp and by_enp.fam == row.fam and by_enp.dr == row.birth_date
+    keys: list[dict[str, Any]] = [
+        {"snils": {"snils": row.snils, "birthDate": row.birth_date}},
+        {"document": {"docType": row.doc_type, "docSer": row.doc_ser, "docNum": row.doc_num}},
+        {"fio": {"fam": row.fam, "im": row.im, "ot": row.ot, "birthDate": row.birth_date}},
+        {"policy": {"policySer": row.policy_ser, "policyNum": row.policy_num}},
+    ]
+    for key in keys:
+        found = client.get_person_data(on=None, **key)
+        assert found is not None and found.enp == enp, key
+    assert client.get_person_data(enp="4599999999999999") is None
+
+    status = client.get_insurance_status(date.today(), enp=enp)
+    assert status.found and status.enp == enp and status.status == row.status
+    assert status.insured == (row.policy_end is None or row.policy_end >= date.today())
+    assert status.policy is None or status.policy.smo == row.smo
+    before = client.get_insurance_status(row.policy_begin - dt.timedelta(days=1), enp=enp)
+    assert (before.found and not before.insured) or before.policy != status.policy
+    history = client.get_person_history(enp)
+    assert [v for v, _source, _p in history] == list(range(1, len(history) + 1))
+    total, page = client.find_persons(row.fam, row.im, dr=row.birth_date)
+    assert total >= 1 and enp in {p.enp for p in page}
+
+
+def test_a_federal_death_is_read_as_such(small_stand: Stand) -> None:
+    dead = next(p for p in small_stand.planted if p.kind is Divergence.DEATH_ONLY_FEDERAL)
+    person = small_stand.client().get_person_data(enp=dead.enp)
+    assert person is not None and person.status == "DEAD"
+    assert person.ddeath is not None and person.ddeath.isoformat() == dead.federal
+
+
+def test_the_cli_finds_a_person_in_the_federal_register(
+    small_stand: Stand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in small_stand.env().items():
+        if name.startswith("RSERZ_"):
+            monkeypatch.setenv(name, value)
+    enp = _some_enp(small_stand)
+    row = _federal_row(small_stand, enp)
+    result = CliRunner().invoke(
+        main, ["federal", "find", "--fio", row.fam, row.im, row.ot or "", "--dr", row.birth_date.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"ЕНП {enp}" in result.output and row.doc_num in result.output
+    missing = CliRunner().invoke(main, ["federal", "find", "--enp", "4599999999999999"])
+    assert missing.exit_code == 1 and "not found" in missing.output
+    both = CliRunner().invoke(main, ["federal", "find", "--enp", enp, "--snils", row.snils])
+    assert both.exit_code == 2 and "exactly one key" in both.output
+
+
+def test_another_api_version_is_refused_with_a_clear_error(small_stand: Stand) -> None:
+    settings = dataclasses.replace(small_stand.settings, ferzl_api_version="25.0.0")
+    client = FederalClient.from_settings(settings)
+    with pytest.raises(FederalError) as caught:
+        client.get_person_data(enp=_some_enp(small_stand))
+    assert caught.value.code == "VERSION" and "25.0.0" in caught.value.text and "24.1.2" in caught.value.text
+
+
+def test_a_hanging_answer_times_out_as_unavailable(small_stand: Stand) -> None:
+    settings = dataclasses.replace(small_stand.settings, ferzl_timeout=1.0)
+    client = FederalClient.from_settings(settings)
+    client.get_person_data(enp=_some_enp(small_stand))  # the contract is loaded before the faults
+    small_stand.faults(timeout_rate=1.0, hang_seconds=3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(FederalUnavailable):
+            client.get_person_data(enp=_some_enp(small_stand))
+        assert time.monotonic() - started < 2.5
+    finally:
+        small_stand.faults()
+
+
+def test_the_breaker_opens_after_five_failures_and_closes_after_its_reset(small_stand: Stand) -> None:
+    client = small_stand.client()  # breaker state in Redis; reset after 2 s on the stand
+    enp = _some_enp(small_stand)
+    client.get_person_data(enp=enp)
+    small_stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
+    try:
+        for _ in range(5):
+            with pytest.raises(FederalUnavailable):
+                client.get_person_data(enp=enp)
+        with pytest.raises(FederalUnavailable, match="circuit open"):
+            client.get_person_data(enp=enp)  # refused without a call
+        # every process of the hub shares the open circuit (its state is in Redis)
+        with pytest.raises(FederalUnavailable, match="circuit open"):
+            small_stand.client().get_person_data(enp=enp)
+    finally:
+        small_stand.faults()
+    time.sleep(2.2)
+    assert client.get_person_data(enp=enp) is not None  # the trial call succeeds and closes it
+    assert client.breaker.current_state == "closed"
+
+
+def test_a_business_refusal_does_not_count_towards_the_breaker(small_stand: Stand) -> None:
+    client = FederalClient.from_settings(small_stand.settings)
+    for _ in range(7):
+        with pytest.raises(FederalError):
+            client.reconciliation_status("no-such-batch")
+    assert client.breaker.current_state == "closed"

@@ -1,0 +1,159 @@
+"""Federal first, end to end: an СМО's signed submitOperations → awaiting_federal → the push job → getProtocol.
+
+The hub's real SOAP endpoint (answers validated against xsd/), the ФЕРЗЛ emulator over signed SOAP, and
+the push run by a real RQ worker: the protocol moves from ``awaiting_federal`` to ``applied`` for an
+accepted change and to ``rejected`` with code 591 for a federal refusal; a repeated submitOperations and
+a repeated push apply nothing twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+import redis
+import zeep
+from rq import Queue, SimpleWorker
+from sqlalchemy import text
+
+from rserz_soap.db.participants import register_certificate
+from rserz_soap.domain.identifiers import make_snils
+from rserz_soap.emulators.ferzl.population import Divergence
+from rserz_soap.jobs import federal as federal_jobs
+from rserz_soap.jobs import queues
+from rserz_soap.xmlsig import devpki
+from rserz_soap.xmlsig.trust import TrustStore
+from rserz_soap.xmlsig.zeep_plugin import WsseSigner
+from tests.federal.conftest import Stand
+from tests.soap.conftest import Hub, build_hub_app
+
+
+@pytest.fixture(scope="module")
+def hub(small_stand: Stand) -> Iterator[Hub]:
+    pki = small_stand.settings.pki_dir
+    issued = devpki.init_pki(pki, [devpki.ParticipantSpec("smo", "45001", "СМО 45001")])
+    smo = next(c for c in issued if c.spec.kind == "smo")
+    with small_stand.hub.begin() as conn:
+        register_certificate(conn, small_stand.smo_participant, smo.cert_path.read_bytes())
+    h = Hub("", small_stand.hub, pki, small_stand.settings, [])
+    with build_hub_app(h) as url:
+        h.url = url
+        yield h
+
+
+def _client(hub: Hub) -> Any:
+    signer = WsseSigner(
+        hub.keypair("smo-45001"), trust=TrustStore.from_pki_dir(hub.pki), expected_signers={hub.sha256("hub")}
+    )
+    return zeep.Client(f"{hub.url}/soap/register?wsdl", wsse=signer)
+
+
+def _op(serial: int, doc: tuple[int, str | None, str]) -> dict[str, Any]:
+    return {
+        "N_REC": 1,
+        "TIP_OP": "П010",
+        "PERSON": {
+            "FAM": "Сверкина",
+            "IM": "Ольга",
+            "OT": "Ивановна",
+            "W": 2,
+            "DR": date(1981, 7, serial % 28 + 1),
+            "MR": "г. Северск",
+            "C_OKSM": "643",
+            "SS": make_snils(600_000_000 + serial),
+            "KATEG": 1,
+        },
+        "DOC": [
+            {
+                "DOCTYPE": doc[0],
+                "DOCSER": doc[1],
+                "DOCNUM": doc[2],
+                "DOCDATE": date(2024, 8, 1),
+                "NAME_VP": "УМВД",
+                "MAIN": True,
+            }
+        ],
+        "ADDRES_G": {"OKATO": "45000000000", "NPNAME": "г. Северск", "UL": "ул. Мира", "DOM": "1"},
+        "VIZIT": {"DVIZIT": date(2025, 4, 1), "METHOD": 1, "RSMO": 1, "RPOLIS": 1},
+        "INSURANCE": {
+            "TER_ST": "45000",
+            "POLIS": {
+                "VPOLIS": 2,
+                "NPOLIS": f"0960{serial:05d}",
+                "DBEG": date(2025, 4, 1),
+                "DEND": date(2025, 5, 13),
+            },
+        },
+    }
+
+
+def _push_by_worker(stand: Stand, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in stand.env().items():
+        if name.startswith("RSERZ_"):
+            monkeypatch.setenv(name, value)
+    assert stand.settings.redis_url
+    rds = redis.Redis.from_url(stand.settings.redis_url)
+    queue = Queue(queues.FEDERAL, connection=rds)
+    job = queue.enqueue(federal_jobs.push_pending)
+    SimpleWorker([queue], connection=rds).work(burst=True)
+    rds.close()
+    return job.return_value()
+
+
+def test_submit_waits_for_ferzl_and_the_protocol_follows_its_answers(
+    hub: Hub, small_stand: Stand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = _client(hub)
+    fed_only = next(p for p in small_stand.planted if p.kind is Divergence.MISSING_REGIONALLY)
+    with small_stand.ferzl.connect() as conn:
+        taken = conn.execute(
+            text("SELECT doc_type, doc_ser, doc_num FROM fed_person WHERE enp = :e"), {"e": fed_only.enp}
+        ).one()
+    ops = {
+        "good": (_op(1, (14, "45 97", "620001")), str(uuid.uuid4())),
+        "refused": (_op(2, (taken.doc_type, taken.doc_ser, taken.doc_num)), str(uuid.uuid4())),
+    }
+    answers = {}
+    for name, (op, rid) in ops.items():
+        answers[name] = client.service.submitOperations(
+            REQUEST_ID=rid, OPLIST={"VERS": "1.0", "SMOCOD": "45001", "NRECORDS": 1, "OP": [op]}
+        )
+        rep = answers[name].REPLIST.REP[0]
+        assert rep.STATE == "awaiting_federal" and rep.CODE_ERP is None, rep.COMMENT
+        assert answers[name].NPENDING == 1
+
+    assert _push_by_worker(small_stand, monkeypatch) == {
+        "sent": 2,
+        "accepted": 1,
+        "rejected": 1,
+        "not_sent": 0,
+    }
+
+    good = client.service.getProtocol(REQUEST_ID=ops["good"][1])
+    assert good.NPENDING == 0
+    rep = good.REPLIST.REP[0]
+    assert rep.STATE == "applied" and rep.CODE_ERP == "AA" and rep.ENP
+    refused = client.service.getProtocol(REQUEST_ID=ops["refused"][1])
+    rep = refused.REPLIST.REP[0]
+    assert rep.STATE == "rejected" and rep.CODE_ERP == "AE"
+    assert [(pr.OSHIB, "F001" in pr.COMMENT) for pr in refused.FLK_P.PR] == [("591", True)]
+
+    # a repeated submit answers from the idempotency store; a repeated push finds nothing to send
+    versions = hub.scalar("SELECT count(*) FROM person_version")
+    op, rid = ops["good"]
+    again = client.service.submitOperations(
+        REQUEST_ID=rid, OPLIST={"VERS": "1.0", "SMOCOD": "45001", "NRECORDS": 1, "OP": [op]}
+    )
+    assert again.REPLIST.REP[0].STATE == "awaiting_federal"  # the answer stored for that REQUEST_ID
+    assert _push_by_worker(small_stand, monkeypatch) == {
+        "sent": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "not_sent": 0,
+    }
+    assert hub.scalar("SELECT count(*) FROM person_version") == versions
+    enp = good.REPLIST.REP[0].ENP
+    assert small_stand.ferzl_scalar("SELECT count(*) FROM fed_person_version WHERE enp = :e", e=enp) == 1
