@@ -44,7 +44,6 @@ from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa:
 from rserz_soap.domain.federal import FederalPerson, FederalPolicy  # noqa: E402
 from rserz_soap.domain.person import Document  # noqa: E402
 from rserz_soap.emulators.ferzl import store  # noqa: E402
-from rserz_soap.emulators.ferzl.population import Divergence  # noqa: E402
 from rserz_soap.emulators.ferzl.seed import seed_federal  # noqa: E402
 from rserz_soap.federal.client import FederalClient  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
@@ -54,15 +53,6 @@ from rserz_soap.runtime.services import running_services  # noqa: E402
 from rserz_soap.xmlsig import devpki  # noqa: E402
 
 SECTION = "Reconciliation with ФЕРЗЛ"
-EXPECTED = {
-    Divergence.DOCUMENT: ("differs", "document"),
-    Divergence.NAME_SPELLING: ("differs", "fam"),
-    Divergence.SMO: ("differs", "smo"),
-    Divergence.DEATH_ONLY_FEDERAL: ("differs", "ddeath"),
-    Divergence.MISSING_FEDERALLY: ("missing_federally", "*"),
-    Divergence.MISSING_REGIONALLY: ("missing_regionally", "*"),
-}
-
 _FEDERAL_SQL = text(
     "SELECT enp, status, fam, im, ot, sex, birth_date, snils, death_date, doc_type, doc_ser, doc_num,"
     " smo, policy_begin FROM fed_person WHERE region = :region AND enp > :after ORDER BY enp LIMIT :limit"
@@ -200,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator.terminate()
             emulator.wait(30)
         found = {(d.enp, d.category, d.field) for d in reconcile.report(hub, run_id)}
-        expected = {(p.enp, *EXPECTED[p.kind]) for p in planted}
+        expected = {p.report_key for p in planted}
         exact = found == expected
         by_category = Counter(c for _e, c, _f in found)
         hub.dispose()

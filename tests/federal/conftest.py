@@ -32,7 +32,7 @@ from rserz_soap.demo.load import region_reference_from_files, seed_region
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import build_ferzl_app
-from rserz_soap.emulators.ferzl.population import Divergence, Planted
+from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
 from rserz_soap.federal.client import FederalClient
 from rserz_soap.runtime.services import ServiceUrls
@@ -40,19 +40,9 @@ from rserz_soap.xmlsig import devpki
 
 SEED = 7
 
-#: what reconciliation must report for each planted kind: (category, field)
-EXPECTED: dict[Divergence, tuple[str, str]] = {
-    Divergence.DOCUMENT: ("differs", "document"),
-    Divergence.NAME_SPELLING: ("differs", "fam"),
-    Divergence.SMO: ("differs", "smo"),
-    Divergence.DEATH_ONLY_FEDERAL: ("differs", "ddeath"),
-    Divergence.MISSING_FEDERALLY: ("missing_federally", "*"),
-    Divergence.MISSING_REGIONALLY: ("missing_regionally", "*"),
-}
-
 
 def expected_report(planted: list[Planted]) -> set[tuple[str, str, str]]:
-    return {(p.enp, *EXPECTED[p.kind]) for p in planted}
+    return {p.report_key for p in planted}
 
 
 @dataclass
@@ -171,24 +161,34 @@ def _own_redis_db(url: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}db=3"
 
 
-@pytest.fixture(scope="module")
-def small_stand(
-    db_engine: Engine,
-    database_url: str,
-    template_database: str,
-    services: ServiceUrls,
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stand]:
-    """2,000 persons, 5 % planted: for the push and daily-change paths."""
-    with federal_stand(
-        n=2000,
-        share=0.05,
-        db_engine=db_engine,
-        database_url=database_url,
-        template_database=template_database,
-        services=services,
-        settings=settings,
-        var=tmp_path_factory.mktemp("fedvar"),
-    ) as stand:
-        yield stand
+def stand_fixture(n: int, share: float, doc: str) -> Any:
+    """A module-scoped fixture of a federal stand of ``n`` persons with ``share`` planted."""
+
+    @pytest.fixture(scope="module")
+    def fixture(
+        db_engine: Engine,
+        database_url: str,
+        template_database: str,
+        services: ServiceUrls,
+        settings: Settings,
+        tmp_path_factory: pytest.TempPathFactory,
+    ) -> Iterator[Stand]:
+        with federal_stand(
+            n=n,
+            share=share,
+            db_engine=db_engine,
+            database_url=database_url,
+            template_database=template_database,
+            services=services,
+            settings=settings,
+            var=tmp_path_factory.mktemp("fedvar"),
+        ) as stand:
+            yield stand
+
+    fixture.__doc__ = doc
+    return fixture
+
+
+small_stand = stand_fixture(
+    2000, 0.05, "2,000 persons, 5 % planted: for the push, daily-change and client paths."
+)

@@ -40,6 +40,17 @@ def _card_value(stand: Stand, enp: str, column: str) -> object:
     )
 
 
+def _federal_versions(stand: Stand, enp: str) -> int:
+    """Versions of the person written from ФЕРЗЛ's data."""
+    return int(
+        stand.hub_scalar(
+            "SELECT count(*) FROM person_version v JOIN person p ON p.id = v.person_id"
+            " WHERE p.main_enp = :e AND v.source_kind = 'ferzl'",
+            e=enp,
+        )
+    )
+
+
 def test_yesterdays_changes_are_applied_once(small_stand: Stand) -> None:
     stand = small_stand
     _pid, enp = _consistent_person(stand)
@@ -55,24 +66,12 @@ def test_yesterdays_changes_are_applied_once(small_stand: Stand) -> None:
         stand.hub_scalar("SELECT outcome FROM federal_change_seen WHERE change_id = :c", c=change_id)
         == "applied"
     )
-    versions = stand.hub_scalar(
-        "SELECT count(*) FROM person_version v JOIN person p ON p.id = v.person_id"
-        " WHERE p.main_enp = :e AND v.source_kind = 'ferzl'",
-        e=enp,
-    )
-    assert versions == 1
+    assert _federal_versions(stand, enp) == 1
     # the day is finished: the next run has nothing to take; taking it again changes nothing
     assert sync_changes(stand.hub, stand.client(), "45", today=TODAY) == []
     again = sync_day(stand.hub, stand.client(), "45", yesterday, again=True)
     assert again.duplicates >= 1
-    assert (
-        stand.hub_scalar(
-            "SELECT count(*) FROM person_version v JOIN person p ON p.id = v.person_id"
-            " WHERE p.main_enp = :e AND v.source_kind = 'ferzl'",
-            e=enp,
-        )
-        == 1
-    )
+    assert _federal_versions(stand, enp) == 1
 
 
 def test_a_pinned_field_is_kept_and_a_federal_death_is_recorded(small_stand: Stand) -> None:
@@ -128,11 +127,4 @@ def test_missed_days_are_caught_up_and_duplicate_deliveries_skipped(small_stand:
     assert sum(r.duplicates for r in reports) >= 3
     for enp in enps:
         assert _card_value(stand, enp, "ot") == "Федорович"
-        assert (
-            stand.hub_scalar(
-                "SELECT count(*) FROM person_version v JOIN person p ON p.id = v.person_id"
-                " WHERE p.main_enp = :e AND v.source_kind = 'ferzl'",
-                e=enp,
-            )
-            == 1
-        )
+        assert _federal_versions(stand, enp) == 1

@@ -14,43 +14,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 
-import pytest
 import redis
-from sqlalchemy import Engine
 
-from rserz_soap.config import Settings
 from rserz_soap.emulators.ferzl.population import Divergence
 from rserz_soap.jobs.federal import enqueue_reconciliation
 from rserz_soap.registry import manual, reconcile
 from rserz_soap.registry.reconcile import Filter, Reconciler
-from rserz_soap.runtime.services import ServiceUrls
-from tests.federal.conftest import Stand, expected_report, federal_stand
+from tests.federal.conftest import Stand, expected_report, stand_fixture
 
 N = 100_000
 
 
-@pytest.fixture(scope="module")
-def stand(
-    db_engine: Engine,
-    database_url: str,
-    template_database: str,
-    services: ServiceUrls,
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stand]:
-    with federal_stand(
-        n=N,
-        share=0.01,
-        db_engine=db_engine,
-        database_url=database_url,
-        template_database=template_database,
-        services=services,
-        settings=settings,
-        var=tmp_path_factory.mktemp("recvar"),
-    ) as s:
-        yield s
+stand = stand_fixture(N, 0.01, "100,000 persons, 1 % planted: the acceptance size of issue 5.")
 
 
 def _reconciler(stand: Stand) -> Reconciler:

@@ -50,6 +50,23 @@ class Planted:
     regional: str | None
     federal: str | None
 
+    @property
+    def report_key(self) -> tuple[str, str, str]:
+        """What a reconciliation must report for it: (ЕНП, category, field) in the hub's vocabulary."""
+        category, field = REPORTED_AS[self.kind]
+        return (self.enp, category, field)
+
+
+#: how the hub's reconciliation reports each kind: (category, field); '*' is a whole missing person
+REPORTED_AS: dict[Divergence, tuple[str, str]] = {
+    Divergence.DOCUMENT: ("differs", "document"),
+    Divergence.NAME_SPELLING: ("differs", "fam"),
+    Divergence.SMO: ("differs", "smo"),
+    Divergence.DEATH_ONLY_FEDERAL: ("differs", "ddeath"),
+    Divergence.MISSING_FEDERALLY: ("missing_federally", "*"),
+    Divergence.MISSING_REGIONALLY: ("missing_regionally", "*"),
+}
+
 
 @dataclass(frozen=True)
 class FederalPerson:
