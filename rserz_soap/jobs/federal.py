@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry
-from rq.job import Job
+from rq import Queue, Retry, get_current_job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from sqlalchemy import Engine
 
 from rserz_soap.config import Settings, load_settings
@@ -24,6 +25,7 @@ from rserz_soap.db.engine import make_engine
 from rserz_soap.federal.client import FederalClient
 from rserz_soap.jobs import queues
 from rserz_soap.registry import federal_sync, reconcile
+from rserz_soap.registry.federal_port import FederalUnavailable
 from rserz_soap.registry.service import build_registry
 
 log = logging.getLogger(__name__)
@@ -114,3 +116,45 @@ def resume_stale_reconciliations() -> list[int]:
             log.warning("reconciliation %s lost its worker; resuming", run_id)
             enqueue_reconciliation(redis, run_id)
     return stale
+
+
+# -- the scheduler's entry points ------------------------------------------------------------------------
+# The cron scheduler cannot attach a Retry to what it enqueues. Its entry points therefore catch an
+# unreachable ФЕРЗЛ, say so in one line, and hand the work to a job that has the retry intervals — one
+# such job at a time (a fixed job id), however many ticks pass during an outage.
+
+
+def scheduled_push() -> dict[str, int]:
+    try:
+        return push_pending()
+    except FederalUnavailable as exc:
+        log.warning("ФЕРЗЛ pushes wait: %s", exc)
+        _retry_later(push_pending, "rserz-ferzl-push-retry")
+        return {}
+
+
+def scheduled_sync() -> list[dict[str, Any]]:
+    try:
+        return sync_changes()
+    except FederalUnavailable as exc:
+        log.warning("ФЕРЗЛ daily changes wait: %s", exc)
+        _retry_later(sync_changes, "rserz-ferzl-sync-retry")
+        return []
+
+
+def _retry_later(func: Any, job_id: str) -> None:
+    job = get_current_job()
+    if job is None:
+        return
+    try:
+        existing = Job.fetch(job_id, connection=job.connection)
+    except NoSuchJobError:
+        existing = None
+    if existing is not None and existing.get_status(refresh=True) in _WAITING:
+        return
+    Queue(queues.FEDERAL, connection=job.connection).enqueue_in(
+        timedelta(seconds=RETRY_INTERVALS[0]), func, job_id=job_id, retry=retry()
+    )
+
+
+_WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED)

@@ -194,3 +194,37 @@ def test_the_scheduled_push_job_sends_through_a_real_rq_worker(
     assert job.return_value() == {"sent": 1, "accepted": 1, "rejected": 0, "not_sent": 0}
     assert _registry(stand).results([result.entry_id])[0].state is State.APPLIED
     rds.close()
+
+
+def test_a_scheduled_push_during_an_outage_hands_over_to_one_retrying_job(
+    small_stand: Stand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
+
+    stand = small_stand
+    for name, value in stand.env().items():
+        if name.startswith("RSERZ_"):
+            monkeypatch.setenv(name, value)
+    result = _submit(stand, _new_person_record())
+    assert stand.settings.redis_url
+    rds = redis.Redis.from_url(stand.settings.redis_url)
+    queue = Queue(queues.FEDERAL, connection=rds)
+    stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
+    try:
+        for _ in range(3):  # three scheduler ticks during the outage
+            queue.enqueue(federal_jobs.scheduled_push)
+            SimpleWorker([queue], connection=rds).work(burst=True)
+        scheduled = ScheduledJobRegistry(queue=queue).get_job_ids()
+        assert scheduled.count("rserz-ferzl-push-retry") == 1
+        retry_job = Job.fetch("rserz-ferzl-push-retry", connection=rds)
+        assert retry_job.retries_left == len(federal_jobs.RETRY_INTERVALS)
+        assert _registry(stand).results([result.entry_id])[0].state is State.AWAITING_FEDERAL
+    finally:
+        stand.faults()
+    time.sleep(federal_jobs.RETRY_INTERVALS[0] + 0.5)
+    SimpleWorker([queue], connection=rds).work(burst=True, with_scheduler=True)
+    assert _registry(stand).results([result.entry_id])[0].state is State.APPLIED
+    rds.close()

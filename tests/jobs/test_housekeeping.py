@@ -25,10 +25,10 @@ def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
         housekeeping.heartbeat,
         buffer.drain,
         buffer.publish_feed,
-        federal.push_pending,
-        federal.sync_changes,
+        federal.scheduled_push,
+        federal.scheduled_sync,
         federal.resume_stale_reconciliations,
     ]
     # federal work has its own queue, so a long reconciliation never delays the buffer
-    assert {j.func: j.queue_name for j in jobs}[federal.push_pending] == queues.FEDERAL
+    assert {j.func: j.queue_name for j in jobs}[federal.scheduled_push] == queues.FEDERAL
     assert {j.queue_name for j in jobs if j.func in (buffer.drain, buffer.publish_feed)} == {queues.DEFAULT}
