@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             _wait_for(f"http://127.0.0.1:{port}/ferzl/_control/health", 600, emulator)
             import redis
 
-            client = FederalClient.from_settings(settings, redis.Redis.from_url(urls.redis_url))
+            client = FederalClient.from_settings(settings, redis.Redis.from_url(urls.redis_url), hub)
             reconciler = reconcile.Reconciler(hub, client, settings.region_code)
             run_id = reconciler.start(policy=args.policy, actor="bench")
             started = time.perf_counter()

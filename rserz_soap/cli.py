@@ -309,7 +309,7 @@ def reconcile_start(
 
     flt = Filter(smo, mo, since.date() if since else None)
     with _connected(ctx.settings) as (settings, urls, engine):
-        reconciler = Reconciler(engine, _federal(settings, urls), settings.region_code)
+        reconciler = Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
         run_id = reconciler.start(flt, policy=policy or settings.reconcile_policy, actor=actor)
         click.echo(f"reconciliation {run_id}: {flt.to_json() or 'the whole region'}")
         _drive(settings, urls, engine, run_id, here)
@@ -363,16 +363,18 @@ def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
     from rserz_soap.registry import reconcile as rec
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        rec.Reconciler(engine, _federal(settings, urls), settings.region_code).cancel(run_id, actor=actor)
+        rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code).cancel(
+            run_id, actor=actor
+        )
         click.echo(_progress_line(rec.progress(engine, run_id)))
 
 
-def _federal(settings: Settings, urls: ServiceUrls) -> Any:
+def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
     from redis import Redis
 
     from rserz_soap.federal.client import FederalClient
 
-    return FederalClient.from_settings(settings, Redis.from_url(urls.redis_url))
+    return FederalClient.from_settings(settings, Redis.from_url(urls.redis_url), engine)
 
 
 def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, here: bool) -> None:
@@ -385,7 +387,7 @@ def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, h
         job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
         click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
         return
-    reconciler = rec.Reconciler(engine, _federal(settings, urls), settings.region_code)
+    reconciler = rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
     while True:
         progress = reconciler.run(run_id, max_batches=1)
         click.echo(_progress_line(progress))
@@ -430,8 +432,8 @@ def federal_find(
     from rserz_soap.federal.xml import describe
 
     key = _federal_key(enp, snils, doc, policy_num, fio, dr)
-    with _connected(ctx.settings) as (settings, urls, _engine):
-        person = _federal(settings, urls).get_person_data(on=on.date() if on else None, **key)
+    with _connected(ctx.settings) as (settings, urls, engine):
+        person = _federal(settings, urls, engine).get_person_data(on=on.date() if on else None, **key)
     if person is None:
         click.echo("not found in ФЕРЗЛ")
         sys.exit(1)
@@ -475,7 +477,7 @@ def federal_push(ctx: Context) -> None:
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            build_registry(engine, settings), _federal(settings, urls), settings.region_code
+            build_registry(engine, settings), _federal(settings, urls, engine), settings.region_code
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"
@@ -492,7 +494,7 @@ def federal_sync(ctx: Context, day: datetime | None) -> None:
     from rserz_soap.registry import federal_sync as sync
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        client = _federal(settings, urls)
+        client = _federal(settings, urls, engine)
         if day is not None:
             reports = [sync.sync_day(engine, client, settings.region_code, day.date(), again=True)]
         else:

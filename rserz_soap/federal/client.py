@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -31,9 +32,12 @@ import zeep.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import Engine
 from zeep.transports import Transport
 
 from rserz_soap.config import Settings
+from rserz_soap.db import exchange
+from rserz_soap.db.exchange import ExchangeRecord
 from rserz_soap.domain.federal import (
     AcceptAnswer,
     BatchResult,
@@ -76,6 +80,7 @@ class FederalClient:
         timeout: float = 30.0,
         breaker: pybreaker.CircuitBreaker | None = None,
         session: requests.Session | None = None,
+        journal: Callable[[ExchangeRecord], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.version = version
@@ -84,11 +89,16 @@ class FederalClient:
         self.timeout = timeout
         self.breaker = breaker or pybreaker.CircuitBreaker(fail_max=5, reset_timeout=30)
         self._session = session or requests.Session()
+        self._journal = journal
         self._client: zeep.Client | None = None
         self._service: Any = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, redis: Any | None = None) -> FederalClient:
+    def from_settings(
+        cls, settings: Settings, redis: Any | None = None, engine: Engine | None = None
+    ) -> FederalClient:
+        """The client of the configured ФЕРЗЛ; with ``redis`` its breaker is shared by every process, with
+        ``engine`` every call is in the hub's exchange journal (direction ``out``, no bodies)."""
         pki = settings.pki_dir
         keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
         pinned = _fingerprint(pki / "ferzl" / "cert.pem")
@@ -106,6 +116,7 @@ class FederalClient:
             breaker=make_breaker(
                 redis, reset_timeout=settings.ferzl_breaker_reset, name=settings.ferzl_endpoint
             ),
+            journal=_journal_into(engine) if engine is not None else None,
         )
 
     # -- operations --------------------------------------------------------------------------------------
@@ -244,13 +255,38 @@ class FederalClient:
     # -- plumbing ----------------------------------------------------------------------------------------
 
     def _call(self, op_name: str, /, *, request_id: str | None = None, **kwargs: Any) -> Any:
-        """The verified body element of the answer to operation ``op_name``."""
+        """The verified body element of the answer to operation ``op_name``; every call is journaled."""
+        external_id = request_id or str(uuid.uuid4())
+        started = time.perf_counter()
+        outcome: str = "error"
+        code: str | None = "UNAVAILABLE"
         try:
-            return self.breaker.call(self._exchange, op_name, request_id or str(uuid.uuid4()), kwargs)
+            body = self.breaker.call(self._exchange, op_name, external_id, kwargs)
+            outcome, code = "ok", None
+            return body
         except pybreaker.CircuitBreakerError as exc:
+            code = "CIRCUIT_OPEN"
             raise FederalUnavailable(f"ФЕРЗЛ circuit open: {exc}") from None
         except _Transient as exc:
             raise FederalUnavailable(str(exc)) from None
+        except FederalError as exc:
+            outcome, code = "fault", exc.code
+            raise
+        finally:
+            if self._journal is not None:
+                self._journal(
+                    ExchangeRecord(
+                        uuid.uuid4(),
+                        "out",
+                        "ferzl",
+                        op_name,
+                        outcome,
+                        peer="ferzl",
+                        request_id=_uuid_or_none(external_id),
+                        error_code=code,
+                        duration_ms=int((time.perf_counter() - started) * 1000),
+                    )
+                )
 
     def _exchange(self, operation: str, request_id: str, kwargs: dict[str, Any]) -> Any:
         try:
@@ -309,6 +345,24 @@ class FederalClient:
     def _bound(self) -> Any:
         self._zeep()
         return self._service
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _journal_into(engine: Engine) -> Callable[[ExchangeRecord], None]:
+    def write(rec: ExchangeRecord) -> None:
+        try:
+            with engine.begin() as conn:
+                exchange.record(conn, rec, log_bodies=False)
+        except Exception:  # the journal must never turn an answered call into a failed one
+            log.exception("could not journal the ФЕРЗЛ call %s", rec.operation)
+
+    return write
 
 
 def _key(key: dict[str, Any]) -> dict[str, Any]:

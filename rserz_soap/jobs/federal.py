@@ -61,7 +61,7 @@ def push_pending() -> dict[str, int]:
     with _resources() as (settings, engine, redis):
         if not settings.federal_first:
             return {}
-        client = FederalClient.from_settings(settings, redis)
+        client = FederalClient.from_settings(settings, redis, engine)
         report = federal_sync.push_pending(build_registry(engine, settings), client, settings.region_code)
     if report.sent or report.not_sent:
         log.info("ФЕРЗЛ pushes: %s", report)
@@ -71,7 +71,7 @@ def push_pending() -> dict[str, int]:
 def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
     """Take the federal changes of every day not yet taken, up to yesterday."""
     with _resources() as (settings, engine, redis):
-        client = FederalClient.from_settings(settings, redis)
+        client = FederalClient.from_settings(settings, redis, engine)
         day = date.fromisoformat(today) if today else date.today()
         reports = federal_sync.sync_changes(engine, client, settings.region_code, today=day)
     for r in reports:
@@ -89,7 +89,7 @@ def run_reconciliation(run_id: int) -> str:
     """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
     with _resources() as (settings, engine, redis):
         reconciler = reconcile.Reconciler(
-            engine, FederalClient.from_settings(settings, redis), settings.region_code
+            engine, FederalClient.from_settings(settings, redis, engine), settings.region_code
         )
         try:
             progress = reconciler.run(run_id)

@@ -58,7 +58,9 @@ class Stand:
 
     def client(self) -> FederalClient:
         assert self.settings.redis_url
-        return FederalClient.from_settings(self.settings, redis.Redis.from_url(self.settings.redis_url))
+        return FederalClient.from_settings(
+            self.settings, redis.Redis.from_url(self.settings.redis_url), self.hub
+        )
 
     def faults(self, **switches: Any) -> dict[str, Any]:
         """Replace the emulator's fault switches (all off when called without arguments)."""

@@ -153,6 +153,22 @@ def test_while_ferzl_is_down_entries_wait_and_apply_once_when_it_is_back(small_s
     assert push_pending(_registry(stand), stand.client(), "45").accepted == 1
     assert _registry(stand).results([result.entry_id])[0].state is State.APPLIED
     assert _versions(stand, enp) == (1, 1)
+    # both attempts are in the exchange journal under the push's request id, without bodies
+    with stand.hub.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(
+            text(
+                "SELECT outcome, error_code, request_body FROM exchange_journal WHERE direction = 'out'"
+                " AND operation = 'acceptRegionalChange' AND request_id = (SELECT request_id FROM federal_push"
+                " WHERE entry_id = :i) ORDER BY id"
+            ),
+            {"i": result.entry_id},
+        ).all()
+    assert [(r.outcome, r.error_code, r.request_body) for r in rows] == [
+        ("error", "UNAVAILABLE", None),
+        ("ok", None, None),
+    ]
 
 
 def test_an_answer_lost_after_ferzl_applied_the_change_is_not_applied_twice(small_stand: Stand) -> None:
