@@ -349,9 +349,11 @@ def reconcile_report(ctx: Context, run_id: int, category: str | None) -> None:
     from rserz_soap.registry import reconcile as rec
 
     with _connected(ctx.settings) as (_settings, _urls, engine):
-        click.echo("enp\tcategory\tfield\tregional\tfederal")
+        click.echo("enp\tcategory\tfield\tregional\tfederal\tresolution")
         for d in rec.report(engine, run_id, category=category):
-            click.echo(f"{d.enp}\t{d.category}\t{d.field}\t{d.regional or ''}\t{d.federal or ''}")
+            click.echo(
+                f"{d.enp}\t{d.category}\t{d.field}\t{d.regional or ''}\t{d.federal or ''}\t{d.resolution}"
+            )
 
 
 @reconcile.command("cancel")

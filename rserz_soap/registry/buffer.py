@@ -413,7 +413,15 @@ class Registry:
             )
             w = self._federal_work(entry, answer.enp or push.enp, accepted=answer.accepted)
             if answer.accepted:
-                return self._run(conn, [w])[entry_id]
+                result = self._run(conn, [w])[entry_id]
+                if result.state is not State.APPLIED:  # the register moved on since the push was sent
+                    log.warning(
+                        "ФЕРЗЛ accepted entry %s but the register refuses it now (%s); the next"
+                        " reconciliation will show the difference",
+                        entry_id,
+                        result.comment,
+                    )
+                return result
             err = self.directory.error(
                 FEDERAL_REJECTED, n_rec=w.record.n_rec, detail=f"ФЕРЗЛ {answer.text or 'отказ без кода'}"
             )

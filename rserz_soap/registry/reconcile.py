@@ -94,6 +94,7 @@ class Difference:
     field: str
     regional: str | None
     federal: str | None
+    resolution: str | None = None  # applied, review, reported, pinned — once the run has settled it
 
 
 @dataclass(frozen=True)
@@ -591,7 +592,9 @@ def report(engine: Engine, run_id: int, *, category: str | None = None) -> list[
         q = q.where(reconciliation_item.c.category == category)
     with engine.connect() as conn:
         rows = conn.execute(q.order_by(reconciliation_item.c.enp, reconciliation_item.c.field)).all()
-    return [Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal) for r in rows]
+    return [
+        Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution) for r in rows
+    ]
 
 
 def stale_runs(engine: Engine, older_than_seconds: float) -> list[int]:

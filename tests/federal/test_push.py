@@ -244,3 +244,44 @@ def test_a_scheduled_push_during_an_outage_hands_over_to_one_retrying_job(
     SimpleWorker([queue], connection=rds).work(burst=True, with_scheduler=True)
     assert _registry(stand).results([result.entry_id])[0].state is State.APPLIED
     rds.close()
+
+
+def test_a_change_the_register_can_no_longer_apply_is_rejected_not_half_applied(small_stand: Stand) -> None:
+    from rserz_soap.db import persons
+    from rserz_soap.domain.operations import record_death
+
+    stand = small_stand
+    result = _submit(stand, _new_person_record())
+    assert push_pending(_registry(stand), stand.client(), "45").accepted == 1
+    enp = stand.hub_scalar("SELECT enp FROM federal_push WHERE entry_id = :i", i=result.entry_id)
+    card = _card(stand, enp)
+    new_doc = builders.passport(docser="45 96", docnum="777002", docdate=date(2025, 3, 20))
+    change = _submit(
+        stand,
+        builders.record(
+            "П040", enp=enp, policy=None, dvizit=date(2025, 4, 1), person=card.data, documents=(new_doc,)
+        ),
+    )
+    registry = _registry(stand)
+    push = registry.prepare_push(change.entry_id)
+    assert push is not None
+    answer = stand.client().accept_regional_change(
+        push.request_id, "45", push.operation, push.change_date, push.card
+    )
+    assert answer.accepted
+    with stand.hub.begin() as conn:  # meanwhile the register learns of a death (ЗАГС, another path)
+        stored = persons.load(conn, card.person_id, for_update=True)
+        t = record_death(stored.card, date(2025, 3, 25))
+        persons.save(
+            conn, stored, t.after, persons.VersionMeta("FEDERAL_DEATH", "ferzl", "test", t.valid_from)
+        )
+    versions = _versions(stand, enp)[0]
+
+    final = registry.federal_answered(change.entry_id, answer)
+
+    assert final.state is State.REJECTED and final.code_erp == "AE" and "503" in final.comment
+    assert _versions(stand, enp)[0] == versions  # nothing of the change was applied
+    assert (
+        stand.hub_scalar("SELECT state FROM federal_push WHERE entry_id = :i", i=change.entry_id)
+        == "accepted"
+    )

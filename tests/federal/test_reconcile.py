@@ -16,7 +16,9 @@ import time
 from collections import Counter
 
 import redis
+from click.testing import CliRunner
 
+from rserz_soap.cli import main
 from rserz_soap.emulators.ferzl.population import Divergence
 from rserz_soap.jobs.federal import enqueue_reconciliation
 from rserz_soap.registry import manual, reconcile
@@ -181,9 +183,26 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
     assert stand.hub_scalar(fam, e=corrected.enp) == corrected.federal
     correctable = {Divergence.NAME_SPELLING, Divergence.DOCUMENT}
     assert progress.applied == sum(p.kind in correctable for p in stand.planted) - 1
+    resolutions = {(d.enp, d.field): d.resolution for d in items.values()}
+    for p in stand.planted:
+        enp, _category, field_ = p.report_key
+        want = "applied" if p.kind in correctable else "review"
+        assert resolutions[(enp, field_)] == ("pinned" if p is pinned else want), p
 
     after = _reconciler(stand)
     second = after.start(policy="report", actor="test")
     assert after.run(second).state == "done"
     left = {e for e in expected_report(stand.planted) if e[2] not in ("fam", "document")}
     assert _report(stand, second) == left | {(pinned.enp, "accepted_deviation", "fam")}
+
+    # what an operator reads: the run's progress and its report, filtered
+    env = {k: v for k, v in stand.env().items() if k.startswith("RSERZ_")}
+    status = CliRunner().invoke(main, ["reconcile", "status", str(second)], env=env)
+    assert status.exit_code == 0 and f"run {second} [done] report" in status.output, status.output
+    report = CliRunner().invoke(
+        main, ["reconcile", "report", str(second), "--category", "accepted_deviation"], env=env
+    )
+    assert report.exit_code == 0, report.output
+    assert report.output.splitlines()[1:] == [
+        f"{pinned.enp}\taccepted_deviation\tfam\t{pinned.regional}\t{pinned.federal}\tpinned"
+    ]
