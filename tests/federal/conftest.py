@@ -87,6 +87,12 @@ class Stand:
         with self.ferzl.connect() as conn:
             return conn.execute(text(sql), params).scalar()
 
+    def use_in_this_process(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point ``load_settings()`` of this process (jobs, the CLI) at the stand."""
+        for name, value in self.env().items():
+            if name.startswith("RSERZ_"):
+                monkeypatch.setenv(name, value)
+
     def env(self) -> dict[str, str]:
         """The environment of a hub process (worker, CLI) that works against this stand."""
         import os

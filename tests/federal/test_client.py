@@ -73,9 +73,7 @@ def test_a_federal_death_is_read_as_such(small_stand: Stand) -> None:
 def test_the_cli_finds_a_person_in_the_federal_register(
     small_stand: Stand, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in small_stand.env().items():
-        if name.startswith("RSERZ_"):
-            monkeypatch.setenv(name, value)
+    small_stand.use_in_this_process(monkeypatch)
     enp = _some_enp(small_stand)
     row = _federal_row(small_stand, enp)
     result = CliRunner().invoke(

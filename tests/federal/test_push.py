@@ -196,9 +196,7 @@ def test_the_scheduled_push_job_sends_through_a_real_rq_worker(
     small_stand: Stand, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stand = small_stand
-    for name, value in stand.env().items():
-        if name.startswith("RSERZ_"):
-            monkeypatch.setenv(name, value)
+    stand.use_in_this_process(monkeypatch)
     result = _submit(stand, _new_person_record())
     assert stand.settings.redis_url
     rds = redis.Redis.from_url(stand.settings.redis_url)
@@ -221,9 +219,7 @@ def test_a_scheduled_push_during_an_outage_hands_over_to_one_retrying_job(
     from rq.registry import ScheduledJobRegistry
 
     stand = small_stand
-    for name, value in stand.env().items():
-        if name.startswith("RSERZ_"):
-            monkeypatch.setenv(name, value)
+    stand.use_in_this_process(monkeypatch)
     result = _submit(stand, _new_person_record())
     assert stand.settings.redis_url
     rds = redis.Redis.from_url(stand.settings.redis_url)

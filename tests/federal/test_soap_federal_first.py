@@ -91,9 +91,7 @@ def _op(serial: int, doc: tuple[int, str | None, str]) -> dict[str, Any]:
 
 
 def _push_by_worker(stand: Stand, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in stand.env().items():
-        if name.startswith("RSERZ_"):
-            monkeypatch.setenv(name, value)
+    stand.use_in_this_process(monkeypatch)
     assert stand.settings.redis_url
     rds = redis.Redis.from_url(stand.settings.redis_url)
     queue = Queue(queues.FEDERAL, connection=rds)
