@@ -7,6 +7,7 @@ either side.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from datetime import date
 from typing import Any
@@ -281,3 +282,27 @@ def test_a_change_the_register_can_no_longer_apply_is_rejected_not_half_applied(
         stand.hub_scalar("SELECT state FROM federal_push WHERE entry_id = :i", i=change.entry_id)
         == "accepted"
     )
+
+
+def test_a_second_registration_of_the_same_new_person_is_stopped_before_it_reaches_ferzl(
+    small_stand: Stand,
+) -> None:
+    stand = small_stand
+    rec = _new_person_record()
+    first = _submit(stand, rec)
+    again = dataclasses.replace(
+        rec,
+        insurance=dataclasses.replace(
+            rec.insurance, policy=dataclasses.replace(rec.insurance.policy, npolis="459999999")
+        ),
+    )
+    second = _submit(stand, again)  # the person does not exist locally yet: both wait for ФЕРЗЛ
+    assert (first.state, second.state) == (State.AWAITING_FEDERAL, State.AWAITING_FEDERAL)
+
+    report = push_pending(_registry(stand), stand.client(), "45")
+
+    assert (report.accepted, report.not_sent) == (1, 1)  # the second is recomputed, refused, never sent
+    final = _registry(stand).results([second.entry_id])[0]
+    assert final.state is State.REJECTED and final.comment.startswith("502")
+    enp = stand.hub_scalar("SELECT enp FROM federal_push WHERE entry_id = :i", i=first.entry_id)
+    assert _versions(stand, enp) == (1, 1)
