@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -30,7 +29,7 @@ import requests
 import zeep
 import zeep.exceptions
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Engine
 from zeep.transports import Transport
@@ -386,7 +385,7 @@ def _fingerprint(path: Any) -> str | None:
         cert = x509.load_pem_x509_certificate(path.read_bytes())
     except FileNotFoundError:
         return None
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def make_breaker(

@@ -298,9 +298,7 @@ class Registry:
             transition = apply_operation(card, record, self._context(conn, w))
         except OperationRefused as refused:
             err = self.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
-            trail.move(State.REJECTED, "auto", None)
-            comment = f"{err.code} {err.comment}"
-            return _Outcome(w, trail, card, ERROR_CODE, comment, [*errors, err], reject_reason=comment)
+            return _rejected(w, trail, err, "auto", None, card=card, earlier=errors)
         if self.federal_first and not w.federal_accepted:
             trail.move(State.AWAITING_FEDERAL, "auto", None)
             push = {
@@ -357,9 +355,8 @@ class Registry:
         None when there is nothing to send: the entry is settled already, or the change no longer applies
         to the register (then it is rejected here, with the operation's code, and never sent)."""
         with self.engine.begin() as conn:
-            entry = conn.execute(_entry_query(entry_id)).mappings().one()
-            push = conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
-            if entry["state"] != State.AWAITING_FEDERAL or push.state != "pending":
+            entry, push = _waiting_push(conn, entry_id)
+            if push is None:
                 return None
             w = self._federal_work(entry, push.enp, accepted=False)
             ref = self.reference(conn)
@@ -371,16 +368,14 @@ class Registry:
                 )
             except OperationRefused as refused:
                 err = self.directory.error(refused.code, n_rec=w.record.n_rec, detail=refused.message)
-                trail = _Trail(entry_id, State.AWAITING_FEDERAL)
-                trail.move(State.REJECTED, "auto", f"{err.code} {err.comment}")
-                comment = f"{err.code} {err.comment}"
-                _settle_all(
-                    conn, [_Outcome(w, trail, None, ERROR_CODE, comment, [err], reject_reason=comment)]
-                )
+                outcome = _rejected(w, _Trail(entry_id, State.AWAITING_FEDERAL), err, "auto", None)
+                _settle_all(conn, [outcome])
                 conn.execute(
                     update(federal_push)
                     .where(federal_push.c.entry_id == entry_id)
-                    .values(state="rejected", last_error=f"not sent: {comment}", answered_at=func.now())
+                    .values(
+                        state="rejected", last_error=f"not sent: {outcome.comment}", answered_at=func.now()
+                    )
                 )
                 return None
             card = transition.after
@@ -396,9 +391,8 @@ class Registry:
 
         An entry already settled (a repeated answer, a second sender) is left as it is."""
         with self.engine.begin() as conn:
-            entry = conn.execute(_entry_query(entry_id)).mappings().one()
-            push = conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
-            if entry["state"] != State.AWAITING_FEDERAL or push.state != "pending":
+            entry, push = _waiting_push(conn, entry_id)
+            if push is None:
                 return _result_of(entry)
             conn.execute(
                 update(federal_push)
@@ -425,10 +419,9 @@ class Registry:
             err = self.directory.error(
                 FEDERAL_REJECTED, n_rec=w.record.n_rec, detail=f"ФЕРЗЛ {answer.text or 'отказ без кода'}"
             )
-            trail = _Trail(entry_id, State.AWAITING_FEDERAL)
-            trail.move(State.REJECTED, "ferzl", answer.text or None)
-            comment = f"{err.code} {err.comment}"
-            outcome = _Outcome(w, trail, None, ERROR_CODE, comment, [err], reject_reason=comment)
+            outcome = _rejected(
+                w, _Trail(entry_id, State.AWAITING_FEDERAL), err, "ferzl", answer.text or None
+            )
             return _settle_all(conn, [outcome])[entry_id]
 
     def federal_unreachable(self, entry_id: int, error: str) -> None:
@@ -611,6 +604,30 @@ class Push:
     operation: str
     change_date: date
     card: PersonCard
+
+
+def _rejected(
+    w: _Work,
+    trail: _Trail,
+    err: FlkError,
+    actor: str,
+    reason: str | None,
+    *,
+    card: PersonCard | None = None,
+    earlier: Sequence[FlkError] = (),
+) -> _Outcome:
+    """The entry rejected for ``err`` (AE), after the findings ``earlier`` on the same record."""
+    trail.move(State.REJECTED, actor, reason)
+    comment = f"{err.code} {err.comment}"
+    return _Outcome(w, trail, card, ERROR_CODE, comment, [*earlier, err], reject_reason=comment)
+
+
+def _waiting_push(conn: Connection, entry_id: int) -> tuple[Any, Any | None]:
+    """The entry, locked, and its push while it still waits for ФЕРЗЛ (None once it is settled)."""
+    entry = conn.execute(_entry_query(entry_id)).mappings().one()
+    push = conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
+    waiting = entry["state"] == State.AWAITING_FEDERAL and push.state == "pending"
+    return entry, push if waiting else None
 
 
 def _settle_all(conn: Connection, outcomes: Sequence[_Outcome]) -> dict[int, RecordResult]:

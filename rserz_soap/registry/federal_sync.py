@@ -142,40 +142,35 @@ def sync_day(
         after = None
     while True:
         changes, more = federal.insurance_status_changes(region, day, day, after=after, page_size=page_size)
+        page = DayReport(day)
         with engine.begin() as conn:
             for change in changes:
-                _apply_change(conn, change, report)
+                _apply_change(conn, change, page)
             if changes:
                 after = max(c.change_id for c in changes)
-            conn.execute(
+            totals = conn.execute(  # the day's counts accumulate in its row: a resumed day keeps them
                 update(federal_sync_day)
                 .where(federal_sync_day.c.day == day)
                 .values(
                     after_change_id=after,
-                    changes=federal_sync_day.c.changes + report.changes,
-                    applied=federal_sync_day.c.applied + report.applied,
-                    kept_pinned=federal_sync_day.c.kept_pinned + report.kept_pinned,
-                    unknown=federal_sync_day.c.unknown + report.unknown,
+                    changes=federal_sync_day.c.changes + page.changes,
+                    applied=federal_sync_day.c.applied + page.applied,
+                    kept_pinned=federal_sync_day.c.kept_pinned + page.kept_pinned,
+                    unknown=federal_sync_day.c.unknown + page.unknown,
                     finished_at=None if more else func.now(),
                 )
-            )
-        _reset_counts(report)
+                .returning(
+                    federal_sync_day.c.changes,
+                    federal_sync_day.c.applied,
+                    federal_sync_day.c.kept_pinned,
+                    federal_sync_day.c.unknown,
+                )
+            ).one()
+        report.changes, report.applied, report.kept_pinned, report.unknown = totals
+        report.duplicates += page.duplicates
+        report.review += page.review
         if not more:
-            break
-    with engine.connect() as conn:
-        row = conn.execute(select(federal_sync_day).where(federal_sync_day.c.day == day)).one()
-    report.changes, report.applied, report.kept_pinned, report.unknown = (
-        row.changes,
-        row.applied,
-        row.kept_pinned,
-        row.unknown,
-    )
-    return report
-
-
-def _reset_counts(report: DayReport) -> None:
-    # the table accumulates per page; the report object counts one page at a time
-    report.changes = report.applied = report.kept_pinned = report.unknown = 0
+            return report
 
 
 def _apply_change(conn: Connection, change: FederalChange, report: DayReport) -> None:

@@ -133,20 +133,36 @@ def _doc_text(doctype: int | None, docser: str | None, docnum: str | None) -> st
     )
 
 
+def _compared(
+    fam: str | None,
+    im: str | None,
+    ot: str | None,
+    w: int,
+    dr: date,
+    ss: str | None,
+    document: str | None,
+    smo: str | None,
+    ddeath: date | None,
+) -> dict[str, str | None]:
+    """The compared fields as text, normalised the same way for both sides."""
+    return {
+        "fam": fam or None,
+        "im": im or None,
+        "ot": ot or None,
+        "w": str(w),
+        "dr": dr.isoformat(),
+        "ss": ss or None,
+        "document": document,
+        "smo": smo or None,
+        "ddeath": ddeath.isoformat() if ddeath else None,
+    }
+
+
 def federal_values(p: FederalPerson) -> dict[str, str | None]:
     doc = p.main_document()
     policy = p.latest_policy()
-    return {
-        "fam": p.fam or None,
-        "im": p.im or None,
-        "ot": p.ot or None,
-        "w": str(p.w),
-        "dr": p.dr.isoformat(),
-        "ss": p.ss or None,
-        "document": _doc_text(doc.doctype, doc.docser, doc.docnum) if doc else None,
-        "smo": policy.smo if policy else None,
-        "ddeath": p.ddeath.isoformat() if p.ddeath else None,
-    }
+    document = _doc_text(doc.doctype, doc.docser, doc.docnum) if doc else None
+    return _compared(p.fam, p.im, p.ot, p.w, p.dr, p.ss, document, policy.smo if policy else None, p.ddeath)
 
 
 def compare(
@@ -227,21 +243,24 @@ def regional_rows(
         where.append(_FILTERS[name])
         params[name] = value
     rows = conn.execute(text(_REGIONAL_SQL.format(where=" AND ".join(where))), params)
-    out = []
-    for r in rows:
-        values = {
-            "fam": r.fam or None,
-            "im": r.im or None,
-            "ot": r.ot or None,
-            "w": str(r.w),
-            "dr": r.dr.isoformat(),
-            "ss": r.ss or None,
-            "document": _doc_text(r.doctype, r.docser, r.docnum),
-            "smo": r.smo_code,
-            "ddeath": r.ddeath.isoformat() if r.ddeath else None,
-        }
-        out.append(RegionalRow(r.id, r.main_enp, values))
-    return out
+    return [
+        RegionalRow(
+            r.id,
+            r.main_enp,
+            _compared(
+                r.fam,
+                r.im,
+                r.ot,
+                r.w,
+                r.dr,
+                r.ss,
+                _doc_text(r.doctype, r.docser, r.docnum),
+                r.smo_code,
+                r.ddeath,
+            ),
+        )
+        for r in rows
+    ]
 
 
 def _pins(conn: Connection, person_ids: Iterable[int]) -> dict[int, set[str]]:
