@@ -1,0 +1,246 @@
+"""The federal register: reconciliation, lookups, pushes and daily changes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from rserz_soap.cli.main import Context, main, pass_ctx
+from rserz_soap.cli.main import connected as _connected
+from rserz_soap.config import Settings
+from rserz_soap.runtime.services import ServiceUrls
+
+
+@main.group()
+def reconcile() -> None:
+    """Reconciliation with the federal register (ФЕРЗЛ): start, follow, read the report."""
+
+
+@reconcile.command("start")
+@click.option("--smo", help="only persons insured by this СМО (F002 code)")
+@click.option("--mo", help="only persons attached to this МО (F003 code)")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="only persons changed since this date")
+@click.option(
+    "--policy",
+    type=click.Choice(["federal_wins", "review", "report"]),
+    help="default: RSERZ_RECONCILE_POLICY",
+)
+@click.option("--here", is_flag=True, help="run in this process instead of the worker, showing progress")
+@click.option("--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@pass_ctx
+def reconcile_start(
+    ctx: Context,
+    smo: str | None,
+    mo: str | None,
+    since: datetime | None,
+    policy: str | None,
+    here: bool,
+    actor: str,
+) -> None:
+    """Start a reconciliation of the whole region, or of the persons a filter selects."""
+    from rserz_soap.registry.reconcile import Filter, Reconciler
+
+    flt = Filter(smo, mo, since.date() if since else None)
+    with _connected(ctx.settings) as (settings, urls, engine):
+        reconciler = Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
+        run_id = reconciler.start(flt, policy=policy or settings.reconcile_policy, actor=actor)
+        click.echo(f"reconciliation {run_id}: {flt.to_json() or 'the whole region'}")
+        _drive(settings, urls, engine, run_id, here)
+
+
+@reconcile.command("resume")
+@click.argument("run_id", type=int)
+@click.option("--here", is_flag=True, help="run in this process instead of the worker, showing progress")
+@pass_ctx
+def reconcile_resume(ctx: Context, run_id: int, here: bool) -> None:
+    """Resume a run from its last settled batch (the scheduler also does this for a run whose worker died)."""
+    with _connected(ctx.settings) as (settings, urls, engine):
+        _drive(settings, urls, engine, run_id, here)
+
+
+@reconcile.command("status")
+@click.argument("run_id", type=int, required=False)
+@pass_ctx
+def reconcile_status(ctx: Context, run_id: int | None) -> None:
+    """Progress of one run, or of the latest runs."""
+    from rserz_soap.registry import reconcile as rec
+
+    with _connected(ctx.settings) as (_settings, _urls, engine):
+        for p in [rec.progress(engine, run_id)] if run_id else rec.runs(engine):
+            click.echo(_progress_line(p))
+
+
+@reconcile.command("report")
+@click.argument("run_id", type=int)
+@click.option(
+    "--category",
+    type=click.Choice(["missing_regionally", "missing_federally", "differs", "accepted_deviation"]),
+)
+@pass_ctx
+def reconcile_report(ctx: Context, run_id: int, category: str | None) -> None:
+    """The differences a run found, one per person and field (tab-separated)."""
+    from rserz_soap.registry import reconcile as rec
+
+    with _connected(ctx.settings) as (_settings, _urls, engine):
+        click.echo("enp\tcategory\tfield\tregional\tfederal\tresolution")
+        for d in rec.report(engine, run_id, category=category):
+            click.echo(
+                f"{d.enp}\t{d.category}\t{d.field}\t{d.regional or ''}\t{d.federal or ''}\t{d.resolution}"
+            )
+
+
+@reconcile.command("cancel")
+@click.argument("run_id", type=int)
+@click.option("--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@pass_ctx
+def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
+    """Stop a run after its current batch; what it settled stays in the report."""
+    from rserz_soap.registry import reconcile as rec
+
+    with _connected(ctx.settings) as (settings, urls, engine):
+        rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code).cancel(
+            run_id, actor=actor
+        )
+        click.echo(_progress_line(rec.progress(engine, run_id)))
+
+
+def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
+    from redis import Redis
+
+    from rserz_soap.federal.client import FederalClient
+
+    return FederalClient.from_settings(settings, Redis.from_url(urls.redis_url), engine)
+
+
+def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, here: bool) -> None:
+    from redis import Redis
+
+    from rserz_soap.jobs.federal import enqueue_reconciliation
+    from rserz_soap.registry import reconcile as rec
+
+    if not here:
+        job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
+        click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
+        return
+    reconciler = rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
+    while True:
+        progress = reconciler.run(run_id, max_batches=1)
+        click.echo(_progress_line(progress))
+        if progress.state != "running":
+            break
+
+
+def _progress_line(p: Any) -> str:
+    cats = ", ".join(f"{k} {v}" for k, v in sorted(p.by_category.items())) or "no differences"
+    return (
+        f"run {p.run_id} [{p.state}] {p.policy} {p.filter.to_json() or 'whole region'}: "
+        f"{p.batches} batches, {p.persons} persons, {p.differences} differences ({cats}), "
+        f"{p.applied} corrected; at ЕНП {p.cursor_enp or '-'}" + (f"; error: {p.error}" if p.error else "")
+    )
+
+
+@main.group()
+def federal() -> None:
+    """The federal register (ФЕРЗЛ): search it, push waiting changes, take its daily changes."""
+
+
+@federal.command("find")
+@click.option("--enp")
+@click.option("--snils")
+@click.option("--doc", nargs=3, metavar="TYPE SERIES NUMBER", help="identity document; '' for no series")
+@click.option("--policy", "policy_num", metavar="NUMBER")
+@click.option("--fio", nargs=3, metavar="FAM IM OT", help="with --dr; '' for no patronymic")
+@click.option("--dr", type=click.DateTime(["%Y-%m-%d"]), help="birth date (with --fio or --snils)")
+@click.option("--on", type=click.DateTime(["%Y-%m-%d"]), help="the state on this date")
+@pass_ctx
+def federal_find(
+    ctx: Context,
+    enp: str | None,
+    snils: str | None,
+    doc: tuple[str, str, str] | None,
+    policy_num: str | None,
+    fio: tuple[str, str, str] | None,
+    dr: datetime | None,
+    on: datetime | None,
+) -> None:
+    """Look a person up in the federal register by any one key and print the federal card."""
+    from rserz_soap.federal.xml import describe
+
+    key = _federal_key(enp, snils, doc, policy_num, fio, dr)
+    with _connected(ctx.settings) as (settings, urls, engine):
+        person = _federal(settings, urls, engine).get_person_data(on=on.date() if on else None, **key)
+    if person is None:
+        click.echo("not found in ФЕРЗЛ")
+        sys.exit(1)
+    click.echo(describe(person))
+
+
+def _federal_key(
+    enp: str | None,
+    snils: str | None,
+    doc: tuple[str, str, str] | None,
+    policy_num: str | None,
+    fio: tuple[str, str, str] | None,
+    dr: datetime | None,
+) -> dict[str, Any]:
+    keys: list[dict[str, Any]] = []
+    if enp:
+        keys.append({"enp": enp})
+    if snils:
+        keys.append({"snils": {"snils": snils, "birthDate": dr.date() if dr else None}})
+    if doc:
+        keys.append({"document": {"docType": int(doc[0]), "docSer": doc[1] or None, "docNum": doc[2]}})
+    if policy_num:
+        keys.append({"policy": {"policyNum": policy_num}})
+    if fio:
+        if dr is None:
+            raise click.UsageError("--fio needs --dr")
+        keys.append(
+            {"fio": {"fam": fio[0], "im": fio[1] or None, "ot": fio[2] or None, "birthDate": dr.date()}}
+        )
+    if len(keys) != 1:
+        raise click.UsageError("give exactly one key: --enp, --snils, --doc, --policy or --fio with --dr")
+    return keys[0]
+
+
+@federal.command("push")
+@pass_ctx
+def federal_push(ctx: Context) -> None:
+    """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 30 s)."""
+    from rserz_soap.registry.federal_sync import push_pending
+    from rserz_soap.registry.service import build_registry
+
+    with _connected(ctx.settings) as (settings, urls, engine):
+        report = push_pending(
+            build_registry(engine, settings), _federal(settings, urls, engine), settings.region_code
+        )
+    click.echo(
+        f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"
+    )
+
+
+@federal.command("sync")
+@click.option(
+    "--day", type=click.DateTime(["%Y-%m-%d"]), help="take this day again instead of the missing ones"
+)
+@pass_ctx
+def federal_sync(ctx: Context, day: datetime | None) -> None:
+    """Take the federal daily changes now (the scheduler does it hourly; missed days are caught up)."""
+    from rserz_soap.registry import federal_sync as sync
+
+    with _connected(ctx.settings) as (settings, urls, engine):
+        client = _federal(settings, urls, engine)
+        if day is not None:
+            reports = [sync.sync_day(engine, client, settings.region_code, day.date(), again=True)]
+        else:
+            reports = sync.sync_changes(engine, client, settings.region_code, today=date.today())
+    for r in reports:
+        click.echo(
+            f"{r.day}: {r.changes} changes, {r.applied} applied, {r.kept_pinned} kept pinned, "
+            f"{r.unknown} unknown ЕНП, {r.duplicates} duplicate deliveries, {len(r.review)} for review"
+        )

@@ -1,0 +1,74 @@
+"""The `rserz` command: every process and every operator task of the hub."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+import click
+from sqlalchemy import Engine
+
+from rserz_soap.config import Settings, load_settings
+from rserz_soap.db.engine import make_engine
+from rserz_soap.runtime.services import ServiceUrls, running_services
+
+
+@dataclasses.dataclass
+class Context:
+    settings: Settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@contextlib.contextmanager
+def connected(settings: Settings) -> Iterator[tuple[Settings, ServiceUrls, Engine]]:
+    """Services (embedded when no URL is configured), settings that name them, and an engine."""
+    with running_services(settings) as urls:
+        resolved = dataclasses.replace(settings, database_url=urls.database_url, redis_url=urls.redis_url)
+        engine = make_engine(urls.database_url, application_name="rserz-cli")
+        try:
+            yield resolved, urls, engine
+        finally:
+            engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="rserz-soap")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """РС ЕРЗ hub: the regional register of insured persons.
+
+    Configuration comes from RSERZ_* environment variables (see docs/configuration.md). Without
+    RSERZ_DATABASE_URL / RSERZ_REDIS_URL every command uses embedded PostgreSQL and Redis under var/.
+    """
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(settings)
+
+
+@main.command()
+@pass_ctx
+def up(ctx: Context) -> None:
+    """Start the whole hub: databases, migrations, НСИ, PKI, demo region, web, worker and scheduler."""
+    from rserz_soap.runtime.bootstrap import prepare
+    from rserz_soap.runtime.supervisor import Supervisor
+
+    with connected(ctx.settings) as (settings, urls, engine):
+        click.echo(f"PostgreSQL: {'embedded, ' if not ctx.settings.database_url else ''}{urls.database_url}")
+        click.echo(f"Redis:      {'embedded, ' if not ctx.settings.redis_url else ''}{urls.redis_url}")
+        prepare(settings, engine, say=click.echo)
+        engine.dispose()
+        env = dict(
+            os.environ,
+            RSERZ_DATABASE_URL=urls.database_url,
+            RSERZ_REDIS_URL=urls.redis_url,
+            RSERZ_VAR_DIR=settings.var_dir,
+        )
+        status = Supervisor(settings, env, say=click.echo).run()
+    click.echo("stopped.")
+    sys.exit(status)

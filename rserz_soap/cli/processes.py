@@ -1,0 +1,62 @@
+"""Processes: the web app, the worker, the scheduler, the emulators."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from rserz_soap.cli.main import Context, main, pass_ctx
+from rserz_soap.cli.main import connected as _connected
+
+
+@main.command()
+@pass_ctx
+def serve(ctx: Context) -> None:
+    """Run the web application under gunicorn (RSERZ_HOST:RSERZ_PORT, RSERZ_WEB_WORKERS workers)."""
+    from rserz_soap.runtime.web_server import serve as run_server
+
+    with _connected(ctx.settings) as (settings, _urls, engine):
+        engine.dispose()
+        run_server(settings)
+
+
+@main.command()
+@pass_ctx
+def emulators(ctx: Context) -> None:
+    """Run the ФЕРЗЛ emulator (own database, seeded once) on 127.0.0.1:RSERZ_EMULATORS_PORT."""
+    from rserz_soap.emulators.server import serve_emulators
+
+    with _connected(ctx.settings) as (settings, urls, engine):
+        engine.dispose()
+        serve_emulators(settings, urls.database_url)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Run the jobs that are queued, then exit.")
+@pass_ctx
+def worker(ctx: Context, burst: bool) -> None:
+    """Run an RQ worker on every queue of the hub, in priority order."""
+    from redis import Redis
+    from rq import Worker
+
+    from rserz_soap.jobs import queues
+
+    with _connected(ctx.settings) as (_settings, urls, _engine):
+        conn = Redis.from_url(urls.redis_url)
+        # with its scheduler: RQ retries with intervals (the federal jobs') wait in Redis, not in a process
+        Worker(list(queues.ALL), connection=conn, name=f"rserz-worker-{os.getpid()}").work(
+            burst=burst, with_scheduler=True
+        )
+
+
+@main.command()
+@pass_ctx
+def scheduler(ctx: Context) -> None:
+    """Run the scheduler that enqueues the hub's periodic jobs."""
+    from redis import Redis
+
+    from rserz_soap.jobs.schedule import build_scheduler
+
+    with _connected(ctx.settings) as (_settings, urls, _engine):
+        build_scheduler(Redis.from_url(urls.redis_url)).start()  # type: ignore[no-untyped-call]
