@@ -18,7 +18,6 @@ import os
 import re
 import uuid
 from datetime import date
-from typing import Any
 
 import requests
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
