@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck pytest bench sysdeps clean help
+.PHONY: run test lint imports typecheck pytest bench sysdeps clean help
 
 help:
 	@echo "make run    - start the whole hub with demo data (embedded PostgreSQL and Redis under var/)"
@@ -36,13 +36,17 @@ sysdeps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The import contract of docs/architecture.md §3 (setup.cfg [importlinter]).
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: $(STAMP) sysdeps lint typecheck pytest
+test: $(STAMP) sysdeps lint imports typecheck pytest
 
 # Scale proofs on this machine (≈ 15 min): the seed leaves its 1M register in /tmp/seedbench for the next one.
 bench: $(STAMP)

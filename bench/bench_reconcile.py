@@ -40,6 +40,7 @@ from rserz_soap.config import load_settings  # noqa: E402
 from rserz_soap.db import migrate  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
 from rserz_soap.db.tables import person  # noqa: E402
+from rserz_soap.db.uow import Database, UnitOfWork  # noqa: E402
 from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa: E402
 from rserz_soap.domain.federal import FederalPerson, FederalPolicy  # noqa: E402
 from rserz_soap.domain.person import Document  # noqa: E402
@@ -47,9 +48,9 @@ from rserz_soap.emulators.ferzl import store  # noqa: E402
 from rserz_soap.emulators.ferzl.seed import seed_federal  # noqa: E402
 from rserz_soap.federal.client import FederalClient  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
-from rserz_soap.registry import reconcile  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
+from rserz_soap.usecases import reconcile  # noqa: E402
 from rserz_soap.xmlsig import devpki  # noqa: E402
 
 SECTION = "Reconciliation with ФЕРЗЛ"
@@ -87,7 +88,12 @@ def baseline(hub: Engine, ferzl: Engine, region: str) -> tuple[float, int]:
         end = len(rows) < reconcile.BATCH
         upto = None if end else rows[-1].enp
         with hub.connect() as conn:
-            regional = {r.enp: r for r in reconcile.regional_rows(conn, after=after, upto=upto, limit=10**7)}
+            regional = {
+                r.enp: r
+                for r in reconcile.regional_rows(
+                    UnitOfWork.joining(conn), after=after, upto=upto, limit=10**7
+                )
+            }
         diffs += len(reconcile.compare(regional, federal, {}, federal_complete=True))
         total += len(set(regional) | set(federal))
         if end:
@@ -180,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             _wait_for(f"http://127.0.0.1:{port}/ferzl/_control/health", 600, emulator)
             import redis
 
-            client = FederalClient.from_settings(settings, redis.Redis.from_url(urls.redis_url), hub)
-            reconciler = reconcile.Reconciler(hub, client, settings.region_code)
+            client = FederalClient.from_settings(
+                settings, redis.Redis.from_url(urls.redis_url), Database(hub)
+            )
+            reconciler = reconcile.Reconciler(Database(hub).unit_of_work(), client, settings.region_code)
             run_id = reconciler.start(policy=args.policy, actor="bench")
             started = time.perf_counter()
             progress = reconciler.run(run_id)
@@ -189,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             emulator.terminate()
             emulator.wait(30)
-        found = {(d.enp, d.category, d.field) for d in reconcile.report(hub, run_id)}
+        found = {(d.enp, d.category, d.field) for d in reconcile.report(Database(hub).unit_of_work(), run_id)}
         expected = {p.report_key for p in planted}
         exact = found == expected
         by_category = Counter(c for _e, c, _f in found)

@@ -10,7 +10,7 @@ Two measurements in the same run, on different persons of the same register:
    one commit per chunk): the floor of writing versions, without ФЛК, the buffer or conflict checks;
 2. **registry** — the full path a participant's batch takes: receive (commit), then per record ФЛК,
    conflicts, buffer states and trail, apply; chunked transactions with a savepoint per record.
-The figures go to the section "Registry throughput" of docs/benchmarks.md.
+The figures go to the section "Register throughput" of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 
 from bench.report import machine, write_section  # noqa: E402
 from rserz_soap.config import load_settings  # noqa: E402
@@ -38,17 +38,19 @@ from rserz_soap.db import migrate, persons  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
 from rserz_soap.db.participants import upsert_participant  # noqa: E402
 from rserz_soap.db.tables import person  # noqa: E402
+from rserz_soap.db.uow import Database  # noqa: E402
 from rserz_soap.demo import operations, region  # noqa: E402
 from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa: E402
+from rserz_soap.domain.buffer import Submitter  # noqa: E402
 from rserz_soap.domain.operations import OperationContext, apply_operation  # noqa: E402
 from rserz_soap.domain.person import PersonCard  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
-from rserz_soap.registry.buffer import Submitter  # noqa: E402
-from rserz_soap.registry.service import build_registry  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
+from rserz_soap.usecases import intake  # noqa: E402
+from rserz_soap.usecases.wiring import build_intake  # noqa: E402
 
-SECTION = "Registry throughput"
+SECTION = "Register throughput"
 
 
 def sample_cards(engine: Engine, n: int, rnd: random.Random) -> list[PersonCard]:
@@ -108,11 +110,11 @@ def _drain(args: tuple[str, int]) -> int:
     """One worker process of the parallel run: process the buffer until nothing is left to take."""
     url, _index = args
     settings = dataclasses.replace(load_settings(), database_url=url)
-    engine = make_engine(url, pool_size=1)
-    registry = build_registry(engine, settings)
+    db = Database.connect(url, pool_size=1)
+    configured = build_intake(db.unit_of_work(), settings)
     done = 0
     while True:
-        n = registry.process_pending(limit=2_000)
+        n = intake.process_pending(db.unit_of_work(), configured, limit=2_000)
         done += n
         if n == 0:
             return done
@@ -123,10 +125,10 @@ def run_registry(
     url: str,
     plan: list[operations.PlannedOperation],
     submitters: dict[str, Submitter],
-    registry: Any,
     workers: int,
 ) -> tuple[float, Counter[str]]:
     """Receive every СМО's batches, then process them with ``workers`` processes (RQ workers in the hub)."""
+    db = Database(engine)
     batches: dict[str, list[operations.PlannedOperation]] = {}
     for p in plan:
         batches.setdefault(p.smo_code, []).append(p)
@@ -136,14 +138,17 @@ def run_registry(
         for i in range(0, len(items), 1000):
             part = items[i : i + 1000]
             recs = [dataclasses.replace(p.record, n_rec=j + 1) for j, p in enumerate(part)]
-            ids += registry.receive(submitters[code], recs, batch_ref=f"bench-{code}-{i}")
+            ids += intake.receive(
+                db.unit_of_work(), submitters[code], recs, batch_ref=f"bench-{code}-{i}"
+            ).entry_ids
     if workers == 1:
         _drain((url, 0))
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             pool.map(_drain, [(url, i) for i in range(workers)])
     seconds = time.perf_counter() - started
-    results = registry.results(ids)
+    with db.unit_of_work() as uow:
+        results = uow.buffer.results(ids)
     outcomes: Counter[str] = Counter(r.code_erp or r.state.value for r in results)
     # refusals by their first error code and text (what a reader checks: only the planted bad records?)
     outcomes.update(f"refused: {r.comment[:70]}" for r in results if r.code_erp == "AE")
@@ -219,12 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         base_s = baseline(engine, [p for p in base_plan if not p.expect_refusal], settings.region_code)
         base_n = sum(1 for p in base_plan if not p.expect_refusal)
 
-        registry = build_registry(engine, settings)
         half = len(plan) // 2
-        one_s, one_out = run_registry(engine, urls.database_url, plan[:half], submitters, registry, 1)
-        two_s, two_out = run_registry(
-            engine, urls.database_url, plan[half:], submitters, registry, args.workers
-        )
+        one_s, one_out = run_registry(engine, urls.database_url, plan[:half], submitters, 1)
+        two_s, two_out = run_registry(engine, urls.database_url, plan[half:], submitters, args.workers)
         outcomes = one_out + two_out
         engine.dispose()
     top = sorted(

@@ -69,6 +69,20 @@ class Settings:
         },
     )
     log_level: str = field(default="INFO", metadata={"env": "RSERZ_LOG_LEVEL", "doc": "logging level"})
+    message_max_age: int = field(
+        default=300,
+        metadata={
+            "env": "RSERZ_MESSAGE_MAX_AGE",
+            "doc": "seconds a signed request may be old (its wsu:Created), whatever its wsu:Expires says",
+        },
+    )
+    clock_skew: int = field(
+        default=60,
+        metadata={
+            "env": "RSERZ_CLOCK_SKEW",
+            "doc": "seconds of clock difference granted to a participant's wsu:Timestamp, both ways",
+        },
+    )
     ferzl_url: str | None = field(
         default=None,
         metadata={

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from rserz_soap.cli.main import Context, main, pass_ctx
 from rserz_soap.cli.main import connected as _connected
 from rserz_soap.config import Settings
+from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.runtime.services import ServiceUrls
 
 
@@ -43,11 +44,11 @@ def reconcile_start(
     actor: str,
 ) -> None:
     """Start a reconciliation of the whole region, or of the persons a filter selects."""
-    from rserz_soap.registry.reconcile import Filter, Reconciler
+    from rserz_soap.usecases.reconcile import Filter, Reconciler
 
     flt = Filter(smo, mo, since.date() if since else None)
     with _connected(ctx.settings) as (settings, urls, engine):
-        reconciler = Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
+        reconciler = Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
         run_id = reconciler.start(flt, policy=policy or settings.reconcile_policy, actor=actor)
         click.echo(f"reconciliation {run_id}: {flt.to_json() or 'the whole region'}")
         _drive(settings, urls, engine, run_id, here)
@@ -68,10 +69,10 @@ def reconcile_resume(ctx: Context, run_id: int, here: bool) -> None:
 @pass_ctx
 def reconcile_status(ctx: Context, run_id: int | None) -> None:
     """Progress of one run, or of the latest runs."""
-    from rserz_soap.registry import reconcile as rec
+    from rserz_soap.usecases import reconcile as rec
 
     with _connected(ctx.settings) as (_settings, _urls, engine):
-        for p in [rec.progress(engine, run_id)] if run_id else rec.runs(engine):
+        for p in [rec.progress(_uow(engine), run_id)] if run_id else rec.runs(_uow(engine)):
             click.echo(_progress_line(p))
 
 
@@ -84,11 +85,11 @@ def reconcile_status(ctx: Context, run_id: int | None) -> None:
 @pass_ctx
 def reconcile_report(ctx: Context, run_id: int, category: str | None) -> None:
     """The differences a run found, one per person and field (tab-separated)."""
-    from rserz_soap.registry import reconcile as rec
+    from rserz_soap.usecases import reconcile as rec
 
     with _connected(ctx.settings) as (_settings, _urls, engine):
         click.echo("enp\tcategory\tfield\tregional\tfederal\tresolution")
-        for d in rec.report(engine, run_id, category=category):
+        for d in rec.report(_uow(engine), run_id, category=category):
             click.echo(
                 f"{d.enp}\t{d.category}\t{d.field}\t{d.regional or ''}\t{d.federal or ''}\t{d.resolution}"
             )
@@ -100,13 +101,13 @@ def reconcile_report(ctx: Context, run_id: int, category: str | None) -> None:
 @pass_ctx
 def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
     """Stop a run after its current batch; what it settled stays in the report."""
-    from rserz_soap.registry import reconcile as rec
+    from rserz_soap.usecases import reconcile as rec
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code).cancel(
+        rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code).cancel(
             run_id, actor=actor
         )
-        click.echo(_progress_line(rec.progress(engine, run_id)))
+        click.echo(_progress_line(rec.progress(_uow(engine), run_id)))
 
 
 def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
@@ -114,20 +115,26 @@ def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None
 
     from rserz_soap.federal.client import FederalClient
 
-    return FederalClient.from_settings(settings, Redis.from_url(urls.redis_url), engine)
+    return FederalClient.from_settings(
+        settings, Redis.from_url(urls.redis_url), Database(engine) if engine is not None else None
+    )
+
+
+def _uow(engine: Engine) -> UnitOfWork:
+    return Database(engine).unit_of_work()
 
 
 def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, here: bool) -> None:
     from redis import Redis
 
     from rserz_soap.jobs.federal import enqueue_reconciliation
-    from rserz_soap.registry import reconcile as rec
+    from rserz_soap.usecases import reconcile as rec
 
     if not here:
         job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
         click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
         return
-    reconciler = rec.Reconciler(engine, _federal(settings, urls, engine), settings.region_code)
+    reconciler = rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
     while True:
         progress = reconciler.run(run_id, max_batches=1)
         click.echo(_progress_line(progress))
@@ -212,12 +219,15 @@ def _federal_key(
 @pass_ctx
 def federal_push(ctx: Context) -> None:
     """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 30 s)."""
-    from rserz_soap.registry.federal_sync import push_pending
-    from rserz_soap.registry.service import build_registry
+    from rserz_soap.usecases.outbox import push_pending
+    from rserz_soap.usecases.wiring import build_intake
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            build_registry(engine, settings), _federal(settings, urls, engine), settings.region_code
+            _uow(engine),
+            build_intake(_uow(engine), settings),
+            _federal(settings, urls, engine),
+            settings.region_code,
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"
@@ -231,14 +241,14 @@ def federal_push(ctx: Context) -> None:
 @pass_ctx
 def federal_sync(ctx: Context, day: datetime | None) -> None:
     """Take the federal daily changes now (the scheduler does it hourly; missed days are caught up)."""
-    from rserz_soap.registry import federal_sync as sync
+    from rserz_soap.usecases import federal_sync as sync
 
     with _connected(ctx.settings) as (settings, urls, engine):
         client = _federal(settings, urls, engine)
         if day is not None:
-            reports = [sync.sync_day(engine, client, settings.region_code, day.date(), again=True)]
+            reports = [sync.sync_day(_uow(engine), client, settings.region_code, day.date(), again=True)]
         else:
-            reports = sync.sync_changes(engine, client, settings.region_code, today=date.today())
+            reports = sync.sync_changes(_uow(engine), client, settings.region_code, today=date.today())
     for r in reports:
         click.echo(
             f"{r.day}: {r.changes} changes, {r.applied} applied, {r.kept_pinned} kept pinned, "

@@ -47,8 +47,38 @@ def main(ctx: click.Context) -> None:
     RSERZ_DATABASE_URL / RSERZ_REDIS_URL every command uses embedded PostgreSQL and Redis under var/.
     """
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings, ctx.invoked_subcommand)
     ctx.obj = Context(settings)
+
+
+#: commands that are processes: their log is their output (the supervisor or systemd collects it)
+PROCESSES = frozenset({"up", "serve", "worker", "scheduler", "emulators"})
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging(settings: Settings, command: str | None) -> None:
+    """Processes log to stderr; an operator command prints its result and keeps its log in var/log/.
+
+    Only warnings and errors of an operator command reach the terminal, so `rserz status` shows the
+    status, not Alembic's or the embedded server's chatter.
+    """
+    if command in PROCESSES or command is None:
+        logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+        return
+    root = logging.getLogger()
+    root.setLevel(settings.log_level)
+    terminal = logging.StreamHandler()
+    terminal.setLevel(logging.WARNING)
+    terminal.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(terminal)
+    try:
+        folder = settings.var_path / "log"
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / "rserz-cli.log", encoding="utf-8")
+    except OSError:  # a read-only var/: the terminal is all there is
+        return
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
 
 
 @main.command()

@@ -1,16 +1,28 @@
 """The exchange journal: one row per inbound request and per outbound call (ФЕРЗЛ, СМЭВ).
 
 Bodies hold personal data (152-ФЗ): they are stored only for participants whose ``log_bodies`` is on.
+
+The SOAP endpoint writes its rows off the request path (:class:`JournalWriter`): rows are queued and
+inserted in batches by a thread, at least every ``interval`` seconds, in one multi-row INSERT; a stopping
+worker flushes what is left. What a crash can lose is the last fraction of a second of journal rows —
+never a change to the register, which the use cases commit before answering.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import queue
+import threading
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from rserz_soap.db.tables import exchange_journal, participant
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,24 @@ def log_bodies_for(conn: Connection, participant_id: int | None) -> bool:
     )
 
 
+def _row(rec: ExchangeRecord, keep_bodies: bool) -> dict[str, Any]:
+    return {
+        "correlation_id": rec.correlation_id,
+        "direction": rec.direction,
+        "participant_id": rec.participant_id,
+        "peer": rec.peer,
+        "service": rec.service,
+        "operation": rec.operation,
+        "request_id": rec.request_id,
+        "signature_result": rec.signature_result,
+        "outcome": rec.outcome,
+        "error_code": rec.error_code,
+        "duration_ms": rec.duration_ms,
+        "request_body": rec.request_body if keep_bodies else None,
+        "response_body": rec.response_body if keep_bodies else None,
+    }
+
+
 def record(conn: Connection, rec: ExchangeRecord, *, log_bodies: bool | None = None) -> None:
     """Journal one exchange; bodies are dropped unless body logging is enabled for the participant.
 
@@ -45,20 +75,61 @@ def record(conn: Connection, rec: ExchangeRecord, *, log_bodies: bool | None = N
     participants), saving a query per request.
     """
     keep = log_bodies_for(conn, rec.participant_id) if log_bodies is None else log_bodies
-    conn.execute(
-        insert(exchange_journal).values(
-            correlation_id=rec.correlation_id,
-            direction=rec.direction,
-            participant_id=rec.participant_id,
-            peer=rec.peer,
-            service=rec.service,
-            operation=rec.operation,
-            request_id=rec.request_id,
-            signature_result=rec.signature_result,
-            outcome=rec.outcome,
-            error_code=rec.error_code,
-            duration_ms=rec.duration_ms,
-            request_body=rec.request_body if keep else None,
-            response_body=rec.response_body if keep else None,
-        )
-    )
+    conn.execute(insert(exchange_journal).values(**_row(rec, keep)))
+
+
+def record_call(engine: Engine, rec: ExchangeRecord) -> None:
+    """Journal one outbound call now, in a transaction of its own, never failing the call it describes."""
+    try:
+        with engine.begin() as conn:
+            record(conn, rec, log_bodies=False)
+    except Exception:
+        log.exception("could not journal the outbound call %s", rec.operation)
+
+
+class JournalWriter:
+    """Exchange-journal rows written in batches by a thread (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, interval: float = 0.2, max_batch: int = 500) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._max_batch = max_batch
+        self._queue: queue.Queue[tuple[ExchangeRecord, bool]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, rec: ExchangeRecord, *, log_bodies: bool) -> None:
+        self._ensure_thread()
+        self._queue.put((rec, log_bodies))
+
+    def flush(self) -> int:
+        """Write everything queued now (also used by tests to see the journal synchronously)."""
+        batch: list[tuple[ExchangeRecord, bool]] = []
+        while len(batch) < self._max_batch * 20:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return 0
+        rows = [_row(r, keep) for r, keep in batch]
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(exchange_journal), rows)
+        except Exception:
+            log.exception("exchange journal: %d rows could not be written", len(rows))
+        return len(rows)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():  # also after a fork (gunicorn worker)
+                self._thread = threading.Thread(target=self._run, name="exchange-journal", daemon=True)
+                self._thread.start()
+                atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()

@@ -81,3 +81,19 @@ def read(conn: Connection, after: int, limit: int, *, kind: str, code: str) -> t
 
 def last_published(conn: Connection) -> int:
     return int(conn.execute(text("SELECT coalesce(max(feed_seq), 0) FROM change_journal")).scalar_one())
+
+
+class Feed:
+    """The changes feed inside one unit of work."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def publish(self, max_rows: int = MAX_PUBLISH) -> int:
+        return publish(self._conn, max_rows)
+
+    def read(self, after: int, limit: int, *, kind: str, code: str) -> tuple[list[FeedEntry], bool]:
+        return read(self._conn, after, limit, kind=kind, code=code)
+
+    def last_published(self) -> int:
+        return last_published(self._conn)

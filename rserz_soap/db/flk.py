@@ -96,3 +96,13 @@ def set_entry(
         values["message"] = message
     result = conn.execute(update(flk_error).where(flk_error.c.code == code).values(**values))
     return bool(result.rowcount)
+
+
+class ErrorDirectories:
+    """The ФЛК error directory as the database holds it (operators may have edited severities)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def read(self) -> ErrorDirectory:
+        return read_directory(self._conn)

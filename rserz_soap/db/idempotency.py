@@ -64,3 +64,18 @@ def remember(conn: Connection, participant_id: int, request_id: uuid.UUID, respo
         .where(idempotency_key.c.participant_id == participant_id, idempotency_key.c.request_id == request_id)
         .values(response_body=response_body)
     )
+
+
+class IdempotencyKeys:
+    """REQUEST_IDs inside one unit of work: claimed, and answered, in the transaction of the work."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def claim(
+        self, participant_id: int, request_id: uuid.UUID, operation: str, request_sha256: str
+    ) -> ClaimResult:
+        return claim(self._conn, participant_id, request_id, operation, request_sha256)
+
+    def remember(self, participant_id: int, request_id: uuid.UUID, response_body: str) -> None:
+        remember(self._conn, participant_id, request_id, response_body)

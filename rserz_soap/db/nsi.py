@@ -199,3 +199,16 @@ class DirectoryHistory:
 
 def _valid(rec: NsiRecord, day: date) -> bool:
     return rec.date_beg <= day and (rec.date_end is None or rec.date_end >= day)
+
+
+class Nsi:
+    """НСИ inside one unit of work: the record of a directory valid on a date."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def record_on(self, directory: str, code: str, on: date) -> NsiRecord | None:
+        return record_on(self._conn, directory, code, on)
+
+    def records_on(self, directory: str, on: date) -> list[NsiRecord]:
+        return records_on(self._conn, directory, on)

@@ -22,6 +22,7 @@ class Participant:
     name: str
     active: bool
     log_bodies: bool = False
+    legacy_sha1: bool = False  # may still sign with SHA-1 digests (opt-in per peer, off by default)
 
 
 def upsert_participant(conn: Connection, kind: str, code: str, name: str, ogrn: str | None = None) -> int:
@@ -106,3 +107,16 @@ def participant_by_certificate(conn: Connection, sha256: str) -> Participant | N
         .where(c.c.sha256 == sha256, c.c.revoked_at.is_(None), p.c.active.is_(True))
     ).first()
     return Participant(row.id, row.kind, row.code, row.name, row.active, row.log_bodies) if row else None
+
+
+class Participants:
+    """Participants inside one unit of work."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def by_certificate(self, sha256: str) -> Participant | None:
+        return participant_by_certificate(self._conn, sha256)
+
+    def certificates(self) -> list[RegisteredCertificate]:
+        return list_certificates(self._conn)

@@ -519,3 +519,63 @@ def allocate_enp(conn: Connection, region_code: str, birth_date: date, sex: int)
         if find_by_enp(conn, candidate) is None:
             return candidate
     raise RuntimeError(f"no free ЕНП serial for {birth_date} / {sex}")
+
+
+class Persons:
+    """Person cards of one transaction: read the current state or a past one, store the next version."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def load(self, person_id: int, *, for_update: bool = False) -> StoredCard:
+        return load(self._conn, person_id, for_update=for_update)
+
+    def load_many(self, person_ids: Iterable[int]) -> dict[int, PersonCard]:
+        return load_many(self._conn, person_ids)
+
+    def load_many_for_update(self, person_ids: Iterable[int]) -> dict[int, StoredCard]:
+        return load_many_for_update(self._conn, person_ids)
+
+    def card_by_enp(self, enp: str) -> PersonCard | None:
+        return load_by_enp(self._conn, enp)
+
+    def as_of(self, person_id: int, day: date) -> PersonCard | None:
+        return load_as_of(self._conn, person_id, day)
+
+    def known_on(self, person_id: int, moment: datetime) -> PersonCard | None:
+        return load_known_on(self._conn, person_id, moment)
+
+    def find_by_enp(self, enp: str) -> int | None:
+        return find_by_enp(self._conn, enp)
+
+    def save(
+        self,
+        before: StoredCard | None,
+        after: PersonCard,
+        meta: VersionMeta,
+        stop_notices: Iterable[StopNotice] = (),
+    ) -> SavedVersion:
+        return save(self._conn, before, after, meta, stop_notices)
+
+    def save_many(self, plans: Sequence[SavePlan]) -> list[SavedVersion]:
+        return save_many(self._conn, plans)
+
+    def allocate_enp(self, region_code: str, birth_date: date, sex: int) -> str:
+        return allocate_enp(self._conn, region_code, birth_date, sex)
+
+    def merged_into(self, person_ids: Iterable[int]) -> dict[int, int | None]:
+        """For each person, the survivor it was merged into (None if it stands on its own)."""
+        rows = self._conn.execute(
+            select(person.c.id, person.c.merged_into).where(person.c.id.in_(list(person_ids)))
+        )
+        return {int(r.id): r.merged_into for r in rows}
+
+    def lock_new_person_keys(self, keys: Sequence[str]) -> None:
+        """Serialise registrations of one new person by its identifiers until this transaction ends."""
+        if keys:
+            self._conn.execute(_ADVISORY_LOCKS_SQL, {"keys": sorted(keys)})
+
+
+_ADVISORY_LOCKS_SQL = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+)

@@ -23,10 +23,8 @@ Why it is built this way (measured on the 2-core development machine, see docs/b
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +35,7 @@ from sqlalchemy import Connection, Engine, text
 
 from rserz_soap.config import Settings
 from rserz_soap.db import bulk
+from rserz_soap.demo.parallel import in_order
 from rserz_soap.demo.region import (
     ENP_GROUP,
     MAX_PERSONS,
@@ -280,26 +279,13 @@ def _batches(
     workers: int,
 ) -> Iterator[tuple[dict[str, bytes], dict[str, int]]]:
     """Rendered batches in order; with workers, at most ``2·workers`` are in flight (bounded memory)."""
-    if workers <= 0:
-        _init_worker(reference, seed, duplicate_share)
-        for task in tasks:
-            yield _render_task(task)
-        return
-    # spawn, not fork: the parent holds open database connections that a forked child must never touch.
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(reference, seed, duplicate_share)) as pool:
-        pending: deque[Any] = deque()
-        queue = iter(tasks)
-        for task in queue:
-            pending.append(pool.apply_async(_render_task, (task,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            result = pending.popleft().get()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_render_task, (nxt,)))
-            yield result
+    return in_order(
+        tasks,
+        _render_task,
+        workers=workers,
+        initializer=_init_worker,
+        initargs=(reference, seed, duplicate_share),
+    )
 
 
 # =========================================================================== seeding

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar
@@ -60,6 +60,8 @@ def _decode(tp: Any, data: Any) -> Any:
         return tp(
             **{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp) if f.name in data}
         )
+    if tp is datetime:
+        return datetime.fromisoformat(data)
     if tp is date:
         return date.fromisoformat(data)
     if isinstance(tp, type) and issubclass(tp, Enum):

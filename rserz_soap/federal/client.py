@@ -31,12 +31,12 @@ import zeep.exceptions
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import Engine
 from zeep.transports import Transport
 
 from rserz_soap.config import Settings
 from rserz_soap.db import exchange
 from rserz_soap.db.exchange import ExchangeRecord
+from rserz_soap.db.uow import Database
 from rserz_soap.domain.federal import (
     AcceptAnswer,
     BatchResult,
@@ -47,7 +47,7 @@ from rserz_soap.domain.federal import (
 )
 from rserz_soap.federal.xml import children, person_from_xml, person_to_zeep, policy_from_xml
 from rserz_soap.files.xmlfile import hardened_parser
-from rserz_soap.registry.federal_port import FederalError, FederalUnavailable
+from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 from rserz_soap.xmlsig.keys import load_keypair
 from rserz_soap.xmlsig.trust import TrustError, TrustStore
 from rserz_soap.xmlsig.wsse import WsseError
@@ -86,7 +86,7 @@ class FederalClient:
         self.ns = namespace(version)
         self.signer = signer
         self.timeout = timeout
-        self.breaker = breaker or pybreaker.CircuitBreaker(fail_max=5, reset_timeout=30)
+        self.breaker = breaker or make_breaker(None)
         self._session = session or requests.Session()
         self._journal = journal
         self._client: zeep.Client | None = None
@@ -94,10 +94,10 @@ class FederalClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, redis: Any | None = None, engine: Engine | None = None
+        cls, settings: Settings, redis: Any | None = None, db: Database | None = None
     ) -> FederalClient:
         """The client of the configured ФЕРЗЛ; with ``redis`` its breaker is shared by every process, with
-        ``engine`` every call is in the hub's exchange journal (direction ``out``, no bodies)."""
+        ``db`` every call is in the hub's exchange journal (direction ``out``, no bodies)."""
         pki = settings.pki_dir
         keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
         pinned = _fingerprint(pki / "ferzl" / "cert.pem")
@@ -115,7 +115,7 @@ class FederalClient:
             breaker=make_breaker(
                 redis, reset_timeout=settings.ferzl_breaker_reset, name=settings.ferzl_endpoint
             ),
-            journal=_journal_into(engine) if engine is not None else None,
+            journal=_journal_into(db) if db is not None else None,
         )
 
     # -- operations --------------------------------------------------------------------------------------
@@ -353,13 +353,9 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
         return None
 
 
-def _journal_into(engine: Engine) -> Callable[[ExchangeRecord], None]:
+def _journal_into(db: Database) -> Callable[[ExchangeRecord], None]:
     def write(rec: ExchangeRecord) -> None:
-        try:
-            with engine.begin() as conn:
-                exchange.record(conn, rec, log_bodies=False)
-        except Exception:  # the journal must never turn an answered call into a failed one
-            log.exception("could not journal the ФЕРЗЛ call %s", rec.operation)
+        exchange.record_call(db.engine, rec)  # never turns an answered call into a failed one
 
     return write
 

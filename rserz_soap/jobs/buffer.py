@@ -1,31 +1,41 @@
 """Buffer jobs: finish entries a crash left unprocessed, and publish the changes feed.
 
-``submitOperations`` processes its records inside the request; if the process dies after receiving
-them, the entries wait in state received. The scheduler runs :func:`drain` every minute on a worker, so
-nothing accepted waits for a human. Several workers may run it together (SKIP LOCKED).
+Entries received outside a request (a file intake, an agency list) wait in state received, and a process
+can die between receiving and deciding them. The scheduler runs :func:`drain` every minute on a worker,
+so nothing accepted waits for a human. Several workers may run it together (SKIP LOCKED).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from rserz_soap.config import load_settings
-from rserz_soap.db import feed
-from rserz_soap.db.engine import make_engine
-from rserz_soap.registry.service import build_registry
+from rserz_soap.db.uow import Database
+from rserz_soap.usecases import changes, intake
+from rserz_soap.usecases.wiring import build_intake
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def database(pool_size: int = 1) -> Iterator[Database]:
+    """The register's database for one job run (a worker forks per job: no pool outlives it)."""
+    settings = load_settings()
+    assert settings.database_url, "workers get RSERZ_DATABASE_URL from rserz up or the environment"
+    db = Database.connect(settings.database_url, pool_size=pool_size)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 def drain(limit: int = 10_000) -> int:
     """Process every pending buffer entry (received, checked or accepted); returns how many."""
     settings = load_settings()
-    assert settings.database_url, "workers get RSERZ_DATABASE_URL from rserz up or the environment"
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        done = build_registry(engine, settings).process_pending(limit)
-    finally:
-        engine.dispose()
+    with database() as db:
+        done = intake.process_pending(db.unit_of_work(), build_intake(db.unit_of_work(), settings), limit)
     if done:
         log.info("buffer: processed %d pending entries", done)
     return done
@@ -33,11 +43,5 @@ def drain(limit: int = 10_000) -> int:
 
 def publish_feed() -> int:
     """Publish settled change-journal rows, so getChanges readers seldom have to do it themselves."""
-    settings = load_settings()
-    assert settings.database_url
-    engine = make_engine(settings.database_url, pool_size=1)
-    try:
-        with engine.begin() as conn:
-            return feed.publish(conn)
-    finally:
-        engine.dispose()
+    with database() as db:
+        return changes.publish(db.unit_of_work())

@@ -18,15 +18,14 @@ from redis import Redis
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy import Engine
 
 from rserz_soap.config import Settings, load_settings
-from rserz_soap.db.engine import make_engine
+from rserz_soap.db.uow import Database
 from rserz_soap.federal.client import FederalClient
 from rserz_soap.jobs import queues
-from rserz_soap.registry import federal_sync, reconcile
-from rserz_soap.registry.federal_port import FederalUnavailable
-from rserz_soap.registry.service import build_registry
+from rserz_soap.usecases import federal_sync, outbox, reconcile
+from rserz_soap.usecases.federal_port import FederalUnavailable
+from rserz_soap.usecases.wiring import build_intake
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +41,29 @@ def retry(intervals: list[int] | None = None) -> Retry:
 
 
 @contextlib.contextmanager
-def _resources() -> Iterator[tuple[Settings, Engine, Any]]:
+def _resources() -> Iterator[tuple[Settings, Database, Any]]:
     settings = load_settings()
     assert settings.database_url and settings.redis_url, (
         "workers get their URLs from rserz up or the environment"
     )
-    engine = make_engine(settings.database_url, pool_size=2)
+    db = Database.connect(settings.database_url, pool_size=2)
     redis = Redis.from_url(settings.redis_url)
     try:
-        yield settings, engine, redis
+        yield settings, db, redis
     finally:
-        engine.dispose()
+        db.dispose()
         redis.close()
 
 
 def push_pending() -> dict[str, int]:
     """Send every change waiting for ФЕРЗЛ (in order); raises while ФЕРЗЛ is unreachable."""
-    with _resources() as (settings, engine, redis):
+    with _resources() as (settings, db, redis):
         if not settings.federal_first:
             return {}
-        client = FederalClient.from_settings(settings, redis, engine)
-        report = federal_sync.push_pending(build_registry(engine, settings), client, settings.region_code)
+        client = FederalClient.from_settings(settings, redis, db)
+        report = outbox.push_pending(
+            db.unit_of_work(), build_intake(db.unit_of_work(), settings), client, settings.region_code
+        )
     if report.sent or report.not_sent:
         log.info("ФЕРЗЛ pushes: %s", report)
     return vars(report)
@@ -70,10 +71,10 @@ def push_pending() -> dict[str, int]:
 
 def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
     """Take the federal changes of every day not yet taken, up to yesterday."""
-    with _resources() as (settings, engine, redis):
-        client = FederalClient.from_settings(settings, redis, engine)
+    with _resources() as (settings, db, redis):
+        client = FederalClient.from_settings(settings, redis, db)
         day = date.fromisoformat(today) if today else date.today()
-        reports = federal_sync.sync_changes(engine, client, settings.region_code, today=day)
+        reports = federal_sync.sync_changes(db.unit_of_work(), client, settings.region_code, today=day)
     for r in reports:
         log.info(
             "ФЕРЗЛ changes of %s: %d taken, %d applied, %d kept pinned",
@@ -87,9 +88,9 @@ def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
 
 def run_reconciliation(run_id: int) -> str:
     """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
-    with _resources() as (settings, engine, redis):
+    with _resources() as (settings, db, redis):
         reconciler = reconcile.Reconciler(
-            engine, FederalClient.from_settings(settings, redis, engine), settings.region_code
+            db.unit_of_work(), FederalClient.from_settings(settings, redis, db), settings.region_code
         )
         try:
             progress = reconciler.run(run_id)
@@ -110,8 +111,8 @@ def enqueue_reconciliation(redis: Any, run_id: int, *, intervals: list[int] | No
 
 def resume_stale_reconciliations() -> list[int]:
     """Re-enqueue runs whose worker died (no heartbeat): the run lock makes a double resume harmless."""
-    with _resources() as (_settings, engine, redis):
-        stale = reconcile.stale_runs(engine, STALE_AFTER_SECONDS)
+    with _resources() as (_settings, db, redis):
+        stale = reconcile.stale_runs(db.unit_of_work(), STALE_AFTER_SECONDS)
         for run_id in stale:
             log.warning("reconciliation %s lost its worker; resuming", run_id)
             enqueue_reconciliation(redis, run_id)

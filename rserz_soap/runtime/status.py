@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select, text
 from rserz_soap.config import Settings
 from rserz_soap.db import migrate
 from rserz_soap.db.tables import buffer_entry, nsi_version, participant, person
+from rserz_soap.db.uow import Database
 from rserz_soap.jobs import queues
 from rserz_soap.jobs.housekeeping import HEARTBEAT_KEY
 from rserz_soap.runtime.services import ServiceUrls
@@ -17,7 +18,7 @@ from rserz_soap.web import health
 
 def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
     redis = Redis.from_url(urls.redis_url, socket_timeout=2)
-    pg, rd = health.check_postgres(engine), health.check_redis(redis)
+    pg, rd = health.check_postgres(Database(engine)), health.check_redis(redis)
     lines = [
         f"PostgreSQL  {'ok' if pg.ok else 'DOWN ' + str(pg.error)}  {urls.database_url}",
         f"Redis       {'ok' if rd.ok else 'DOWN ' + str(rd.error)}  {urls.redis_url}",

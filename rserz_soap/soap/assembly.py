@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
-
 from rserz_soap.config import Settings
-from rserz_soap.db.participants import participant_by_certificate
+from rserz_soap.db.participants import Participant
+from rserz_soap.db.uow import Database
 from rserz_soap.soap.hardening import Limits
 from rserz_soap.soap.security import Gate, ReloadingTrust, ReplayCache
-from rserz_soap.soap.server import Service, SoapApp
+from rserz_soap.soap.server import Hub, Service, SoapApp
 from rserz_soap.soap.services import attachment, changes, identification, register
+from rserz_soap.usecases.wiring import build_intake
 from rserz_soap.xmlsig.keys import load_keypair
 
 SERVICES: tuple[Service, ...] = (
@@ -24,7 +24,7 @@ SERVICES: tuple[Service, ...] = (
 
 def build_soap_app(
     settings: Settings,
-    engine: Engine,
+    db: Database,
     redis: Any,
     *,
     validate_responses: bool = False,
@@ -35,21 +35,12 @@ def build_soap_app(
     keypair = load_keypair(pki / "hub" / "key.pem", pki / "hub" / "cert.pem")
     trust = ReloadingTrust(pki, interval=trust_reload_seconds)
 
-    def find(sha: str) -> Any:
-        with engine.connect() as conn:
-            return participant_by_certificate(conn, sha)
+    def find(sha: str) -> Participant | None:
+        with db.reading() as uow:
+            return uow.participants.by_certificate(sha)
 
-    gate = Gate(trust, find, ReplayCache(redis))
-    from rserz_soap.registry.service import build_registry
-
-    resources = {"redis": redis, "registry": build_registry(engine, settings)}
-    return SoapApp(
-        settings,
-        engine,
-        gate,
-        keypair,
-        SERVICES,
-        limits=Limits(),
-        resources=resources,
-        validate_responses=validate_responses,
+    gate = Gate(
+        trust, find, ReplayCache(redis), max_clock_skew=settings.clock_skew, max_age=settings.message_max_age
     )
+    hub = Hub(db, build_intake(db.unit_of_work(), settings), settings)
+    return SoapApp(hub, gate, keypair, SERVICES, limits=Limits(), validate_responses=validate_responses)

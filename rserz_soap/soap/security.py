@@ -1,7 +1,10 @@
 """Who sent this request, and may we believe it: WS-Security, trust, participant, freshness, replay.
 
-The order is the cheapest refusal first: the signature (CPU only), the certificate chain and CRL (memory),
-the participant (a cached lookup), then the replay cache (one Redis round trip).
+Trust before work: the header's shape and the Timestamp's freshness (a message older than
+``max_age`` is refused whatever its Expires says), then the token's certificate — chain, validity, CRL
+(memory) and the registered participant (a cached lookup) — and only for a trusted signer the signature
+itself (canonicalisation and digests, with the references capped and no URI twice), then the replay
+cache (one Redis round trip), keyed on what was signed.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from cryptography.hazmat.primitives import serialization
 
 from rserz_soap.db.participants import Participant
 from rserz_soap.soap.faults import FaultCode, SoapFault
+from rserz_soap.xmlsig.algorithms import SHA1
 from rserz_soap.xmlsig.trust import TrustError, TrustStore
-from rserz_soap.xmlsig.wsse import WsseError, verify_envelope
+from rserz_soap.xmlsig.wsse import SignerPolicy, WsseError, verify_envelope
 
 _WSSE_FAULTS = {
     "no_security": FaultCode.UNSIGNED,
@@ -44,7 +48,7 @@ _TRUST_FAULTS = {
 class Caller:
     participant: Participant
     certificate_sha256: str
-    signature_digest: str
+    replay_key: str
     body: Any  # the verified soap:Body element: read the request only from here
 
 
@@ -68,36 +72,51 @@ class Gate:
         find_participant: Callable[[str], Participant | None],
         replay: ReplayCache,
         *,
-        max_clock_skew: int = 300,
+        max_clock_skew: int = 60,
+        max_age: int = 300,
         cache_seconds: float = 60.0,
     ) -> None:
         self._trust = trust
         self._find = find_participant
         self._replay = replay
         self._skew = max_clock_skew
+        self._max_age = max_age
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Participant | None]] = {}
         self._lock = threading.Lock()
 
     def admit(self, envelope: Any, now: dt.datetime | None = None) -> Caller:
         now = now or dt.datetime.now(dt.UTC)
+        signer: dict[str, Any] = {}
+
+        def authorize(certificate: Any) -> SignerPolicy:
+            try:
+                self._trust.validate(certificate, at=now)
+            except TrustError as exc:
+                raise SoapFault(_TRUST_FAULTS.get(exc.code, FaultCode.UNTRUSTED), exc.code) from None
+            sha = hashlib.sha256(certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
+            participant = self._participant(sha)
+            if participant is None or not participant.active:
+                raise SoapFault(FaultCode.UNKNOWN_CERT)
+            signer.update(participant=participant, sha=sha)
+            return SignerPolicy(frozenset() if participant.legacy_sha1 else frozenset({SHA1}))
+
         try:
-            verified = verify_envelope(envelope, now=now, max_clock_skew=self._skew)
+            verified = verify_envelope(
+                envelope, now=now, max_clock_skew=self._skew, max_age=self._max_age, authorize=authorize
+            )
         except WsseError as exc:
             raise SoapFault(_WSSE_FAULTS.get(exc.code, FaultCode.BAD_SIGNATURE), exc.code) from None
-        try:
-            self._trust.validate(verified.certificate, at=now)
-        except TrustError as exc:
-            raise SoapFault(_TRUST_FAULTS.get(exc.code, FaultCode.UNTRUSTED), exc.code) from None
-        sha = hashlib.sha256(verified.certificate.public_bytes(serialization.Encoding.DER)).hexdigest()
-        participant = self._participant(sha)
-        if participant is None:
-            raise SoapFault(FaultCode.UNKNOWN_CERT, f"sha256 {sha[:16]}…")
-        expires = verified.expires or now + dt.timedelta(seconds=self._skew)
-        ttl = int((expires - now).total_seconds()) + self._skew
-        if not self._replay.first_time(verified.signature_value_digest, ttl):
+        # the replay key lives as long as the message could be accepted: never longer than max_age + skew
+        latest = now + dt.timedelta(seconds=self._max_age)
+        if verified.created is not None:
+            latest = min(latest, verified.created + dt.timedelta(seconds=self._max_age))
+        if verified.expires is not None:
+            latest = min(latest, verified.expires)
+        ttl = int((latest - now).total_seconds()) + self._skew
+        if not self._replay.first_time(verified.replay_key, ttl):
             raise SoapFault(FaultCode.REPLAY)
-        return Caller(participant, sha, verified.signature_value_digest, verified.body)
+        return Caller(signer["participant"], signer["sha"], verified.replay_key, verified.body)
 
     def _participant(self, sha: str) -> Participant | None:
         now = time.monotonic()

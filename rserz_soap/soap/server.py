@@ -2,8 +2,9 @@
 
 A request goes through, in order: the hardening front (method, content type, size, a safe parse), the
 security gate (signature, trust, participant, freshness, replay), the contract (operation, namespace,
-schema validation of the body against ``xsd/``), authorisation by participant kind, idempotency for
-writes, the handler, and the hub's signature on the answer. Every request — answered or refused — is in
+schema validation of the body against ``xsd/``), authorisation by participant kind, the handler — which
+parses, calls one use case and renders its answer (writes are idempotent by REQUEST_ID inside their use
+case) — and the hub's signature on the answer. Every request — answered or refused — is in
 the exchange journal with its correlation id. The contract files are the source of truth: ``?wsdl``
 serves ``wsdl/<service>.wsdl`` with the address filled in, and ``/xsd/<file>`` serves the schemas it
 imports, so a client needs nothing but the URL.
@@ -11,7 +12,6 @@ imports, so a client needs nothing but the URL.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import re
@@ -23,14 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import Engine
 
 from rserz_soap.config import PROJECT_ROOT, Settings
-from rserz_soap.db import exchange, idempotency
+from rserz_soap.db import exchange
+from rserz_soap.db.exchange import JournalWriter
+from rserz_soap.db.uow import Database
+from rserz_soap.domain.buffer import Submitter
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_envelope
 from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
-from rserz_soap.soap.journal import JournalWriter
 from rserz_soap.soap.security import Caller, Gate
+from rserz_soap.usecases.intake import Intake
+from rserz_soap.usecases.once import IdempotencyConflict, RequestKey
 from rserz_soap.xmlsig.keys import KeyPair
 from rserz_soap.xmlsig.wsse import sign_envelope
 
@@ -38,30 +41,41 @@ log = logging.getLogger(__name__)
 
 WSDL_DIR = PROJECT_ROOT / "wsdl"
 XSD_DIR = PROJECT_ROOT / "xsd"
-#: The address written in every wsdl/*.wsdl; served WSDLs carry the hub's real address instead.
-ADDRESS_PLACEHOLDER = re.compile(r"http://localhost:8080/soap/([a-z]+)")
+#: The address written in every wsdl/*.wsdl's soap:address; served WSDLs carry the hub's real address there
+#: (and only there: the same text in a comment or documentation stays as written).
+ADDRESS_PLACEHOLDER = re.compile(r'(<soap:address\s+location=")http://localhost:8080/soap/([a-z]+)(")')
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+
+
+@dataclass(frozen=True)
+class Hub:
+    """What handlers work with: the register's database, the intake's configuration, the settings."""
+
+    db: Database
+    intake: Intake
+    settings: Settings
 
 
 @dataclass
 class Request:
-    """What a handler gets: the trusted caller, the validated operation element and the hub's resources."""
+    """What a handler gets: the trusted caller, the validated operation element and the hub."""
 
     caller: Caller
     element: Any
     service: str
     operation: str
     correlation_id: str
-    engine: Engine
-    settings: Settings
-    resources: dict[str, Any]
-    reads: (
-        Engine  # the same pool in autocommit: a single-statement read costs one round trip, no BEGIN/ROLLBACK
-    )
+    hub: Hub
 
-    def text(self, name: str, ns: str | None = None) -> str | None:
-        ns = ns or etree.QName(self.element).namespace
-        found = self.element.find(f"{{{ns}}}{name}")
-        return None if found is None else (found.text or "")
+    @property
+    def submitter(self) -> Submitter:
+        p = self.caller.participant
+        return Submitter(p.id, p.kind, p.code)
+
+    def key(self) -> RequestKey:
+        """The write's idempotency key: the caller, its REQUEST_ID, the operation, the canonical body's digest."""
+        digest = hashlib.sha256(etree.tostring(self.element, method="c14n", exclusive=True)).hexdigest()
+        return RequestKey(self.caller.participant.id, _request_id(self.element), self.operation, digest)
 
 
 Handler = Callable[[Request], Any]
@@ -71,7 +85,7 @@ Handler = Callable[[Request], Any]
 class Operation:
     handler: Handler
     kinds: frozenset[str]  # participant kinds allowed to call it
-    write: bool = False  # carries REQUEST_ID; answered once per id
+    write: bool = False  # carries REQUEST_ID; its use case answers once per id
 
 
 @dataclass
@@ -91,27 +105,22 @@ class Service:
 class SoapApp:
     def __init__(
         self,
-        settings: Settings,
-        engine: Engine,
+        hub: Hub,
         gate: Gate,
         keypair: KeyPair,
         services: Iterable[Service],
         *,
         limits: Limits | None = None,
-        resources: dict[str, Any] | None = None,
         validate_responses: bool = False,
     ) -> None:
-        self.settings = settings
-        self.engine = engine
+        self.hub = hub
+        self.settings = hub.settings
         self.gate = gate
         self.keypair = keypair
         self.services = {s.name: s for s in services}
         self.limits = limits or Limits()
-        self.resources = resources or {}
         self.validate_responses = validate_responses  # the contract tests turn it on: answers must match xsd/
-        self.journal = JournalWriter(engine)
-        self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._wsdl: dict[str, str] = {}
+        self.journal = JournalWriter(hub.db.engine)
 
     # -- WSGI --------------------------------------------------------------------------------------------
 
@@ -154,21 +163,10 @@ class SoapApp:
             if op is None:
                 raise SoapFault(FaultCode.UNKNOWN_OPERATION, operation)
             if not service.schema.validate(element):
-                err = service.schema.error_log.last_error
-                raise SoapFault(FaultCode.SCHEMA, f"line {err.line}: {err.message}" if err else None)
+                raise schema_fault(service.schema.error_log)
             if caller.participant.kind not in op.kinds:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
-            request = Request(
-                caller,
-                element,
-                name,
-                operation,
-                correlation_id,
-                self.engine,
-                self.settings,
-                self.resources,
-                self.reads,
-            )
+            request = Request(caller, element, name, operation, correlation_id, self.hub)
             body = self._answer(op, request)
             self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
             return "200 OK", body
@@ -190,22 +188,12 @@ class SoapApp:
 
     def _answer(self, op: Operation, request: Request) -> bytes:
         handler = op.handler if not self.validate_responses else self._validated(op.handler, request.service)
-        if not op.write:
+        if op.write:
+            _request_id(request.element)  # the schema requires it; a write without one is refused here
+        try:
             return self._signed(_envelope(handler(request)))
-        request_id = _request_id(request.element)
-        digest = hashlib.sha256(etree.tostring(request.element, method="c14n", exclusive=True)).hexdigest()
-        pid = request.caller.participant.id
-        with self.engine.begin() as conn:
-            claim = idempotency.claim(conn, pid, request_id, request.operation, digest)
-        if claim.claim is idempotency.Claim.CONFLICT:
-            raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT, str(request_id))
-        if claim.claim is idempotency.Claim.REPEAT and claim.stored_response is not None:
-            return self._signed(_envelope(etree.fromstring(claim.stored_response)))
-        # new, or a repeat of one whose answer was never stored: handlers are idempotent by REQUEST_ID
-        response = handler(request)
-        with self.engine.begin() as conn:
-            idempotency.remember(conn, pid, request_id, etree.tostring(response, encoding="unicode"))
-        return self._signed(_envelope(response))
+        except IdempotencyConflict as exc:
+            raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT, str(exc)) from None
 
     def _validated(self, handler: Handler, service: str) -> Handler:
         schema = self.services[service].schema
@@ -260,9 +248,12 @@ class SoapApp:
         if name not in self.services or not path.exists():
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"no such service"]
-        base = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST') or self._host()}"
+        host = environ.get("HTTP_HOST") or ""
+        if not _HOST.fullmatch(host):  # an odd Host header is not written into the contract
+            host = self._host()
+        base = f"{'https' if environ.get('wsgi.url_scheme') == 'https' else 'http'}://{host}"
         text = ADDRESS_PLACEHOLDER.sub(
-            lambda m: f"{base}/soap/{m.group(1)}", path.read_text(encoding="utf-8")
+            lambda m: f"{m.group(1)}{base}/soap/{m.group(2)}{m.group(3)}", path.read_text(encoding="utf-8")
         )
         data = text.encode("utf-8")
         start_response(
@@ -286,6 +277,26 @@ class SoapApp:
         return [data]
 
 
+_QUOTED_VALUE = re.compile(r"The value '.*?' ", re.S)
+_NAMESPACE = re.compile(r"\{[^}]*[:/][^}]*\}")  # a namespace URI, not a pattern's {16}
+
+
+def schema_fault(error_log: Any) -> SoapFault:
+    """REQ-002 naming the element at fault and its parent (``FIELD``/``PARENT``), from the first error.
+
+    The text is libxml2's reason without the offending value: the participant knows what it sent, and an
+    answer never echoes input.
+    """
+    err = error_log[0] if len(error_log) else None
+    if err is None:
+        return SoapFault(FaultCode.SCHEMA)
+    steps = [s.split(":")[-1].split("[")[0] for s in (err.path or "").strip("/").split("/") if s]
+    field = steps[-1] if steps else None
+    parent = steps[-2] if len(steps) > 1 else None
+    reason = _NAMESPACE.sub("", _QUOTED_VALUE.sub("The value ", err.message or ""))
+    return SoapFault(FaultCode.SCHEMA, reason[:300], field=field, parent=parent)
+
+
 def _envelope(body_child: Any) -> Any:
     env = etree.Element(etree.QName(SOAP_ENV, "Envelope"), nsmap={"soap": SOAP_ENV})
     etree.SubElement(env, etree.QName(SOAP_ENV, "Body")).append(body_child)
@@ -297,7 +308,3 @@ def _request_id(element: Any) -> uuid.UUID:
         if etree.QName(child).localname == "REQUEST_ID":
             return uuid.UUID(child.text)
     raise SoapFault(FaultCode.SCHEMA, "REQUEST_ID is required for this operation")
-
-
-def today() -> dt.date:
-    return dt.date.today()

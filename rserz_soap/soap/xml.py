@@ -137,6 +137,27 @@ def attachment(parent: Any, ns: str, a: Attachment) -> None:
     c.add("METHOD", a.method)
 
 
+#: the contract's element for a field of the card where it is not the field's name in capitals
+_ELEMENT_NAMES = {
+    "addresses": {
+        "region": "SUBJ",
+        "district": "RNNAME",
+        "settlement": "NPNAME",
+        "street": "UL",
+        "house": "DOM",
+        "flat": "KV",
+    },
+    "documents": {"is_main": "MAIN"},
+    "insurance": {"smo_code": "SMOCOD"},
+    "attachments": {"mo_code": "MO", "doctor_snils": "DOCTOR_SS"},
+}
+
+
+def element_name(aspect: str, field: str) -> str:
+    """The element a field of an aspect of the card is written as (``history`` FIELD names)."""
+    return _ELEMENT_NAMES.get(aspect, {}).get(field, field.upper())
+
+
 def latest_first(periods: Iterable[InsurancePeriod]) -> list[InsurancePeriod]:
     return sorted(periods, key=lambda p: (p.dbeg, p.dstop or date.max), reverse=True)
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import redis
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy import Engine
 
 from rserz_soap import __version__
 from rserz_soap.config import Settings, load_settings
-from rserz_soap.db.engine import make_engine
+from rserz_soap.db.uow import Database
+from rserz_soap.soap.faults import FaultCode, SoapFault, fault_bytes
 from rserz_soap.web import health, metrics
-
-_SOAP_FAULT = """<?xml version="1.0" encoding="UTF-8"?>
-<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>\
-<faultcode>soap:Server</faultcode><faultstring>{text}</faultstring><detail><code>{code}</code></detail>\
-</soap:Fault></soap:Body></soap:Envelope>"""
 
 
 def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> Any:
@@ -37,15 +33,15 @@ def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> An
         metrics.LATENCY.labels(area).observe(time.perf_counter() - started)
 
 
-def soap_fault(code: str, text: str, status: int = 500) -> Response:
+def soap_fault(fault: SoapFault, status: int = 500) -> Response:
     """A SOAP 1.1 Fault: participants get a coded Fault, never an HTML error page."""
-    return Response(_SOAP_FAULT.format(code=code, text=text), status=status, mimetype="text/xml")
+    return Response(fault_bytes(fault, str(uuid.uuid4())), status=status, mimetype="text/xml")
 
 
 def create_app(
     settings: Settings | None = None,
     *,
-    engine: Engine | None = None,
+    db: Database | None = None,
     redis_client: redis.Redis | None = None,
     soap_app: Any = None,
 ) -> Flask:
@@ -53,9 +49,9 @@ def create_app(
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("the web app needs RSERZ_DATABASE_URL and RSERZ_REDIS_URL (rserz up sets them)")
     app = Flask("rserz_soap")
-    db = engine or make_engine(settings.database_url, application_name="rserz-web", pre_ping=False)
+    db = db or Database.connect(settings.database_url, application_name="rserz-web", pre_ping=False)
     rds = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    app.extensions["rserz"] = {"settings": settings, "engine": db, "redis": rds}
+    app.extensions["rserz"] = {"settings": settings, "db": db, "redis": rds}
 
     @app.before_request
     def _start_timer() -> None:
@@ -108,7 +104,10 @@ def create_app(
         @app.route("/soap/<service>", methods=["GET", "POST"])
         def soap(service: str) -> Response:
             return soap_fault(
-                "SRV-001", "the SOAP endpoint needs the hub's keys: run `rserz certs init`", 503
+                SoapFault(
+                    FaultCode.UNAVAILABLE, "the SOAP endpoint needs the hub's keys: run `rserz certs init`"
+                ),
+                503,
             )
 
     @app.get("/admin/")

@@ -6,7 +6,9 @@ import time
 from dataclasses import dataclass
 
 import redis
-from sqlalchemy import Engine, text
+
+from rserz_soap.db.health import ping
+from rserz_soap.db.uow import Database
 
 
 @dataclass(frozen=True)
@@ -17,11 +19,10 @@ class Check:
     error: str | None = None
 
 
-def check_postgres(engine: Engine) -> Check:
+def check_postgres(db: Database) -> Check:
     started = time.perf_counter()
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(db.engine)
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported with its class
         return Check("postgres", False, _ms(started), type(exc).__name__)
     return Check("postgres", True, _ms(started))

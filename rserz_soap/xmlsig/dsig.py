@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import uuid
 from collections.abc import Sequence
@@ -148,6 +149,9 @@ class VerifiedSignature:
     references: tuple[VerifiedReference, ...]
     algorithm: str
     signature_value: bytes
+    #: SHA-256 of the canonical SignedInfo: what was signed. A replay cache keys on this, not on the
+    #: SignatureValue, which a signer (or anyone, for ECDSA: s → n−s) can vary without changing what it says.
+    signed_info_digest: bytes = b""
 
     @property
     def referenced_ids(self) -> tuple[str, ...]:
@@ -315,11 +319,21 @@ class _ParsedReference:
     digest_value: bytes
 
 
-def verify(signature_element: Any, *, public_key: object) -> VerifiedSignature:
+def verify(
+    signature_element: Any,
+    *,
+    public_key: object,
+    max_references: int = MAX_REFERENCES,
+    refused_algorithms: frozenset[str] = frozenset(),
+) -> VerifiedSignature:
     """Check a ds:Signature against ``public_key``; raise ``SignatureError`` or return what was proven.
 
     The key comes from the caller (a token in the message, a pinned certificate): *who* signed is the
-    caller's question, answered with ``trust.TrustStore`` and the participant registry, not here.
+    caller's question, answered with ``trust.TrustStore`` and the participant registry, not here — and
+    a verifier facing the open Internet answers it *before* calling this, which canonicalises and hashes.
+    Cheap refusals come first: at most ``max_references`` references, no URI twice (each repeat of a large
+    element would be hashed again), no algorithm of ``refused_algorithms``; then the SignatureValue over
+    SignedInfo; the referenced elements are digested last, only for a signature that verified.
     """
     if signature_element.tag != _ds("Signature"):
         raise SignatureError("malformed", f"expected ds:Signature, got {signature_element.tag}")
@@ -345,10 +359,20 @@ def verify(signature_element: Any, *, public_key: object) -> VerifiedSignature:
         signature_algorithm = get_signature_algorithm(method_uri)
     except UnknownAlgorithm:
         raise SignatureError("unsupported_algorithm", f"signature method {method_uri}") from None
+    if method_uri in refused_algorithms:
+        raise SignatureError("unsupported_algorithm", f"signature method {method_uri} is not accepted here")
     reference_elements = parts[2:]
-    if len(reference_elements) > MAX_REFERENCES:
-        raise SignatureError("malformed", f"more than {MAX_REFERENCES} references")
+    if len(reference_elements) > max_references:
+        raise SignatureError("malformed", f"more than {max_references} references")
+    uris = [r.get("URI") for r in reference_elements]
+    if len(set(uris)) != len(uris):
+        raise SignatureError("malformed", "a reference URI appears twice in ds:SignedInfo")
     references = [_parse_reference(element, signature_element) for element in reference_elements]
+    for ref in references:
+        if ref.digest.uri in refused_algorithms:
+            raise SignatureError(
+                "unsupported_algorithm", f"digest method {ref.digest.uri} is not accepted here"
+            )
     signature_value = _base64(signature_value_element.text, "SignatureValue")
 
     if not signature_algorithm.accepts(public_key):
@@ -374,7 +398,10 @@ def verify(signature_element: Any, *, public_key: object) -> VerifiedSignature:
             )
         )
     return VerifiedSignature(
-        references=tuple(verified), algorithm=method_uri, signature_value=signature_value
+        references=tuple(verified),
+        algorithm=method_uri,
+        signature_value=signature_value,
+        signed_info_digest=hashlib.sha256(signed_octets).digest(),
     )
 
 

@@ -15,10 +15,12 @@ produce and accept)::
     <soap:Body wsu:Id="id-…">…</soap:Body>
 
 ``verify_envelope`` proves that *this* envelope's Body and *this* Security header's Timestamp were signed
-with the key of the returned certificate (the signature-wrapping rules are in ``dsig``). It does NOT
-decide whether that certificate is trusted or who it belongs to: the caller must run
-``TrustStore.validate(result.certificate, at=…)`` and map ``result.certificate`` to a participant, and
-must read the request from ``result.body``. ``signature_value_digest`` is there for a replay cache.
+with the key of the returned certificate (the signature-wrapping rules are in ``dsig``). Whether that
+certificate is trusted and whose it is, is the caller's question: a server passes ``authorize``, which is
+asked with the token's certificate *before* anything is canonicalised or hashed (trust before work: an
+anonymous sender costs a parse and a certificate check, never 32 digests of a 4 MB Body), and returns
+the signer's algorithm policy. Read the request from ``result.body``; ``replay_key`` (a digest of the
+canonical SignedInfo — what was signed) is there for a replay cache.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
@@ -44,11 +47,14 @@ from rserz_soap.xmlsig.keys import KeyPair
 
 __all__ = [
     "BASE64_BINARY",
+    "MAX_WSSE_REFERENCES",
     "SOAP11_NS",
     "SOAP12_NS",
     "WSSE_NS",
     "WSU_NS",
     "X509V3",
+    "Authorize",
+    "SignerPolicy",
     "VerifiedEnvelope",
     "WsseError",
     "sign_envelope",
@@ -101,6 +107,22 @@ class WsseError(SignatureError):
     }
 
 
+#: A WS-Security signature covers the Body and the Timestamp, and perhaps a token or a few WS-Addressing
+#: headers: more references than this are refused before anything is hashed.
+MAX_WSSE_REFERENCES: Final = 6
+
+
+@dataclass(frozen=True)
+class SignerPolicy:
+    """What a signer may use: ``refused_algorithms`` are refused before any digest is computed."""
+
+    refused_algorithms: frozenset[str] = frozenset()
+
+
+#: Asked with the token's certificate before the signature is checked; raises to refuse the signer.
+Authorize = Callable[[x509.Certificate], SignerPolicy]
+
+
 @dataclass(frozen=True)
 class VerifiedEnvelope:
     """What ``verify_envelope`` proved. Read the request from ``body`` (the verified element itself)."""
@@ -110,7 +132,7 @@ class VerifiedEnvelope:
     signed_timestamp: bool
     created: dt.datetime | None
     expires: dt.datetime | None
-    signature_value_digest: str  # hex SHA-256 of the SignatureValue bytes: a replay-cache key
+    replay_key: str  # hex SHA-256 of the canonical SignedInfo: what was signed, for a replay cache
     body: Any
     signature: VerifiedSignature
 
@@ -194,13 +216,16 @@ def verify_envelope(
     max_clock_skew: float = 300,
     max_age: float | None = None,
     require_timestamp: bool = True,
+    authorize: Authorize | None = None,
+    max_references: int = MAX_WSSE_REFERENCES,
 ) -> VerifiedEnvelope:
     """Verify the WS-Security signature of ``envelope`` with the X.509 token it carries.
 
     ``max_clock_skew`` (seconds) is granted both ways when comparing Created/Expires with ``now``;
     ``max_age`` additionally refuses a message created longer ago than that, whatever its Expires says
     (a peer that sets a distant Expires would otherwise make its messages replayable for that long).
-    Trust in the certificate is the caller's next step (see the module docstring).
+    ``authorize`` decides trust in the certificate before the signature is checked (see the module
+    docstring); without it trust is the caller's next step.
     """
     now = _utc(now)
     skew = dt.timedelta(seconds=max_clock_skew)
@@ -246,12 +271,18 @@ def verify_envelope(
             raise WsseError("timestamp_expired", f"Created {created.isoformat()} is older than {max_age} s")
 
     certificate = _token_certificate(envelope, security, signature)
+    policy = authorize(certificate) if authorize is not None else SignerPolicy()
     try:
         public_key = public_key_from_certificate(certificate)
     except (UnsupportedAlgorithm, ValueError):
         raise WsseError("unsupported_algorithm", "the token's public key type is not supported") from None
     try:
-        verified = verify(signature, public_key=public_key)
+        verified = verify(
+            signature,
+            public_key=public_key,
+            max_references=max_references,
+            refused_algorithms=policy.refused_algorithms,
+        )
     except SignatureError as exc:
         raise WsseError(exc.code, exc.message) from None
 
@@ -266,7 +297,7 @@ def verify_envelope(
         signed_timestamp=signed_timestamp,
         created=created,
         expires=expires,
-        signature_value_digest=hashlib.sha256(verified.signature_value).hexdigest(),
+        replay_key=verified.signed_info_digest.hex(),
         body=body,
         signature=verified,
     )

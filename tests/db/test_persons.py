@@ -124,4 +124,4 @@ def test_name_key_in_python_equals_the_generated_column(
     ).scalar_one()
     assert stored == search.name_key(fam, im, ot)
     assert ("ё" not in stored and not stored.endswith(" ")) or ot == ""
-    assert search.by_name(db_conn, fam.replace("ё", "е"), im, ot, rec.person.dr) == [pid]
+    assert search.Search(db_conn).by_name(fam.replace("ё", "е"), im, ot, rec.person.dr) == [pid]

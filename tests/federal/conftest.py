@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 from rserz_soap.config import Settings
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.db.participants import upsert_participant
+from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.demo.load import region_reference_from_files, seed_region
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl import store
@@ -59,8 +60,12 @@ class Stand:
     def client(self) -> FederalClient:
         assert self.settings.redis_url
         return FederalClient.from_settings(
-            self.settings, redis.Redis.from_url(self.settings.redis_url), self.hub
+            self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
         )
+
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the hub's database."""
+        return Database(self.hub).unit_of_work()
 
     def faults(self, **switches: Any) -> dict[str, Any]:
         """Replace the emulator's fault switches (all off when called without arguments)."""

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from rserz_soap.cli import main
 from rserz_soap.emulators.ferzl.population import Divergence
 from rserz_soap.federal.client import FederalClient
-from rserz_soap.registry.federal_port import FederalError, FederalUnavailable
+from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 from tests.federal.conftest import Stand
 
 

@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from rserz_soap.registry import manual
-from rserz_soap.registry.federal_sync import sync_changes, sync_day
+from rserz_soap.usecases import manual
+from rserz_soap.usecases.federal_sync import sync_changes, sync_day
 from tests.federal.conftest import Stand
+from tests.harness import uow
 
 TODAY = date.today()
 _used: set[str] = set()
@@ -57,7 +58,7 @@ def test_yesterdays_changes_are_applied_once(small_stand: Stand) -> None:
     yesterday = TODAY - timedelta(days=1)
     change_id = stand.federal_change(enp, yesterday, fam="Переименованная")
 
-    reports = sync_changes(stand.hub, stand.client(), "45", today=TODAY)
+    reports = sync_changes(stand.uow(), stand.client(), "45", today=TODAY)
 
     assert [r.day for r in reports] == [yesterday]
     assert reports[0].changes >= 1 and reports[0].applied >= 1
@@ -68,8 +69,8 @@ def test_yesterdays_changes_are_applied_once(small_stand: Stand) -> None:
     )
     assert _federal_versions(stand, enp) == 1
     # the day is finished: the next run has nothing to take; taking it again changes nothing
-    assert sync_changes(stand.hub, stand.client(), "45", today=TODAY) == []
-    again = sync_day(stand.hub, stand.client(), "45", yesterday, again=True)
+    assert sync_changes(stand.uow(), stand.client(), "45", today=TODAY) == []
+    again = sync_day(stand.uow(), stand.client(), "45", yesterday, again=True)
     assert again.duplicates >= 1
     assert _federal_versions(stand, enp) == 1
 
@@ -81,14 +82,14 @@ def test_a_pinned_field_is_kept_and_a_federal_death_is_recorded(small_stand: Sta
     ours = _card_value(stand, pinned_enp, "fam")
     with stand.hub.begin() as conn:
         manual.set_deviation(
-            conn, pinned_pid, {"fam": ours}, federal={"fam": "Другая"}, actor="test", justification="суд"
+            uow(conn), pinned_pid, {"fam": ours}, federal={"fam": "Другая"}, actor="test", justification="суд"
         )
     stand.federal_change(pinned_enp, day, fam="Другая")
     _dead_pid, dead_enp = _consistent_person(stand)
     died = day - timedelta(days=1)
     stand.federal_change(dead_enp, day, reason="ЗАГС", ddeath=died.isoformat())
 
-    report = sync_day(stand.hub, stand.client(), "45", day)
+    report = sync_day(stand.uow(), stand.client(), "45", day)
 
     assert report.kept_pinned == 1 and report.applied == 1
     assert _card_value(stand, pinned_enp, "fam") == ours
@@ -119,7 +120,7 @@ def test_missed_days_are_caught_up_and_duplicate_deliveries_skipped(small_stand:
         enps.append(enp)
     stand.faults(duplicate_rate=1.0)
     try:
-        reports = sync_changes(stand.hub, stand.client(), "45", today=TODAY)
+        reports = sync_changes(stand.uow(), stand.client(), "45", today=TODAY)
     finally:
         stand.faults()
 

@@ -16,18 +16,17 @@ import pytest
 import redis
 from rq import Queue, SimpleWorker
 
+from rserz_soap.domain.buffer import FEDERAL_REJECTED, State, Submitter
 from rserz_soap.domain.flk.reference import add_working_days
 from rserz_soap.domain.identifiers import make_snils
 from rserz_soap.domain.records import PolicyInput
 from rserz_soap.emulators.ferzl.population import Divergence
 from rserz_soap.jobs import federal as federal_jobs
 from rserz_soap.jobs import queues
-from rserz_soap.registry.buffer import FEDERAL_REJECTED, Registry, State, Submitter
-from rserz_soap.registry.federal_port import FederalUnavailable
-from rserz_soap.registry.federal_sync import push_pending
-from rserz_soap.registry.service import build_registry
+from rserz_soap.usecases.federal_port import FederalUnavailable
 from tests import builders
 from tests.federal.conftest import Stand
+from tests.harness import Register
 
 _serial = iter(range(1, 10_000))
 
@@ -44,8 +43,8 @@ def _new_person_record(document: Any = None):  # type: ignore[no-untyped-def]
     return builders.record("П010", person=person, documents=(doc,), policy=vs, dvizit=dvizit)
 
 
-def _registry(stand: Stand) -> Registry:
-    return build_registry(stand.hub, stand.settings)
+def _registry(stand: Stand) -> Register:
+    return Register.of(stand.hub, stand.settings)
 
 
 def _submit(stand: Stand, rec: Any) -> Any:
@@ -68,7 +67,7 @@ def test_an_accepted_change_waits_for_ferzl_then_applies_once(small_stand: Stand
     enp = stand.hub_scalar("SELECT enp FROM federal_push WHERE entry_id = :i", i=result.entry_id)
     assert enp and stand.hub_scalar("SELECT count(*) FROM person WHERE main_enp = :e", e=enp) == 0
 
-    report = push_pending(_registry(stand), stand.client(), "45")
+    report = _registry(stand).push_pending(stand.client(), "45")
 
     assert report.accepted == 1
     final = _registry(stand).results([result.entry_id])[0]
@@ -76,7 +75,7 @@ def test_an_accepted_change_waits_for_ferzl_then_applies_once(small_stand: Stand
     assert _versions(stand, enp) == (1, 1)  # one version on each side
     assert stand.ferzl_scalar("SELECT fam FROM fed_person WHERE enp = :e", e=enp) == "Федералова"
     # a second sender finds nothing to send, and nothing changes
-    assert push_pending(_registry(stand), stand.client(), "45").sent == 0
+    assert _registry(stand).push_pending(stand.client(), "45").sent == 0
     assert _versions(stand, enp) == (1, 1)
 
     # a later change of the same person (a new passport) is pushed with the card as it is now
@@ -87,7 +86,7 @@ def test_an_accepted_change_waits_for_ferzl_then_applies_once(small_stand: Stand
     )
     second = _submit(stand, change)
     assert second.state is State.AWAITING_FEDERAL, second
-    assert push_pending(_registry(stand), stand.client(), "45").accepted == 1
+    assert _registry(stand).push_pending(stand.client(), "45").accepted == 1
     assert stand.ferzl_scalar("SELECT doc_num FROM fed_person WHERE enp = :e", e=enp) == "777001"
     assert stand.ferzl_scalar("SELECT fam FROM fed_person WHERE enp = :e", e=enp) == "Федералова"
     assert _versions(stand, enp) == (2, 2)
@@ -120,7 +119,7 @@ def test_a_federal_rejection_rejects_the_entry_with_the_federal_code(small_stand
     result = _submit(stand, rec)
     assert result.state is State.AWAITING_FEDERAL, result
 
-    report = push_pending(_registry(stand), stand.client(), "45")
+    report = _registry(stand).push_pending(stand.client(), "45")
 
     assert report.rejected == 1
     final = _registry(stand).results([result.entry_id])[0]
@@ -144,14 +143,14 @@ def test_while_ferzl_is_down_entries_wait_and_apply_once_when_it_is_back(small_s
     stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
     try:
         with pytest.raises(FederalUnavailable):
-            push_pending(_registry(stand), stand.client(), "45")
+            _registry(stand).push_pending(stand.client(), "45")
         assert _registry(stand).results([result.entry_id])[0].state is State.AWAITING_FEDERAL
         assert stand.hub_scalar("SELECT last_error FROM federal_push WHERE entry_id = :i", i=result.entry_id)
         assert _versions(stand, enp) == (0, 0)
     finally:
         stand.faults()
 
-    assert push_pending(_registry(stand), stand.client(), "45").accepted == 1
+    assert _registry(stand).push_pending(stand.client(), "45").accepted == 1
     assert _registry(stand).results([result.entry_id])[0].state is State.APPLIED
     assert _versions(stand, enp) == (1, 1)
     # both attempts are in the exchange journal under the push's request id, without bodies
@@ -187,7 +186,7 @@ def test_an_answer_lost_after_ferzl_applied_the_change_is_not_applied_twice(smal
     assert enp is not None
     assert _versions(stand, enp) == (0, 1)
 
-    report = push_pending(_registry(stand), stand.client(), "45")  # the next sender repeats the same request
+    report = _registry(stand).push_pending(stand.client(), "45")  # the next sender repeats the same request
 
     assert report.accepted == 1
     assert _versions(stand, enp) == (1, 1)
@@ -249,7 +248,7 @@ def test_a_change_the_register_can_no_longer_apply_is_rejected_not_half_applied(
 
     stand = small_stand
     result = _submit(stand, _new_person_record())
-    assert push_pending(_registry(stand), stand.client(), "45").accepted == 1
+    assert _registry(stand).push_pending(stand.client(), "45").accepted == 1
     enp = stand.hub_scalar("SELECT enp FROM federal_push WHERE entry_id = :i", i=result.entry_id)
     card = _card(stand, enp)
     new_doc = builders.passport(docser="45 96", docnum="777002", docdate=date(2025, 3, 20))
@@ -299,7 +298,7 @@ def test_a_second_registration_of_the_same_new_person_is_stopped_before_it_reach
     second = _submit(stand, again)  # the person does not exist locally yet: both wait for ФЕРЗЛ
     assert (first.state, second.state) == (State.AWAITING_FEDERAL, State.AWAITING_FEDERAL)
 
-    report = push_pending(_registry(stand), stand.client(), "45")
+    report = _registry(stand).push_pending(stand.client(), "45")
 
     assert (report.accepted, report.not_sent) == (1, 1)  # the second is recomputed, refused, never sent
     final = _registry(stand).results([second.entry_id])[0]

@@ -21,9 +21,10 @@ from click.testing import CliRunner
 from rserz_soap.cli import main
 from rserz_soap.emulators.ferzl.population import Divergence
 from rserz_soap.jobs.federal import enqueue_reconciliation
-from rserz_soap.registry import manual, reconcile
-from rserz_soap.registry.reconcile import Filter, Reconciler
+from rserz_soap.usecases import manual, reconcile
+from rserz_soap.usecases.reconcile import Filter, Reconciler
 from tests.federal.conftest import Stand, expected_report, stand_fixture
+from tests.harness import uow
 
 N = 100_000
 
@@ -32,11 +33,11 @@ stand = stand_fixture(N, 0.01, "100,000 persons, 1 % planted: the acceptance siz
 
 
 def _reconciler(stand: Stand) -> Reconciler:
-    return Reconciler(stand.hub, stand.client(), stand.settings.region_code, poll_seconds=0.05)
+    return Reconciler(stand.uow(), stand.client(), stand.settings.region_code, poll_seconds=0.05)
 
 
 def _report(stand: Stand, run_id: int) -> set[tuple[str, str, str]]:
-    items = reconcile.report(stand.hub, run_id)
+    items = reconcile.report(stand.uow(), run_id)
     keys = [(d.enp, d.category, d.field) for d in items]
     assert len(keys) == len(set(keys)), "an item reported twice"
     return set(keys)
@@ -69,7 +70,7 @@ def test_full_reconciliation_reports_exactly_the_planted_divergences(stand: Stan
     assert progress.persons == N + federal_only
     assert progress.batches >= -(-progress.persons // reconcile.BATCH)
     # the values are the two sides' own, not just a flag
-    by_key = {(d.enp, d.field): d for d in reconcile.report(stand.hub, run_id)}
+    by_key = {(d.enp, d.field): d for d in reconcile.report(stand.uow(), run_id)}
     for p in stand.planted:
         if p.kind is Divergence.NAME_SPELLING:
             d = by_key[(p.enp, "fam")]
@@ -92,11 +93,11 @@ def test_a_worker_killed_mid_run_is_resumed_where_it_stopped(stand: Stand) -> No
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: reconcile.progress(stand.hub, run_id).batches >= 3, 120, "three settled batches")
+        _wait(lambda: reconcile.progress(stand.uow(), run_id).batches >= 3, 120, "three settled batches")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
-    killed = reconcile.progress(stand.hub, run_id)
+    killed = reconcile.progress(stand.uow(), run_id)
     assert killed.state == "running" and 3 <= killed.batches < 10, killed
 
     progress = _reconciler(stand).run(run_id)
@@ -119,7 +120,7 @@ def test_an_outage_and_five_percent_errors_are_ridden_out_by_rq_retries(stand: S
     )
     try:
         job = enqueue_reconciliation(rds, run_id, intervals=[1] * 120)
-        _wait(lambda: reconcile.progress(stand.hub, run_id).state != "running", 300, "the run to finish")
+        _wait(lambda: reconcile.progress(stand.uow(), run_id).state != "running", 300, "the run to finish")
         job.refresh()
         assert job.retries_left is not None and job.retries_left < 120, "the faults never reached the run"
     finally:
@@ -128,7 +129,7 @@ def test_an_outage_and_five_percent_errors_are_ridden_out_by_rq_retries(stand: S
         worker.wait(30)
         rds.close()
 
-    assert reconcile.progress(stand.hub, run_id).state == "done"
+    assert reconcile.progress(stand.uow(), run_id).state == "done"
     assert _report(stand, run_id) == expected_report(stand.planted)
 
 
@@ -159,7 +160,7 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
     pid = stand.hub_scalar("SELECT id FROM person WHERE main_enp = :e", e=pinned.enp)
     with stand.hub.begin() as conn:  # the region keeps its spelling on purpose
         manual.set_deviation(
-            conn,
+            uow(conn),
             pid,
             {"fam": pinned.regional},
             federal={"fam": pinned.federal},
@@ -172,7 +173,7 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
     progress = rec.run(run_id)
 
     assert progress.state == "done"
-    items = {(d.enp, d.field): d for d in reconcile.report(stand.hub, run_id)}
+    items = {(d.enp, d.field): d for d in reconcile.report(stand.uow(), run_id)}
     assert items[(pinned.enp, "fam")].category == "accepted_deviation"
     assert items[(corrected.enp, "fam")].category == "differs"
     fam = (

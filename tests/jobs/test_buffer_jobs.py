@@ -7,10 +7,10 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import Engine, text
 
 from rserz_soap.db.participants import upsert_participant
+from rserz_soap.domain.buffer import Submitter
 from rserz_soap.jobs import buffer as buffer_jobs
-from rserz_soap.registry.buffer import Submitter
-from rserz_soap.registry.service import build_registry
 from tests import builders
+from tests.harness import Register
 
 
 def test_pending_entries_are_drained_and_the_feed_published(
@@ -19,7 +19,7 @@ def test_pending_entries_are_drained_and_the_feed_published(
     url = fresh_engine.url.render_as_string(hide_password=False)
     monkeypatch.setenv("RSERZ_DATABASE_URL", url)
     monkeypatch.setenv("RSERZ_FEDERAL_FIRST", "0")  # the register alone: applied at once, then published
-    registry = build_registry(fresh_engine, settings)
+    registry = Register.of(fresh_engine, settings)
     with fresh_engine.begin() as conn:
         pid = upsert_participant(conn, "smo", "45001", "СМО")
     ids = registry.receive(

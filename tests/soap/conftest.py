@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from rserz_soap.config import Settings
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.db.participants import register_certificate, upsert_participant
+from rserz_soap.db.uow import Database
 from rserz_soap.domain.identifiers import make_snils
 from rserz_soap.domain.records import PolicyInput
 from rserz_soap.runtime.services import ServiceUrls
@@ -72,10 +73,12 @@ def build_hub_app(hub: Hub) -> Iterator[str]:
     from rserz_soap.soap.assembly import build_soap_app
 
     # every answer checked against the contract; a CRL change seen at once
-    soap = build_soap_app(hub.settings, hub.engine, rds, validate_responses=True, trust_reload_seconds=0)
+    soap = build_soap_app(
+        hub.settings, Database(hub.engine), rds, validate_responses=True, trust_reload_seconds=0
+    )
     if hub.soap is None:
         hub.soap = soap
-    app = create_app(hub.settings, engine=hub.engine, redis_client=rds, soap_app=soap)
+    app = create_app(hub.settings, db=Database(hub.engine), redis_client=rds, soap_app=soap)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -12,6 +12,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from rserz_soap.soap.server import XSD_DIR
 from rserz_soap.xmlsig.trust import TrustStore
 from rserz_soap.xmlsig.zeep_plugin import WsseSigner
+from tests.harness import uow
 from tests.soap.conftest import Hub
 
 
@@ -135,7 +136,7 @@ def test_dateon_aliases_excess_and_a_typo(hub: Hub) -> None:
     """identifyPerson as of a date, by a merged duplicate's ЕНП, with the cap and with a misspelt name."""
     from rserz_soap.domain.identifiers import make_snils
     from rserz_soap.domain.records import PolicyInput
-    from rserz_soap.registry import duplicates
+    from rserz_soap.usecases import duplicates
     from tests import builders
 
     with hub.engine.begin() as conn:
@@ -150,7 +151,7 @@ def test_dateon_aliases_excess_and_a_typo(hub: Hub) -> None:
                 policy=PolicyInput(vpolis=2, npolis=f"07100000{n}", dbeg=date(2025, 3, 3)),
             )
             twins.append(builders.register_person(conn, rec).card)
-        duplicates.merge(conn, twins[0].person_id, twins[2].person_id, actor="op")
+        duplicates.merge(uow(conn), twins[0].person_id, twins[2].person_id, actor="op")
     client = _client(hub)
     fio = {"FAM": "Двойникова", "IM": "Вера", "OT": "Павловна", "DR": twins[0].data.dr}
     capped = client.service.identifyPerson(FIO=fio, LIMIT=1)

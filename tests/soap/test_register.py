@@ -13,6 +13,7 @@ from zeep.exceptions import Fault
 from rserz_soap.domain.identifiers import make_snils
 from rserz_soap.xmlsig.trust import TrustStore
 from rserz_soap.xmlsig.zeep_plugin import WsseSigner
+from tests.harness import uow
 from tests.soap.conftest import Hub
 
 
@@ -143,12 +144,12 @@ def test_change_of_smo_reaches_the_old_smos_stop_list_and_history(hub: Hub) -> N
 
 
 def test_a_tfoms_correction_reaches_the_insurers_reclist(hub: Hub) -> None:
-    from rserz_soap.registry import manual
+    from rserz_soap.usecases import manual
 
     card = hub.persons[0]
     with hub.engine.begin() as conn:
         manual.apply_federal(
-            conn,
+            uow(conn),
             card.person_id,
             {"mr": "г. Озёрск"},
             actor="op.ivanova",

@@ -13,17 +13,16 @@ returned — the emulator keeps whatever it holds across restarts, like the hub'
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Iterator
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import Connection, Engine, select, text
 
 from rserz_soap.db import bulk
+from rserz_soap.demo.parallel import in_order
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl.cards import card_json, flat_columns
 from rserz_soap.emulators.ferzl.population import (
@@ -115,26 +114,7 @@ def _rendered(
     tasks: list[tuple[int, int, int, int, float, str]], reference: RegionReference, workers: int
 ) -> Iterator[Rendered]:
     """Rendered slices in order; with workers at most ``2·workers`` in flight (bounded memory)."""
-    if workers <= 0:
-        _init_worker(reference)
-        for task in tasks:
-            yield _render_task(task)
-        return
-    # spawn, not fork: this process holds an open database connection a forked child must not touch
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(reference,)) as pool:
-        pending: deque[Any] = deque()
-        queue = iter(tasks)
-        for task in queue:
-            pending.append(pool.apply_async(_render_task, (task,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            result: Rendered = pending.popleft().get()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_render_task, (nxt,)))
-            yield result
+    return in_order(tasks, _render_task, workers=workers, initializer=_init_worker, initargs=(reference,))
 
 
 # --------------------------------------------------------------------------- seeding

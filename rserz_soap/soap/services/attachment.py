@@ -5,49 +5,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from rserz_soap.db import persons, search
-from rserz_soap.registry import attachments
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import FaultCode, SoapFault
 from rserz_soap.soap.server import Operation, Request, Service
+from rserz_soap.usecases import attachments
+from rserz_soap.usecases.attachments import AttachmentAnswer, ChangeSource
 
 NS = xml.NS["att"]
 MO = frozenset({"mo"})
 
 
-def _change(req: Request, name: str, apply: Any) -> Any:
-    el = req.element
-    mo = xml.child_text(el, "MO") or ""
+def _own_mo(req: Request) -> str:
+    mo = xml.child_text(req.element, "MO") or ""
     if mo != req.caller.participant.code:
         raise SoapFault(
             FaultCode.FORBIDDEN,
             f"МО {req.caller.participant.code} may not change attachments to {mo}",
             field="MO",
         )
-    enp = xml.child_text(el, "ENP") or ""
-    out = xml.element(NS, name)
-    b = xml.Builder(out, NS)
-    with req.engine.begin() as conn:
-        ids = search.by_enp(conn, enp)
-        if not ids:
-            xml.result(b, 1, "ЗЛ не найдено")
-            b.add("REQUEST_ID", xml.child_text(el, "REQUEST_ID"))
-            return out
-        source = attachments.ChangeSource("mo", mo, actor=f"mo:{mo}")
-        try:
-            apply(conn, ids[0], mo, source)
-        except attachments.AttachmentError as exc:
-            xml.result(b, int(exc.code) if exc.code.isdigit() else 600, exc.message)
-            b.add("REQUEST_ID", xml.child_text(el, "REQUEST_ID"))
-            return out
-        card = persons.load(conn, ids[0]).card
-    xml.result(b, 0, "Выполнено")
-    b.add("REQUEST_ID", xml.child_text(el, "REQUEST_ID"))
-    b.add("ENP", card.enp)
-    for a in sorted(card.attachments, key=lambda a: (a.area_type, a.date_in)):
-        if a.date_out is None:
-            xml.attachment(out, NS, a)
-    return out
+    return mo
 
 
 def _date(el: Any, name: str) -> date:
@@ -57,39 +33,57 @@ def _date(el: Any, name: str) -> date:
     return value
 
 
+def _answer(req: Request, name: str, answer: AttachmentAnswer) -> Any:
+    out = xml.element(NS, name)
+    b = xml.Builder(out, NS)
+    request_id = xml.child_text(req.element, "REQUEST_ID")
+    if not answer.found:
+        xml.result(b, 1, "ЗЛ не найдено")
+        b.add("REQUEST_ID", request_id)
+        return out
+    if answer.refusal is not None:
+        xml.result(b, int(attachments.REFUSAL_CODES[answer.refusal]), answer.message or answer.refusal)
+        b.add("REQUEST_ID", request_id)
+        return out
+    xml.result(b, 0, "Выполнено")
+    b.add("REQUEST_ID", request_id)
+    b.add("ENP", answer.enp)
+    for a in answer.attachments:
+        xml.attachment(out, NS, a)
+    return out
+
+
 def attach_person(req: Request) -> Any:
     el = req.element
-
-    def apply(conn: Any, person_id: int, mo: str, source: attachments.ChangeSource) -> None:
-        attachments.attach(
-            conn,
-            person_id,
-            mo,
-            xml.child_int(el, "AREA_TYPE", 1),
-            _date(el, "DATE_IN"),
-            xml.child_int(el, "METHOD", 1),
-            section=xml.child_text(el, "SECTION"),
-            doctor_snils=xml.child_text(el, "DOCTOR_SS"),
-            source=source,
-        )
-
-    return _change(req, "attachPersonResponse", apply)
+    mo = _own_mo(req)
+    answer = attachments.attach_by_enp(
+        req.hub.db.unit_of_work(),
+        req.key(),
+        xml.child_text(el, "ENP") or "",
+        mo,
+        xml.child_int(el, "AREA_TYPE", 1),
+        _date(el, "DATE_IN"),
+        xml.child_int(el, "METHOD", 1),
+        section=xml.child_text(el, "SECTION"),
+        doctor_snils=xml.child_text(el, "DOCTOR_SS"),
+        source=ChangeSource("mo", mo, actor=f"mo:{mo}"),
+    )
+    return _answer(req, "attachPersonResponse", answer)
 
 
 def detach_person(req: Request) -> Any:
     el = req.element
-
-    def apply(conn: Any, person_id: int, mo: str, source: attachments.ChangeSource) -> None:
-        attachments.detach(
-            conn,
-            person_id,
-            mo,
-            xml.child_int(el, "AREA_TYPE", 1),
-            _date(el, "DATE_OUT"),
-            source=source,
-        )
-
-    return _change(req, "detachPersonResponse", apply)
+    mo = _own_mo(req)
+    answer = attachments.detach_by_enp(
+        req.hub.db.unit_of_work(),
+        req.key(),
+        xml.child_text(el, "ENP") or "",
+        mo,
+        xml.child_int(el, "AREA_TYPE", 1),
+        _date(el, "DATE_OUT"),
+        source=ChangeSource("mo", mo, actor=f"mo:{mo}"),
+    )
+    return _answer(req, "detachPersonResponse", answer)
 
 
 SERVICE = Service(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from rserz_soap.db import feed
-from rserz_soap.registry import snapshots
 from rserz_soap.soap import xml
 from rserz_soap.soap.server import Operation, Request, Service
+from rserz_soap.usecases import changes, snapshots
 
 NS = xml.NS["chg"]
 READERS = frozenset({"smo", "mo", "iszl", "tfoms"})
@@ -18,12 +17,8 @@ def get_changes(req: Request) -> Any:
     after = xml.child_int(req.element, "AFTER_SEQ", 0)
     limit = xml.child_int(req.element, "LIMIT", 1000)
     p = req.caller.participant
-    with req.engine.begin() as conn:
-        feed.publish(conn)
-    with req.engine.connect() as conn:
-        entries, more = feed.read(conn, after, limit, kind=p.kind, code=p.code)
-        # nothing visible after the cursor: every published change up to the last one was looked at
-        next_seq = entries[-1].feed_seq if entries else max(after, feed.last_published(conn))
+    found = changes.changes(req.hub.db.unit_of_work(), after, limit, kind=p.kind, code=p.code)
+    entries = found.entries
     out = xml.element(NS, "getChangesResponse")
     b = xml.Builder(out, NS)
     xml.result(b, 0 if entries else 1, "Выполнено" if entries else "Новых изменений нет")
@@ -37,8 +32,8 @@ def get_changes(req: Request) -> Any:
         c.opt("SMOCOD", e.smo_code)
         for mo in e.mo_codes:
             c.add("MO", mo)
-    b.add("NEXT_SEQ", next_seq)
-    b.add("MORE", more)
+    b.add("NEXT_SEQ", found.next_seq)
+    b.add("MORE", found.more)
     return out
 
 
@@ -54,15 +49,14 @@ def get_snapshot(req: Request) -> Any:
     day = xml.child_date(el, "DATE") or date.today()
     page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 100)
     p = req.caller.participant
-    with req.engine.connect() as conn:
-        total, rows = snapshots.insured_on(
-            conn,
-            day,
-            smo=p.code if p.kind == "smo" else None,
-            mo=p.code if p.kind == "mo" else None,
-            page=page,
-            page_size=size,
-        )
+    total, rows = snapshots.insured_on(
+        req.hub.db.reading(),
+        day,
+        smo=p.code if p.kind == "smo" else None,
+        mo=p.code if p.kind == "mo" else None,
+        page=page,
+        page_size=size,
+    )
     out = xml.element(NS, "getSnapshotResponse")
     b = xml.Builder(out, NS)
     xml.result(b, 0 if total else 1, "Выполнено" if total else "Застрахованных на дату нет")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from rserz_soap.registry import identify as idf
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import FaultCode, SoapFault
 from rserz_soap.soap.server import Operation, Request, Service
+from rserz_soap.usecases import identify as idf
 
 NS = xml.NS["idn"]
 READERS = frozenset({"mo", "smo", "iszl", "tfoms"})
@@ -40,8 +40,9 @@ def identify_person(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON") or date.today()
     try:
-        with req.reads.connect() as conn:
-            found = idf.identify(conn, _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT))
+        found = idf.identify(
+            req.hub.db.reading(), _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT)
+        )
     except idf.BadKey as exc:
         raise SoapFault(FaultCode.INVALID, str(exc)) from None
     out = xml.element(NS, "identifyPersonResponse")
@@ -56,8 +57,7 @@ def identify_person(req: Request) -> Any:
 def get_person_data(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON")
-    with req.reads.connect() as conn:
-        card = idf.person_data(conn, xml.child_text(el, "ENP") or "", on=on)
+    card = idf.person_data(req.hub.db.reading(), xml.child_text(el, "ENP") or "", on=on)
     out = xml.element(NS, "getPersonDataResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if card else NOTHING))
@@ -69,8 +69,7 @@ def get_person_data(req: Request) -> Any:
 def get_insurance_status(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATE") or date.today()
-    with req.reads.connect() as conn:
-        status = idf.insurance_status(conn, _key(el), on)
+    status = idf.insurance_status(req.hub.db.reading(), _key(el), on)
     out = xml.element(NS, "getInsuranceStatusResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if status.person else NOTHING))
@@ -86,19 +85,18 @@ def get_insurance_status(req: Request) -> Any:
 def search_persons(req: Request) -> Any:
     el = req.element
     page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 20)
-    with req.engine.connect() as conn:  # a transaction: the trigram threshold is set for it
-        found = idf.search_persons(
-            conn,
-            xml.child_text(el, "FAM") or "",
-            xml.child_text(el, "IM"),
-            xml.child_text(el, "OT"),
-            dr_from=xml.child_date(el, "DR_FROM"),
-            dr_to=xml.child_date(el, "DR_TO"),
-            page=page,
-            page_size=size,
-            match=xml.child_text(el, "MATCH") or "FUZZY",
-            w=xml.child_int(el, "W", 0) or None,
-        )
+    found = idf.search_persons(
+        req.hub.db.unit_of_work(),  # a transaction: the trigram threshold is set for it
+        xml.child_text(el, "FAM") or "",
+        xml.child_text(el, "IM"),
+        xml.child_text(el, "OT"),
+        dr_from=xml.child_date(el, "DR_FROM"),
+        dr_to=xml.child_date(el, "DR_TO"),
+        page=page,
+        page_size=size,
+        match=xml.child_text(el, "MATCH") or "FUZZY",
+        w=xml.child_int(el, "W", 0) or None,
+    )
     out = xml.element(NS, "searchPersonsResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if found.total else NOTHING))

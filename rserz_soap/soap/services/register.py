@@ -6,17 +6,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
-
-from rserz_soap.db import persons, search
-from rserz_soap.db.tables import buffer_entry, correction_entry, stop_list_entry
-from rserz_soap.domain.person import Address, Document, PersonData
+from rserz_soap.domain.buffer import BatchProtocol
+from rserz_soap.domain.codec import decode
+from rserz_soap.domain.person import Address, Document, InsurancePeriod, PersonData
 from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
-from rserz_soap.registry import history
-from rserz_soap.registry.buffer import FINAL, Registry, State, Submitter
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import FaultCode, SoapFault
 from rserz_soap.soap.server import Operation, Request, Service
+from rserz_soap.usecases import history, notices, submit
 
 NS = xml.NS["reg"]
 SMO = frozenset({"smo"})
@@ -154,13 +151,7 @@ def _person_old(el: Any) -> PersonData:
 # -- operations -----------------------------------------------------------------------------------------
 
 
-def _submitter(req: Request) -> Submitter:
-    p = req.caller.participant
-    return Submitter(p.id, p.kind, p.code)
-
-
 def submit_operations(req: Request) -> Any:
-    registry: Registry = req.resources["registry"]
     request_id = uuid.UUID(xml.child_text(req.element, "REQUEST_ID") or "")
     oplist = xml.child(req.element, "OPLIST")
     if oplist is None:
@@ -182,27 +173,16 @@ def submit_operations(req: Request) -> Any:
             field="NRECORDS",
             parent="OPLIST",
         )
-    with req.engine.connect() as conn:  # a repeat after a crash: the records are already in the buffer
-        known = list(
-            conn.execute(
-                select(buffer_entry.c.id)
-                .where(
-                    buffer_entry.c.participant_id == req.caller.participant.id,
-                    buffer_entry.c.request_id == request_id,
-                )
-                .order_by(buffer_entry.c.id)
-            ).scalars()
-        )
-    if not known:
-        records = [operation_record(op, header_smo) for op in ops]
-        known = registry.receive(
-            _submitter(req),
-            records,
-            request_id=request_id,
-            batch_ref=xml.child_text(oplist, "FILENAME") or str(request_id),
-        )
-    registry.process(known)
-    return _protocol(req, "submitOperationsResponse", request_id)
+    answer = submit.submit_operations(
+        req.hub.db.unit_of_work(),
+        req.hub.intake,
+        req.submitter,
+        [operation_record(op, header_smo) for op in ops],
+        request_id,
+        fingerprint=req.key().fingerprint,
+        file_name=xml.child_text(oplist, "FILENAME"),
+    )
+    return _protocol("submitOperationsResponse", answer)
 
 
 def get_protocol(req: Request) -> Any:
@@ -211,47 +191,36 @@ def get_protocol(req: Request) -> Any:
         request_id = uuid.UUID(rid)
     except ValueError:
         raise SoapFault(FaultCode.NOT_FOUND, f"no batch {rid}") from None
-    return _protocol(req, "getProtocolResponse", request_id)
-
-
-def _protocol(req: Request, name: str, request_id: uuid.UUID) -> Any:
-    with req.engine.connect() as conn:
-        rows = conn.execute(
-            select(buffer_entry.c.id, buffer_entry.c.received_at, buffer_entry.c.batch_ref)
-            .where(
-                buffer_entry.c.participant_id == req.caller.participant.id,
-                buffer_entry.c.request_id == request_id,
-            )
-            .order_by(buffer_entry.c.id)
-        ).all()
-    if not rows:
+    answer = submit.protocol(req.hub.db.reading(), req.submitter, request_id)
+    if answer is None:
         raise SoapFault(FaultCode.NOT_FOUND, f"no batch sent with REQUEST_ID {request_id}")
-    registry: Registry = req.resources["registry"]
-    results = registry.results([r.id for r in rows])
+    return _protocol("getProtocolResponse", answer)
+
+
+def _protocol(name: str, answer: BatchProtocol) -> Any:
     out = xml.element(NS, name)
     b = xml.Builder(out, NS)
-    pending = sum(1 for r in results if r.state not in FINAL)
+    pending = answer.pending
     xml.result(b, 0, "Выполнено" if not pending else f"Обрабатывается: {pending} записей ещё не решено")
-    b.add("BATCH_ID", str(request_id))
-    b.add("REQUEST_ID", str(request_id))
-    if rows[0].batch_ref and rows[0].batch_ref != str(request_id):
-        b.add("FILENAME", rows[0].batch_ref)
-    b.add("RECEIVED", rows[0].received_at.isoformat())
-    b.add("NRECORDS", len(results))
+    b.add("BATCH_ID", answer.batch_id)
+    b.add("REQUEST_ID", answer.request_id)
+    b.opt("FILENAME", answer.file_name)
+    b.add("RECEIVED", answer.received_at.isoformat())
+    b.add("NRECORDS", len(answer.lines))
     b.add("NPENDING", pending)
     replist = xml.Builder(b.add("REPLIST"), NS)
-    for r in results:
+    for r in answer.lines:
         rep = xml.Builder(replist.add("REP"), NS)
         rep.add("N_REC", r.n_rec)
         rep.opt("ID", r.record_id)
         rep.opt("CODE_ERP", r.code_erp)
-        rep.add("STATE", r.state.value if isinstance(r.state, State) else str(r.state))
+        rep.add("STATE", r.state.value)
         rep.opt("COMMENT", r.comment[:2000] if r.comment else None)
         rep.opt("ENP", r.enp)
         if r.insurance:
-            xml.insurance(rep.parent, NS, _period(r.insurance))
+            xml.insurance(rep.parent, NS, decode(InsurancePeriod, r.insurance))
     flk = xml.Builder(b.add("FLK_P"), NS)
-    for r in results:
+    for r in answer.lines:
         for e in r.errors:
             pr = xml.Builder(flk.add("PR"), NS)
             pr.add("OSHIB", e["code"])
@@ -263,14 +232,6 @@ def _protocol(req: Request, name: str, request_id: uuid.UUID) -> Any:
     return out
 
 
-def _period(data: dict[str, Any]) -> Any:
-    from rserz_soap.domain.codec import decode
-    from rserz_soap.domain.person import InsurancePeriod
-
-    return decode(InsurancePeriod, data)
-
-
-MAX_PERIOD_DAYS = 31  # docs/soap-contract.md: stop lists and corrections are asked for a month at most
 DEFAULT_LIST_PAGE = 1000  # the contract's default PAGE_SIZE
 
 
@@ -278,52 +239,34 @@ def _period_args(req: Request) -> tuple[dt.date, dt.date, int, int]:
     el = req.element
     first = xml.child_date(el, "DATE_FROM") or dt.date.min
     last = xml.child_date(el, "DATE_TO") or dt.date.max
-    if last < first or (last - first).days > MAX_PERIOD_DAYS:
-        raise SoapFault(
-            FaultCode.INVALID,
-            f"DATE_FROM…DATE_TO must be a period of at most {MAX_PERIOD_DAYS} days",
-            field="DATE_TO",
-        )
     return first, last, xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", DEFAULT_LIST_PAGE)
 
 
-def _list_page(b: xml.Builder, first: dt.date, last: dt.date, total: int, page: int, size: int) -> None:
+def _list_page(
+    name: str, first: dt.date, last: dt.date, total: int, page: int, size: int
+) -> tuple[Any, xml.Builder]:
+    out = xml.element(NS, name)
+    b = xml.Builder(out, NS)
     xml.result(b, 0 if total else 1, "Выполнено" if total else "Записей за период нет")
     b.add("DATE_FROM", first)
     b.add("DATE_TO", last)
     b.add("TOTAL", total)
     b.add("PAGE", page)
     b.add("PAGE_SIZE", size)
-
-
-def _in_period(column: Any, first: dt.date, last: dt.date) -> Any:
-    return (func.date(column) >= first) & (func.date(column) <= last)
-
-
-def _paged(req: Request, table: Any, response: str) -> tuple[Any, xml.Builder, list[Any], dict[int, Any]]:
-    """The calling СМО's rows of ``table`` recorded in the requested period, a page of them, with cards."""
-    first, last, page, size = _period_args(req)
-    cond = (table.c.smo_code == req.caller.participant.code) & _in_period(table.c.created_at, first, last)
-    with req.engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(table).where(cond)).scalar_one()
-        rows = list(
-            conn.execute(
-                select(table).where(cond).order_by(table.c.id).offset((page - 1) * size).limit(size)
-            ).all()
-        )
-        cards = persons.load_many(conn, [r.person_id for r in rows])
-    out = xml.element(NS, response)
-    b = xml.Builder(out, NS)
-    _list_page(b, first, last, total, page, size)
-    return out, b, rows, cards
+    return out, b
 
 
 def get_stop_list(req: Request) -> Any:
     smo = req.caller.participant.code
-    out, b, rows, cards = _paged(req, stop_list_entry, "getStopListResponse")
+    first, last, page, size = _period_args(req)
+    try:
+        found = notices.stop_list(req.hub.db.reading(), smo, first, last, page=page, size=size)
+    except notices.BadPeriod as exc:
+        raise SoapFault(FaultCode.INVALID, str(exc), field="DATE_TO") from None
+    out, b = _list_page("getStopListResponse", first, last, found.total, page, size)
     stops = xml.Builder(b.add("STOPLIST"), NS)
-    for r in rows:
-        card = cards[r.person_id]
+    for line in found.lines:
+        r, card = line.stop, line.card
         period = next((p for p in card.insurance if p.smo_code == smo and p.dstop == r.stop_date), None)
         s = xml.Builder(stops.add("STOP"), NS)
         s.add("ID", r.id)
@@ -345,10 +288,17 @@ def get_stop_list(req: Request) -> Any:
 
 
 def get_corrections(req: Request) -> Any:
-    out, b, rows, cards = _paged(req, correction_entry, "getCorrectionsResponse")
+    first, last, page, size = _period_args(req)
+    try:
+        found = notices.corrections(
+            req.hub.db.reading(), req.caller.participant.code, first, last, page=page, size=size
+        )
+    except notices.BadPeriod as exc:
+        raise SoapFault(FaultCode.INVALID, str(exc), field="DATE_TO") from None
+    out, b = _list_page("getCorrectionsResponse", first, last, found.total, page, size)
     recs = xml.Builder(b.add("RECLIST"), NS)
-    for r in rows:
-        card = cards[r.person_id]
+    for line in found.lines:
+        r, card = line.correction, line.card
         c = xml.Builder(recs.add("REC"), NS)
         c.add("ID", r.id)
         c.add("TIP_OP", r.tip_op)
@@ -367,18 +317,16 @@ def get_corrections(req: Request) -> Any:
 
 
 def get_person_history(req: Request) -> Any:
-    enp = xml.child_text(req.element, "ENP") or ""
-    with req.engine.connect() as conn:
-        ids = search.by_enp(conn, enp)
-        versions = history.history(conn, ids[0]) if ids else []
-        card = persons.load(conn, ids[0]).card if ids else None
+    found = history.person_history(
+        req.hub.db.reading(), xml.child_text(req.element, "ENP") or "", req.submitter
+    )
     out = xml.element(NS, "getPersonHistoryResponse")
     b = xml.Builder(out, NS)
-    xml.result(b, 0 if card else 1, "Выполнено" if card else "ЗЛ не найдено")
-    if card is None:
+    xml.result(b, 0 if found else 1, "Выполнено" if found else "ЗЛ не найдено")
+    if found is None:
         return out
-    b.add("ENP", card.enp)
-    for v in versions:
+    b.add("ENP", found.card.enp)
+    for v in found.versions:
         ver = xml.Builder(b.add("VERSION"), NS)
         ver.add("VERSION_NO", v.version_no)
         ver.add("OPERATION", v.operation)
@@ -391,6 +339,8 @@ def get_person_history(req: Request) -> Any:
             c.add("ASPECT", _ASPECT.get(ch.aspect, ch.aspect))
             c.add("ADDED", len(ch.added))
             c.add("SUPERSEDED", len(ch.superseded))
+            for name in ch.changed_fields:
+                c.add("FIELD", xml.element_name(ch.aspect, name))
     return out
 
 

@@ -1,0 +1,251 @@
+"""The buffer's tables: incoming changes (``buffer_entry``) and their decision trail (``buffer_decision``).
+
+An entry's payload is the domain's ``OperationRecord`` and its result the domain's ``RecordResult``, both
+stored as JSON through ``domain.codec``; this module turns rows into those objects and back, so the use
+cases see entries, never rows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text
+
+from rserz_soap.db.tables import buffer_decision, buffer_entry, participant
+from rserz_soap.domain.buffer import RESUMABLE, RecordResult, State, Submitter, Trail
+from rserz_soap.domain.codec import decode, encode
+from rserz_soap.domain.records import OperationRecord
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A buffer entry as the use cases see it: what was sent, by whom, where it stands."""
+
+    id: int
+    state: State
+    record: OperationRecord
+    submitter: Submitter
+    result: RecordResult  # the last settled result (a placeholder while nothing is settled)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The entries one request (or one file) brought, in the order they were sent."""
+
+    entry_ids: tuple[int, ...]
+    received_at: datetime
+    batch_ref: str | None
+
+
+@dataclass(frozen=True)
+class PersonConflict:
+    """What else is going on with a known person: others' undecided changes, federal values not pinned."""
+
+    pending: int
+    federal: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """An entry's new state and result, and the trail of moves that led there."""
+
+    result: RecordResult
+    trail: Trail
+    reject_reason: str | None = None
+
+
+class BufferEntries:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        submitter: Submitter,
+        records: Sequence[OperationRecord],
+        *,
+        request_id: uuid.UUID | None,
+        batch_ref: str | None,
+    ) -> Batch:
+        """Store the records in state received, each with its first trail row, in order."""
+        rows = [
+            {
+                "participant_id": submitter.participant_id,
+                "request_id": request_id,
+                "batch_ref": batch_ref,
+                "n_rec": r.n_rec,
+                "tip_op": r.op[:4],
+                "payload": encode(r),
+                "state": State.RECEIVED.value,
+            }
+            for r in records
+        ]
+        if not rows:
+            return Batch((), self._now(), batch_ref)
+        added = self._conn.execute(
+            insert(buffer_entry).returning(buffer_entry.c.id, buffer_entry.c.received_at), rows
+        ).all()
+        ids = [r.id for r in added]
+        self._conn.execute(
+            insert(buffer_decision),
+            [
+                {
+                    "entry_id": i,
+                    "from_state": None,
+                    "to_state": State.RECEIVED.value,
+                    "actor": submitter.actor,
+                    "reason": batch_ref,
+                }
+                for i in ids
+            ],
+        )
+        return Batch(tuple(ids), added[0].received_at, batch_ref)
+
+    def _now(self) -> datetime:
+        now: datetime = self._conn.execute(select(func.now())).scalar_one()
+        return now
+
+    def batch(self, participant_id: int, request_id: uuid.UUID) -> Batch | None:
+        """The entries a participant sent with ``request_id``, or None if it sent none."""
+        rows = self._conn.execute(
+            select(buffer_entry.c.id, buffer_entry.c.received_at, buffer_entry.c.batch_ref)
+            .where(buffer_entry.c.participant_id == participant_id, buffer_entry.c.request_id == request_id)
+            .order_by(buffer_entry.c.id)
+        ).all()
+        if not rows:
+            return None
+        return Batch(tuple(r.id for r in rows), rows[0].received_at, rows[0].batch_ref)
+
+    def lock(self, entry_ids: Sequence[int], *, skip_locked: bool = False) -> list[Entry]:
+        """The entries, locked in id order (two workers never wait on each other in a cycle).
+
+        ``skip_locked``: entries another transaction holds are left out (several workers drain together).
+        """
+        rows = self._conn.execute(
+            _with_sender()
+            .where(buffer_entry.c.id.in_(list(entry_ids)))
+            .order_by(buffer_entry.c.id)
+            .with_for_update(of=buffer_entry, skip_locked=skip_locked)
+        ).mappings()
+        return [_entry(r) for r in rows]
+
+    def lock_one(self, entry_id: int) -> Entry:
+        """One entry, locked: one worker at a time decides it."""
+        found = self.lock([entry_id])
+        if not found:
+            raise LookupError(f"no buffer entry {entry_id}")
+        return found[0]
+
+    def resumable(self, limit: int) -> list[int]:
+        """Entries a crash or a queue left received, checked or accepted, oldest first."""
+        return list(
+            self._conn.execute(
+                select(buffer_entry.c.id)
+                .where(buffer_entry.c.state.in_([s.value for s in RESUMABLE]))
+                .order_by(buffer_entry.c.id)
+                .limit(limit)
+            ).scalars()
+        )
+
+    def results(self, entry_ids: Sequence[int]) -> list[RecordResult]:
+        rows = self._conn.execute(
+            select(buffer_entry).where(buffer_entry.c.id.in_(list(entry_ids)))
+        ).mappings()
+        by_id = {r["id"]: _result(r) for r in rows}
+        return [by_id[i] for i in entry_ids]
+
+    def settle(self, settlements: Sequence[Settlement]) -> None:
+        """Write the entries' new states, results and trails: one UPDATE and one INSERT for all of them."""
+        if not settlements:
+            return
+        self._conn.execute(
+            _SETTLE_SQL,
+            {
+                "ids": [s.result.entry_id for s in settlements],
+                "states": [s.result.state.value for s in settlements],
+                "results": [json.dumps(encode(s.result), ensure_ascii=False) for s in settlements],
+                "pids": [s.result.person_id for s in settlements],
+            },
+        )
+        moves = [row for s in settlements for row in _trail_rows(s.trail, s.reject_reason)]
+        if moves:
+            self._conn.execute(insert(buffer_decision), moves)
+
+    def person_conflicts(
+        self, pairs: Iterable[tuple[int, int, int]], pending: Iterable[State]
+    ) -> dict[int, PersonConflict]:
+        """For (person, entry, participant) triples, in one query: per entry, the person's undecided
+        changes from other participants, and the federal values no active pin overrides."""
+        triples = list(pairs)
+        if not triples:
+            return {}
+        rows = self._conn.execute(
+            _PERSON_CONFLICTS_SQL,
+            {
+                "pids": [t[0] for t in triples],
+                "eids": [t[1] for t in triples],
+                "sids": [t[2] for t in triples],
+                "pending": [s.value for s in pending],
+            },
+        )
+        return {r.eid: PersonConflict(int(r.pending), r.federal or {}) for r in rows}
+
+
+def _with_sender() -> Any:
+    return select(
+        buffer_entry,
+        participant.c.kind.label("participant_kind"),
+        participant.c.code.label("participant_code"),
+    ).join(participant, participant.c.id == buffer_entry.c.participant_id)
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        row["id"],
+        State(row["state"]),
+        decode(OperationRecord, row["payload"]),
+        Submitter(row["participant_id"], row["participant_kind"], row["participant_code"]),
+        _result(row),
+    )
+
+
+def _result(row: Any) -> RecordResult:
+    if row["result"] is None:
+        return RecordResult(row["id"], row["n_rec"], None, State(row["state"]), None, "Запись получена")
+    return decode(RecordResult, row["result"])
+
+
+def _trail_rows(trail: Trail, reject_reason: str | None) -> list[dict[str, Any]]:
+    return [
+        {
+            "entry_id": trail.entry_id,
+            "from_state": old.value,
+            "to_state": new.value,
+            "actor": actor,
+            "reason": reason if reason is not None or new is not State.REJECTED else reject_reason,
+        }
+        for old, new, actor, reason in trail.moves
+    ]
+
+
+_SETTLE_SQL = text(
+    "UPDATE buffer_entry b SET state = u.state, result = CAST(u.result AS jsonb),"
+    " person_id = coalesce(u.pid, b.person_id), updated_at = now()"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:results AS text[]),"
+    " CAST(:pids AS bigint[])) AS u(id, state, result, pid) WHERE b.id = u.id"
+)
+
+# One round trip for the conflicts of known persons: undecided changes of other participants, and the
+# federal values not overridden by an active pin.
+_PERSON_CONFLICTS_SQL = text(
+    "SELECT u.eid, (SELECT count(*) FROM buffer_entry b WHERE b.person_id = u.pid AND b.id <> u.eid"
+    " AND b.participant_id <> u.sid AND b.state = ANY(:pending)) AS pending,"
+    " (SELECT json_object_agg(f.field, f.value) FROM federal_value f WHERE f.person_id = u.pid AND NOT EXISTS"
+    " (SELECT 1 FROM person_pin x WHERE x.person_id = f.person_id AND x.field = f.field"
+    " AND x.released_at IS NULL)) AS federal"
+    " FROM unnest(CAST(:pids AS bigint[]), CAST(:eids AS bigint[]), CAST(:sids AS int[])) AS u(pid, eid, sid)"
+)

@@ -1,0 +1,419 @@
+"""The federal register's tables on our side: the push outbox, the daily-change cursor, reconciliations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from rserz_soap.db.tables import (
+    federal_change_seen,
+    federal_push,
+    federal_sync_day,
+    reconciliation_item,
+    reconciliation_run,
+)
+from rserz_soap.domain.codec import encode
+from rserz_soap.domain.person import PersonCard
+
+# -- the outbox of changes that must reach ФЕРЗЛ first ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushRow:
+    entry_id: int
+    request_id: uuid.UUID
+    operation: str
+    change_date: date
+    enp: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class NewPush:
+    entry_id: int
+    operation: str
+    change_date: date
+    card: PersonCard
+    enp: str | None
+    person_id: int | None
+
+
+class FederalPushes:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, pushes: Sequence[NewPush]) -> None:
+        """One row per entry, each with a request id of its own (kept on every attempt)."""
+        if not pushes:
+            return
+        self._conn.execute(
+            pg_insert(federal_push)
+            .values(
+                [
+                    {
+                        "entry_id": p.entry_id,
+                        "request_id": uuid.uuid4(),
+                        "operation": p.operation,
+                        "change_date": p.change_date,
+                        "card": encode(p.card),
+                        "enp": p.enp,
+                        "person_id": p.person_id,
+                    }
+                    for p in pushes
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["entry_id"])
+        )
+
+    def pending(self, limit: int) -> list[int]:
+        """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in)."""
+        return list(
+            self._conn.execute(
+                select(federal_push.c.entry_id)
+                .where(federal_push.c.state == "pending")
+                .order_by(federal_push.c.entry_id)
+                .limit(limit)
+            ).scalars()
+        )
+
+    def get(self, entry_id: int) -> PushRow:
+        r = self._conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
+        return PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
+
+    def prepared(self, entry_id: int, card: PersonCard) -> None:
+        """The card as it is sent this time (recomputed against the register as it is now)."""
+        self._conn.execute(
+            update(federal_push)
+            .where(federal_push.c.entry_id == entry_id)
+            .values(card=encode(card), attempts=federal_push.c.attempts + 1)
+        )
+
+    def not_sent(self, entry_id: int, why: str) -> None:
+        self._conn.execute(
+            update(federal_push)
+            .where(federal_push.c.entry_id == entry_id)
+            .values(state="rejected", last_error=f"not sent: {why}", answered_at=func.now())
+        )
+
+    def answered(self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None) -> None:
+        self._conn.execute(
+            update(federal_push)
+            .where(federal_push.c.entry_id == entry_id)
+            .values(
+                state="accepted" if accepted else "rejected",
+                federal_code=code,
+                federal_text=text_ or None,
+                last_error=None,
+                answered_at=func.now(),
+            )
+        )
+
+    def unreachable(self, entry_id: int, error: str) -> None:
+        self._conn.execute(
+            update(federal_push)
+            .where(federal_push.c.entry_id == entry_id, federal_push.c.state == "pending")
+            .values(last_error=error[:500])
+        )
+
+
+# -- the federal daily changes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    changes: int
+    applied: int
+    kept_pinned: int
+    unknown: int
+
+
+class FederalChanges:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def last_finished_day(self) -> date | None:
+        day: date | None = self._conn.execute(
+            select(func.max(federal_sync_day.c.day)).where(federal_sync_day.c.finished_at.is_not(None))
+        ).scalar_one()
+        return day
+
+    def open_day(self, day: date) -> int | None:
+        """The day's row (made if new); the last change id taken on it, where a crash resumes."""
+        self._conn.execute(pg_insert(federal_sync_day).values(day=day).on_conflict_do_nothing())
+        after: int | None = self._conn.execute(
+            select(federal_sync_day.c.after_change_id).where(federal_sync_day.c.day == day)
+        ).scalar_one()
+        return after
+
+    def page_taken(self, day: date, after: int | None, page: DayTotals, *, finished: bool) -> DayTotals:
+        """Move the day's cursor and add the page's counts; returns the day's totals so far."""
+        row = self._conn.execute(
+            update(federal_sync_day)
+            .where(federal_sync_day.c.day == day)
+            .values(
+                after_change_id=after,
+                changes=federal_sync_day.c.changes + page.changes,
+                applied=federal_sync_day.c.applied + page.applied,
+                kept_pinned=federal_sync_day.c.kept_pinned + page.kept_pinned,
+                unknown=federal_sync_day.c.unknown + page.unknown,
+                finished_at=func.now() if finished else None,
+            )
+            .returning(
+                federal_sync_day.c.changes,
+                federal_sync_day.c.applied,
+                federal_sync_day.c.kept_pinned,
+                federal_sync_day.c.unknown,
+            )
+        ).one()
+        return DayTotals(*row)
+
+    def first_delivery(self, change_id: int, day: date, enp: str) -> bool:
+        """Remember a federal change id; False when it was delivered (and taken) before."""
+        return (
+            self._conn.execute(
+                pg_insert(federal_change_seen)
+                .values(change_id=change_id, day=day, enp=enp, outcome="taking")
+                .on_conflict_do_nothing()
+                .returning(federal_change_seen.c.change_id)
+            ).first()
+            is not None
+        )
+
+    def outcome(self, change_id: int, person_id: int | None, outcome: str, fields: Sequence[str]) -> None:
+        self._conn.execute(
+            update(federal_change_seen)
+            .where(federal_change_seen.c.change_id == change_id)
+            .values(person_id=person_id, outcome=outcome, fields=", ".join(fields) or None)
+        )
+
+
+# -- reconciliation --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionalRow:
+    """The compared fields of one regional person, as text (normalised by the caller's function)."""
+
+    person_id: int
+    enp: str
+    fam: str | None
+    im: str | None
+    ot: str | None
+    w: int
+    dr: date
+    ss: str | None
+    doctype: int | None
+    docser: str | None
+    docnum: str | None
+    smo: str | None
+    ddeath: date | None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    state: str
+    filter: dict[str, Any]
+    policy: str
+    cursor_enp: str | None
+    batch_id: str | None
+    batch_after: str | None
+    batches: int
+    persons: int
+    differences: int
+    applied: int
+    error: str | None
+    started_at: Any
+    heartbeat_at: Any
+    finished_at: Any
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    enp: str
+    person_id: int | None
+    category: str
+    field: str
+    regional: str | None
+    federal: str | None
+    resolution: str
+
+
+# The regional side of a batch: the current card's compared fields in one statement (index range on ЕНП).
+_REGIONAL_SQL = """
+SELECT p.id, p.main_enp, d.fam, d.im, d.ot, d.w, d.dr, d.ss, d.ddeath, doc.doctype, doc.docser, doc.docnum, ip.smo_code
+FROM person p
+JOIN person_data d ON d.person_id = p.id AND d.superseded_at IS NULL AND d.valid_to IS NULL
+LEFT JOIN LATERAL (
+  SELECT x.doctype, x.docser, x.docnum FROM identity_document x
+  WHERE x.person_id = p.id AND x.superseded_at IS NULL AND x.valid_to IS NULL AND x.is_main
+  ORDER BY x.docdate DESC NULLS LAST, x.id DESC LIMIT 1) doc ON true
+LEFT JOIN LATERAL (
+  SELECT i.smo_code FROM insurance_period i
+  WHERE i.person_id = p.id AND i.superseded_at IS NULL ORDER BY i.dbeg DESC, i.id DESC LIMIT 1) ip ON true
+WHERE p.merged_into IS NULL AND {where}
+ORDER BY p.main_enp
+LIMIT :limit
+"""
+
+_FILTERS = {
+    "smo": "EXISTS (SELECT 1 FROM insurance_period f WHERE f.person_id = p.id AND f.superseded_at IS NULL"
+    " AND f.dstop IS NULL AND f.smo_code = :smo)",
+    "mo": "EXISTS (SELECT 1 FROM attachment a WHERE a.person_id = p.id AND a.superseded_at IS NULL"
+    " AND a.date_out IS NULL AND a.mo_code = :mo)",
+    "changed_since": "EXISTS (SELECT 1 FROM person_version v WHERE v.person_id = p.id"
+    " AND v.recorded_at >= :changed_since)",
+}
+
+
+class Reconciliations:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def start(self, flt: Mapping[str, str], policy: str, actor: str) -> int:
+        return int(
+            self._conn.execute(
+                insert(reconciliation_run)
+                .values(filter=dict(flt), policy=policy, actor=actor)
+                .returning(reconciliation_run.c.id)
+            ).scalar_one()
+        )
+
+    def run(self, run_id: int, *, for_update: bool = False) -> RunRow:
+        q = select(reconciliation_run).where(reconciliation_run.c.id == run_id)
+        r = self._conn.execute(q.with_for_update() if for_update else q).one()
+        return RunRow(*(r._mapping[c] for c in RunRow.__dataclass_fields__))
+
+    def run_ids(self, limit: int) -> list[int]:
+        return list(
+            self._conn.execute(
+                select(reconciliation_run.c.id).order_by(reconciliation_run.c.id.desc()).limit(limit)
+            ).scalars()
+        )
+
+    def batch_started(self, run_id: int, batch_id: str, after: str | None) -> None:
+        self._conn.execute(
+            update(reconciliation_run)
+            .where(reconciliation_run.c.id == run_id)
+            .values(batch_id=batch_id, batch_after=after or "", heartbeat_at=func.now())
+        )
+
+    def batch_settled(
+        self, run_id: int, *, cursor: str | None, persons: int, differences: int, applied: int, done: bool
+    ) -> None:
+        self._conn.execute(
+            update(reconciliation_run)
+            .where(reconciliation_run.c.id == run_id)
+            .values(
+                cursor_enp=cursor,
+                batch_id=None,
+                batch_after=None,
+                batches=reconciliation_run.c.batches + 1,
+                persons=reconciliation_run.c.persons + persons,
+                differences=reconciliation_run.c.differences + differences,
+                applied=reconciliation_run.c.applied + applied,
+                heartbeat_at=func.now(),
+                state="done" if done else "running",
+                finished_at=func.now() if done else None,
+            )
+        )
+
+    def end(self, run_id: int, state: str, *, cursor: str | None = None, error: str | None = None) -> None:
+        """A running run ends (done, failed or cancelled); one that has ended already is left as it is."""
+        values: dict[str, Any] = {"state": state, "finished_at": func.now(), "heartbeat_at": func.now()}
+        if cursor is not None:
+            values["cursor_enp"] = cursor
+        if error is not None:
+            values["error"] = error
+        self._conn.execute(
+            update(reconciliation_run)
+            .where(reconciliation_run.c.id == run_id, reconciliation_run.c.state == "running")
+            .values(**values)
+        )
+
+    def counts(self, run_id: int) -> dict[str, int]:
+        rows = self._conn.execute(
+            select(reconciliation_item.c.category, func.count())
+            .where(reconciliation_item.c.run_id == run_id)
+            .group_by(reconciliation_item.c.category)
+        ).all()
+        return {str(k): int(v) for k, v in rows}
+
+    def add_items(self, run_id: int, items: Sequence[ItemRow]) -> None:
+        if not items:
+            return
+        self._conn.execute(
+            pg_insert(reconciliation_item)
+            .values([{"run_id": run_id, **vars(i)} for i in items])
+            .on_conflict_do_nothing(constraint="uq_reconciliation_item")
+        )
+
+    def items(self, run_id: int, category: str | None = None) -> list[ItemRow]:
+        """The run's differences in ЕНП and field order."""
+        q = select(reconciliation_item).where(reconciliation_item.c.run_id == run_id)
+        if category is not None:
+            q = q.where(reconciliation_item.c.category == category)
+        rows = self._conn.execute(q.order_by(reconciliation_item.c.enp, reconciliation_item.c.field))
+        return [
+            ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution)
+            for r in rows
+        ]
+
+    def stale(self, older_than_seconds: float) -> list[int]:
+        """Running runs whose worker has not settled a batch for a while (a killed worker)."""
+        return list(
+            self._conn.execute(
+                select(reconciliation_run.c.id).where(
+                    reconciliation_run.c.state == "running",
+                    reconciliation_run.c.heartbeat_at
+                    < func.now() - text(f"interval '{float(older_than_seconds)} seconds'"),
+                )
+            ).scalars()
+        )
+
+    def regional_rows(
+        self,
+        *,
+        after: str | None = None,
+        upto: str | None = None,
+        enps: Sequence[str] | None = None,
+        flt: Mapping[str, Any] | None = None,
+        limit: int,
+    ) -> list[RegionalRow]:
+        """The region's persons in ЕНП order after ``after`` (up to ``upto``, among ``enps``, by filter)."""
+        where = ["p.main_enp > :after"]
+        params: dict[str, Any] = {"after": after or "", "limit": limit}
+        if upto is not None:
+            where.append("p.main_enp <= :upto")
+            params["upto"] = upto
+        if enps is not None:
+            where.append("p.main_enp = ANY(:enps)")
+            params["enps"] = list(enps)
+        for name, value in (flt or {}).items():
+            where.append(_FILTERS[name])
+            params[name] = value
+        rows = self._conn.execute(text(_REGIONAL_SQL.format(where=" AND ".join(where))), params)
+        return [
+            RegionalRow(
+                r.id,
+                r.main_enp,
+                r.fam,
+                r.im,
+                r.ot,
+                r.w,
+                r.dr,
+                r.ss,
+                r.doctype,
+                r.docser,
+                r.docnum,
+                r.smo_code,
+                r.ddeath,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,239 @@
+"""The one way to the register's database: a :class:`Database` hands out units of work.
+
+A use case receives a :class:`UnitOfWork` and opens it with ``with uow:``; inside, its repositories
+(``uow.persons``, ``uow.buffer``, …) work on one connection in one transaction, which commits when the
+block ends and rolls back when it raises. Use cases never see an engine, a connection or SQL.
+
+* **Nesting joins.** A use case called from inside another one's ``with uow:`` block joins that
+  transaction instead of opening its own, so use cases compose (the federal sync applies a manual
+  change in the same transaction as its page cursor) and each still reads as a whole.
+* **Steps.** A use case that must commit as it goes (a long batch, an outbox sender) opens the same unit
+  of work once per step; each ``with`` is a new transaction.
+* **Savepoints.** ``uow.savepoint()`` lets a group of records fail without losing the transaction.
+* **Reads.** :meth:`Database.reading` gives a unit of work in autocommit: each statement is a
+  transaction of its own, so a single-statement read costs one round trip and no BEGIN/ROLLBACK — what
+  the SOAP read operations use.
+* **Exclusive work.** :meth:`UnitOfWork.exclusive` holds a PostgreSQL advisory lock on a connection of
+  its own for as long as a multi-transaction job runs (one federal sender, one driver per reconciliation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, text
+
+from rserz_soap.db.attachments import Attachments
+from rserz_soap.db.buffer import BufferEntries
+from rserz_soap.db.engine import make_engine
+from rserz_soap.db.federal import FederalChanges, FederalPushes, Reconciliations
+from rserz_soap.db.feed import Feed
+from rserz_soap.db.flk import ErrorDirectories
+from rserz_soap.db.history import Histories
+from rserz_soap.db.idempotency import IdempotencyKeys
+from rserz_soap.db.merges import Merges
+from rserz_soap.db.notices import Notices
+from rserz_soap.db.nsi import Nsi
+from rserz_soap.db.participants import Participants
+from rserz_soap.db.persons import Persons
+from rserz_soap.db.pins import Pins
+from rserz_soap.db.reference import DbReference, NsiCache
+from rserz_soap.db.search import Search
+from rserz_soap.db.snapshots import Snapshots
+
+T = TypeVar("T")
+
+
+class Database:
+    """The register's PostgreSQL for one process: an engine for work and the same pool in autocommit."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @classmethod
+    def connect(cls, url: str, **options: Any) -> Database:
+        return cls(make_engine(url, **options))
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work for reads: every statement commits on its own (nothing to roll back)."""
+        return UnitOfWork(self._autocommit, autocommit=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction and the repositories bound to it (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, autocommit: bool = False) -> None:
+        self._engine = engine
+        self._autocommit = autocommit
+        self._conn: Connection | None = None
+        self._outer: Connection | None = None
+        self._depth = 0
+        self._repos: dict[type[Any], Any] = {}
+
+    @classmethod
+    def joining(cls, conn: Connection) -> UnitOfWork:
+        """A unit of work inside a transaction its caller holds and ends (tests that roll back, bulk tools):
+        ``with`` neither commits nor rolls back."""
+        uow = cls(conn.engine)
+        uow._outer = conn
+        return uow
+
+    # -- the transaction -------------------------------------------------------------------------------
+
+    def __enter__(self) -> UnitOfWork:
+        if self._depth == 0:
+            if self._outer is not None:
+                self._conn = self._outer
+            else:
+                self._conn = self._engine.connect()
+                if not self._autocommit:
+                    self._conn.begin()
+            self._repos = {}
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        conn, self._conn = self._conn, None
+        self._repos = {}
+        assert conn is not None
+        if self._outer is not None:
+            return
+        try:
+            if not self._autocommit:
+                if exc_type is None:
+                    conn.commit()
+                else:
+                    conn.rollback()
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction that can fail alone: an exception rolls back to here and propagates."""
+        with self.connection.begin_nested():
+            yield
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, key: int = 0) -> Iterator[bool]:
+        """Try to be the only holder of ``(name, key)`` across processes; yields whether it was granted.
+
+        A session advisory lock on a connection of its own, so it outlives the transactions of the work
+        it guards and is released when that work ends or its process dies.
+        """
+        with self._engine.connect() as conn:
+            got = bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_lock(hashtext(:name), :key)"), {"name": name, "key": key}
+                ).scalar_one()
+            )
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(
+                        text("SELECT pg_advisory_unlock(hashtext(:name), :key)"), {"name": name, "key": key}
+                    )
+                    conn.commit()
+
+    @property
+    def connection(self) -> Connection:
+        """For repositories only: the connection of the open transaction."""
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open: use `with uow:`")
+        return self._conn
+
+    def _repo(self, cls: type[T]) -> T:
+        repo = self._repos.get(cls)
+        if repo is None:
+            repo = self._repos[cls] = cls(self.connection)  # type: ignore[call-arg]
+        return repo
+
+    # -- repositories ----------------------------------------------------------------------------------
+
+    @property
+    def persons(self) -> Persons:
+        return self._repo(Persons)
+
+    @property
+    def search(self) -> Search:
+        return self._repo(Search)
+
+    @property
+    def buffer(self) -> BufferEntries:
+        return self._repo(BufferEntries)
+
+    @property
+    def outbox(self) -> FederalPushes:
+        return self._repo(FederalPushes)
+
+    @property
+    def idempotency(self) -> IdempotencyKeys:
+        return self._repo(IdempotencyKeys)
+
+    @property
+    def notices(self) -> Notices:
+        return self._repo(Notices)
+
+    @property
+    def history(self) -> Histories:
+        return self._repo(Histories)
+
+    @property
+    def snapshots(self) -> Snapshots:
+        return self._repo(Snapshots)
+
+    @property
+    def pins(self) -> Pins:
+        return self._repo(Pins)
+
+    @property
+    def merges(self) -> Merges:
+        return self._repo(Merges)
+
+    @property
+    def attachments(self) -> Attachments:
+        return self._repo(Attachments)
+
+    @property
+    def reconciliation(self) -> Reconciliations:
+        return self._repo(Reconciliations)
+
+    @property
+    def federal_changes(self) -> FederalChanges:
+        return self._repo(FederalChanges)
+
+    @property
+    def feed(self) -> Feed:
+        return self._repo(Feed)
+
+    @property
+    def nsi(self) -> Nsi:
+        return self._repo(Nsi)
+
+    @property
+    def participants(self) -> Participants:
+        return self._repo(Participants)
+
+    @property
+    def directory(self) -> ErrorDirectories:
+        return self._repo(ErrorDirectories)
+
+    def reference(self, region_okato: str, cache: NsiCache) -> DbReference:
+        """ФЛК's lookups (НСИ on a date, owners of identifiers) answered inside this transaction."""
+        return DbReference(self.connection, region_okato, cache)

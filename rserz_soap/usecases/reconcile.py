@@ -1,0 +1,525 @@
+"""Reconciliation with the federal register: every difference between the regional and the federal copy.
+
+A run walks the register in ЕНП order, a batch of up to 10,000 persons at a time, through the federal
+asynchronous bulk pair (start → poll → fetch):
+
+* **full** (no filter): the federal side lists the region's persons after the cursor (``slice``), and the
+  region compares them with its own persons up to the last federal ЕНП of the batch — so persons only one
+  side has are found in both directions;
+* **by filter** (СМО, МО, changed since a date): the region lists its matching persons after the cursor and
+  asks for exactly those (``enpList``); the federal side reports the ones it lacks.
+
+Each batch is settled in one transaction: its report rows, the policy's corrections and the cursor move
+together. A worker killed at any point leaves the run at its last settled batch; a resumed run polls the
+federal batch already in flight (its id is saved as soon as it starts) instead of starting another. A run
+is driven by one worker at a time (a PostgreSQL advisory lock), so two resumptions cannot interleave.
+
+What a difference becomes is the run's policy:
+
+* ``federal_wins`` — the federal value replaces the regional one through ``manual.apply_federal`` (audited,
+  pins respected); differences no field-level correction can settle (a death, another СМО, a person
+  missing on one side) go to review;
+* ``review`` — every difference waits for an operator, the federal values are remembered so the buffer
+  flags changes that contradict them;
+* ``report`` — only the report.
+
+A pinned field (a deliberate deviation, ``manual.set_deviation``) is reported as ``accepted_deviation``
+and never corrected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from rserz_soap.db.federal import ItemRow, RunRow
+from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.domain.federal import BatchResult, FederalPerson
+from rserz_soap.usecases import manual
+from rserz_soap.usecases.federal_port import FederalError, FederalRegister, FederalUnavailable
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+ACTOR = "ferzl:reconciliation"
+
+#: the compared fields, in report order; the names are the card fields ``manual`` and pins use
+FIELDS = ("fam", "im", "ot", "w", "dr", "ss", "document", "smo", "ddeath")
+#: fields the federal value can simply replace; the rest change insurance or life and need an operator
+CORRECTABLE = frozenset({"fam", "im", "ot", "w", "dr", "ss", "document"})
+WHOLE = "*"  # the field of a person missing on one side
+
+MISSING_REGIONALLY = "missing_regionally"
+MISSING_FEDERALLY = "missing_federally"
+DIFFERS = "differs"
+ACCEPTED_DEVIATION = "accepted_deviation"
+
+POLICIES = ("federal_wins", "review", "report")
+
+
+@dataclass(frozen=True)
+class Filter:
+    smo: str | None = None
+    mo: str | None = None
+    changed_since: date | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.smo is None and self.mo is None and self.changed_since is None
+
+    def to_json(self) -> dict[str, str]:
+        out = {"smo": self.smo, "mo": self.mo}
+        out["changed_since"] = self.changed_since.isoformat() if self.changed_since else None
+        return {k: v for k, v in out.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Filter:
+        since = raw.get("changed_since")
+        return cls(raw.get("smo"), raw.get("mo"), date.fromisoformat(since) if since else None)
+
+
+@dataclass(frozen=True)
+class Difference:
+    enp: str
+    person_id: int | None
+    category: str
+    field: str
+    regional: str | None
+    federal: str | None
+    resolution: str | None = None  # applied, review, reported, pinned — once the run has settled it
+
+
+@dataclass(frozen=True)
+class Progress:
+    run_id: int
+    state: str
+    filter: Filter
+    policy: str
+    cursor_enp: str | None
+    batches: int
+    persons: int
+    differences: int
+    applied: int
+    error: str | None
+    started_at: Any
+    heartbeat_at: Any
+    finished_at: Any
+    by_category: dict[str, int] = field(default_factory=dict)
+
+
+# -- comparing ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegionalRow:
+    person_id: int
+    enp: str
+    values: dict[str, str | None]
+
+
+def _doc_text(doctype: int | None, docser: str | None, docnum: str | None) -> str | None:
+    if doctype is None or docnum is None:
+        return None
+    return " ".join(
+        p for p in (str(doctype), (docser or "").replace(" ", "").upper(), docnum.replace(" ", "")) if p
+    )
+
+
+def _compared(
+    fam: str | None,
+    im: str | None,
+    ot: str | None,
+    w: int,
+    dr: date,
+    ss: str | None,
+    document: str | None,
+    smo: str | None,
+    ddeath: date | None,
+) -> dict[str, str | None]:
+    """The compared fields as text, normalised the same way for both sides."""
+    return {
+        "fam": fam or None,
+        "im": im or None,
+        "ot": ot or None,
+        "w": str(w),
+        "dr": dr.isoformat(),
+        "ss": ss or None,
+        "document": document,
+        "smo": smo or None,
+        "ddeath": ddeath.isoformat() if ddeath else None,
+    }
+
+
+def federal_values(p: FederalPerson) -> dict[str, str | None]:
+    doc = p.main_document()
+    policy = p.latest_policy()
+    document = _doc_text(doc.doctype, doc.docser, doc.docnum) if doc else None
+    return _compared(p.fam, p.im, p.ot, p.w, p.dr, p.ss, document, policy.smo if policy else None, p.ddeath)
+
+
+def compare(
+    regional: Mapping[str, RegionalRow],
+    federal: Mapping[str, FederalPerson],
+    pinned: Mapping[int, set[str]],
+    *,
+    federal_complete: bool,
+) -> list[Difference]:
+    """The differences of one batch, in ЕНП order. ``federal_complete``: every federal person of the range is
+    in ``federal`` (a slice), so a regional person absent from it is missing federally; for a list batch
+    the caller passes the regional persons the federal side reported as not found the same way."""
+    out: list[Difference] = []
+    for enp in sorted(set(regional) | set(federal)):
+        ours, theirs = regional.get(enp), federal.get(enp)
+        if ours is None:
+            assert theirs is not None
+            out.append(Difference(enp, None, MISSING_REGIONALLY, WHOLE, None, enp))
+            continue
+        if theirs is None:
+            if federal_complete:
+                out.append(Difference(enp, ours.person_id, MISSING_FEDERALLY, WHOLE, enp, None))
+            continue
+        fed = federal_values(theirs)
+        pins = pinned.get(ours.person_id, set())
+        for name in FIELDS:
+            if ours.values[name] != fed[name]:
+                category = ACCEPTED_DEVIATION if name in pins else DIFFERS
+                out.append(Difference(enp, ours.person_id, category, name, ours.values[name], fed[name]))
+    return out
+
+
+def regional_rows(
+    uow: UnitOfWork,
+    *,
+    after: str | None = None,
+    upto: str | None = None,
+    enps: Sequence[str] | None = None,
+    flt: Filter = Filter(),
+    limit: int = BATCH,
+) -> list[RegionalRow]:
+    """The region's persons in ЕНП order after ``after`` (up to ``upto``, among ``enps``, by filter)."""
+    with uow:
+        rows = uow.reconciliation.regional_rows(
+            after=after, upto=upto, enps=enps, flt=flt.to_json(), limit=limit
+        )
+    return [
+        RegionalRow(
+            r.person_id,
+            r.enp,
+            _compared(
+                r.fam, r.im, r.ot, r.w, r.dr, r.ss, _doc_text(r.doctype, r.docser, r.docnum), r.smo, r.ddeath
+            ),
+        )
+        for r in rows
+    ]
+
+
+# -- running -----------------------------------------------------------------------------------------------
+
+
+class RunBusy(Exception):
+    """Another worker is driving this run right now."""
+
+
+@dataclass
+class Reconciler:
+    uow: UnitOfWork
+    federal: FederalRegister
+    region: str  # the region code the federal register knows us by
+    poll_seconds: float = 0.2
+    batch_size: int = BATCH
+    batch_wait_seconds: float = 600.0  # a federal batch not done by then is abandoned and started again
+    sleep: Callable[[float], None] = time.sleep
+
+    def start(self, flt: Filter = Filter(), *, policy: str = "federal_wins", actor: str = "operator") -> int:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+        with self.uow as uow:
+            return uow.reconciliation.start(flt.to_json(), policy, actor)
+
+    def run(self, run_id: int, *, max_batches: int | None = None) -> Progress:
+        """Drive the run until it is done (or ``max_batches`` more are settled).
+
+        Raises ``FederalUnavailable`` when the federal register cannot answer: nothing is lost, the run
+        stays where it is and the caller (an RQ job with retries) resumes it later.
+        """
+        with self.uow.exclusive("rserz:reconcile", run_id) as alone:
+            if not alone:
+                raise RunBusy(f"reconciliation {run_id} is being run by another worker")
+            try:
+                done = 0
+                while max_batches is None or done < max_batches:
+                    if not self._step(run_id):
+                        break
+                    done += 1
+            except FederalError as exc:
+                with self.uow as uow:
+                    uow.reconciliation.end(run_id, "failed", error=str(exc))
+                raise
+        return self.progress(run_id)
+
+    def cancel(self, run_id: int, *, actor: str) -> None:
+        with self.uow as uow:
+            uow.reconciliation.end(run_id, "cancelled", error=f"cancelled by {actor}")
+
+    # -- one batch ---------------------------------------------------------------------------------------
+
+    def _step(self, run_id: int) -> bool:
+        """Settle the next batch; False when the run is no longer running."""
+        with self.uow as uow:
+            run = uow.reconciliation.run(run_id)
+        if run.state != "running":
+            return False
+        flt = Filter.from_json(run.filter)
+        cursor = run.cursor_enp
+        listed: list[str] | None = None
+        if not flt.full:
+            listed = [r.enp for r in regional_rows(self.uow, after=cursor, flt=flt, limit=self.batch_size)]
+            if not listed:
+                self._finish(run_id, cursor)
+                return False
+        result = self._federal_batch(run_id, run, cursor, listed)
+        return self._settle(run_id, cursor, flt, run.policy, result, listed)
+
+    def _federal_batch(
+        self, run_id: int, run: RunRow, cursor: str | None, listed: list[str] | None
+    ) -> BatchResult:
+        batch_id = run.batch_id if run.batch_id and run.batch_after == (cursor or "") else None
+        for _attempt in range(2):
+            if batch_id is None:
+                batch_id = self.federal.start_reconciliation(
+                    self.region,
+                    enps=listed,
+                    after_enp=None if listed is not None else cursor,
+                    limit=self.batch_size,
+                    request_id=f"recon-{run_id}-{cursor or 'start'}-{uuid.uuid4().hex[:8]}",
+                )
+                with self.uow as uow:  # a resumed run polls this batch instead of starting one
+                    uow.reconciliation.batch_started(run_id, batch_id, cursor)
+            try:
+                self._wait(batch_id)
+                return self.federal.reconciliation_result(batch_id)
+            except _BatchLost as exc:
+                log.warning(
+                    "reconciliation %s: federal batch %s lost (%s); starting it again", run_id, batch_id, exc
+                )
+                batch_id = None
+        raise FederalUnavailable(f"the federal register loses the batches of reconciliation {run_id}")
+
+    def _wait(self, batch_id: str) -> None:
+        waited, delay = 0.0, self.poll_seconds
+        while True:
+            try:
+                status = self.federal.reconciliation_status(batch_id)
+            except FederalError as exc:
+                if exc.code == "MPI-404":
+                    raise _BatchLost(exc.text) from None
+                raise
+            if status.state == "DONE":
+                return
+            if status.state == "FAILED":
+                raise _BatchLost(status.error or "failed")
+            if waited > self.batch_wait_seconds:
+                raise _BatchLost(f"not done after {waited:.0f} s")
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, 5.0)
+
+    def _settle(
+        self,
+        run_id: int,
+        cursor: str | None,
+        flt: Filter,
+        policy: str,
+        result: BatchResult,
+        listed: list[str] | None,
+    ) -> bool:
+        federal = {p.enp: p for p in result.persons}  # a duplicate delivery collapses here
+        with self.uow as uow:
+            run = uow.reconciliation.run(run_id, for_update=True)
+            if run.state != "running" or run.cursor_enp != cursor:
+                return bool(run.state == "running")  # settled meanwhile (cannot under the lock; be safe)
+            done = False
+            new_cursor: str | None
+            if listed is not None:
+                rows = regional_rows(uow, enps=listed, limit=len(listed))
+                regional = {r.enp: r for r in rows}
+                missing = set(result.not_found) & set(regional)
+                federal = {e: p for e, p in federal.items() if e in regional}
+                diffs = compare(
+                    regional, federal, uow.pins.fields_of(r.person_id for r in rows), federal_complete=False
+                )
+                diffs += [
+                    Difference(e, regional[e].person_id, MISSING_FEDERALLY, WHOLE, e, None)
+                    for e in sorted(missing)
+                ]
+                new_cursor = listed[-1]
+                done = len(listed) < self.batch_size
+            else:
+                upto = None if result.end_of_region else result.last_enp
+                rows = regional_rows(uow, after=cursor, upto=upto, limit=self.batch_size)
+                regional = {r.enp: r for r in rows}
+                if len(rows) == self.batch_size and (upto is None or rows[-1].enp < upto):
+                    # the region has more persons in this range than one batch (persons ФЕРЗЛ lacks, or
+                    # ФЕРЗЛ has ended): settle up to the last regional one, the federal rest comes again
+                    new_cursor = rows[-1].enp
+                    federal = {e: p for e, p in federal.items() if e <= rows[-1].enp}
+                else:
+                    new_cursor = upto or max([cursor or "", *regional, *federal]) or cursor
+                    done = result.end_of_region
+                diffs = compare(
+                    regional, federal, uow.pins.fields_of(r.person_id for r in rows), federal_complete=True
+                )
+            applied = self._resolve(uow, run_id, policy, diffs, federal)
+            uow.reconciliation.batch_settled(
+                run_id,
+                cursor=new_cursor,
+                persons=len(set(regional) | set(federal)),
+                differences=len(diffs),
+                applied=applied,
+                done=done,
+            )
+        return not done
+
+    def _resolve(
+        self,
+        uow: UnitOfWork,
+        run_id: int,
+        policy: str,
+        diffs: Sequence[Difference],
+        federal: Mapping[str, FederalPerson],
+    ) -> int:
+        """Write the report rows and apply the policy; returns how many persons were corrected."""
+        if not diffs:
+            return 0
+        resolution: dict[tuple[str, str], str] = {}
+        corrections: dict[int, dict[str, Any]] = {}
+        for d in diffs:
+            if d.category == ACCEPTED_DEVIATION:
+                resolution[(d.enp, d.field)] = "pinned"
+            elif policy == "report":
+                resolution[(d.enp, d.field)] = "reported"
+            elif policy == "federal_wins" and d.category == DIFFERS and d.field in CORRECTABLE:
+                assert d.person_id is not None
+                corrections.setdefault(d.person_id, {})[d.field] = federal[d.enp].card_value(d.field)
+                resolution[(d.enp, d.field)] = "applied"
+            else:
+                resolution[(d.enp, d.field)] = "review"
+        if policy == "review":
+            for d in diffs:
+                if d.category == DIFFERS and d.field in CORRECTABLE and d.person_id is not None:
+                    manual.remember_federal(
+                        uow,
+                        d.person_id,
+                        {d.field: federal[d.enp].card_value(d.field)},
+                        source="reconciliation",
+                    )
+        for pid, values in corrections.items():
+            outcome = manual.apply_federal(
+                uow,
+                pid,
+                values,
+                actor=ACTOR,
+                reason=f"сверка с ФЕРЗЛ № {run_id}",
+                respect_pins=True,
+                source_kind="ferzl",
+            )
+            for name in outcome.skipped_pinned:  # pinned after the comparison read it: keep the deviation
+                enp = next(d.enp for d in diffs if d.person_id == pid)
+                resolution[(enp, name)] = "pinned"
+        uow.reconciliation.add_items(
+            run_id,
+            [
+                ItemRow(
+                    d.enp,
+                    d.person_id,
+                    d.category,
+                    d.field,
+                    d.regional,
+                    d.federal,
+                    resolution[(d.enp, d.field)],
+                )
+                for d in diffs
+            ],
+        )
+        return len(corrections)
+
+    def _finish(self, run_id: int, cursor: str | None) -> None:
+        with self.uow as uow:
+            uow.reconciliation.end(run_id, "done", cursor=cursor)
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    def progress(self, run_id: int) -> Progress:
+        return progress(self.uow, run_id)
+
+
+class _BatchLost(Exception):
+    pass
+
+
+def progress(uow: UnitOfWork, run_id: int) -> Progress:
+    with uow:
+        run = uow.reconciliation.run(run_id)
+        counts = uow.reconciliation.counts(run_id)
+    return Progress(
+        run.id,
+        run.state,
+        Filter.from_json(run.filter),
+        run.policy,
+        run.cursor_enp,
+        run.batches,
+        run.persons,
+        run.differences,
+        run.applied,
+        run.error,
+        run.started_at,
+        run.heartbeat_at,
+        run.finished_at,
+        counts,
+    )
+
+
+def runs(uow: UnitOfWork, limit: int = 20) -> list[Progress]:
+    with uow:
+        found = uow.reconciliation.run_ids(limit)
+        return [progress(uow, i) for i in found]
+
+
+def report(uow: UnitOfWork, run_id: int, *, category: str | None = None) -> list[Difference]:
+    """The run's differences in ЕНП and field order."""
+    with uow:
+        rows = uow.reconciliation.items(run_id, category)
+    return [
+        Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution) for r in rows
+    ]
+
+
+def stale_runs(uow: UnitOfWork, older_than_seconds: float) -> list[int]:
+    """Running runs whose worker has not settled a batch for a while (a killed worker): to resume."""
+    with uow:
+        return uow.reconciliation.stale(older_than_seconds)
+
+
+def dumps(p: Progress) -> str:
+    return json.dumps(
+        {
+            "run": p.run_id,
+            "state": p.state,
+            "filter": p.filter.to_json(),
+            "policy": p.policy,
+            "cursor": p.cursor_enp,
+            "batches": p.batches,
+            "persons": p.persons,
+            "differences": p.differences,
+            "applied": p.applied,
+            "by_category": p.by_category,
+            "error": p.error,
+        },
+        ensure_ascii=False,
+    )

@@ -1,0 +1,90 @@
+"""The buffer's use cases bound to one test database, so scenarios read as "the СМО submits, the operator
+accepts" rather than as plumbing. Every method is one use case called with a fresh unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from rserz_soap.config import Settings
+from rserz_soap.db.uow import Database, UnitOfWork
+from rserz_soap.domain.buffer import RecordResult, Submitter
+from rserz_soap.domain.federal import AcceptAnswer
+from rserz_soap.domain.records import OperationRecord
+from rserz_soap.usecases import intake, outbox, review
+from rserz_soap.usecases.federal_port import FederalRegister
+from rserz_soap.usecases.intake import Intake
+from rserz_soap.usecases.wiring import build_intake
+
+
+def uow(conn: Connection) -> UnitOfWork:
+    """A unit of work inside the test's own (rolled-back) transaction."""
+    return UnitOfWork.joining(conn)
+
+
+@dataclass
+class Register:
+    db: Database
+    intake: Intake
+
+    @classmethod
+    def of(cls, engine: Engine, settings: Settings, **changes: Any) -> Register:
+        db = Database(engine)
+        return cls(db, replace(build_intake(db.unit_of_work(), settings), **changes))
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    def uow(self) -> UnitOfWork:
+        return self.db.unit_of_work()
+
+    def receive(
+        self,
+        who: Submitter,
+        records: Sequence[OperationRecord],
+        *,
+        request_id: uuid.UUID | None = None,
+        batch_ref: str | None = None,
+    ) -> list[int]:
+        return list(
+            intake.receive(self.uow(), who, records, request_id=request_id, batch_ref=batch_ref).entry_ids
+        )
+
+    def process(self, entry_ids: Iterable[int], **kw: Any) -> list[RecordResult]:
+        return intake.process(self.uow(), self.intake, entry_ids, **kw)
+
+    def submit(self, who: Submitter, records: Sequence[OperationRecord], **kw: Any) -> list[RecordResult]:
+        return self.process(self.receive(who, records, **kw))
+
+    def process_pending(self, limit: int = 10_000) -> int:
+        return intake.process_pending(self.uow(), self.intake, limit)
+
+    def results(self, entry_ids: Sequence[int]) -> list[RecordResult]:
+        with self.uow() as u:
+            return u.buffer.results(entry_ids)
+
+    def accept(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
+        return review.accept(self.uow(), self.intake, entry_id, actor=actor, reason=reason)
+
+    def reject(self, entry_id: int, *, actor: str, reason: str) -> RecordResult:
+        return review.reject(self.uow(), entry_id, actor=actor, reason=reason)
+
+    def pending_pushes(self, limit: int = 1000) -> list[int]:
+        return outbox.pending_pushes(self.uow(), limit)
+
+    def prepare_push(self, entry_id: int) -> outbox.Push | None:
+        return outbox.prepare_push(self.uow(), self.intake, entry_id)
+
+    def federal_answered(self, entry_id: int, answer: AcceptAnswer) -> RecordResult:
+        return outbox.federal_answered(self.uow(), self.intake, entry_id, answer)
+
+    def federal_unreachable(self, entry_id: int, error: str) -> None:
+        outbox.federal_unreachable(self.uow(), entry_id, error)
+
+    def push_pending(self, federal: FederalRegister, region: str, **kw: Any) -> outbox.PushReport:
+        return outbox.push_pending(self.uow(), self.intake, federal, region, **kw)
