@@ -61,6 +61,7 @@ __all__ = [
     "private_key_pem",
     "private_key_to_pkcs8",
     "public_key_from_spki",
+    "public_key_pem",
     "public_key_to_spki",
     "verify_signed_by",
 ]
@@ -171,6 +172,11 @@ def certificate_public_key(certificate: x509.Certificate) -> GostPublicKey | Non
         return public_key_from_spki(spki.dump())
     except UnknownCurve:
         return None
+
+
+def public_key_pem(key: GostPublicKey) -> bytes:
+    """``-----BEGIN PUBLIC KEY-----`` (SPKI), what ``openssl dgst -verify`` takes."""
+    return _pem("PUBLIC KEY", public_key_to_spki(key))
 
 
 def private_key_to_pkcs8(key: GostPrivateKey) -> bytes:
