@@ -125,7 +125,9 @@ def test_curve_parameters_are_sound(oid: str) -> None:
 def test_round_trip(oid: str) -> None:
     key = generate_private_key(oid)
     public = key.public_key()
-    assert public.param_oid == oid and public.size == (64 if oid in (TC26_512_A, TC26_512_B, TC26_512_C) else 32)
+    assert public.param_oid == oid and public.size == (
+        64 if oid in (TC26_512_A, TC26_512_B, TC26_512_C) else 32
+    )
     data = os.urandom(100)
     signature = key.sign(data)
     assert len(signature) == 2 * key.size

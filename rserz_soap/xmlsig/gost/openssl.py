@@ -38,9 +38,7 @@ def engine_available() -> bool:
 
 def openssl(*args: str, data: bytes | None = None) -> bytes:
     """Run ``openssl ARGS`` (the caller adds ``-engine gost`` where needed); stdout, or CalledProcessError."""
-    done = subprocess.run(
-        ["openssl", *args], input=data, capture_output=True, timeout=_TIMEOUT, check=True
-    )
+    done = subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=_TIMEOUT, check=True)
     return done.stdout
 
 
