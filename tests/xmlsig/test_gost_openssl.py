@@ -77,7 +77,7 @@ def test_we_sign_engine_verifies(tmp_path: Path, oid: str) -> None:
     text = openssl.openssl(
         "pkey", "-engine", "gost", "-in", str(tmp_path / "key.pem"), "-noout", "-text"
     ).decode()
-    assert f"{key.d:X}".rjust(2 * key.size, "0") in text.replace("\n", "")
+    assert f"{key.d:X}" in text.replace("\n", "")  # the engine prints it without leading zeros
 
 
 def test_engine_verifies_the_smev_fixtures_as_we_do(tmp_path: Path) -> None:
