@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.db.tables import participant, participant_certificate
+from rserz_soap.xmlsig.algorithms import public_key_from_certificate
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,7 @@ def register_certificate(conn: Connection, participant_id: int, cert_pem: bytes)
     cert = x509.load_pem_x509_certificate(cert_pem)
     der = cert.public_bytes(serialization.Encoding.DER)
     sha = hashlib.sha256(der).hexdigest()
-    key = cert.public_key()
-    key_type = type(key).__name__.removeprefix("_").replace("PublicKey", "").lower() or "unknown"
+    key_type = _key_type(cert)
     stmt = (
         insert(participant_certificate)
         .values(
@@ -107,6 +108,17 @@ def participant_by_certificate(conn: Connection, sha256: str) -> Participant | N
         .where(c.c.sha256 == sha256, c.c.revoked_at.is_(None), p.c.active.is_(True))
     ).first()
     return Participant(row.id, row.kind, row.code, row.name, row.active, row.log_bodies) if row else None
+
+
+def _key_type(cert: x509.Certificate) -> str:
+    """rsa, ellipticcurve, gost256, gost512 … (what the participant signs with)."""
+    try:
+        key: object = cert.public_key()
+    except UnsupportedAlgorithm:  # GOST: `cryptography` cannot read it, the signature core can
+        key = public_key_from_certificate(cert)
+        size = getattr(key, "size", 0)
+        return f"gost{8 * size}" if size else "unknown"
+    return type(key).__name__.removeprefix("_").replace("PublicKey", "").lower() or "unknown"
 
 
 class Participants:

@@ -20,6 +20,7 @@ from rserz_soap.db import participants as participant_repo
 from rserz_soap.db.tables import person
 from rserz_soap.files.nsi import bundled_files, parse_nsi_file
 from rserz_soap.xmlsig import devpki
+from rserz_soap.xmlsig.devpki_gost import GOST_MANIFEST_NAME, load_gost_issued
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,19 @@ def participant_specs(engine: Engine, on: date) -> list[devpki.ParticipantSpec]:
     with engine.connect() as conn:
         smo = nsi_repo.records_on(conn, "F002", on)
         mo = nsi_repo.records_on(conn, "F003", on)
-    specs = [devpki.ParticipantSpec("smo", r.code, r.data.get("nam_smok") or r.code) for r in smo]
-    specs += [devpki.ParticipantSpec("mo", r.code, r.data.get("nam_mok") or r.code) for r in mo]
+    # the second СМО and the second МО sign with ECDSA P-256: integrators and tests can use both key types
+    specs = [
+        devpki.ParticipantSpec(
+            "smo", r.code, r.data.get("nam_smok") or r.code, key_type="ec" if i == 1 else "rsa"
+        )
+        for i, r in enumerate(smo)
+    ]
+    specs += [
+        devpki.ParticipantSpec(
+            "mo", r.code, r.data.get("nam_mok") or r.code, key_type="ec" if i == 1 else "rsa"
+        )
+        for i, r in enumerate(mo)
+    ]
     specs += [
         devpki.ParticipantSpec("iszl", None, "Система информационного сопровождения ЗЛ"),
         devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)"),
@@ -71,7 +83,11 @@ def init_certificates(
             code = cert.spec.code or kind
             pid = participant_repo.upsert_participant(conn, kind, code, cert.spec.name)
             participant_repo.register_certificate(conn, pid, cert.cert_path.read_bytes())
-    say(f"PKI: {len(issued)} certificates under {settings.pki_dir}")
+        gost = load_gost_issued(settings.pki_dir) if (settings.pki_dir / GOST_MANIFEST_NAME).exists() else []
+        for g in gost:  # the same participants' GOST certificates: either key identifies them
+            pid = participant_repo.upsert_participant(conn, g.kind, g.code or g.kind, g.name)
+            participant_repo.register_certificate(conn, pid, g.cert_path.read_bytes())
+    say(f"PKI: {len(issued)} RSA/ECDSA and {len(gost)} GOST certificates under {settings.pki_dir}")
     return issued
 
 

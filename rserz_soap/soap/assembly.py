@@ -43,4 +43,14 @@ def build_soap_app(
         trust, find, ReplayCache(redis), max_clock_skew=settings.clock_skew, max_age=settings.message_max_age
     )
     hub = Hub(db, build_intake(db.unit_of_work(), settings), settings)
-    return SoapApp(hub, gate, keypair, SERVICES, limits=Limits(), validate_responses=validate_responses)
+    gost = pki / "hub" / "gost"
+    gost_keypair = load_keypair(gost / "key.pem", gost / "cert.pem") if (gost / "key.pem").exists() else None
+    return SoapApp(
+        hub,
+        gate,
+        keypair,
+        SERVICES,
+        limits=Limits(),
+        validate_responses=validate_responses,
+        gost_keypair=gost_keypair,
+    )

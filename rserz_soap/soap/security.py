@@ -50,6 +50,14 @@ class Caller:
     certificate_sha256: str
     replay_key: str
     body: Any  # the verified soap:Body element: read the request only from here
+    gost: bool = False  # signed with a GOST key: answered with the hub's GOST key
+
+
+_GOST_KEY_OIDS = frozenset({"1.2.643.7.1.1.1.1", "1.2.643.7.1.1.1.2"})  # GOST R 34.10-2012 256, 512
+
+
+def _is_gost(certificate: Any) -> bool:
+    return certificate.public_key_algorithm_oid.dotted_string in _GOST_KEY_OIDS
 
 
 class ReplayCache:
@@ -98,7 +106,7 @@ class Gate:
             participant = self._participant(sha)
             if participant is None or not participant.active:
                 raise SoapFault(FaultCode.UNKNOWN_CERT)
-            signer.update(participant=participant, sha=sha)
+            signer.update(participant=participant, sha=sha, gost=_is_gost(certificate))
             return SignerPolicy(frozenset() if participant.legacy_sha1 else frozenset({SHA1}))
 
         try:
@@ -116,7 +124,9 @@ class Gate:
         ttl = int((latest - now).total_seconds()) + self._skew
         if not self._replay.first_time(verified.replay_key, ttl):
             raise SoapFault(FaultCode.REPLAY)
-        return Caller(signer["participant"], signer["sha"], verified.replay_key, verified.body)
+        return Caller(
+            signer["participant"], signer["sha"], verified.replay_key, verified.body, signer["gost"]
+        )
 
     def _participant(self, sha: str) -> Participant | None:
         now = time.monotonic()

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from prometheus_client import Counter
 
 from rserz_soap.config import PROJECT_ROOT, Settings
 from rserz_soap.db import exchange
 from rserz_soap.db.exchange import JournalWriter
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.buffer import Submitter
-from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_envelope
+from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_bytes, fault_envelope
 from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
 from rserz_soap.soap.security import Caller, Gate
 from rserz_soap.usecases.intake import Intake
@@ -38,6 +39,9 @@ from rserz_soap.xmlsig.keys import KeyPair
 from rserz_soap.xmlsig.wsse import sign_envelope
 
 log = logging.getLogger(__name__)
+
+#: requests refused before their sender was trusted: counted, not signed, not journaled
+REFUSED = Counter("rserz_soap_refused_total", "SOAP requests refused before the gate trusted them", ["code"])
 
 WSDL_DIR = PROJECT_ROOT / "wsdl"
 XSD_DIR = PROJECT_ROOT / "xsd"
@@ -112,8 +116,10 @@ class SoapApp:
         *,
         limits: Limits | None = None,
         validate_responses: bool = False,
+        gost_keypair: KeyPair | None = None,
     ) -> None:
         self.hub = hub
+        self.gost_keypair = gost_keypair
         self.settings = hub.settings
         self.gate = gate
         self.keypair = keypair
@@ -149,7 +155,7 @@ class SoapApp:
                 raise SoapFault(FaultCode.METHOD)
             service = self.services.get(name)
             if service is None:
-                raise SoapFault(FaultCode.UNKNOWN_OPERATION, f"no service {name!r}")
+                raise SoapFault(FaultCode.UNKNOWN_OPERATION, "no such service")
             check_content_type(environ.get("CONTENT_TYPE"), self.limits)
             raw = read_body(environ["wsgi.input"], environ.get("CONTENT_LENGTH"), self.limits)
             envelope = parse_envelope(raw, self.limits)
@@ -158,10 +164,10 @@ class SoapApp:
             qname = etree.QName(element)
             operation = qname.localname
             if qname.namespace != service.namespace:
-                raise SoapFault(FaultCode.WRONG_NAMESPACE, f"{qname.namespace}, expected {service.namespace}")
+                raise SoapFault(FaultCode.WRONG_NAMESPACE, f"this service serves {service.namespace}")
             op = service.operations.get(operation)
             if op is None:
-                raise SoapFault(FaultCode.UNKNOWN_OPERATION, operation)
+                raise SoapFault(FaultCode.UNKNOWN_OPERATION)
             if not service.schema.validate(element):
                 raise schema_fault(service.schema.error_log)
             if caller.participant.kind not in op.kinds:
@@ -171,14 +177,17 @@ class SoapApp:
             self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
             return "200 OK", body
         except SoapFault as fault:
-            body = self._signed(fault_envelope(fault, correlation_id))
+            if caller is None:  # never passed the gate: no signature, no journal row of ours, a counter
+                REFUSED.labels(fault.kind.code).inc()
+                return "500 Internal Server Error", fault_bytes(fault, correlation_id)
+            body = self._signed(fault_envelope(fault, correlation_id), caller)
             self._journal(
                 name, operation, correlation_id, caller, "fault", fault.kind.code, started, raw, body
             )
             return "500 Internal Server Error", body
         except Exception:
             log.exception("request %s failed", correlation_id)
-            body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id))
+            body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id), caller)
             self._journal(
                 name, operation, correlation_id, caller, "error", FaultCode.INTERNAL.code, started, raw, body
             )
@@ -191,9 +200,9 @@ class SoapApp:
         if op.write:
             _request_id(request.element)  # the schema requires it; a write without one is refused here
         try:
-            return self._signed(_envelope(handler(request)))
-        except IdempotencyConflict as exc:
-            raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT, str(exc)) from None
+            return self._signed(_envelope(handler(request)), request.caller)
+        except IdempotencyConflict:
+            raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT) from None
 
     def _validated(self, handler: Handler, service: str) -> Handler:
         schema = self.services[service].schema
@@ -206,8 +215,10 @@ class SoapApp:
 
         return checked
 
-    def _signed(self, envelope: Any) -> bytes:
-        sign_envelope(envelope, self.keypair)
+    def _signed(self, envelope: Any, caller: Caller | None) -> bytes:
+        """Signed with the hub's GOST key for a caller that signs with GOST, with its RSA key otherwise."""
+        gost = caller is not None and caller.gost and self.gost_keypair is not None
+        sign_envelope(envelope, self.gost_keypair if gost and self.gost_keypair else self.keypair)
         return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
     def _journal(

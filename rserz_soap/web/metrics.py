@@ -34,9 +34,16 @@ def render() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+SOAP_SERVICES = frozenset({"identification", "register", "changes", "attachment"})
+
+
 def area_of(path: str) -> str:
-    """Label requests by area, never by raw path (bounded cardinality)."""
-    for prefix in ("/soap/", "/admin", "/healthz", "/metrics"):
+    """Label requests by area, never by raw path: a label from a URL an attacker chose would grow the
+    series without bound."""
+    if path.startswith("/soap/"):
+        name = path[6:].split("/")[0]
+        return f"soap:{name}" if name in SOAP_SERVICES else "soap:other"
+    for prefix in ("/admin", "/healthz", "/metrics", "/xsd"):
         if path.startswith(prefix):
-            return prefix.strip("/").split("/")[0] if prefix != "/soap/" else "soap:" + path[6:].split("/")[0]
+            return prefix.strip("/")
     return "other"

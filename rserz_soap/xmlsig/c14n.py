@@ -3,7 +3,7 @@
 A digest is taken over bytes, but what a peer signs is an XML infoset: two serialisations of the same
 element must hash alike, so every reference is run through a chain of transforms that ends in a
 canonical form. The chain is a registry keyed by the Algorithm URI so that the СМЭВ 3 transform
-(``urn://smev-gov-ru/xmldsig/transform``) can be added later without touching the signature core:
+(``urn://smev-gov-ru/xmldsig/transform``, in ``smev_transform.py``) plugs in without touching the core:
 
     from rserz_soap.xmlsig.c14n import register_transform
 
@@ -71,7 +71,7 @@ EXC_C14N_WITH_COMMENTS: Final = "http://www.w3.org/2001/10/xml-exc-c14n#WithComm
 C14N: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 C14N_WITH_COMMENTS: Final = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"
 ENVELOPED_SIGNATURE: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-# Not registered here: the СМЭВ 3 engineer registers it (see the module docstring).
+# Registered by ``smev_transform.py`` (imported with the package), through the hook above.
 SMEV_TRANSFORM: Final = "urn://smev-gov-ru/xmldsig/transform"
 
 # Canonicalisation methods allowed in ds:SignedInfo/ds:CanonicalizationMethod: uri -> (exclusive, comments)

@@ -7,7 +7,8 @@ public interface: СМО/МО developers point their own SOAP clients at it (see
 it only together with that file.
 
 DEVELOPMENT ONLY: private keys are written as unencrypted PKCS#8 PEM files (mode 0600) and the CA key sits
-next to its certificate. Production keys (and GOST R 34.10-2012 keys for СМЭВ) never come from here.
+next to its certificate. Production keys never come from here. GOST R 34.10-2012 keys and a GOST CA are
+made beside the RSA ones by ``devpki_gost.py`` (``init_pki`` calls it).
 """
 
 from __future__ import annotations
@@ -175,6 +176,10 @@ def init_pki(
                 )
             issued.append(existing)
         _write_manifest(root, issued)
+        # The GOST CA and keys beside the RSA ones (devpki_gost.py; imported here, it imports us).
+        from rserz_soap.xmlsig.devpki_gost import init_gost_pki
+
+        init_gost_pki(root, specs, now=now, validity_days=validity_days, force=force)
         return issued
 
 

@@ -203,13 +203,14 @@ def sign(
     signature_parent: Any,
     key_info: Any | None = None,
     algorithm: str | None = None,
-    digest: str = SHA256,
+    digest: str | None = None,
     c14n_method: str = EXC_C14N,
     signature_id: str | None = None,
 ) -> Any:
     """Append a ds:Signature over ``references`` to ``signature_parent`` and return it.
 
-    ``algorithm`` defaults to the first registered one that accepts ``key``. ``key_info`` is used as the
+    ``algorithm`` defaults to the first registered one that accepts ``key``; ``digest`` to the one that
+    signature method goes with (its ``digest`` attribute: Streebog for GOST), SHA-256 otherwise. ``key_info`` is used as the
     ds:KeyInfo if it is one, otherwise wrapped in a new ds:KeyInfo (wsse passes a
     wsse:SecurityTokenReference). The document is left unchanged if signing fails, except for Id
     attributes given to referenced elements.
@@ -221,7 +222,8 @@ def sign(
     if signature_parent.getroottree().getroot() is not document_root.getroottree().getroot():
         raise ValueError("signature_parent is not in the signed document")
     signature_algorithm = _signing_algorithm(algorithm, key)
-    digest_algorithm = _lookup_digest(digest)
+    companion: str = getattr(signature_algorithm, "digest", SHA256) or SHA256
+    digest_algorithm = _lookup_digest(digest or companion)
     if not digest_algorithm.for_signing:
         raise ValueError(f"{digest} is accepted from old peers but never used to sign")
     if c14n_method not in C14N_METHODS:

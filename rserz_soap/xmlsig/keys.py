@@ -25,6 +25,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from rserz_soap.xmlsig.algorithms import public_key_from_certificate
+
 __all__ = ["KeyPair", "clear_cache", "load_keypair", "register_private_key_loader"]
 
 PrivateKeyLoader = Callable[[bytes, bytes | None], object | None]
@@ -105,9 +107,13 @@ def _load_private_key(key_pem: bytes, password: bytes | None) -> object:
 def _check_match(private_key: object, certificate: x509.Certificate) -> None:
     """Refuse a key that is not the certificate's: every signature would fail at the peer, far from here.
 
-    Only RSA and EC keys are compared; a registered loader (GOST) is responsible for its own keys.
+    RSA and EC keys are compared through ``cryptography``; a key from a registered loader (GOST) is
+    compared by its ``public_key()`` against the certificate key a registered public-key loader reads.
     """
     if not isinstance(private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        public = getattr(private_key, "public_key", None)
+        if callable(public) and public() != public_key_from_certificate(certificate):
+            raise ValueError("the private key does not belong to the certificate")
         return
     try:
         certified = certificate.public_key()

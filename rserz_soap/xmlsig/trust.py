@@ -13,8 +13,9 @@ certificate to validate).
 A CRL whose nextUpdate has passed is still used — an old list of revoked serials is better than none —
 but a warning is logged once per CRL, so a stale ``ca/crl.pem`` shows up in the logs, not in an outage.
 
-``cryptography`` cannot verify a GOST signature on a certificate or CRL. The GOST engineer registers a
-verifier for the signature algorithm OID (``register_issuer_signature_verifier``); nothing else changes.
+``cryptography`` cannot verify a GOST signature on a certificate or CRL: ``gost/xmldsig.py`` registers a
+verifier for the GOST signature OIDs (``register_issuer_signature_verifier``), our own GOST verification
+over ``tbs_certificate_bytes``; the RSA/EC path is unchanged.
 """
 
 from __future__ import annotations
@@ -86,15 +87,17 @@ class TrustStore:
 
     @classmethod
     def from_pki_dir(cls, path: str | os.PathLike[str]) -> TrustStore:
-        """The anchors of a ``var/pki``-layout directory: ``ca/cert.pem`` (one or more) and ``ca/crl.pem``."""
-        ca_dir = Path(path) / CA_DIR
-        ca_certs = x509.load_pem_x509_certificates((ca_dir / CERT_FILE).read_bytes())
-        crl_path = ca_dir / CRL_FILE
+        """The anchors of a ``var/pki``-layout directory: ``ca/cert.pem`` (one or more) and ``ca/crl.pem``,
+        and the GOST CA's ``gost-ca/cert.pem`` and ``gost-ca/crl.pem`` when that directory exists."""
+        ca_certs: list[x509.Certificate] = []
         crls = []
-        if crl_path.exists():
-            crls.append(x509.load_pem_x509_crl(crl_path.read_bytes()))
-        else:
-            log.warning("no CRL at %s: revocation is not checked", crl_path)
+        for ca_dir in (Path(path) / CA_DIR, *_optional_ca_dirs(Path(path))):
+            ca_certs.extend(x509.load_pem_x509_certificates((ca_dir / CERT_FILE).read_bytes()))
+            crl_path = ca_dir / CRL_FILE
+            if crl_path.exists():
+                crls.append(x509.load_pem_x509_crl(crl_path.read_bytes()))
+            else:
+                log.warning("no CRL at %s: revocation is not checked", crl_path)
         return cls(ca_certs, crls)
 
     @property
@@ -144,6 +147,12 @@ class TrustStore:
             log.warning(
                 "CRL of %s is stale (nextUpdate %s); still using it", crl.issuer.rfc4514_string(), next_update
             )
+
+
+def _optional_ca_dirs(root: Path) -> list[Path]:
+    """CA directories besides ``ca/`` that a dev PKI may have: the GOST CA (``devpki_gost.GOST_CA_DIR``)."""
+    gost = root / "gost-ca"
+    return [gost] if (gost / CERT_FILE).exists() else []
 
 
 def _check_key_usage(cert: x509.Certificate) -> None:

@@ -138,17 +138,31 @@ CASES: dict[str, tuple[Callable[[Hub], bytes], str]] = {
 }
 
 
+def _refused_count(code: str) -> float:
+    from rserz_soap.soap.server import REFUSED
+
+    return float(REFUSED.labels(code)._value.get())
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_refused_with_a_coded_fault_and_journaled(hub: Hub, case: str) -> None:
+def test_refused_with_a_coded_fault(hub: Hub, case: str) -> None:
+    """A request the gate never trusted gets an unsigned Fault and costs no journal row (it is counted in
+    /metrics); one refused after the gate is signed and journaled. Either way nothing is written."""
     make, code = CASES[case]
     before_journal = _journal(hub)
+    before_refused = _refused_count(code)
     before_versions = hub.scalar("SELECT count(*) FROM person_version")
     resp = _post(hub, make(hub))
     assert resp.status_code == 500 and resp.headers["Content-Type"].startswith("text/xml"), resp.text[:300]
     assert _fault_code(resp) == code
-    assert _journal(hub) == before_journal + 1
-    last = hub.scalar("SELECT error_code FROM exchange_journal ORDER BY id DESC LIMIT 1")
-    assert last == code
+    signed = etree.fromstring(resp.content).find(f".//{{{ENV}}}Header") is not None
+    if code.startswith("SEC-"):
+        assert not signed and _journal(hub) == before_journal
+        assert _refused_count(code) == before_refused + 1
+    else:
+        assert signed and _journal(hub) == before_journal + 1
+        last = hub.scalar("SELECT error_code FROM exchange_journal ORDER BY id DESC LIMIT 1")
+        assert last == code
     assert hub.scalar("SELECT count(*) FROM person_version") == before_versions
 
 

@@ -18,7 +18,6 @@ from rserz_soap.xmlsig.c14n import (
     ENVELOPED_SIGNATURE,
     EXC_C14N,
     EXC_C14N_WITH_COMMENTS,
-    SMEV_TRANSFORM,
     NodeSet,
     TransformContext,
     TransformData,
@@ -159,15 +158,18 @@ def test_c14n_of_octets_is_refused() -> None:
 # --- registry (the СМЭВ hook) ---------------------------------------------------------------------------
 
 
+_UPPER: str = "urn:example:upper-case-octets"
+
+
 @dataclass(frozen=True)
 class _UpperCaseOctets:
-    """Stands in for the СМЭВ transform: runs after exc-c14n on octets and returns octets."""
+    """A transform of the СМЭВ kind: runs after exc-c14n on octets and returns octets."""
 
-    uri: str = SMEV_TRANSFORM
+    uri: str = _UPPER
 
     def apply(self, data: TransformData, context: TransformContext) -> TransformData:
         assert isinstance(data, bytes)
-        assert context.transform is not None and context.transform.get("Algorithm") == SMEV_TRANSFORM
+        assert context.transform is not None and context.transform.get("Algorithm") == _UPPER
         return data.upper()
 
 
@@ -180,12 +182,10 @@ def transforms(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("transforms")
 def test_a_new_transform_plugs_in_without_touching_the_core() -> None:
     with pytest.raises(UnsupportedTransform):
-        c14n.get_transform(SMEV_TRANSFORM)
+        c14n.get_transform(_UPPER)
     register_transform(_UpperCaseOctets())
-    element = etree.Element(f"{{{DS}}}Transform", Algorithm=SMEV_TRANSFORM)
-    octets = apply_transforms(
-        _x(), [(EXC_C14N, None), (SMEV_TRANSFORM, element)], signature=etree.Element("s")
-    )
+    element = etree.Element(f"{{{DS}}}Transform", Algorithm=_UPPER)
+    octets = apply_transforms(_x(), [(EXC_C14N, None), (_UPPER, element)], signature=etree.Element("s"))
     assert octets == exclusive_c14n(_x()).upper()
 
 
