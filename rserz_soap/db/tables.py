@@ -232,6 +232,12 @@ address = _versioned(
     Column("house", String(12)),
     Column("flat", String(12)),
     Column("fias_guid", String(36)),
+    Column("postcode", String(6), comment="INDX"),
+    Column("building", String(12), comment="KORP: корпус"),
+    Column("registered_on", Date, comment="DREG: date of the registration at this address"),
+    Column("homeless", Boolean, nullable=False, server_default=text("false"), comment="BOMG"),
+    Column("fias_aoid", String(36), comment="FIAS_AOID: ФИАС address object id"),
+    Column("fias_houseid", String(36), comment="FIAS_HOUSEID: ФИАС house id"),
     *_valid_time(),
     CheckConstraint("kind IN ('G', 'P')", name="kind"),
 )
