@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from rserz_soap.db import persons, search
+from rserz_soap.db import nsi, persons, search
 from rserz_soap.db.tables import buffer_entry, correction_entry, stop_list_entry
+from rserz_soap.domain.countries import CountryCodes
+from rserz_soap.domain.identifiers import snils_from_wire
 from rserz_soap.domain.person import Address, Document, PersonData
 from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
 from rserz_soap.registry import history
@@ -45,8 +47,10 @@ def _i(el: Any, name: str) -> int | None:
     return int(text) if text else None
 
 
-def _person(el: Any) -> PersonData:
+def _person(el: Any, countries: CountryCodes) -> PersonData:
+    """PERSON, with the wire forms СМО software uses normalised: СНИЛС to 11 digits, ОКСМ to numeric."""
     dost = " ".join(c.text or "" for c in xml.children(el, "DOST")) or None
+    ss = _t(el, "SS")
     return PersonData(
         fam=_t(el, "FAM") or "",
         im=_t(el, "IM") or "",
@@ -54,17 +58,18 @@ def _person(el: Any) -> PersonData:
         w=_i(el, "W") or 0,
         dr=_d(el, "DR") or dt.date.min,
         dost=dost,
-        mr=_t(el, "MR"),
-        birth_oksm=_t(el, "BIRTH_OKSM"),
-        c_oksm=_t(el, "C_OKSM"),
+        mr=_t(el, "MR") or None,
+        birth_oksm=countries.numeric(_t(el, "BIRTH_OKSM")),
+        c_oksm=countries.numeric(_t(el, "C_OKSM")),
         kateg=_i(el, "KATEG") or 0,
-        ss=_t(el, "SS"),
+        ss=snils_from_wire(ss) if ss else ss,
         phone=_t(el, "PHONE"),
         email=_t(el, "EMAIL"),
     )
 
 
-def _document(el: Any) -> Document:
+def _document(el: Any, first: bool = True) -> Document:
+    """DOC; without MAIN the record's first document is the identity document, the others are not."""
     main = _t(el, "MAIN")
     return Document(
         doctype=_i(el, "DOCTYPE") or 0,
@@ -73,8 +78,25 @@ def _document(el: Any) -> Document:
         docdate=_d(el, "DOCDATE"),
         docexp=_d(el, "DOCEXP"),
         name_vp=_t(el, "NAME_VP"),
-        is_main=main is None or main.strip() in ("true", "1"),
+        is_main=first if main is None else main.strip() in ("true", "1"),
     )
+
+
+def _documents(op: Any) -> tuple[Document, ...]:
+    """DOC elements, or the DOC of DOC_LIST (I_Policies); MAIN, where given, says which is the main one."""
+    elements = list(xml.children(op, "DOC"))
+    for wrapper in xml.children(op, "DOC_LIST"):
+        elements += xml.children(wrapper, "DOC")
+    any_main = any(_t(e, "MAIN") is not None for e in elements)
+    return tuple(_document(e, first=i == 0 and not any_main) for i, e in enumerate(elements))
+
+
+def _old_document(op: Any) -> Any | None:
+    old = xml.child(op, "OLD_DOC")
+    if old is None:
+        wrapper = xml.child(op, "OLDDOC_LIST")
+        old = xml.child(wrapper, "OLD_DOC") if wrapper is not None else None
+    return old
 
 
 def _address(el: Any, kind: str) -> Address | None:
@@ -90,17 +112,29 @@ def _address(el: Any, kind: str) -> Address | None:
         house=_t(el, "DOM"),
         flat=_t(el, "KV"),
         fias_guid=_t(el, "FIAS_GUID"),
+        postcode=_t(el, "INDX"),
+        building=_t(el, "KORP"),
+        registered_on=_d(el, "DREG"),
+        homeless=xml.child_bool(el, "BOMG"),
+        fias_aoid=_t(el, "FIAS_AOID"),
+        fias_houseid=_t(el, "FIAS_HOUSEID"),
     )
 
 
-def operation_record(op: Any, header_smo: str) -> OperationRecord:
-    """One OP of an OPLIST as the domain's OperationRecord (the XML edge ends here)."""
+def operation_record(
+    op: Any, header_smo: str, countries: CountryCodes | None = None, received_on: dt.date | None = None
+) -> OperationRecord:
+    """One OP of an OPLIST as the domain's OperationRecord (the XML edge ends here).
+
+    ``countries`` (O001) maps alpha-3 ОКСМ codes to numeric ones; without it only numeric codes and
+    ``Б/Г`` are understood. ``received_on`` dates a record that comes without VIZIT."""
+    countries = countries or CountryCodes()
     person = xml.child(op, "PERSON")
     vizit = xml.child(op, "VIZIT")
     ins = xml.child(op, "INSURANCE")
     pol = xml.child(ins, "POLIS") if ins is not None else None
     old_person = xml.child(op, "OLD_PERSON")
-    old_doc = xml.child(op, "OLD_DOC")
+    old_doc = _old_document(op)
     policy = None
     if pol is not None:
         policy = PolicyInput(
@@ -114,8 +148,10 @@ def operation_record(op: Any, header_smo: str) -> OperationRecord:
     return OperationRecord(
         n_rec=_i(op, "N_REC") or 0,
         op=_t(op, "TIP_OP") or "",
-        person=_person(person),
-        visit=Visit(
+        person=_person(person, countries),
+        visit=None
+        if vizit is None
+        else Visit(
             dvizit=_d(vizit, "DVIZIT") or dt.date.min,
             method=_i(vizit, "METHOD") or 1,
             petition=_i(vizit, "PETITION"),
@@ -131,13 +167,14 @@ def operation_record(op: Any, header_smo: str) -> OperationRecord:
             policy=policy,
             erp=_t(ins, "ERP"),
         ),
-        documents=tuple(_document(c) for c in xml.children(op, "DOC")),
+        documents=_documents(op),
         address_g=_address(xml.child(op, "ADDRES_G"), "G"),
         address_p=_address(xml.child(op, "ADDRES_P"), "P"),
         old_person=_person_old(old_person) if old_person is not None else None,
         old_document=_document(old_doc) if old_doc is not None else None,
         ddeath=_d(person, "DDEATH"),
         record_id=_t(op, "ID"),
+        received_on=received_on,
     )
 
 
@@ -154,6 +191,11 @@ def _person_old(el: Any) -> PersonData:
 # -- operations -----------------------------------------------------------------------------------------
 
 
+def _header(oplist: Any, name: str) -> str:
+    """An OPLIST header field: a child element (the contract, rt.srz) or an attribute (I_Policies)."""
+    return xml.child_text(oplist, name) or str(oplist.get(name) or "")
+
+
 def _submitter(req: Request) -> Submitter:
     p = req.caller.participant
     return Submitter(p.id, p.kind, p.code)
@@ -165,7 +207,7 @@ def submit_operations(req: Request) -> Any:
     oplist = xml.child(req.element, "OPLIST")
     if oplist is None:
         raise SoapFault(FaultCode.SCHEMA, "OPLIST is required")
-    header_smo = xml.child_text(oplist, "SMOCOD") or ""
+    header_smo = _header(oplist, "SMOCOD")
     if header_smo != req.caller.participant.code:
         raise SoapFault(
             FaultCode.FORBIDDEN,
@@ -174,7 +216,7 @@ def submit_operations(req: Request) -> Any:
             parent="OPLIST",
         )
     ops = xml.children(oplist, "OP")
-    declared = int(xml.child_text(oplist, "NRECORDS") or 0)
+    declared = int(_header(oplist, "NRECORDS") or 0)
     if declared != len(ops):
         raise SoapFault(
             FaultCode.INVALID,
@@ -194,12 +236,15 @@ def submit_operations(req: Request) -> Any:
             ).scalars()
         )
     if not known:
-        records = [operation_record(op, header_smo) for op in ops]
+        with req.engine.connect() as conn:
+            countries = CountryCodes.from_records(nsi.records_of(conn, "O001"))
+        today = dt.date.today()
+        records = [operation_record(op, header_smo, countries, today) for op in ops]
         known = registry.receive(
             _submitter(req),
             records,
             request_id=request_id,
-            batch_ref=xml.child_text(oplist, "FILENAME") or str(request_id),
+            batch_ref=_header(oplist, "FILENAME") or str(request_id),
         )
     registry.process(known)
     return _protocol(req, "submitOperationsResponse", request_id)
