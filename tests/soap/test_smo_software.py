@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 import zeep
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from rserz_soap.soap.services.register import operation_record
 from rserz_soap.xmlsig.trust import TrustStore
 from rserz_soap.xmlsig.wsse import sign_envelope
 from rserz_soap.xmlsig.zeep_plugin import WsseSigner
@@ -118,3 +120,37 @@ def _rows(hub: Hub, sql: str) -> list[Any]:
 
     with hub.engine.connect() as conn:
         return list(conn.execute(text(sql)).all())
+
+
+def _op_with_documents(*mains: str | None) -> Any:
+    docs = "".join(
+        f"<reg:DOC><cmn:DOCTYPE>{9 if i == 0 else 11}</cmn:DOCTYPE><cmn:DOCNUM>{i}</cmn:DOCNUM>"
+        + (f"<cmn:MAIN>{m}</cmn:MAIN>" if m is not None else "")
+        + "</reg:DOC>"
+        for i, m in enumerate(mains)
+    )
+    return etree.fromstring(
+        f'<reg:OP xmlns:reg="{REG}" xmlns:cmn="{CMN}"><reg:N_REC>1</reg:N_REC><reg:TIP_OP>П040</reg:TIP_OP>'
+        "<reg:PERSON><cmn:W>1</cmn:W><cmn:DR>1990-01-01</cmn:DR><cmn:KATEG>7</cmn:KATEG></reg:PERSON>"
+        f"<reg:INSURANCE><reg:TER_ST>45000</reg:TER_ST></reg:INSURANCE><reg:DOC_LIST>{docs}</reg:DOC_LIST>"
+        "</reg:OP>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mains", "expected"),
+    [
+        ((None, None), (True, False)),  # I_Policies: the identity document first
+        ((None, "false"), (True, False)),
+        (("false", None), (False, True)),
+        ((None, "true"), (False, True)),
+        (("true", "true"), (True, True)),
+    ],
+)
+def test_without_main_the_first_unmarked_document_is_the_identity_document(
+    mains: tuple[str | None, ...], expected: tuple[bool, ...]
+) -> None:
+    record = operation_record(_op_with_documents(*mains), "45001")
+
+    assert tuple(d.is_main for d in record.documents) == expected
+    assert record.visit is None

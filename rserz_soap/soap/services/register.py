@@ -83,12 +83,15 @@ def _document(el: Any, first: bool = True) -> Document:
 
 
 def _documents(op: Any) -> tuple[Document, ...]:
-    """DOC elements, or the DOC of DOC_LIST (I_Policies); MAIN, where given, says which is the main one."""
+    """DOC elements, or the DOC of DOC_LIST (I_Policies). MAIN, where given, decides; unless some document
+    says MAIN=true, the first document without MAIN is the identity document and the others are not."""
     elements = list(xml.children(op, "DOC"))
     for wrapper in xml.children(op, "DOC_LIST"):
         elements += xml.children(wrapper, "DOC")
-    any_main = any(_t(e, "MAIN") is not None for e in elements)
-    return tuple(_document(e, first=i == 0 and not any_main) for i, e in enumerate(elements))
+    marks = [_t(e, "MAIN") for e in elements]
+    declared = any(m is not None and m.strip() in ("true", "1") for m in marks)
+    first = next((i for i, m in enumerate(marks) if m is None), None)
+    return tuple(_document(e, first=i == first and not declared) for i, e in enumerate(elements))
 
 
 def _old_document(op: Any) -> Any | None:
