@@ -83,7 +83,7 @@ def register_person(conn: Any, rec: OperationRecord | None = None) -> Any:
 
     rec = rec or record()
     ctx = OperationContext(
-        rec.insurance.smo_code, rec.visit.dvizit, lambda dr, w: persons.allocate_enp(conn, REGION, dr, w)
+        rec.insurance.smo_code, rec.event_date, lambda dr, w: persons.allocate_enp(conn, REGION, dr, w)
     )
     t = apply_operation(None, rec, ctx)
     meta = persons.VersionMeta(rec.op, "smo", rec.insurance.smo_code, t.valid_from, actor="test")

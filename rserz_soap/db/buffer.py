@@ -37,9 +37,11 @@ class Entry:
 class Batch:
     """The entries one request (or one file) brought, in the order they were sent."""
 
+    batch_id: uuid.UUID  # the hub's own id (BATCH_ID); a REQUEST_ID is the participant's
     entry_ids: tuple[int, ...]
     received_at: datetime
     batch_ref: str | None
+    request_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,14 @@ class BufferEntries:
         request_id: uuid.UUID | None,
         batch_ref: str | None,
     ) -> Batch:
-        """Store the records in state received, each with its first trail row, in order."""
+        """Store the records in state received, each with its first trail row, in order, as one batch."""
+        batch_id = uuid.uuid4()
         rows = [
             {
                 "participant_id": submitter.participant_id,
                 "request_id": request_id,
                 "batch_ref": batch_ref,
+                "batch_id": batch_id,
                 "n_rec": r.n_rec,
                 "tip_op": r.op[:4],
                 "payload": encode(r),
@@ -85,7 +89,7 @@ class BufferEntries:
             for r in records
         ]
         if not rows:
-            return Batch((), self._now(), batch_ref)
+            return Batch(batch_id, (), self._now(), batch_ref, request_id)
         added = self._conn.execute(
             insert(buffer_entry).returning(buffer_entry.c.id, buffer_entry.c.received_at), rows
         ).all()
@@ -103,22 +107,29 @@ class BufferEntries:
                 for i in ids
             ],
         )
-        return Batch(tuple(ids), added[0].received_at, batch_ref)
+        return Batch(batch_id, tuple(ids), added[0].received_at, batch_ref, request_id)
 
     def _now(self) -> datetime:
         now: datetime = self._conn.execute(select(func.now())).scalar_one()
         return now
 
-    def batch(self, participant_id: int, request_id: uuid.UUID) -> Batch | None:
-        """The entries a participant sent with ``request_id``, or None if it sent none."""
+    def batch(
+        self, participant_id: int, *, request_id: uuid.UUID | None = None, batch_id: uuid.UUID | None = None
+    ) -> Batch | None:
+        """The entries a participant sent with ``request_id`` (or in the batch ``batch_id``); None if none."""
+        e = buffer_entry
+        key = e.c.request_id == request_id if request_id is not None else e.c.batch_id == batch_id
         rows = self._conn.execute(
-            select(buffer_entry.c.id, buffer_entry.c.received_at, buffer_entry.c.batch_ref)
-            .where(buffer_entry.c.participant_id == participant_id, buffer_entry.c.request_id == request_id)
-            .order_by(buffer_entry.c.id)
+            select(e.c.id, e.c.received_at, e.c.batch_ref, e.c.batch_id, e.c.request_id)
+            .where(e.c.participant_id == participant_id, key)
+            .order_by(e.c.id)
         ).all()
         if not rows:
             return None
-        return Batch(tuple(r.id for r in rows), rows[0].received_at, rows[0].batch_ref)
+        first = rows[0]
+        return Batch(
+            first.batch_id, tuple(r.id for r in rows), first.received_at, first.batch_ref, first.request_id
+        )
 
     def lock(self, entry_ids: Sequence[int], *, skip_locked: bool = False) -> list[Entry]:
         """The entries, locked in id order (two workers never wait on each other in a cycle).

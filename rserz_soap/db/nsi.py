@@ -106,6 +106,19 @@ def records_on(conn: Connection, directory: str, on: date) -> list[NsiRecord]:
     return sorted(records, key=_code_order)
 
 
+def records_of(conn: Connection, directory: str) -> list[NsiRecord]:
+    """Every record of ``directory`` ever imported, oldest import first (then by start): for indexes that
+    take the latest word on a code whatever the date, such as O001's alpha-3 → numeric codes."""
+    r, v = nsi_record, nsi_version
+    rows = conn.execute(
+        select(r.c.directory, r.c.code, r.c.date_beg, r.c.date_end, r.c.data)
+        .join(v, v.c.id == r.c.version_id)
+        .where(r.c.directory == directory)
+        .order_by(v.c.imported_at, v.c.id, r.c.date_beg, r.c.id)
+    )
+    return [_to_record(row) for row in rows]
+
+
 def versions(conn: Connection, directory: str | None = None) -> list[VersionInfo]:
     """Imported files, oldest first (per directory) — what the console shows as the НСИ history."""
     v = nsi_version

@@ -103,11 +103,13 @@ def participant_by_certificate(conn: Connection, sha256: str) -> Participant | N
     """The active participant a certificate (by its SHA-256 fingerprint) is registered to, if any."""
     p, c = participant, participant_certificate
     row = conn.execute(
-        select(p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active, p.c.log_bodies)
+        select(p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active, p.c.log_bodies, p.c.legacy_sha1)
         .join(c, c.c.participant_id == p.c.id)
         .where(c.c.sha256 == sha256, c.c.revoked_at.is_(None), p.c.active.is_(True))
     ).first()
-    return Participant(row.id, row.kind, row.code, row.name, row.active, row.log_bodies) if row else None
+    if row is None:
+        return None
+    return Participant(row.id, row.kind, row.code, row.name, row.active, row.log_bodies, row.legacy_sha1)
 
 
 def _key_type(cert: x509.Certificate) -> str:

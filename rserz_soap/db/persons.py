@@ -145,6 +145,7 @@ _DATE_FIELDS = {
     "dstop",
     "date_in",
     "date_out",
+    "registered_on",
     "valid_from",
 }
 

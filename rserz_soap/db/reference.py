@@ -12,6 +12,7 @@ from sqlalchemy import Connection, func, select
 from rserz_soap.db import nsi, persons
 from rserz_soap.db.search import Search
 from rserz_soap.db.tables import nsi_version
+from rserz_soap.domain.countries import CountryCodes
 from rserz_soap.domain.flk.reference import DirectoryRecord, InMemoryReference
 from rserz_soap.domain.records import OperationRecord
 
@@ -29,6 +30,7 @@ class NsiCache:
         self._directories: dict[str, nsi.DirectoryHistory] = {}
         self._version: int | None = None
         self._checked = 0.0
+        self._countries: CountryCodes | None = None
 
     def record_on(self, conn: Connection, directory: str, code: str, on: date) -> DirectoryRecord | None:
         self._refresh(conn)
@@ -39,6 +41,15 @@ class NsiCache:
                 self._directories[directory] = history
         return history.on(code, on)
 
+    def countries(self, conn: Connection) -> CountryCodes:
+        """O001's alpha-3 → numeric index, rebuilt after a new НСИ import (checked every ``ttl`` seconds)."""
+        self._refresh(conn)
+        if self._countries is None:
+            built = CountryCodes.from_records(nsi.records_of(conn, "O001"))
+            with self._lock:
+                self._countries = built
+        return self._countries
+
     def _refresh(self, conn: Connection) -> None:
         now = time.monotonic()
         if self._version is not None and now - self._checked < self._ttl:
@@ -48,6 +59,7 @@ class NsiCache:
             self._checked = now
             if latest != self._version:
                 self._directories.clear()
+                self._countries = None
                 self._version = latest
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, UUID
 from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 
@@ -110,6 +110,13 @@ participant = Table(
     Column("ogrn", String(15)),
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("log_bodies", Boolean, nullable=False, server_default=text("false"), comment="152-ФЗ: opt-in"),
+    Column(
+        "legacy_sha1",
+        Boolean,
+        nullable=False,
+        server_default=text("false"),
+        comment="may still sign with SHA-1 reference digests (opt-in per peer)",
+    ),
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("kind", "code"),
     CheckConstraint(f"kind IN {PARTICIPANT_KINDS!r}", name="kind"),
@@ -232,6 +239,12 @@ address = _versioned(
     Column("house", String(12)),
     Column("flat", String(12)),
     Column("fias_guid", String(36)),
+    Column("postcode", String(6), comment="INDX"),
+    Column("building", String(12), comment="KORP: корпус"),
+    Column("registered_on", Date, comment="DREG: date of the registration at this address"),
+    Column("homeless", Boolean, nullable=False, server_default=text("false"), comment="BOMG"),
+    Column("fias_aoid", String(36), comment="FIAS_AOID: ФИАС address object id"),
+    Column("fias_houseid", String(36), comment="FIAS_HOUSEID: ФИАС house id"),
     *_valid_time(),
     CheckConstraint("kind IN ('G', 'P')", name="kind"),
 )
@@ -334,6 +347,9 @@ buffer_entry = Table(
     Column("participant_id", Integer, ForeignKey("participant.id"), nullable=False),
     Column("request_id", UUID(as_uuid=True)),
     Column("batch_ref", String(64), comment="OPLIST file name or submitOperations request id"),
+    Column(
+        "batch_id", UUID(as_uuid=True), nullable=False, comment="the hub's own id of the batch (BATCH_ID)"
+    ),
     Column("n_rec", Integer, nullable=False),
     Column("tip_op", String(4), nullable=False),
     Column("person_id", BigInteger, ForeignKey("person.id")),
@@ -349,6 +365,16 @@ buffer_entry = Table(
         "ix_buffer_entry_person_pending",
         "person_id",
         postgresql_where=text("state IN ('received', 'checked', 'awaiting_review', 'accepted')"),
+    ),
+    UniqueConstraint("batch_id", "n_rec"),
+    # a participant's request is received once, however many copies of it arrive together
+    Index(
+        "uq_buffer_entry_request_n_rec",
+        "participant_id",
+        "request_id",
+        "n_rec",
+        unique=True,
+        postgresql_where=text("request_id IS NOT NULL"),
     ),
 )
 
@@ -617,4 +643,68 @@ idempotency_key = Table(
     Column("response_body", Text, comment="the stored answer; NULL while the first request is in progress"),
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_idempotency_key_created", "created_at"),
+)
+
+# --- disclosures (152-ФЗ): which persons a participant was shown ---------------------------------------
+
+disclosure = Table(
+    "disclosure",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("disclosed_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now(), index=True),
+    Column("participant_id", Integer, ForeignKey("participant.id"), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("correlation_id", UUID(as_uuid=True), nullable=False, comment="the exchange journal's id"),
+    Column("person_ids", ARRAY(BigInteger), nullable=False, comment="the persons the answer held"),
+    Index("ix_disclosure_person_ids", "person_ids", postgresql_using="gin"),
+    comment="who was shown whose data, kept apart from the exchange journal and without the data itself",
+)
+
+# --- published snapshots (срезы): who was insured on a date, as published ------------------------------
+
+SNAPSHOT_STATES = ("building", "published")
+
+snapshot = Table(
+    "snapshot",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False, unique=True, comment="insured at 00:00 of this day"),
+    Column("state", String(10), nullable=False, server_default=text("'building'")),
+    Column("persons", Integer, nullable=False, server_default=text("0")),
+    Column("checksum", String(64), comment="SHA-256 of the rows in ЕНП order: a rebuild must match"),
+    Column("counts", JSONB, comment="by СМО, МО, sex and age band"),
+    Column("actor", String(64), nullable=False),
+    Column("built_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", TIMESTAMP(timezone=True)),
+    CheckConstraint(f"state IN {SNAPSHOT_STATES!r}", name="state"),
+)
+
+snapshot_row = Table(
+    "snapshot_row",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshot.id"), primary_key=True),
+    Column("enp", String(16), primary_key=True, comment="rows are read in ЕНП order"),
+    Column("person_id", BigInteger, nullable=False),
+    Column("fam", String(40), nullable=False),
+    Column("im", String(40), nullable=False),
+    Column("ot", String(40)),
+    Column("dr", Date, nullable=False),
+    Column("w", SmallInteger, nullable=False),
+    Column("smo_code", String(5), nullable=False),
+    Column("vpolis", SmallInteger, nullable=False),
+    Column("spolis", String(10)),
+    Column("npolis", String(20), nullable=False),
+    Column("dbeg", Date, nullable=False),
+    Column("dend", Date),
+    Column("mo_codes", Text, comment="attached МО on the day, space-separated"),
+    Index("ix_snapshot_row_smo", "snapshot_id", "smo_code", "enp"),
+)
+
+snapshot_mo = Table(
+    "snapshot_mo",
+    metadata,
+    Column("snapshot_id", Integer, ForeignKey("snapshot.id"), primary_key=True),
+    Column("mo_code", String(6), primary_key=True),
+    Column("enp", String(16), primary_key=True),
+    comment="a snapshot's persons by attached МО (an МО reads its own page by page)",
 )

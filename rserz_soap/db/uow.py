@@ -43,6 +43,7 @@ from rserz_soap.db.pins import Pins
 from rserz_soap.db.reference import DbReference, NsiCache
 from rserz_soap.db.search import Search
 from rserz_soap.db.snapshots import Snapshots
+from rserz_soap.domain.countries import CountryCodes
 
 T = TypeVar("T")
 
@@ -233,6 +234,10 @@ class UnitOfWork:
     @property
     def directory(self) -> ErrorDirectories:
         return self._repo(ErrorDirectories)
+
+    def countries(self, cache: NsiCache) -> CountryCodes:
+        """O001's alpha-3 → numeric ОКСМ index (cached per process, refreshed after an НСИ import)."""
+        return cache.countries(self.connection)
 
     def reference(self, region_okato: str, cache: NsiCache) -> DbReference:
         """ФЛК's lookups (НСИ on a date, owners of identifiers) answered inside this transaction."""

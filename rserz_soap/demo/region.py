@@ -37,6 +37,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from rserz_soap.demo import names as nm
+from rserz_soap.domain.categories import EAEU_COUNTRIES
 from rserz_soap.domain.documents import example_for_mask, mask_matches
 from rserz_soap.domain.identifiers import SNILS_MAX_SERIAL, SNILS_MIN_SERIAL, make_enp, make_snils
 
@@ -67,19 +68,18 @@ ENP_GROUP: Final = 50
 MAX_PERSONS: Final = 100_000 * ENP_GROUP
 assert CHUNK_SIZE % ENP_GROUP == 0
 
-# Document types of the bundled F011 (and of the ФЛК category table in domain/flk/directory.py).
+# Document types of the bundled F011 (and of the category table in domain/categories.py).
 DOC_BIRTH_CERTIFICATE: Final = 3
 DOC_FOREIGN_PASSPORT: Final = 9
 DOC_RESIDENCE_PERMIT: Final = 11  # вид на жительство: permanent residence
 DOC_PASSPORT_RF: Final = 14
 DOC_TEMPORARY_RESIDENCE: Final = 23  # разрешение на временное проживание
 
-# KATEG (the project's reading of the 0–12 scale, see domain/flk/directory.py CATEGORIES).
-KATEG_EAEU_WORKER: Final = 0
-KATEG_CITIZEN: Final = (2, 1)  # (non-working, working)
-KATEG_FOREIGN_PERMANENT: Final = (4, 3)
-KATEG_FOREIGN_TEMPORARY: Final = (8, 7)
-EAEU_COUNTRIES: Final = frozenset({"051", "112", "398", "417"})
+# KATEG (domain/categories.py: 1–5 working, 6–10 the same groups not working).
+KATEG_CITIZEN: Final = (6, 1)  # (non-working, working)
+KATEG_FOREIGN_PERMANENT: Final = (7, 2)
+KATEG_FOREIGN_TEMPORARY: Final = (8, 3)
+KATEG_EAEU_WORKER: Final = KATEG_FOREIGN_TEMPORARY[True]  # working, staying on the contract, no permit
 
 FOREIGN_SHARE: Final = 0.02
 DEATH_SHARE: Final = 0.013  # of the register: the dead stay in it with their closed history

@@ -30,6 +30,10 @@ Why the rules are what they are (source: FFOMS rules, as summarised in the proje
     Decoding is strict: the month band must agree with the four year digits (e.g. month + 20 with
     a year after 1950 is rejected), because the encoder can never produce such a facet.
 
+СМО software writes a СНИЛС as ``XXX-XXX-XXX YY`` (RusBITech rt.srz ``SnilsChecker.SsToLong``, the СМО
+program I_Policies), other software as 11 bare digits; :func:`snils_from_wire` accepts both and the register
+keeps and answers the 11 digits.
+
 The ``make_*`` functions are called millions of times while seeding demo regions, so they use
 precomputed tables and plain integer arithmetic only.
 """
@@ -37,6 +41,7 @@ precomputed tables and plain integer arithmetic only.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -60,6 +65,7 @@ __all__ = [
     "make_snils",
     "normalize_snils",
     "snils_check_number",
+    "snils_from_wire",
     "validate_enp",
     "validate_snils",
 ]
@@ -194,6 +200,22 @@ def normalize_snils(value: str) -> str:
     return bare
 
 
+#: The two written forms of a СНИЛС accepted on the wire: 11 digits, or ``XXX-XXX-XXX YY``.
+_SNILS_WIRE: Final = re.compile(r"[0-9]{11}|[0-9]{3}-[0-9]{3}-[0-9]{3} [0-9]{2}")
+
+
+def snils_from_wire(value: str) -> str:
+    """The 11 bare digits of a СНИЛС in either written form; anything else is returned as it came.
+
+    Unlike :func:`normalize_snils` this never raises: a malformed value goes on to ФЛК, whose format rule
+    (301) reports it with the value the СМО sent.
+    """
+    text = value.strip()
+    if _SNILS_WIRE.fullmatch(text) is None:
+        return value
+    return text.replace("-", "").replace(" ", "")
+
+
 def _snils_sum(body: int) -> int:
     return _SNILS_W_HI[body // 1_000_000] + _SNILS_W_MID[body // 1000 % 1000] + _SNILS_W_LO[body % 1000]
 
@@ -255,7 +277,11 @@ def luhn_check_digit(digits: str) -> str:
 
 
 def _encode_facet(birth_date: datetime.date, sex: int) -> tuple[str, int]:
-    """(facet string, its Luhn contribution at ЕНП positions 3..10)."""
+    """(facet string, its Luhn contribution at ЕНП positions 3..10): the one encoding of ДР and sex.
+
+    ``make_enp`` (millions of calls while seeding), ``enp_facet`` and ``enp_matches_person`` all use it,
+    so the rule is written once; its tables keep it to a few dict lookups.
+    """
     year = birth_date.year
     month = birth_date.month
     if year <= 1950:
@@ -329,24 +355,9 @@ def make_enp(region: str, birth_date: datetime.date, sex: int, serial: int) -> s
         raise TypeError(f"serial must be int, got {type(serial).__name__}")
     if not 0 <= serial <= ENP_MAX_SERIAL:
         raise IdentifierError("range", f"ЕНП serial out of range: {serial}")
-    # _encode_facet inlined: this is the hot path of demo seeding.
-    year = birth_date.year
-    month = birth_date.month
-    if year <= 1950:
-        month += 20
-    elif year <= 2000:
-        month += 40
-    day = birth_date.day
-    if sex == SEX_MALE:
-        day += 50
-    elif sex != SEX_FEMALE:
-        raise IdentifierError("range", f"sex must be 1 (male) or 2 (female), got {sex!r}")
-    ms, mc = _MONTH[month]
-    ds, dc = _DAY[day]
-    total = (
-        region_sum + mc + _YEAR_SUM[year] + dc + _SERIAL_HI_SUM[serial // 100] + _SERIAL_LO_SUM[serial % 100]
-    )
-    return f"{region}{ms}{_YEAR_STR[year]}{ds}{serial:05d}{_DIGITS[-total % 10]}"
+    facet, facet_sum = _encode_facet(birth_date, sex)
+    total = region_sum + facet_sum + _SERIAL_HI_SUM[serial // 100] + _SERIAL_LO_SUM[serial % 100]
+    return f"{region}{facet}{serial:05d}{_DIGITS[-total % 10]}"
 
 
 def validate_enp(value: str) -> str:

@@ -4,6 +4,15 @@ One function per group of operations, all pure: ``apply_operation(card, record, 
 card and the stop-list notices the change owes to other СМО. Preconditions are checked by the ФЛК state
 rules (codes 5xx) before anything is applied; the transitions check them again and raise
 :class:`OperationRefused`, so a record that slipped past the checks can still never corrupt a card.
+
+Two rules of the exchange shape the transitions beyond R001's wording:
+
+* The old СМО answers a STOPLIST: once the hub closes a period (another СМО took the person, ЗАГС reported a
+  death, duplicates were merged, military service began), the СМО's software sends П021/П022/П023/П025 for
+  that period (I_Policies). Such a record confirms what the register already holds: the transition is
+  :attr:`Transition.confirmed`, changes nothing and owes nobody a notice (:func:`confirmed_period`).
+* A change of СМО with a new policy (П034–П036) closes the old period with stop reason 4 (the new СМО
+  issued its own ВС/policy); without a new policy (П031–П033) the reason says why the person changed.
 """
 
 from __future__ import annotations
@@ -53,11 +62,15 @@ class StopNotice:
 
 @dataclass(frozen=True)
 class Transition:
+    """The card before and after an operation; ``confirmed``: the record only confirms the card as it is
+    (the old СМО's answer to its STOPLIST), so ``after`` is ``before`` and nothing is to be stored."""
+
     before: PersonCard | None
     after: PersonCard
     operation: Op
     valid_from: date
     stop_notices: tuple[StopNotice, ...] = ()
+    confirmed: bool = False
 
 
 # Codes shared with the ФЛК directory (group 5xx: operation vs the person's state).
@@ -72,13 +85,15 @@ UNKNOWN_OPERATION = "513"
 
 _CHANGE_REASON = {
     Op.P031: StopReason.YEARLY_CHANGE,
-    Op.P034: StopReason.YEARLY_CHANGE,
+    Op.P034: StopReason.VS_BY_OTHER_SMO,
     Op.P032: StopReason.MOVED,
-    Op.P035: StopReason.MOVED,
+    Op.P035: StopReason.VS_BY_OTHER_SMO,
     Op.P033: StopReason.OTHER,
-    Op.P036: StopReason.OTHER,
+    Op.P036: StopReason.VS_BY_OTHER_SMO,
 }
 _NEW_POLICY = {Op.P034, Op.P035, Op.P036}
+#: De-registrations the old СМО sends in answer to a STOPLIST (П024 corrects a ЕНП and is never an answer).
+CONFIRMS_STOP = frozenset({Op.P021, Op.P022, Op.P023, Op.P025})
 _DEREGISTRATION = {
     Op.P021: (StopReason.OTHER, Status.NOT_INSURED),
     Op.P022: (StopReason.DEATH, Status.DEAD),
@@ -89,10 +104,37 @@ _DEREGISTRATION = {
 _REISSUE = {Op.P060, Op.P061, Op.P062, Op.P063}
 
 
+def confirmed_period(card: PersonCard | None, rec: OperationRecord, smo_code: str) -> InsurancePeriod | None:
+    """The closed period of ``smo_code`` that a de-registration from it confirms, or None.
+
+    A confirmation is a П021/П022/П023/П025 from an СМО that no longer holds the person's open period but
+    held one the hub has closed. When the record names its policy (``NPOLIS``) that period is the one; else
+    the СМО's latest closed period.
+    """
+    if card is None or rec.operation not in CONFIRMS_STOP:
+        return None
+    current = card.open_period()
+    if current is not None and current.smo_code == smo_code:
+        return None  # the СМО still insures the person: a real de-registration
+    closed = sorted(
+        (p for p in card.insurance if p.smo_code == smo_code and p.dstop is not None),
+        key=lambda p: p.dstop or date.min,
+    )
+    policy = rec.insurance.policy
+    if policy is not None and policy.npolis:
+        named = [p for p in closed if p.npolis == policy.npolis or p.enp == policy.npolis]
+        closed = named or closed
+    return closed[-1] if closed else None
+
+
 def apply_operation(card: PersonCard | None, rec: OperationRecord, ctx: OperationContext) -> Transition:
     op = rec.operation
     if op is None:
         raise OperationRefused(UNKNOWN_OPERATION, f"unknown operation {rec.op!r}")
+    confirmed = confirmed_period(card, rec, ctx.submitter_smo)
+    if card is not None and confirmed is not None:  # the old СМО's answer to its STOPLIST
+        assert confirmed.dstop is not None
+        return Transition(card, card, op, confirmed.dstop, confirmed=True)
     if card is not None and card.status in (Status.MERGED, Status.ANNULLED):
         raise OperationRefused(PERSON_INACTIVE, f"the person's record is {card.status.value}")
     if op is Op.P010:
@@ -128,7 +170,7 @@ def _deregister(card: PersonCard, rec: OperationRecord, ctx: OperationContext, o
     attachments = card.attachments
     ddeath = card.ddeath
     if op is Op.P022:
-        stop = rec.ddeath or rec.visit.dvizit
+        stop = rec.ddeath or rec.event_date
         ddeath = stop
         attachments = frozenset(_closed_attachment(a, stop) for a in card.attachments)
     after = card.replace(status=status, ddeath=ddeath, attachments=attachments)
@@ -152,9 +194,9 @@ def _change_smo(card: PersonCard, rec: OperationRecord, ctx: OperationContext, o
             dbeg=start,
             dstop=None,
             stop_reason=None,
-            rsmo=rec.visit.rsmo,
+            rsmo=rec.visit.rsmo if rec.visit else None,
             rpolis=None,
-            method=rec.visit.method,
+            method=rec.visit.method if rec.visit else None,
         )
     periods = [*_replace(card.insurance, previous, previous.stopped(start, reason)), new]
     after = _with_record_data(card, rec).replace(status=Status.INSURED).with_periods(periods)
@@ -163,7 +205,7 @@ def _change_smo(card: PersonCard, rec: OperationRecord, ctx: OperationContext, o
 
 def _change_data(card: PersonCard, rec: OperationRecord, op: Op) -> Transition:
     _open_period_of(card, rec.insurance.smo_code)
-    return Transition(card, _with_record_data(card, rec), op, rec.visit.dvizit)
+    return Transition(card, _with_record_data(card, rec), op, rec.event_date)
 
 
 def _reissue(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: Op) -> Transition:
@@ -209,9 +251,9 @@ def _new_period(rec: OperationRecord, enp: str) -> InsurancePeriod:
         spolis=policy.spolis,
         ogrnsmo=rec.insurance.ogrnsmo,
         dend=policy.dend,
-        rsmo=rec.visit.rsmo,
-        rpolis=rec.visit.rpolis,
-        method=rec.visit.method,
+        rsmo=rec.visit.rsmo if rec.visit else None,
+        rpolis=rec.visit.rpolis if rec.visit else None,
+        method=rec.visit.method if rec.visit else None,
     )
 
 

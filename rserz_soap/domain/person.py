@@ -37,7 +37,7 @@ class StopReason:
     DEATH = 1
     YEARLY_CHANGE = 2
     MOVED = 3
-    VS_BY_OTHER_SMO = 4
+    VS_BY_OTHER_SMO = 4  # another СМО issued its ВС / new policy (a change of СМО П034–П036)
     DUPLICATE = 5
     OTHER = 6
     ANNULLED = 7
@@ -45,7 +45,9 @@ class StopReason:
 
 
 class PolicyType:
-    """F008."""
+    """F008. Codes 1–3 are certain from every source; what 4 and 5 name is read from the loaded F008
+    (docs/domain-sources.md): the register only needs to know that both are single-format policies
+    numbered by the ЕНП."""
 
     OLD_STYLE = 1
     VS = 2  # временное свидетельство
@@ -95,15 +97,23 @@ class Document:
 
 @dataclass(frozen=True)
 class Address:
+    """ADDRES_G (registration) or ADDRES_P (actual); the wire names are in the comments."""
+
     kind: str  # G registration, P actual
-    okato: str | None = None
-    region: str | None = None
-    district: str | None = None
-    settlement: str | None = None
-    street: str | None = None
-    house: str | None = None
-    flat: str | None = None
-    fias_guid: str | None = None
+    okato: str | None = None  # OKATO
+    region: str | None = None  # SUBJ
+    district: str | None = None  # RNNAME
+    settlement: str | None = None  # NPNAME
+    street: str | None = None  # UL
+    house: str | None = None  # DOM
+    flat: str | None = None  # KV
+    fias_guid: str | None = None  # FIAS_GUID: the address object in ФИАС/ГАР
+    postcode: str | None = None  # INDX
+    building: str | None = None  # KORP: корпус
+    registered_on: date | None = None  # DREG: date of the registration at this address
+    homeless: bool = False  # BOMG: no fixed abode
+    fias_aoid: str | None = None  # FIAS_AOID: ФИАС address object id (СМО software sends it)
+    fias_houseid: str | None = None  # FIAS_HOUSEID: ФИАС house id
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,16 @@ class Op(StrEnum):
     P063 = "П063"  # new policy because the old one expired
 
 
+#: Operations that issue a policy (ВС or single-format): the record must carry INSURANCE/POLIS, and the
+#: operation takes effect on the new policy's start.
 ISSUES_POLICY = frozenset({Op.P010, Op.P034, Op.P035, Op.P036, Op.P060, Op.P061, Op.P062, Op.P063})
+
+#: Changes of СМО by the person's wish (not a move, not an ended contract): once a year, by 1 November.
+BY_WISH = frozenset({Op.P031, Op.P034})
+
+#: Operations СМО software may send without VIZIT: de-registrations and changes of data are not the person's
+#: application (I_Policies builds their VIZIT from the event, not from a visit; the hub accepts it absent).
+VISIT_OPTIONAL = frozenset({Op.P021, Op.P022, Op.P023, Op.P024, Op.P025, Op.P040})
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ class OperationRecord:
     n_rec: int  # N_REC: the record's number in its batch
     op: str  # TIP_OP as received (validated against R001 by the checks, so not yet an Op)
     person: PersonData  # PERSON
-    visit: Visit  # VIZIT
+    visit: Visit | None  # VIZIT; absent only for VISIT_OPTIONAL operations (ФЛК 422)
     insurance: InsuranceInput  # INSURANCE
     documents: tuple[Document, ...] = ()  # DOC+
     address_g: Address | None = None  # ADDRES_G
@@ -89,15 +98,27 @@ class OperationRecord:
     old_document: Document | None = None  # OLD_DOC
     ddeath: date | None = None  # PERSON/DDEATH (П022)
     record_id: str | None = None  # ID: the СМО's own id of the record, echoed in protocols
+    received_on: date | None = None  # the day the hub received the record (event date of a VIZIT-less one)
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def event_date(self) -> date:
         """The date the operation takes effect: the new policy's start for operations that issue one, else
-        the application date (a record may echo the person's existing policy, whose start is years back)."""
-        if self.insurance.policy is not None and self.op in ISSUES_POLICY:
-            return self.insurance.policy.dbeg
-        return self.visit.dvizit
+        the application date (a record may echo the person's existing policy, whose start is years back).
+
+        A record without VIZIT (a de-registration or a change of data) takes the death date of a П022, the
+        stop date of its policy, or else the day it was received.
+        """
+        policy = self.insurance.policy
+        if policy is not None and self.op in ISSUES_POLICY:
+            return policy.dbeg
+        if self.visit is not None:
+            return self.visit.dvizit
+        if self.op == Op.P022 and self.ddeath is not None:
+            return self.ddeath
+        if policy is not None and policy.dstop is not None:
+            return policy.dstop
+        return self.received_on or date.min
 
     @property
     def operation(self) -> Op | None:

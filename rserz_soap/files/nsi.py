@@ -2,9 +2,19 @@
 
 Directory files come from outside (ФФОМС, the fund's НСИ portal, an operator's upload), so they are parsed
 with a hardened lxml parser: no DTD, no entities, no network, lxml's default size limits, and a file that
-carries a DOCTYPE at all is refused rather than parsed "safely". Every record's validity comes from its
-``DATEBEG``/``DATEEND`` — checks must use the version of a record valid on the event date, so a record
-without ``DATEBEG`` is an error, never "valid forever".
+carries a DOCTYPE at all is refused rather than parsed "safely". Checks must use the version of a record
+valid on the event date, so every record needs a start of validity, never "valid forever":
+
+* F002 and F003 as FFOMS publishes them carry it in repeated inclusion blocks, ``insInclude`` /
+  ``medInclude`` with ``d_begin`` and ``d_end`` (an СМО or МО excluded from the register and included again
+  has two). Each block becomes a record of its own, so a date between two blocks finds no valid record.
+* Every other directory carries ``DATEBEG``/``DATEEND`` on the record (``zap``); so do the demo F002/F003 of
+  earlier releases, which are still read.
+* O001 as some editions publish it (the ОКСМ's own columns) has no ``DATEBEG``: its ``DATEVVED`` (the day
+  the entry was introduced) starts the record, and an entry with neither is valid from 01.01.1900.
+
+The code of a record is ``KEY_FIELDS`` of its directory: R001 as published names it ``Kod`` (and its text
+``Opis``); the older ``TIP_OP`` layout is still read. Sources of each layout: docs/domain-sources.md.
 
 Layout accepted::
 
@@ -14,7 +24,8 @@ Layout accepted::
     </packet>
 
 Nested record elements (F002/F003 ``jurAddress``…) are flattened into ``parent.child`` keys so that a record
-is one flat ``dict[str, str]``; a repeated key gets ``[2]``, ``[3]``… so nothing is silently lost.
+is one flat ``dict[str, str]``; a repeated key gets ``[2]``, ``[3]``… so nothing is silently lost. An
+inclusion block's own fields other than its dates stay in its record as ``insInclude.name_e`` and so on.
 """
 
 from __future__ import annotations
@@ -33,18 +44,27 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml sh
 
 from rserz_soap.files.xmlfile import XmlFileError, parse_untrusted
 
-#: The field that holds a record's code, per directory. A directory missing here is unknown and refused.
-KEY_FIELDS: Final[dict[str, str]] = {
-    "F002": "smocod",  # СМО
-    "F003": "mcod",  # МО
-    "F008": "IDDOC",  # policy types
-    "F010": "KOD_TF",  # subjects of the RF
-    "F011": "IDDoc",  # identity document types, with series/number masks
-    "F012": "Kod",  # format (ФЛК) error codes
-    "V005": "IDPOL",  # sex
-    "O001": "KOD",  # countries (ОКСМ)
-    "R001": "TIP_OP",  # operations on the register
+#: The field(s) that hold a record's code, per directory, the published name first. A directory missing
+#: here is unknown and refused.
+KEY_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "F002": ("smocod",),  # СМО
+    "F003": ("mcod",),  # МО
+    "F008": ("IDDOC",),  # policy types
+    "F010": ("KOD_TF",),  # subjects of the RF: the region code of the territorial fund
+    "F011": ("IDDoc",),  # identity document types, with series/number masks
+    "F012": ("Kod",),  # format (ФЛК) error codes
+    "V005": ("IDPOL",),  # sex
+    "O001": ("KOD",),  # countries (ОКСМ), with ALFA2/ALFA3
+    "R001": ("Kod", "TIP_OP"),  # operations on the register: Kod/Opis as published, TIP_OP/NAME before
 }
+
+#: Inclusion blocks that carry a record's validity, per directory (FFOMS's F002/F003 layout).
+PERIOD_BLOCKS: Final[dict[str, str]] = {"F002": "insInclude", "F003": "medInclude"}
+PERIOD_BEGIN: Final = "d_begin"
+PERIOD_END: Final = "d_end"
+
+#: Where a record without DATEBEG starts, per directory: the first field present, else the date given.
+UNDATED: Final[dict[str, tuple[tuple[str, ...], date]]] = {"O001": (("DATEVVED",), date(1900, 1, 1))}
 
 ROOT_TAG: Final = "packet"
 HEADER_TAG: Final = "zglv"
@@ -121,12 +141,13 @@ def parse_nsi_file(path: Path, directory: str | None = None) -> NsiFile:
     if not record_elements:
         raise NsiFormatError("no records", file=name, element=ROOT_TAG, line=root.sourceline)
 
-    key_field = KEY_FIELDS[resolved]
+    key_fields = KEY_FIELDS[resolved]
     records: list[NsiRecord] = []
     lines: list[int | None] = []
     for element in record_elements:
-        records.append(_record(element, resolved, key_field, name))
-        lines.append(element.sourceline)
+        for record in _records(element, resolved, key_fields, name):
+            records.append(record)
+            lines.append(element.sourceline)
     _check_no_overlaps(records, lines, name)
     return NsiFile(
         directory=resolved,
@@ -161,8 +182,10 @@ def _tag(element: Any) -> str:
     return str(etree.QName(element).localname)
 
 
-def _flatten(element: Any) -> dict[str, str]:
-    """Child elements as ``{name: text}``, nested ones as ``parent.child``; repeats numbered ``[2]``…"""
+def _flatten(element: Any, skip: str | None = None) -> dict[str, str]:
+    """Child elements as ``{name: text}``, nested ones as ``parent.child``; repeats numbered ``[2]``…
+
+    Direct children named ``skip`` (the inclusion blocks, read on their own) are left out."""
     data: dict[str, str] = {}
 
     def put(key: str, value: str) -> None:
@@ -176,6 +199,8 @@ def _flatten(element: Any) -> dict[str, str]:
 
     def walk(parent: Any, prefix: str) -> None:
         for child in parent.iterchildren(tag=etree.Element):
+            if not prefix and skip is not None and _tag(child) == skip:
+                continue
             key = prefix + _tag(child)
             if len(child):
                 walk(child, key + ".")
@@ -186,29 +211,62 @@ def _flatten(element: Any) -> dict[str, str]:
     return data
 
 
-def _record(element: Any, directory: str, key_field: str, file: str) -> NsiRecord:
+def _records(element: Any, directory: str, key_fields: tuple[str, ...], file: str) -> list[NsiRecord]:
+    """The record(s) of one element: one per inclusion block where the directory has them, else one."""
     tag, line = _tag(element), element.sourceline
-    data = _flatten(element)
-    code = data.get(key_field, "")
+    block = PERIOD_BLOCKS.get(directory)
+    blocks = [child for child in element.iterchildren(tag=etree.Element) if block and _tag(child) == block]
+    data = _flatten(element, skip=block)
+    code = next((data[k] for k in key_fields if data.get(k)), "")
     if not code:
-        raise NsiFormatError(f"record has no code ({key_field})", file=file, element=tag, line=line)
+        wanted = " or ".join(key_fields)
+        raise NsiFormatError(f"record has no code ({wanted})", file=file, element=tag, line=line)
     raw_beg = data.pop(DATE_BEG_FIELD, "")
     raw_end = data.pop(DATE_END_FIELD, "")
+    if blocks:
+        periods = []
+        for b in blocks:
+            fields = _flatten(b)
+            begin, end = fields.pop(PERIOD_BEGIN, ""), fields.pop(PERIOD_END, "")
+            extra = {f"{block}.{k}": v for k, v in fields.items()}
+            where = f"record {code}, <{block}>"
+            periods.append(
+                (_dates(begin, end, where, (PERIOD_BEGIN, PERIOD_END), file, tag, b.sourceline), extra)
+            )
+        return [
+            NsiRecord(directory=directory, code=code, date_beg=beg, date_end=end, data={**data, **extra})
+            for (beg, end), extra in periods
+        ]
+    if not raw_beg and directory in UNDATED:
+        fallbacks, since = UNDATED[directory]
+        raw_beg = next((data[f] for f in fallbacks if data.get(f)), since.strftime(DATE_FORMATS[0]))
     if not raw_beg:
         raise NsiFormatError(f"record {code} has no {DATE_BEG_FIELD}", file=file, element=tag, line=line)
+    date_beg, date_end = _dates(
+        raw_beg, raw_end, f"record {code}", (DATE_BEG_FIELD, DATE_END_FIELD), file, tag, line
+    )
+    return [NsiRecord(directory=directory, code=code, date_beg=date_beg, date_end=date_end, data=data)]
+
+
+def _dates(
+    raw_beg: str, raw_end: str, where: str, fields: tuple[str, str], file: str, tag: str, line: int | None
+) -> tuple[date, date | None]:
+    begin_field, end_field = fields
+    if not raw_beg:
+        raise NsiFormatError(f"{where} has no {begin_field}", file=file, element=tag, line=line)
     try:
         date_beg = parse_date(raw_beg)
         date_end = parse_date(raw_end) if raw_end else None
     except ValueError as exc:
-        raise NsiFormatError(f"record {code}: {exc}", file=file, element=tag, line=line) from None
+        raise NsiFormatError(f"{where}: {exc}", file=file, element=tag, line=line) from None
     if date_end is not None and date_end < date_beg:
         raise NsiFormatError(
-            f"record {code}: {DATE_END_FIELD} {date_end} is before {DATE_BEG_FIELD} {date_beg}",
+            f"{where}: {end_field} {date_end} is before {begin_field} {date_beg}",
             file=file,
             element=tag,
             line=line,
         )
-    return NsiRecord(directory=directory, code=code, date_beg=date_beg, date_end=date_end, data=data)
+    return date_beg, date_end
 
 
 def _resolve_directory(explicit: str | None, declared: str | None, path: Path, file: str) -> str:

@@ -1,11 +1,11 @@
-"""The periodic jobs of the hub (RQ's cron scheduler); later issues add snapshots and backups."""
+"""The periodic jobs of the hub (RQ's cron scheduler)."""
 
 from __future__ import annotations
 
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, federal, housekeeping, queues
+from rserz_soap.jobs import buffer, federal, housekeeping, queues, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -16,4 +16,5 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(federal.scheduled_push, queues.FEDERAL, interval=30, job_timeout=1800)
     scheduler.register(federal.scheduled_sync, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
+    scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
     return scheduler

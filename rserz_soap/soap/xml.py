@@ -11,6 +11,8 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from rserz_soap.domain.categories import is_working
+from rserz_soap.domain.identifiers import snils_from_wire
 from rserz_soap.domain.person import Address, Attachment, Document, InsurancePeriod, PersonCard, PersonData
 
 COMMON_NS = "urn:ru:rserz:soap:common:v1"
@@ -75,9 +77,9 @@ def person(parent: Any, ns: str, name: str, p: PersonData, ddeath: date | None) 
     c.opt("OT", p.ot)
     c.add("W", p.w)
     c.add("DR", p.dr)
+    c.opt("MR", p.mr)
     for dost in (p.dost or "").split():
         c.add("DOST", dost)
-    c.opt("MR", p.mr)
     c.opt("BIRTH_OKSM", p.birth_oksm)
     c.opt("C_OKSM", p.c_oksm)
     c.opt("SS", p.ss)
@@ -99,15 +101,23 @@ def document(parent: Any, ns: str, d: Document) -> None:
 
 
 def address(parent: Any, ns: str, name: str, a: Address) -> None:
+    """cmn:AddressType (an xs:all): the elements of v1.0 keep their order, the new ones sit where they read."""
     c = Builder(etree.SubElement(parent, f"{{{ns}}}{name}"), COMMON_NS)
     c.opt("OKATO", a.okato)
     c.opt("SUBJ", a.region)
+    c.opt("INDX", a.postcode)
     c.opt("RNNAME", a.district)
     c.opt("NPNAME", a.settlement)
     c.opt("UL", a.street)
     c.opt("DOM", a.house)
+    c.opt("KORP", a.building)
     c.opt("KV", a.flat)
+    c.opt("DREG", a.registered_on)
+    if a.homeless:
+        c.add("BOMG", True)
     c.opt("FIAS_GUID", a.fias_guid)
+    c.opt("FIAS_AOID", a.fias_aoid)
+    c.opt("FIAS_HOUSEID", a.fias_houseid)
 
 
 def insurance(parent: Any, ns: str, i: InsurancePeriod) -> None:
@@ -170,7 +180,7 @@ def zl(parent: Any, ns: str, card: PersonCard, *, on: date, history: bool, versi
         z.add("OLD_ENP", alias)
     person(z.parent, ns, "PERSON", card.data, card.ddeath)
     z.add("STATUS", card.status.value)
-    z.add("WORKING", card.data.kateg == 0 or card.data.kateg % 2 == 1)
+    z.opt("WORKING", is_working(card.data.kateg))
     docs = sorted(card.documents, key=lambda d: (not d.is_main, -(d.docdate or date.min).toordinal()))
     for d in docs:
         document(z.parent, ns, d)
@@ -207,6 +217,12 @@ def child_text(el: Any, name: str) -> str | None:
         if etree.QName(child).localname == name:
             return str(child.text or "")
     return None
+
+
+def child_snils(el: Any, name: str) -> str | None:
+    """A СНИЛС element in either written form (11 digits or ``XXX-XXX-XXX YY``) as the 11 digits."""
+    text = child_text(el, name)
+    return snils_from_wire(text) if text else text
 
 
 def child_date(el: Any, name: str) -> date | None:

@@ -313,6 +313,10 @@ def _decide(
     except OperationRefused as refused:
         err = intake.directory.error(refused.code, n_rec=record.n_rec, detail=refused.message)
         return rejected(w, trail, err, "auto", None, card=card, earlier=errors)
+    if transition.confirmed:  # the old СМО's answer to its STOPLIST: nothing to store or to push
+        trail.move(State.APPLIED, w.actor, None)
+        comment = f"Подтверждение: период страхования закрыт {transition.valid_from.isoformat()}"
+        return Outcome(w, trail, card, ACCEPTED_CODE, comment, errors, show_insurance=False)
     if intake.federal_first and not w.federal_accepted:
         trail.move(State.AWAITING_FEDERAL, "auto", None)
         push = NewPush(

@@ -73,7 +73,7 @@ INVALID_SAMPLES: Mapping[str, str] = {
     "invalid-identifyPerson-two-keys.xml": "identification:v1}FIO': This element is not expected",
     "invalid-identifyPerson-limit-too-large.xml": "LIMIT': [facet 'maxInclusive']",
     "invalid-submitOperations-latin-tip-op.xml": "'P010' is not accepted by the pattern 'П0[0-9]{2}'",
-    "invalid-submitOperations-missing-vizit.xml": "register:v1}VIZIT )",
+    "invalid-submitOperations-bad-ss.xml": "'112-233-44595' is not accepted by the pattern",
     "invalid-attachPerson-missing-request-id.xml": "Expected is ( {urn:ru:rserz:soap:attachment:v1}REQUEST_ID )",
     "invalid-attachPerson-bad-mo.xml": "'45002' is not accepted by the pattern '[0-9]{6}'",
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import UTC, timedelta
 
 from sqlalchemy import Connection, select
 
@@ -23,7 +23,8 @@ def _ours(conn: Connection, codes: set[str]) -> ErrorDirectory:
 
 def _newer(directory: ErrorDirectory) -> ErrorDirectory:
     """The same entries, as a file issued after the bundled one."""
-    return ErrorDirectory(directory, version="next", issued=date(2025, 6, 1))
+    assert directory.issued is not None
+    return ErrorDirectory(directory, version="next", issued=directory.issued + timedelta(days=150))
 
 
 def test_the_bundled_directory_round_trips(db_conn: Connection) -> None:
@@ -95,4 +96,4 @@ def test_rows_from_a_file_carry_its_date(db_conn: Connection) -> None:
 
     stamp = db_conn.execute(select(flk_error.c.updated_at).where(flk_error.c.code == "101")).scalar_one()
 
-    assert stamp.astimezone(UTC).date() == date(2025, 1, 1)
+    assert stamp.astimezone(UTC).date() == bundled_directory().issued

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
-from rserz_soap.db.nsi import import_file, record_on, records_on, versions
+from rserz_soap.db.nsi import DirectoryHistory, import_file, record_on, records_of, records_on, versions
 from rserz_soap.db.tables import nsi_record
+from rserz_soap.domain.countries import CountryCodes
 from rserz_soap.files.nsi import bundled_files, parse_nsi_file
 
 DATA = Path(__file__).parent.parent / "data" / "nsi"
@@ -147,3 +148,37 @@ def test_in_memory_history_agrees_with_the_query(db_conn) -> None:  # type: igno
                     code,
                     day,
                 )
+
+
+PUBLISHED = {name: DATA / f"{name}_published.xml" for name in ("F002", "F003", "R001", "O001")}
+
+
+@pytest.mark.parametrize(
+    ("on", "expected"),
+    [
+        (date(2015, 6, 1), "ООО «СМК «Пример-Мед»»"),
+        (date(2021, 6, 1), None),  # between its two insInclude periods
+        (date(2023, 6, 1), "ООО «СМК «Пример-Мед»»"),
+    ],
+)
+def test_a_published_f002_resolves_dates_between_inclusion_periods(
+    db_conn: Connection, on: date, expected: str | None
+) -> None:
+    import_file(db_conn, parse_nsi_file(PUBLISHED["F002"]))
+    history = DirectoryHistory(db_conn, "F002")
+
+    assert _name(db_conn, "77901", on) == expected
+    found = history.on("77901", on)
+    assert (found.data["nam_smok"] if found is not None else None) == expected
+
+
+def test_published_layouts_load_and_answer(db_conn: Connection) -> None:
+    for path in PUBLISHED.values():
+        import_file(db_conn, parse_nsi_file(path))
+
+    assert record_on(db_conn, "F003", "779002", date(2020, 1, 1)) is None
+    assert record_on(db_conn, "F003", "779002", date(2022, 1, 1)) is not None
+    r001 = record_on(db_conn, "R001", "П034", date(2025, 1, 1))
+    assert r001 is not None and r001.data["Opis"].startswith("Замена СМО")
+    countries = CountryCodes.from_records(records_of(db_conn, "O001"))
+    assert countries.numeric("RUS") == "643" and countries.numeric("BLR") == "112"

@@ -24,8 +24,8 @@ from rserz_soap.demo.region import (
     SyntheticPerson,
     generate,
 )
+from rserz_soap.domain.categories import EAEU_COUNTRIES, Citizenship, category_group
 from rserz_soap.domain.documents import mask_matches
-from rserz_soap.domain.flk.directory import CATEGORIES
 from rserz_soap.domain.flk.reference import add_working_days
 from rserz_soap.domain.identifiers import enp_matches_person, is_valid_enp, is_valid_snils
 
@@ -186,30 +186,41 @@ def test_foreigners_hold_a_passport_and_a_residence_document(population: list[Sy
     foreigners = [p for p in population if p.c_oksm != "643"]
     assert 0.015 <= len(foreigners) / len(population) <= 0.025
     for p in foreigners:
-        group = CATEGORIES[p.kateg]
-        assert group.citizenship in ("foreign", "eaeu"), p
+        group = category_group(p.kateg)
+        assert group is not None and group.citizenship is Citizenship.FOREIGN, p
         main = [d for d in p.documents if d.is_main]
         residence = [d for d in p.documents if not d.is_main]
         assert [d.doctype for d in main] == [DOC_FOREIGN_PASSPORT]
         assert {d.doctype for d in p.documents} <= group.doc_types
-        if group.residence_types:
+        if residence:
             (permit,) = residence
             assert permit.doctype in group.residence_types
             assert permit.docexp is not None and permit.docexp > AS_OF
             assert all(q.dend is not None and q.dend <= permit.docexp for q in p.periods), p
             policies = [q for q in p.periods if q.vpolis != 2]
             assert all(q.dend == permit.docexp for q in policies), p
-        else:
-            assert not residence and p.kateg == 0
-    assert Counter(p.kateg for p in foreigners).keys() >= {0, 3, 4, 7, 8}
+        else:  # an EAEU worker: working, temporarily staying, exempt from the residence document
+            assert p.kateg == 3 and p.c_oksm in group.residence_exempt and p.c_oksm in EAEU_COUNTRIES, p
+    assert Counter(p.kateg for p in foreigners).keys() >= {2, 3, 7, 8}
 
 
 def test_citizens_categories_allow_their_documents(population: list[SyntheticPerson]) -> None:
     for p in population:
-        group = CATEGORIES[p.kateg]
+        group = category_group(p.kateg)
+        assert group is not None, p
         assert {d.doctype for d in p.documents} <= group.doc_types, p
-        if group.citizenship == "RF":
+        if group.citizenship is Citizenship.RF:
             assert p.c_oksm == "643"
+
+
+def test_most_citizens_are_not_working_children_and_pensioners_are_6(
+    population: list[SyntheticPerson],
+) -> None:
+    citizens = Counter(p.kateg for p in population if p.c_oksm == "643")
+    assert set(citizens) == {1, 6}
+    assert all(
+        p.kateg == 6 for p in population if p.c_oksm == "643" and (AS_OF - p.birth_date).days < 14 * 365
+    )
 
 
 # --------------------------------------------------------------------------- insurance

@@ -28,6 +28,7 @@ from rserz_soap.domain.identifiers import (
     make_snils,
     normalize_snils,
     snils_check_number,
+    snils_from_wire,
     validate_enp,
     validate_snils,
 )
@@ -612,3 +613,33 @@ def test_enp_facet_is_frozen() -> None:
     facet = EnpFacet(date(1980, 5, 15), 1)
     with pytest.raises(AttributeError):
         facet.sex = 2  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- СНИЛС on the wire
+
+
+_ELEVEN_DIGITS = st.text(alphabet="0123456789", min_size=11, max_size=11)
+
+
+@given(_ELEVEN_DIGITS)
+def test_both_written_forms_of_a_snils_give_the_same_11_digits(digits: str) -> None:
+    hyphenated = f"{digits[:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:]}"
+
+    assert snils_from_wire(digits) == digits
+    assert snils_from_wire(hyphenated) == digits
+    assert snils_from_wire(f"  {hyphenated} ") == digits
+    assert format_snils(snils_from_wire(hyphenated)) == hyphenated
+
+
+@given(st.text(max_size=20))
+def test_anything_else_is_returned_as_sent_for_flk_to_name(value: str) -> None:
+    bare = value.strip()
+    accepted = re.fullmatch(r"[0-9]{11}|[0-9]{3}-[0-9]{3}-[0-9]{3} [0-9]{2}", bare)
+    assume(accepted is None)
+
+    assert snils_from_wire(value) == value
+
+
+@pytest.mark.parametrize("value", ["112-233-44595", "112 233 445 95", "112-233-445-95", "1122334459"])
+def test_other_separators_are_not_a_written_form(value: str) -> None:
+    assert snils_from_wire(value) == value

@@ -32,7 +32,7 @@ def test_bundled_directory_parses_with_header_and_both_kinds() -> None:
     directory = bundled_directory()
 
     assert bundled_directory_path().name == "errors.xml"
-    assert (directory.version, directory.issued) == ("2025.1", date(2025, 1, 1))
+    assert (directory.version, directory.issued) == ("2026.1", date(2026, 12, 5))
     assert len(directory.codes(Kind.FORMAT)) == 10
     assert len(directory.codes(Kind.LOGICAL)) >= 40
     assert directory["905"].field == "N_REC" and directory["801"].field is None

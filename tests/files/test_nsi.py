@@ -295,3 +295,122 @@ def test_internal_entity_expansion_is_refused(tmp_path: Path) -> None:
     # libxml2 may stop it already (amplification limit); either way the file is refused, not expanded.
     with pytest.raises(NsiFormatError, match=r"DOCTYPE is not allowed|entity amplification"):
         parse_nsi_file(path)
+
+
+# --------------------------------------------------------------------------- the layouts FFOMS publishes
+
+
+def test_published_f002_gives_one_record_per_insinclude_period() -> None:
+    nsi = parse_nsi_file(DATA / "F002_published.xml")
+
+    assert (nsi.directory, nsi.version) == ("F002", "3.12")
+    periods = [(r.code, r.date_beg, r.date_end) for r in nsi.records]
+    assert periods == [
+        ("77901", date(2011, 1, 1), date(2019, 12, 31)),
+        ("77901", date(2022, 1, 1), None),
+        ("77902", date(2012, 1, 1), date(2024, 6, 30)),
+    ]
+    first, second, _ = nsi.records
+    assert first.data["nam_smok"] == "ООО «СМК «Пример-Мед»»" == second.data["nam_smok"]
+    assert first.data["insInclude.name_e"] == "Исключена по заявлению"
+    assert "insInclude.d_begin" not in first.data and "DATEBEG" not in first.data
+    assert first.data["insAdvice.kol_zl"] == "120000" and first.data["insAdvice.kol_zl[2]"] == "125000"
+
+
+@pytest.mark.parametrize(
+    ("on", "valid"),
+    [
+        (date(2015, 6, 1), True),  # inside the first period
+        (date(2019, 12, 31), True),  # its last day
+        (date(2021, 6, 1), False),  # between the two periods
+        (date(2022, 1, 1), True),  # the second period's first day
+        (date(2030, 1, 1), True),
+        (date(2010, 12, 31), False),  # before the first
+    ],
+)
+def test_a_date_between_two_inclusion_periods_finds_no_valid_record(on: date, valid: bool) -> None:
+    nsi = parse_nsi_file(DATA / "F002_published.xml")
+
+    assert bool(_valid(nsi, "77901", on)) is valid
+
+
+def test_published_f003_reads_medinclude_periods() -> None:
+    nsi = parse_nsi_file(DATA / "F003_published.xml")
+
+    assert [(r.code, r.date_beg, r.date_end) for r in nsi.records] == [
+        ("779001", date(2011, 1, 1), None),
+        ("779002", date(2016, 1, 1), date(2018, 12, 31)),
+        ("779002", date(2021, 1, 1), None),
+    ]
+    assert not _valid(nsi, "779002", date(2020, 1, 1))
+    assert nsi.records[0].data["nam_mok"] == "ГБУЗ «ПГП № 1»"
+
+
+def test_published_r001_is_keyed_by_kod_with_its_text_in_opis() -> None:
+    nsi = parse_nsi_file(DATA / "R001_published.xml")
+
+    assert [r.code for r in nsi.records] == ["П010", "П021", "П034", "П060"]
+    assert nsi.records[0].data["Opis"] == "Подача заявления о выборе СМО"
+    assert not _valid(nsi, "П060", date(2023, 1, 1))
+
+
+def test_published_o001_without_datebeg_starts_on_datevved_or_1900() -> None:
+    nsi = parse_nsi_file(DATA / "O001_published.xml")
+    records = {r.code: r for r in nsi.records}
+
+    assert records["643"].data["ALFA3"] == "RUS" and records["643"].date_beg == date(2002, 7, 1)
+    assert records["860"].date_beg == date(1900, 1, 1) and records["860"].date_end is None
+
+
+def test_an_inclusion_block_without_its_start_is_refused(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "F002.xml",
+        "<packet><insCompany><smocod>45001</smocod><insInclude><d_end>01.01.2020</d_end></insInclude>"
+        "</insCompany></packet>",
+    )
+
+    with pytest.raises(NsiFormatError, match=r"record 45001, <insInclude> has no d_begin"):
+        parse_nsi_file(path)
+
+
+def test_overlapping_inclusion_periods_are_refused(tmp_path: Path) -> None:
+    blocks = "".join(
+        f"<insInclude><d_begin>{b}</d_begin><d_end>{e}</d_end></insInclude>"
+        for b, e in (("01.01.2011", "31.12.2020"), ("01.01.2020", ""))
+    )
+    path = _write(
+        tmp_path, "F002.xml", f"<packet><insCompany><smocod>45001</smocod>{blocks}</insCompany></packet>"
+    )
+
+    with pytest.raises(NsiFormatError, match="overlaps"):
+        parse_nsi_file(path)
+
+
+def test_the_earlier_demo_layout_with_datebeg_is_still_read(tmp_path: Path) -> None:
+    nsi = parse_nsi_file(DATA / "F002_v1.xml")
+    r001 = _write(
+        tmp_path,
+        "R001.xml",
+        "<packet><zap><TIP_OP>П010</TIP_OP><NAME>x</NAME><DATEBEG>01.01.2011</DATEBEG></zap></packet>",
+    )
+
+    assert nsi.records[1].date_beg == date(2010, 1, 1)
+    assert [r.code for r in parse_nsi_file(r001).records] == ["П010"]
+
+
+def test_f010_codes_are_the_region_codes_of_the_territorial_funds() -> None:
+    records = {r.code: r.data for r in _bundled("F010").records}
+
+    assert records["22"]["SUBNAME"] == "Алтайский край" and records["22"]["KOD_OKATO"] == "01000"
+    assert records["78"]["KOD_OKATO"] == "40000"  # Санкт-Петербург
+    assert records["50"]["KOD_OKATO"] == "46000"  # Московская область
+    assert records["01"]["KOD_OKATO"] == "79000"  # Республика Адыгея
+    assert records["45"]["KOD_OKATO"] == "45000"  # the synthetic region borrows Курганская's 45
+    assert all(len(code) == 2 and code.isdigit() for code in records)
+
+
+def test_f011_has_the_types_26_to_28() -> None:
+    nsi = _bundled("F011")
+
+    assert {"26", "27", "28"} <= {r.code for r in nsi.records}

@@ -7,6 +7,8 @@ from typing import Any
 
 import zeep
 
+from rserz_soap.db.uow import Database
+from rserz_soap.usecases import snapshots
 from rserz_soap.xmlsig.trust import TrustStore
 from rserz_soap.xmlsig.zeep_plugin import WsseSigner
 from tests.soap.conftest import Hub
@@ -47,6 +49,11 @@ def test_an_smo_sees_its_own_insured_only(hub: Hub) -> None:
 
 def test_snapshot_on_a_date(hub: Hub) -> None:
     iszl = _client(hub, "iszl")
+    assert iszl.service.getSnapshot(DATE=date(2025, 3, 10)).ERR_CODE == "1"  # not published: no answer
+    assert _client(hub, "mo-450001").service.listSnapshots().ERR_CODE == "1"
+    db = Database(hub.engine)
+    for day in (date(2025, 3, 10), date(2025, 3, 1)):
+        snapshots.publish(db.unit_of_work(), day, actor="test")
     on = iszl.service.getSnapshot(DATE=date(2025, 3, 10), PAGE=1, PAGE_SIZE=100)
     enps = {z.ENP for z in on.ZL}
     assert {p.enp for p in hub.persons} <= enps and on.TOTAL >= 3
@@ -54,4 +61,5 @@ def test_snapshot_on_a_date(hub: Hub) -> None:
     assert not ({p.enp for p in hub.persons} & {z.ENP for z in before.ZL})
     mine = _client(hub, "smo-45002").service.getSnapshot(DATE=date(2025, 3, 10))
     assert not ({p.enp for p in hub.persons} & {z.ENP for z in mine.ZL})
-    assert _client(hub, "mo-450001").service.listSnapshots().ERR_CODE == "1"
+    listed = _client(hub, "mo-450001").service.listSnapshots()
+    assert [s.DATE for s in listed.SNAPSHOT] == [date(2025, 3, 10), date(2025, 3, 1)]

@@ -9,8 +9,11 @@ from typing import Any
 
 import requests
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
+from sqlalchemy import text
 
+from rserz_soap.db.uow import Database
 from rserz_soap.domain.person import PersonCard
+from rserz_soap.usecases import manual, snapshots
 from tests.soap.conftest import Hub
 from tests.soap.independent import CMN, call, err_code, fault_code
 
@@ -153,3 +156,76 @@ def test_the_served_wsdl_rewrites_the_address_only(hub: Hub) -> None:
         f"{hub.url}/soap/register?wsdl", headers={"Host": "evil.example/<x>"}, timeout=10
     ).text
     assert "evil.example" not in hostile
+
+
+CHG = "urn:ru:rserz:soap:changes:v1"
+
+
+def _snapshot_page(hub: Hub, folder: str, day: date) -> Any:
+    return call(
+        hub.url,
+        hub.pki,
+        folder,
+        f'<chg:getSnapshot xmlns:chg="{CHG}"><chg:DATE>{day}</chg:DATE><chg:PAGE_SIZE>10</chg:PAGE_SIZE></chg:getSnapshot>',
+    )[1]
+
+
+def test_a_snapshot_is_served_only_as_published_and_reproduces(hub: Hub) -> None:
+    day = date(2025, 6, 1)
+    unpublished = _snapshot_page(hub, "smo-45001", day)
+    assert err_code(unpublished) == "1" and unpublished.findtext(f"{{{CHG}}}TOTAL") == "0"
+
+    db = Database(hub.engine)
+    info = snapshots.publish(db.unit_of_work(), day, actor="test")
+    assert info.persons >= 3 and info.checksum and info.counts["smo"]["45001"] >= 3
+    assert snapshots.publish(db.unit_of_work(), day, actor="again") == info  # published once, never rebuilt
+
+    listed = call(hub.url, hub.pki, "smo-45001", f'<chg:listSnapshots xmlns:chg="{CHG}"/>')[1]
+    (snap,) = [s for s in listed.findall(f"{{{CHG}}}SNAPSHOT") if s.findtext(f"{{{CHG}}}DATE") == str(day)]
+    assert snap.findtext(f"{{{CHG}}}STATUS") == "published"
+    assert snap.findtext(f"{{{CHG}}}TOTAL") == str(info.persons)
+    page = _snapshot_page(hub, "smo-45001", day)
+    enps = [z.findtext(f"{{{CHG}}}ENP") for z in page.findall(f"{{{CHG}}}ZL")]
+    assert err_code(page) == "0" and enps == sorted(enps) and hub.persons[0].enp in enps
+
+    # the past corrected after publication: the published snapshot stays as it was and still reproduces
+    with hub.engine.begin() as conn:
+        person_id = conn.execute(
+            text("SELECT person_id FROM enp_alias WHERE enp = :e"), {"e": hub.persons[0].enp}
+        ).scalar_one()
+    manual.apply_federal(
+        db.unit_of_work(),
+        person_id,
+        {"fam": "Исправленная"},
+        actor="test",
+        reason="correction",
+        respect_pins=False,
+        valid_from=date(2020, 1, 1),
+    )
+    assert snapshots.reproduces(db.unit_of_work(), day)
+    again = _snapshot_page(hub, "smo-45001", day)
+    assert [z.findtext(f"{{{CHG}}}FAM") for z in again.findall(f"{{{CHG}}}ZL")] == [
+        z.findtext(f"{{{CHG}}}FAM") for z in page.findall(f"{{{CHG}}}ZL")
+    ]
+
+
+def test_batch_id_is_the_hubs_own_and_finds_the_protocol(hub: Hub) -> None:
+    request = _p040(hub.persons[1], "+79130000002")
+    status, body = call(hub.url, hub.pki, "smo-45001", request)
+    batch_id = body.findtext(f"{{{REG}}}BATCH_ID")
+    request_id = body.findtext(f"{{{REG}}}REQUEST_ID")
+    assert status == 200 and batch_id and request_id and batch_id != request_id
+    by_batch = call(
+        hub.url,
+        hub.pki,
+        "smo-45001",
+        f'<reg:getProtocol xmlns:reg="{REG}"><reg:BATCH_ID>{batch_id}</reg:BATCH_ID></reg:getProtocol>',
+    )[1]
+    assert by_batch.findtext(f"{{{REG}}}REQUEST_ID") == request_id
+    foreign = call(
+        hub.url,
+        hub.pki,
+        "smo-45002",
+        f'<reg:getProtocol xmlns:reg="{REG}"><reg:BATCH_ID>{batch_id}</reg:BATCH_ID></reg:getProtocol>',
+    )[1]
+    assert fault_code(foreign) == "REQ-020"  # another СМО's batch is as if it did not exist

@@ -158,7 +158,8 @@ def test_duplicate_and_renewed_policy(op: str, registry: Register, smo, fresh_en
 
 
 @pytest.mark.parametrize(
-    ("op", "reason", "rsmo"), [("П031", 2, 2), ("П034", 2, 2), ("П032", 3, 3), ("П035", 3, 3)]
+    ("op", "reason", "rsmo"),
+    [("П031", 2, 2), ("П034", 4, 2), ("П032", 3, 3), ("П035", 4, 3)],  # a new policy: stop reason 4
 )
 def test_change_of_smo_closes_the_old_period_and_stop_lists_it(
     op: str, reason: int, rsmo: int, registry: Register, smo, fresh_engine: Engine
@@ -340,6 +341,24 @@ def test_deregistrations(
     card = _card(fresh_engine, reg.person_id)
     (period,) = card.insurance
     assert card.status is status and (period.dstop, period.stop_reason) == (date(2025, 8, 1), reason)
+
+
+def test_the_old_smos_answer_to_its_stoplist_is_a_confirmation_that_changes_nothing(
+    registry: Register, smo, fresh_engine: Engine
+) -> None:
+    reg = _registered(registry, smo(SMO1))
+    change = builders.record("П031", smo=SMO2, enp=reg.enp, dvizit=date(2025, 9, 1), rsmo=2, policy=None)
+    assert _one(registry, smo(SMO2), change).code_erp == "AA"
+    before = _counts(fresh_engine)
+    card = _card(fresh_engine, reg.person_id)
+
+    answer = builders.record("П021", smo=SMO1, enp=reg.enp, dvizit=date(2025, 9, 3), policy=None)
+    res = _one(registry, smo(SMO1), answer)
+
+    assert (res.code_erp, res.state) == ("AA", State.APPLIED), res
+    assert "Подтверждение" in res.comment and not {e["code"] for e in res.errors} & {"504", "503"}
+    assert _counts(fresh_engine) == before  # no version, no journal entry, no stop-list line
+    assert _card(fresh_engine, reg.person_id) == card
 
 
 def test_deregistration_by_a_foreign_smo_is_refused(registry: Register, smo) -> None:

@@ -16,8 +16,8 @@ Code scheme (the hub's logical codes; format codes are those of F012):
 * ``4xx`` — insurance: СМО, policy, dates, МО, the application (``INSURANCE``/``POLIS``/``VIZIT``);
 * ``5xx`` — the operation against the person's current state in the register.
 
-The module also keeps the one other table the checks need that is policy rather than law: which identity
-documents are allowed for which insured-person category (``KATEG``).
+The category table (``KATEG``) and the documents each category may hold live in
+:mod:`rserz_soap.domain.categories`; they are re-exported here for the checks and the generated docs.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
+from rserz_soap.domain.categories import CATEGORIES, EAEU_COUNTRIES, CategoryGroup, category_group
+
 __all__ = [
     "CATEGORIES",
+    "EAEU_COUNTRIES",
     "GROUP_TITLES",
     "CategoryGroup",
     "DirectoryError",
@@ -190,100 +193,6 @@ def _code_key(code: str) -> tuple[bool, int, str]:
     return (not code.isdigit(), int(code) if code.isdigit() else 0, code)
 
 
-# --------------------------------------------------------------------------- categories and documents
-
-
-@dataclass(frozen=True)
-class CategoryGroup:
-    """Insured-person categories that share the rules on citizenship and documents.
-
-    ``citizenship``: ``"RF"`` (C_OKSM must be 643), ``"foreign"`` (a country other than 643),
-    ``"stateless"`` (no C_OKSM), ``"foreign_or_stateless"``, or ``"eaeu"`` (one of ``EAEU_COUNTRIES``).
-    ``residence_types``: the documents that give the right to live in Russia; one of them must be in the
-    record. Empty means no residence document is needed (citizens; EAEU workers stay on their contract).
-    """
-
-    name: str
-    title: str
-    citizenship: str
-    doc_types: frozenset[int]
-    residence_types: frozenset[int] = frozenset()
-
-
-#: Member states of the Eurasian Economic Union other than Russia (O001 codes): their workers are insured
-#: while temporarily staying, without a residence permit.
-EAEU_COUNTRIES: Final = frozenset({"051", "112", "398", "417"})
-
-_REFUGEE_DOCS: Final = frozenset({10, 12, 20, 25})
-
-_GROUPS: Final = {
-    "citizen": CategoryGroup("citizen", "гражданин РФ", "RF", frozenset({3, 13, 14, 24})),
-    "foreign_permanent": CategoryGroup(
-        "foreign_permanent",
-        "иностранный гражданин, постоянно проживающий",
-        "foreign",
-        frozenset({9, 21, 24, 11}),
-        frozenset({11}),
-    ),
-    "stateless_permanent": CategoryGroup(
-        "stateless_permanent",
-        "лицо без гражданства, постоянно проживающее",
-        "stateless",
-        frozenset({22, 24, 11}),
-        frozenset({11}),
-    ),
-    "foreign_temporary": CategoryGroup(
-        "foreign_temporary",
-        "иностранный гражданин, временно проживающий",
-        "foreign",
-        frozenset({9, 21, 24, 23}),
-        frozenset({23}),
-    ),
-    "stateless_temporary": CategoryGroup(
-        "stateless_temporary",
-        "лицо без гражданства, временно проживающее",
-        "stateless",
-        frozenset({22, 24, 23}),
-        frozenset({23}),
-    ),
-    "refugee": CategoryGroup(
-        "refugee",
-        "беженец или получивший временное убежище",
-        "foreign_or_stateless",
-        _REFUGEE_DOCS | {9, 21, 22},
-        _REFUGEE_DOCS,
-    ),
-    "eaeu_temporary": CategoryGroup(
-        "eaeu_temporary",
-        "работающий гражданин государства ЕАЭС, временно пребывающий",
-        "eaeu",
-        frozenset({9, 21, 24}),
-    ),
-}
-
-#: KATEG → its group. The project's default reading of the 0–12 scale (working / non-working pairs);
-#: a region with a different reading changes this table, not the rules.
-CATEGORIES: Final[Mapping[int, CategoryGroup]] = {
-    0: _GROUPS["eaeu_temporary"],
-    1: _GROUPS["citizen"],
-    2: _GROUPS["citizen"],
-    3: _GROUPS["foreign_permanent"],
-    4: _GROUPS["foreign_permanent"],
-    5: _GROUPS["stateless_permanent"],
-    6: _GROUPS["stateless_permanent"],
-    7: _GROUPS["foreign_temporary"],
-    8: _GROUPS["foreign_temporary"],
-    9: _GROUPS["stateless_temporary"],
-    10: _GROUPS["stateless_temporary"],
-    11: _GROUPS["refugee"],
-    12: _GROUPS["refugee"],
-}
-
-
-def category_group(kateg: int) -> CategoryGroup | None:
-    return CATEGORIES.get(kateg)
-
-
 # --------------------------------------------------------------------------- documentation
 
 #: Titles of the logical code groups (first digit of the code), for people reading the directory.
@@ -330,7 +239,8 @@ def render_markdown(directory: ErrorDirectory) -> str:
         "справочник не пройдёт проверку при запуске.",
         "",
         "Категории ЗЛ (`KATEG`) и допустимые для них типы документов F011 — данные в",
-        "`rserz_soap/domain/flk/directory.py` (`CATEGORIES`), а не ветвления в правилах.",
+        "`rserz_soap/domain/categories.py` (`CATEGORIES`), а не ветвления в правилах; источник таблицы",
+        "категорий — `docs/domain-sources.md`.",
         "",
     ]
     lines += ["## Форматные ошибки (F012)", ""]
@@ -347,11 +257,22 @@ def render_markdown(directory: ErrorDirectory) -> str:
         lines += ["### Прочие", ""]
         lines += _table(rest)
     lines += ["## Категории ЗЛ и допустимые документы", ""]
-    lines += ["| KATEG | Группа | Документы (F011) | Документ о праве на проживание |", "|---|---|---|---|"]
+    lines += [
+        "| KATEG | Категория | Работающий | Документы (F011) | Документ о праве на проживание |",
+        "|---|---|---|---|---|",
+    ]
     for kateg, category in CATEGORIES.items():
-        docs = ", ".join(str(t) for t in sorted(category.doc_types))
-        residence = ", ".join(str(t) for t in sorted(category.residence_types)) or "не требуется"
-        lines.append(f"| {kateg} | {category.title} | {docs} | {residence} |")
+        kind = category.group
+        working = {True: "да", False: "нет", None: "—"}[category.working]
+        docs = "проверки по категории не выполняются"
+        residence = "—"
+        if kind is not None:
+            docs = ", ".join(str(t) for t in sorted(kind.doc_types))
+            residence = ", ".join(str(t) for t in sorted(kind.residence_types)) or "не требуется"
+            if kind.residence_exempt:
+                exempt = ", ".join(sorted(kind.residence_exempt))
+                residence += f" (не требуется гражданам ЕАЭС: {exempt})"
+        lines.append(f"| {kateg} | {category.title} | {working} | {docs} | {residence} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Final
 
+from rserz_soap.domain.categories import category_group
 from rserz_soap.domain.documents import mask_matches
-from rserz_soap.domain.flk.directory import category_group
 from rserz_soap.domain.flk.reference import DocTypeRef
 from rserz_soap.domain.flk.rules import Finding, RuleContext, add_years, fmt_date, plus, rule
 from rserz_soap.domain.flk.rules_person import RUSSIA
@@ -168,7 +168,7 @@ def type_allowed_for_category(ctx: RuleContext) -> Iterator[Finding]:
     kateg = ctx.record.person.kateg
     group = category_group(kateg)
     if group is None:
-        return  # 128
+        return  # 0 (unknown) has no document rules; an unknown code is 128
     for doc in ctx.record.documents:
         if doc.doctype not in group.doc_types:
             allowed = ", ".join(str(t) for t in sorted(group.doc_types))
@@ -181,6 +181,8 @@ def residence_document(ctx: RuleContext) -> Iterator[Finding]:
     group = category_group(person.kateg)
     if group is None or not group.residence_types or person.c_oksm == RUSSIA:
         return
+    if person.c_oksm in group.residence_exempt:
+        return  # an EAEU worker stays on the labour contract, without a residence permit
     if not any(d.doctype in group.residence_types for d in ctx.record.documents):
         needed = ", ".join(str(t) for t in sorted(group.residence_types))
         yield Finding(f"KATEG={person.kateg} ({group.title}): нужен документ типа {needed}")

@@ -1,14 +1,24 @@
 """3xx — personal identifiers: СНИЛС and ЕНП (format, check digit, date/sex facet, ownership).
 
 The arithmetic is in :mod:`rserz_soap.domain.identifiers`; these rules only decide what a failure means
-for a record. A ЕНП whose facet contradicts ДР/W is an error, except for a number the СМО marks as old
-(``OLD_ENP=1``: issued before the facet rule, or by a fund that got it wrong) — that one has a code of its
-own, a warning by default, because the person cannot be blamed for the number they were given.
+for a record. A ЕНП whose facet contradicts ДР/W (307) is a warning by default (errors.xml decides), and
+is not reported at all where the mismatch is expected rather than a typo:
+
+* a П061 that corrects the birth date or the sex: the person keeps the ЕНП, whose digits encode the old
+  values (OLD_PERSON or the register's card);
+* an inexact birth date (DOST 4, 5 or 6): the facet cannot be checked against a date nobody knows;
+* a ЕНП assigned by ФЕРЗЛ: the СМО states it is registered federally (``INSURANCE/ERP`` = 1), or it is
+  already the person's number in the register — the master register's numbers stand whatever their digits
+  say (domain reference §5).
+
+A number the СМО marks as old (``OLD_ENP=1``: issued before the facet rule, or by a fund that got it wrong)
+has a code of its own (308).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Final
 
 from rserz_soap.domain.flk.rules import Finding, RuleContext, add_years, rule
@@ -24,6 +34,10 @@ from rserz_soap.domain.records import Op
 
 SNILS_EXPECTED_FROM_AGE: Final = 18
 OLD_ENP_MARK: Final = "OLD_ENP"
+#: DOST codes that make the birth date inexact: only month and year, only the year, not a calendar date.
+INEXACT_BIRTH_DATE: Final = frozenset("456")
+#: INSURANCE/ERP as СМО software writes it when the ЕНП is registered in the federal register.
+ERP_REGISTERED: Final = "1"
 
 
 def _snils_error(ss: str) -> str | None:
@@ -62,6 +76,24 @@ def _facet_mismatch(ctx: RuleContext) -> bool:
 
 def _marked_old(ctx: RuleContext) -> bool:
     return ctx.record.extra.get(OLD_ENP_MARK) == "1"
+
+
+def _mismatch_expected(ctx: RuleContext) -> bool:
+    """The facet may rightly disagree with DR/W: a correction, an inexact date, a federal number."""
+    record, card = ctx.record, ctx.card
+    person = record.person
+    if INEXACT_BIRTH_DATE & set(person.dost or ""):
+        return True
+    if (record.insurance.erp or "").strip() == ERP_REGISTERED:
+        return True
+    enp = _enp(ctx)
+    if card is not None and enp is not None and enp in {card.enp, *card.aliases}:
+        return True
+    if ctx.op is Op.P061:
+        # OLD_PERSON may carry only the name; its absent DR/W are parsed as date.min/0 and say nothing.
+        before = [d for d in (record.old_person, card.data if card else None) if d is not None]
+        return any(d.dr not in (person.dr, date.min) or d.w not in (person.w, 0) for d in before)
+    return False
 
 
 @rule("301")
@@ -109,7 +141,7 @@ def enp_check_digit(ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("307")
 def enp_facet(ctx: RuleContext) -> Iterator[Finding]:
-    if _facet_mismatch(ctx) and not _marked_old(ctx):
+    if _facet_mismatch(ctx) and not _marked_old(ctx) and not _mismatch_expected(ctx):
         person = ctx.record.person
         yield Finding(f"ЕНП «{_enp(ctx)}», DR {person.dr.isoformat()}, W={person.w}")
 

@@ -8,18 +8,20 @@ A policy may start at most one day after today: СМО software prepares records
 morning, and anything later is a typo or a policy that does not exist yet.
 
 Value ranges of the application (domain reference §4): METHOD 1–4, RSMO 1–4, RPOLIS 1–6. The reason of
-choice/change of СМО must fit the operation (``RSMO_BY_OPERATION``).
+choice/change of СМО must fit the operation (``RSMO_BY_OPERATION``). VIZIT may be absent only from
+de-registrations and changes of data (``VISIT_OPTIONAL``); a change of СМО by wish is accepted until 1 November
+of the application's year (326-ФЗ art. 16 part 1 item 3).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Final
 
 from rserz_soap.domain.flk.rules import Finding, RuleContext, fmt_date, plus, rule
 from rserz_soap.domain.person import PolicyType
-from rserz_soap.domain.records import Op
+from rserz_soap.domain.records import BY_WISH, ISSUES_POLICY, VISIT_OPTIONAL, Op
 
 VS_WORKING_DAYS: Final = 30
 VS_NUMBER_LENGTH: Final = 9
@@ -36,8 +38,8 @@ METHODS: Final = range(1, 5)
 RSMO_VALUES: Final = range(1, 5)
 RPOLIS_VALUES: Final = range(1, 7)
 
-#: Operations that issue a policy (ВС or single-format), so the record must carry INSURANCE/POLIS.
-ISSUES_POLICY: Final = frozenset({Op.P010, Op.P034, Op.P035, Op.P036, Op.P060, Op.P061, Op.P062, Op.P063})
+#: (month, day) of the last day in a year an application for a change of СМО by wish is accepted.
+CHANGE_BY_WISH_DEADLINE: Final = (11, 1)
 
 #: RSMO an operation of choice/change of СМО must state: 1 first choice, 2 yearly change, 3 moving,
 #: 4 the СМО's contract ended.
@@ -174,37 +176,38 @@ def attachment_mo_in_f003(ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("415")
 def visit_not_in_future(ctx: RuleContext) -> Iterator[Finding]:
-    dvizit = ctx.record.visit.dvizit
-    if dvizit > ctx.today:
-        yield Finding(f"DVIZIT {fmt_date(dvizit)} позже текущей даты {fmt_date(ctx.today)}")
+    visit = ctx.record.visit
+    if visit is not None and visit.dvizit > ctx.today:
+        yield Finding(f"DVIZIT {fmt_date(visit.dvizit)} позже текущей даты {fmt_date(ctx.today)}")
 
 
 @rule("416")
 def rsmo_range(ctx: RuleContext) -> Iterator[Finding]:
-    rsmo = ctx.record.visit.rsmo
+    rsmo = ctx.record.visit.rsmo if ctx.record.visit is not None else None
     if rsmo is not None and rsmo not in RSMO_VALUES:
         yield Finding(f"RSMO={rsmo}, допустимо 1–4")
 
 
 @rule("417")
 def rpolis_range(ctx: RuleContext) -> Iterator[Finding]:
-    rpolis = ctx.record.visit.rpolis
+    rpolis = ctx.record.visit.rpolis if ctx.record.visit is not None else None
     if rpolis is not None and rpolis not in RPOLIS_VALUES:
         yield Finding(f"RPOLIS={rpolis}, допустимо 1–6")
 
 
 @rule("418")
 def method_range(ctx: RuleContext) -> Iterator[Finding]:
-    method = ctx.record.visit.method
-    if method not in METHODS:
-        yield Finding(f"METHOD={method}, допустимо 1–4")
+    visit = ctx.record.visit
+    if visit is not None and visit.method not in METHODS:
+        yield Finding(f"METHOD={visit.method}, допустимо 1–4")
 
 
 @rule("419")
 def rsmo_fits_operation(ctx: RuleContext) -> Iterator[Finding]:
-    if ctx.op is None or ctx.op not in RSMO_BY_OPERATION:
-        return
-    expected, rsmo = RSMO_BY_OPERATION[ctx.op], ctx.record.visit.rsmo
+    visit = ctx.record.visit
+    if ctx.op is None or ctx.op not in RSMO_BY_OPERATION or visit is None:
+        return  # a missing VIZIT is 422
+    expected, rsmo = RSMO_BY_OPERATION[ctx.op], visit.rsmo
     if rsmo != expected:
         shown = "не указан" if rsmo is None else str(rsmo)
         yield Finding(f"операция {ctx.op.value}: RSMO {shown}, ожидается {expected}")
@@ -224,4 +227,28 @@ def smo_of_the_region(ctx: RuleContext) -> Iterator[Finding]:
     if smo is not None and smo.okato and smo.okato != ctx.ref.region_okato:
         yield Finding(
             f"СМО «{smo.code}» работает на территории «{smo.okato}», регион «{ctx.ref.region_okato}»"
+        )
+
+
+@rule("422")
+def visit_present(ctx: RuleContext) -> Iterator[Finding]:
+    """Only de-registrations and changes of data may come without the person's application."""
+    if ctx.record.visit is None and ctx.op is not None and ctx.op not in VISIT_OPTIONAL:
+        yield Finding(f"операция {ctx.op.value} без VIZIT")
+
+
+@rule("423")
+def change_by_wish_by_1_november(ctx: RuleContext) -> Iterator[Finding]:
+    """326-ФЗ art. 16 part 1 item 3: a change of СМО by wish once a calendar year, no later than 1 November.
+
+    The date is the application's (DVIZIT): the law counts the day the person applies to the new СМО.
+    """
+    visit = ctx.record.visit
+    if ctx.op not in BY_WISH or visit is None:
+        return
+    deadline = date(visit.dvizit.year, *CHANGE_BY_WISH_DEADLINE)
+    if visit.dvizit > deadline:
+        yield Finding(
+            f"операция {ctx.record.op}: заявление {fmt_date(visit.dvizit)}, "
+            f"замена СМО по желанию — не позднее {fmt_date(deadline)}"
         )

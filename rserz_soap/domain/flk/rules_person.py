@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Final
 
-from rserz_soap.domain.flk.directory import EAEU_COUNTRIES, category_group
+from rserz_soap.domain.categories import Citizenship, category, category_group
 from rserz_soap.domain.flk.rules import Finding, RuleContext, fmt_date, rule
 from rserz_soap.domain.person import Sex
 from rserz_soap.domain.records import Op
@@ -265,7 +265,7 @@ def citizenship_in_o001(ctx: RuleContext) -> Iterator[Finding]:
 @rule("128")
 def category_known(ctx: RuleContext) -> Iterator[Finding]:
     kateg = ctx.record.person.kateg
-    if category_group(kateg) is None:
+    if category(kateg) is None:
         yield Finding(f"KATEG={kateg}")
 
 
@@ -274,14 +274,13 @@ def category_vs_citizenship(ctx: RuleContext) -> Iterator[Finding]:
     person = ctx.record.person
     group = category_group(person.kateg)
     if group is None:
-        return
+        return  # 0 (unknown) says nothing to check; an unknown code is 128
     oksm = person.c_oksm or None
     fits = {
-        "RF": oksm == RUSSIA,
-        "foreign": oksm is not None and oksm != RUSSIA,
-        "stateless": oksm is None,
-        "foreign_or_stateless": oksm != RUSSIA,
-        "eaeu": oksm in EAEU_COUNTRIES,
+        Citizenship.RF: oksm == RUSSIA,
+        Citizenship.FOREIGN: oksm is not None and oksm != RUSSIA,
+        Citizenship.STATELESS: oksm is None,
+        Citizenship.FOREIGN_OR_STATELESS: oksm != RUSSIA,
     }[group.citizenship]
     if not fits:
         shown = oksm if oksm is not None else "не указано (ЛБГ)"

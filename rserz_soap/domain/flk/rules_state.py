@@ -8,6 +8,10 @@ with the directory's wording, instead of the first refusal of a transition.
 "Submitting СМО" is the record's ``INSURANCE`` СМО. In this model an insurance period's ``rsmo`` holds the
 reason it was opened, so "already changed by wish this year" is a period with ``rsmo`` 2 that started in
 the event's calendar year.
+
+The old СМО's answer to a STOPLIST (П021/П022/П023/П025 for a period the hub has already closed) is a
+confirmation, not a de-registration: the rules that would refuse it (503, 504, 512, 514) stand aside for it
+(:func:`rserz_soap.domain.operations.confirmed_period`), and the transition changes nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from rserz_soap.domain.flk.rules import (
     owner_smo,
     rule,
 )
+from rserz_soap.domain.operations import confirmed_period
 from rserz_soap.domain.person import PersonCard, PersonData, PolicyType, Status
-from rserz_soap.domain.records import Op
+from rserz_soap.domain.records import BY_WISH, Op
 
 #: Operations on the person's insurance in the submitting СМО: it must hold their open period.
 NEEDS_OWN_PERIOD: Final = frozenset(
@@ -44,7 +49,6 @@ NEEDS_OWN_PERIOD: Final = frozenset(
     }
 )
 CHANGES_SMO: Final = frozenset({Op.P031, Op.P032, Op.P033, Op.P034, Op.P035, Op.P036})
-BY_WISH: Final = frozenset({Op.P031, Op.P034})
 CONTRACT_ENDED: Final = frozenset({Op.P033, Op.P036})
 RSMO_YEARLY_CHANGE: Final = 2
 INACTIVE: Final = frozenset({Status.MERGED, Status.ANNULLED})
@@ -59,6 +63,11 @@ def _identity(data: PersonData) -> dict[str, str]:
         "W": str(data.w),
         "DR": data.dr.isoformat(),
     }
+
+
+def _confirms(ctx: RuleContext) -> bool:
+    """The record is the old СМО's confirmation of a period the hub already closed."""
+    return confirmed_period(ctx.card, ctx.record, ctx.submitter) is not None
 
 
 def _changed(card: PersonCard, data: PersonData) -> list[str]:
@@ -86,6 +95,8 @@ def first_choice_not_insured(ctx: RuleContext) -> Iterator[Finding]:
 def person_alive(ctx: RuleContext) -> Iterator[Finding]:
     card = ctx.card
     if card is not None and card.status not in INACTIVE and is_dead(card) and ctx.op is not None:
+        if _confirms(ctx):
+            return
         when = f" {fmt_date(card.ddeath)}" if card.ddeath is not None else ""
         yield Finding(f"операция {ctx.op.value}: ЗЛ умерло{when}")
 
@@ -94,6 +105,8 @@ def person_alive(ctx: RuleContext) -> Iterator[Finding]:
 def insured_by_submitter(ctx: RuleContext) -> Iterator[Finding]:
     card = living_card(ctx)
     if card is None or ctx.op not in NEEDS_OWN_PERIOD or open_period_of(card, ctx.submitter) is not None:
+        return
+    if _confirms(ctx):
         return
     current = owner_smo(card)
     where = f"застраховано в СМО «{current}»" if current else "не имеет открытого периода страхования"
@@ -178,7 +191,7 @@ def single_open_period(ctx: RuleContext) -> Iterator[Finding]:
 @rule("512")
 def record_active(ctx: RuleContext) -> Iterator[Finding]:
     card = ctx.card
-    if card is not None and card.status in INACTIVE:
+    if card is not None and card.status in INACTIVE and not _confirms(ctx):
         yield Finding(f"запись ЗЛ в статусе «{card.status.value}»")
 
 
@@ -191,5 +204,5 @@ def operation_in_r001(ctx: RuleContext) -> Iterator[Finding]:
 @rule("514")
 def not_suspended_twice(ctx: RuleContext) -> Iterator[Finding]:
     card = living_card(ctx)
-    if card is not None and ctx.op is Op.P025 and card.status is Status.SUSPENDED:
+    if card is not None and ctx.op is Op.P025 and card.status is Status.SUSPENDED and not _confirms(ctx):
         yield Finding("страхование ЗЛ уже приостановлено")

@@ -65,7 +65,7 @@ def attach_person(req: Request) -> Any:
         _date(el, "DATE_IN"),
         xml.child_int(el, "METHOD", 1),
         section=xml.child_text(el, "SECTION"),
-        doctor_snils=xml.child_text(el, "DOCTOR_SS"),
+        doctor_snils=xml.child_snils(el, "DOCTOR_SS"),
         source=ChangeSource("mo", mo, actor=f"mo:{mo}"),
     )
     return _answer(req, "attachPersonResponse", answer)

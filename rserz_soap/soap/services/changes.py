@@ -38,28 +38,40 @@ def get_changes(req: Request) -> Any:
 
 
 def list_snapshots(req: Request) -> Any:
-    """Published snapshots come with the snapshot routine; until one is published the list is empty."""
+    el = req.element
+    found = snapshots.published(
+        req.hub.db.reading(), xml.child_date(el, "DATE_FROM"), xml.child_date(el, "DATE_TO")
+    )
     out = xml.element(NS, "listSnapshotsResponse")
-    xml.result(xml.Builder(out, NS), 1, "Опубликованных срезов нет: используйте getSnapshot на дату")
+    b = xml.Builder(out, NS)
+    xml.result(b, 0 if found else 1, "Выполнено" if found else "Опубликованных срезов за период нет")
+    for info in found:
+        s = xml.Builder(b.add("SNAPSHOT"), NS)
+        s.add("DATE", info.day)
+        s.add("STATUS", info.state)
+        s.opt("PUBLISHED_AT", info.published_at.isoformat() if info.published_at else None)
+        s.add("TOTAL", info.persons)
+        s.add("VISIBLE", snapshots.visible(info, req.submitter))
+        for smo, total in sorted(info.counts.get("smo", {}).items()):
+            t = xml.Builder(s.add("SMO"), NS)
+            t.add("SMOCOD", smo)
+            t.add("TOTAL", total)
     return out
 
 
 def get_snapshot(req: Request) -> Any:
     el = req.element
     day = xml.child_date(el, "DATE") or date.today()
-    page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 100)
-    p = req.caller.participant
-    total, rows = snapshots.insured_on(
-        req.hub.db.reading(),
-        day,
-        smo=p.code if p.kind == "smo" else None,
-        mo=p.code if p.kind == "mo" else None,
-        page=page,
-        page_size=size,
-    )
+    page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 1000)
+    found = snapshots.page(req.hub.db.reading(), day, req.submitter, page=page, page_size=size)
     out = xml.element(NS, "getSnapshotResponse")
     b = xml.Builder(out, NS)
-    xml.result(b, 0 if total else 1, "Выполнено" if total else "Застрахованных на дату нет")
+    if found is None:
+        xml.result(b, 1, "Срез на эту дату не опубликован")
+        total, rows = 0, []
+    else:
+        xml.result(b, 0 if found.total else 1, "Выполнено" if found.total else "Застрахованных в срезе нет")
+        total, rows = found.total, found.rows
     b.add("DATE", day)
     b.add("TOTAL", total)
     b.add("PAGE", page)

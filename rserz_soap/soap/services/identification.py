@@ -26,7 +26,7 @@ def _key(el: Any) -> idf.Key:
         doctype=int(doctype) if doctype else None,
         docser=xml.child_text(doc, "DOCSER") if doc is not None else None,
         docnum=xml.child_text(doc, "DOCNUM") if doc is not None else None,
-        ss=xml.child_text(ss, "SS") if ss is not None else None,
+        ss=xml.child_snils(ss, "SS") if ss is not None else None,
         fam=xml.child_text(fio, "FAM") if fio is not None else None,
         im=xml.child_text(fio, "IM") if fio is not None else None,
         ot=xml.child_text(fio, "OT") if fio is not None else None,

@@ -8,6 +8,8 @@ from typing import Any
 
 from rserz_soap.domain.buffer import BatchProtocol
 from rserz_soap.domain.codec import decode
+from rserz_soap.domain.countries import CountryCodes
+from rserz_soap.domain.identifiers import snils_from_wire
 from rserz_soap.domain.person import Address, Document, InsurancePeriod, PersonData
 from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
 from rserz_soap.soap import xml
@@ -42,8 +44,10 @@ def _i(el: Any, name: str) -> int | None:
     return int(text) if text else None
 
 
-def _person(el: Any) -> PersonData:
+def _person(el: Any, countries: CountryCodes) -> PersonData:
+    """PERSON, with the wire forms СМО software uses normalised: СНИЛС to 11 digits, ОКСМ to numeric."""
     dost = " ".join(c.text or "" for c in xml.children(el, "DOST")) or None
+    ss = _t(el, "SS")
     return PersonData(
         fam=_t(el, "FAM") or "",
         im=_t(el, "IM") or "",
@@ -51,17 +55,18 @@ def _person(el: Any) -> PersonData:
         w=_i(el, "W") or 0,
         dr=_d(el, "DR") or dt.date.min,
         dost=dost,
-        mr=_t(el, "MR"),
-        birth_oksm=_t(el, "BIRTH_OKSM"),
-        c_oksm=_t(el, "C_OKSM"),
+        mr=_t(el, "MR") or None,
+        birth_oksm=countries.numeric(_t(el, "BIRTH_OKSM")),
+        c_oksm=countries.numeric(_t(el, "C_OKSM")),
         kateg=_i(el, "KATEG") or 0,
-        ss=_t(el, "SS"),
+        ss=snils_from_wire(ss) if ss else ss,
         phone=_t(el, "PHONE"),
         email=_t(el, "EMAIL"),
     )
 
 
-def _document(el: Any) -> Document:
+def _document(el: Any, first: bool = True) -> Document:
+    """DOC; without MAIN the record's first document is the identity document, the others are not."""
     main = _t(el, "MAIN")
     return Document(
         doctype=_i(el, "DOCTYPE") or 0,
@@ -70,8 +75,28 @@ def _document(el: Any) -> Document:
         docdate=_d(el, "DOCDATE"),
         docexp=_d(el, "DOCEXP"),
         name_vp=_t(el, "NAME_VP"),
-        is_main=main is None or main.strip() in ("true", "1"),
+        is_main=first if main is None else main.strip() in ("true", "1"),
     )
+
+
+def _documents(op: Any) -> tuple[Document, ...]:
+    """DOC elements, or the DOC of DOC_LIST (I_Policies). MAIN, where given, decides; unless some document
+    says MAIN=true, the first document without MAIN is the identity document and the others are not."""
+    elements = list(xml.children(op, "DOC"))
+    for wrapper in xml.children(op, "DOC_LIST"):
+        elements += xml.children(wrapper, "DOC")
+    marks = [_t(e, "MAIN") for e in elements]
+    declared = any(m is not None and m.strip() in ("true", "1") for m in marks)
+    first = next((i for i, m in enumerate(marks) if m is None), None)
+    return tuple(_document(e, first=i == first and not declared) for i, e in enumerate(elements))
+
+
+def _old_document(op: Any) -> Any | None:
+    old = xml.child(op, "OLD_DOC")
+    if old is None:
+        wrapper = xml.child(op, "OLDDOC_LIST")
+        old = xml.child(wrapper, "OLD_DOC") if wrapper is not None else None
+    return old
 
 
 def _address(el: Any, kind: str) -> Address | None:
@@ -87,17 +112,29 @@ def _address(el: Any, kind: str) -> Address | None:
         house=_t(el, "DOM"),
         flat=_t(el, "KV"),
         fias_guid=_t(el, "FIAS_GUID"),
+        postcode=_t(el, "INDX"),
+        building=_t(el, "KORP"),
+        registered_on=_d(el, "DREG"),
+        homeless=xml.child_bool(el, "BOMG"),
+        fias_aoid=_t(el, "FIAS_AOID"),
+        fias_houseid=_t(el, "FIAS_HOUSEID"),
     )
 
 
-def operation_record(op: Any, header_smo: str) -> OperationRecord:
-    """One OP of an OPLIST as the domain's OperationRecord (the XML edge ends here)."""
+def operation_record(
+    op: Any, header_smo: str, countries: CountryCodes | None = None, received_on: dt.date | None = None
+) -> OperationRecord:
+    """One OP of an OPLIST as the domain's OperationRecord (the XML edge ends here).
+
+    ``countries`` (O001) maps alpha-3 ОКСМ codes to numeric ones; without it only numeric codes and
+    ``Б/Г`` are understood. ``received_on`` dates a record that comes without VIZIT."""
+    countries = countries or CountryCodes()
     person = xml.child(op, "PERSON")
     vizit = xml.child(op, "VIZIT")
     ins = xml.child(op, "INSURANCE")
     pol = xml.child(ins, "POLIS") if ins is not None else None
     old_person = xml.child(op, "OLD_PERSON")
-    old_doc = xml.child(op, "OLD_DOC")
+    old_doc = _old_document(op)
     policy = None
     if pol is not None:
         policy = PolicyInput(
@@ -111,8 +148,10 @@ def operation_record(op: Any, header_smo: str) -> OperationRecord:
     return OperationRecord(
         n_rec=_i(op, "N_REC") or 0,
         op=_t(op, "TIP_OP") or "",
-        person=_person(person),
-        visit=Visit(
+        person=_person(person, countries),
+        visit=None
+        if vizit is None
+        else Visit(
             dvizit=_d(vizit, "DVIZIT") or dt.date.min,
             method=_i(vizit, "METHOD") or 1,
             petition=_i(vizit, "PETITION"),
@@ -128,13 +167,14 @@ def operation_record(op: Any, header_smo: str) -> OperationRecord:
             policy=policy,
             erp=_t(ins, "ERP"),
         ),
-        documents=tuple(_document(c) for c in xml.children(op, "DOC")),
+        documents=_documents(op),
         address_g=_address(xml.child(op, "ADDRES_G"), "G"),
         address_p=_address(xml.child(op, "ADDRES_P"), "P"),
         old_person=_person_old(old_person) if old_person is not None else None,
         old_document=_document(old_doc) if old_doc is not None else None,
         ddeath=_d(person, "DDEATH"),
         record_id=_t(op, "ID"),
+        received_on=received_on,
     )
 
 
@@ -151,12 +191,20 @@ def _person_old(el: Any) -> PersonData:
 # -- operations -----------------------------------------------------------------------------------------
 
 
+def _header(oplist: Any, name: str) -> str:
+    """An OPLIST header field: a child element (the contract, rt.srz) or an attribute (I_Policies)."""
+    return xml.child_text(oplist, name) or str(oplist.get(name) or "")
+
+
+# -- operations -----------------------------------------------------------------------------------------
+
+
 def submit_operations(req: Request) -> Any:
     request_id = uuid.UUID(xml.child_text(req.element, "REQUEST_ID") or "")
     oplist = xml.child(req.element, "OPLIST")
     if oplist is None:
         raise SoapFault(FaultCode.SCHEMA, "OPLIST is required")
-    header_smo = xml.child_text(oplist, "SMOCOD") or ""
+    header_smo = _header(oplist, "SMOCOD")
     if header_smo != req.caller.participant.code:
         raise SoapFault(
             FaultCode.FORBIDDEN,
@@ -165,7 +213,7 @@ def submit_operations(req: Request) -> Any:
             parent="OPLIST",
         )
     ops = xml.children(oplist, "OP")
-    declared = int(xml.child_text(oplist, "NRECORDS") or 0)
+    declared = int(_header(oplist, "NRECORDS") or 0)
     if declared != len(ops):
         raise SoapFault(
             FaultCode.INVALID,
@@ -173,27 +221,32 @@ def submit_operations(req: Request) -> Any:
             field="NRECORDS",
             parent="OPLIST",
         )
+    countries = submit.country_codes(req.hub.db.reading(), req.hub.intake)
+    today = dt.date.today()
     answer = submit.submit_operations(
         req.hub.db.unit_of_work(),
         req.hub.intake,
         req.submitter,
-        [operation_record(op, header_smo) for op in ops],
+        [operation_record(op, header_smo, countries, today) for op in ops],
         request_id,
         fingerprint=req.key().fingerprint,
-        file_name=xml.child_text(oplist, "FILENAME"),
+        file_name=_header(oplist, "FILENAME") or None,
     )
     return _protocol("submitOperationsResponse", answer)
 
 
 def get_protocol(req: Request) -> Any:
-    rid = xml.child_text(req.element, "REQUEST_ID") or xml.child_text(req.element, "BATCH_ID") or ""
+    by_request, by_batch = (xml.child_text(req.element, n) for n in ("REQUEST_ID", "BATCH_ID"))
     try:
-        request_id = uuid.UUID(rid)
+        request_id = uuid.UUID(by_request) if by_request else None
+        batch_id = uuid.UUID(by_batch) if by_batch else None
     except ValueError:
-        raise SoapFault(FaultCode.NOT_FOUND, f"no batch {rid}") from None
-    answer = submit.protocol(req.hub.db.reading(), req.submitter, request_id)
+        raise SoapFault(FaultCode.NOT_FOUND) from None
+    if request_id is None and batch_id is None:
+        raise SoapFault(FaultCode.SCHEMA, "BATCH_ID or REQUEST_ID is required", field="BATCH_ID")
+    answer = submit.protocol(req.hub.db.reading(), req.submitter, request_id=request_id, batch_id=batch_id)
     if answer is None:
-        raise SoapFault(FaultCode.NOT_FOUND, f"no batch sent with REQUEST_ID {request_id}")
+        raise SoapFault(FaultCode.NOT_FOUND, "no batch of yours has this id")
     return _protocol("getProtocolResponse", answer)
 
 
@@ -203,7 +256,7 @@ def _protocol(name: str, answer: BatchProtocol) -> Any:
     pending = answer.pending
     xml.result(b, 0, "Выполнено" if not pending else f"Обрабатывается: {pending} записей ещё не решено")
     b.add("BATCH_ID", answer.batch_id)
-    b.add("REQUEST_ID", answer.request_id)
+    b.opt("REQUEST_ID", answer.request_id)
     b.opt("FILENAME", answer.file_name)
     b.add("RECEIVED", answer.received_at.isoformat())
     b.add("NRECORDS", len(answer.lines))

@@ -87,6 +87,7 @@ def with_person(record: OperationRecord, **changes: Any) -> OperationRecord:
 
 
 def with_visit(record: OperationRecord, **changes: Any) -> OperationRecord:
+    assert record.visit is not None
     return dataclasses.replace(record, visit=dataclasses.replace(record.visit, **changes))
 
 

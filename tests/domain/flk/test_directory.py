@@ -73,10 +73,12 @@ def test_entries_are_kept_in_numeric_code_order() -> None:
     assert [e.code for e in directory] == ["21", "101", "905"]
 
 
-def test_every_category_0_to_12_has_documents_and_residence_documents_are_among_them() -> None:
+def test_every_category_1_to_12_has_documents_and_residence_documents_are_among_them() -> None:
     assert set(CATEGORIES) == set(range(13))
-    for group in CATEGORIES.values():
-        assert group.doc_types
+    assert CATEGORIES[0].group is None and CATEGORIES[0].working is None
+    for code in range(1, 13):
+        group = CATEGORIES[code].group
+        assert group is not None and group.doc_types
         assert group.residence_types <= group.doc_types
 
 

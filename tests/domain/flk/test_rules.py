@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -182,6 +183,10 @@ CASES: dict[str, Callable[[], Case]] = {
     "419": lambda: _p(with_visit(REC(), rsmo=2)),
     "420": lambda: _p(with_insurance(REC(), ogrnsmo="1020000010008")),
     "421": lambda: _p(with_insurance(REC(), smo_code="77001"), None, _ref_with_smo_of_another_region()),
+    "422": lambda: _p(dataclasses.replace(REC(), visit=None)),
+    "423": lambda: _p(
+        with_visit(known_person_record("П031"), rsmo=2, dvizit=date(2025, 11, 2)), insured_card(OTHER_SMO)
+    ),
     # 5xx operation vs state
     "501": lambda: _p(known_person_record("П021"), None),
     "502": lambda: _p(REC(), insured_card(OTHER_SMO)),
@@ -284,7 +289,7 @@ def test_masks_are_taken_on_the_document_date(
     docdate: date, docnum: str, ok: bool, directory: ErrorDirectory, ref: InMemoryReference
 ) -> None:
     permit = Document(doctype=11, docser="82", docnum=docnum, docdate=docdate, is_main=False)
-    record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=3, c_oksm="860")
+    record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=2, c_oksm="860")
 
     assert ("204" not in _codes(record, None, directory, ref)) is ok
 
@@ -380,13 +385,13 @@ def test_foreign_citizen_with_a_residence_permit_passes(
     directory: ErrorDirectory, ref: InMemoryReference
 ) -> None:
     permit = Document(doctype=11, docser="82", docnum="1234567", docdate=date(2022, 1, 1), is_main=False)
-    record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=4, c_oksm="860")
+    record = with_person(REC(documents=(FOREIGN_PASSPORT, permit)), kateg=7, c_oksm="860")
 
     assert _codes(record, None, directory, ref) == set()
 
 
 def test_eaeu_worker_needs_no_residence_document(directory: ErrorDirectory, ref: InMemoryReference) -> None:
-    record = with_person(REC(documents=(FOREIGN_PASSPORT,)), kateg=0, c_oksm="112")
+    record = with_person(REC(documents=(FOREIGN_PASSPORT,)), kateg=3, c_oksm="112")
 
     assert _codes(record, None, directory, ref) == set()
 
@@ -459,3 +464,124 @@ def test_p010_for_a_dead_person_is_refused_as_dead_not_as_insured(
     card = insured_card(status=Status.DEAD, ddeath=date(2025, 1, 5))
 
     assert _codes(REC(), card, directory, ref) == {"503"}
+
+
+# --------------------------------------------------------------------------- the field's real formats
+
+
+def test_enp_facet_mismatch_is_a_warning_by_default(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    (error,) = [e for e in _run(CASES["307"](), directory, ref) if e.code == "307"]
+
+    assert (error.severity, error.rejects) == (Severity.WARNING, False)
+
+
+def _corrected(**changes: object) -> OperationRecord:
+    """A П061 that corrects the person's birth date or sex: the ЕНП keeps the old values' digits."""
+    record = with_insurance(known_person_record("П061"), policy=single_policy())
+    return with_visit(with_person(record, **changes), rpolis=3)
+
+
+@pytest.mark.parametrize(
+    ("record", "card"),
+    [
+        (lambda: _corrected(dr=DR + timedelta(days=1)), lambda: insured_card()),
+        (lambda: _corrected(w=2, ot="Сергеевна", im="Пелагея"), lambda: insured_card()),
+        (
+            lambda: dataclasses.replace(_corrected(dr=DR + timedelta(days=1)), old_person=person()),
+            lambda: None,
+        ),
+        (lambda: with_person(with_insurance(REC(), enp=OTHER_ENP), dost="4"), lambda: None),
+        (lambda: with_person(with_insurance(REC(), enp=OTHER_ENP), dost="6"), lambda: None),
+        (lambda: with_insurance(REC(), enp=OTHER_ENP, erp="1"), lambda: None),
+        (
+            lambda: with_person(known_person_record("П040"), dr=date(1990, 1, 1)),
+            lambda: insured_card(data=person(dr=date(1990, 1, 1))),
+        ),
+    ],
+    ids=[
+        "П061 corrects DR",
+        "П061 corrects sex",
+        "П061 with OLD_PERSON",
+        "DOST 4",
+        "DOST 6",
+        "ERP 1: assigned by ФЕРЗЛ",
+        "the register's own ЕНП",
+    ],
+)
+def test_enp_facet_is_not_checked_where_a_mismatch_is_expected(
+    record: Callable[[], OperationRecord],
+    card: Callable[[], PersonCard | None],
+    directory: ErrorDirectory,
+    ref: InMemoryReference,
+) -> None:
+    assert "307" not in _codes(record(), card(), directory, ref)
+
+
+def test_a_p061_that_changes_only_the_name_still_has_its_enp_checked(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    record = dataclasses.replace(
+        with_insurance(_corrected(fam="Петров"), enp=OTHER_ENP, policy=single_policy(npolis=OTHER_ENP)),
+        old_person=dataclasses.replace(person(fam="Иванов"), dr=date.min, w=0),
+    )
+
+    assert "307" in _codes(record, insured_card(), directory, ref)
+
+
+@pytest.mark.parametrize(
+    ("dvizit", "late"), [(date(2025, 11, 1), False), (date(2025, 11, 2), True), (date(2025, 1, 9), False)]
+)
+def test_a_change_of_smo_by_wish_is_accepted_until_1_november(
+    dvizit: date, late: bool, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    for op, record in (
+        ("П031", with_visit(known_person_record("П031"), rsmo=2, dvizit=dvizit)),
+        ("П034", with_visit(valid_record("П034"), rsmo=2, rpolis=1, dvizit=dvizit)),
+    ):
+        assert ("423" in _codes(record, insured_card(OTHER_SMO), directory, ref)) is late, op
+
+
+@pytest.mark.parametrize("op", ["П032", "П033", "П035", "П036"])
+def test_changes_of_smo_on_moving_or_an_ended_contract_have_no_deadline(
+    op: str, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    record = with_visit(known_person_record(op), rsmo=3, dvizit=date(2025, 12, 1))
+
+    assert "423" not in _codes(record, insured_card(OTHER_SMO), directory, ref)
+
+
+@pytest.mark.parametrize("op", ["П021", "П022", "П023", "П024", "П025", "П040"])
+def test_de_registrations_and_changes_of_data_may_come_without_vizit(
+    op: str, directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    record = dataclasses.replace(
+        known_person_record(op, ddeath=TODAY if op == "П022" else None), visit=None, received_on=TODAY
+    )
+
+    assert _codes(record, insured_card(), directory, ref) == set()
+
+
+@pytest.mark.parametrize(
+    ("op", "card"),
+    [
+        ("П021", lambda: _closed_by_hub(Status.INSURED)),
+        ("П022", lambda: _closed_by_hub(Status.DEAD, ddeath=date(2025, 2, 1))),
+        ("П023", lambda: _closed_by_hub(Status.MERGED)),
+        ("П025", lambda: _closed_by_hub(Status.SUSPENDED)),
+    ],
+)
+def test_the_old_smos_answer_to_its_stoplist_passes_the_state_rules(
+    op: str, card: Callable[[], PersonCard], directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    record = known_person_record(op, ddeath=date(2025, 2, 1) if op == "П022" else None)
+
+    assert not {"503", "504", "512", "514"} & _codes(record, card(), directory, ref)
+
+
+def _closed_by_hub(status: Status, **changes: Any) -> PersonCard:
+    """SMO's period closed by the hub (another СМО, ЗАГС, a merge, military service)."""
+    closed = period(dstop=date(2025, 2, 1), stop_reason=2)
+    others = {period(OTHER_SMO, dbeg=date(2025, 2, 1))} if status is Status.INSURED else set()
+    return insured_card(status=status, insurance=frozenset({closed, *others}), **changes)
