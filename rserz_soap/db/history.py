@@ -56,3 +56,13 @@ class Histories:
                 )
             )
         return result
+
+    def last_version_of(self, person_id: int, operations: tuple[str, ...]) -> int | None:
+        """The id of the person's latest version made by one of ``operations``."""
+        found: int | None = self._conn.execute(
+            select(person_version.c.id)
+            .where(person_version.c.person_id == person_id, person_version.c.operation.in_(operations))
+            .order_by(person_version.c.version_no.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return found

@@ -18,12 +18,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from rserz_soap.db.federal import DayTotals
-from rserz_soap.db.persons import VersionMeta
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.federal import FederalChange, FederalPerson
-from rserz_soap.domain.operations import OperationRefused, record_death
 from rserz_soap.domain.person import Document, PersonCard
-from rserz_soap.usecases import manual
+from rserz_soap.usecases import manual, vital
 from rserz_soap.usecases.federal_port import FederalRegister
 
 log = logging.getLogger(__name__)
@@ -150,14 +148,8 @@ def _apply_federal_person(
             outcome = "kept_pinned"
         touched += [f"{name} (закреплено)" for name in result.skipped_pinned]
     if fed.ddeath is not None and card.ddeath is None:
-        stored = uow.persons.load(card.person_id, for_update=True)
-        try:
-            transition = record_death(stored.card, fed.ddeath)
-        except OperationRefused:
-            pass
-        else:
-            meta = VersionMeta("FEDERAL_DEATH", "ferzl", actor, fed.ddeath, actor=actor, reason=reason)
-            uow.persons.save(stored, transition.after, meta, transition.stop_notices)
+        died = vital.record_death(uow, card.person_id, fed.ddeath, vital.EventSource("ferzl", reason, actor))
+        if died is vital.Outcome.APPLIED:
             touched.append("ddeath")
             outcome = "applied"
     policy = fed.latest_policy()
