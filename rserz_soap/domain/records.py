@@ -85,6 +85,17 @@ class InsuranceInput:
 
 
 @dataclass(frozen=True)
+class FormatError:
+    """A field of one record that fails its type or pattern (F012: 901 order/missing, 902 empty, 903 type,
+    904 value not allowed): the record's error, not the batch's."""
+
+    code: str
+    field: str | None
+    parent: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
 class OperationRecord:
     n_rec: int  # N_REC: the record's number in its batch
     op: str  # TIP_OP as received (validated against R001 by the checks, so not yet an Op)
@@ -100,6 +111,9 @@ class OperationRecord:
     record_id: str | None = None  # ID: the СМО's own id of the record, echoed in protocols
     received_on: date | None = None  # the day the hub received the record (event date of a VIZIT-less one)
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: what the record's own format check found (F012 901–904, the element and its parent named): such a
+    #: record is rejected as received, its neighbours in the batch go on
+    format_errors: tuple[FormatError, ...] = ()
 
     @property
     def event_date(self) -> date:

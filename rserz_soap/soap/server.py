@@ -12,6 +12,7 @@ imports, so a client needs nothing but the URL.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
@@ -30,6 +31,7 @@ from rserz_soap.db import exchange
 from rserz_soap.db.exchange import JournalWriter
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.buffer import Submitter
+from rserz_soap.domain.records import FormatError
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault, fault_bytes, fault_envelope
 from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
 from rserz_soap.soap.security import Caller, Gate
@@ -70,6 +72,8 @@ class Request:
     operation: str
     correlation_id: str
     hub: Hub
+    #: per record (1-based position of the ``Operation.records`` element): its format errors, if any
+    record_errors: dict[int, tuple[FormatError, ...]] = field(default_factory=dict)
 
     @property
     def submitter(self) -> Submitter:
@@ -90,6 +94,9 @@ class Operation:
     handler: Handler
     kinds: frozenset[str]  # participant kinds allowed to call it
     write: bool = False  # carries REQUEST_ID; its use case answers once per id
+    #: the element of one record of a batch (OP): a field of a record that fails its type or pattern is
+    #: that record's error (F012 901–904), handed to the handler, not a Fault for the whole batch
+    records: str | None = None
 
 
 @dataclass
@@ -168,11 +175,10 @@ class SoapApp:
             op = service.operations.get(operation)
             if op is None:
                 raise SoapFault(FaultCode.UNKNOWN_OPERATION)
-            if not service.schema.validate(element):
-                raise schema_fault(service.schema.error_log)
+            record_errors = {} if service.schema.validate(element) else _record_errors(service, op, element)
             if caller.participant.kind not in op.kinds:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
-            request = Request(caller, element, name, operation, correlation_id, self.hub)
+            request = Request(caller, element, name, operation, correlation_id, self.hub, record_errors)
             body = self._answer(op, request)
             self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
             return "200 OK", body
@@ -288,24 +294,78 @@ class SoapApp:
         return [data]
 
 
-_QUOTED_VALUE = re.compile(r"The value '.*?' ", re.S)
+_QUOTED_VALUE = re.compile(r"The value '.*?' |(?<=': )'.*?' (?=is not)", re.S)
 _NAMESPACE = re.compile(r"\{[^}]*[:/][^}]*\}")  # a namespace URI, not a pattern's {16}
+_MISSING = re.compile(r"Expected is \( (?:\{[^}]*\})?(\w+)")
+#: libxml2's kinds of schema error → the F012 format code of a record's field
+_FORMAT_CODES = {
+    "SCHEMAV_ELEMENT_CONTENT": "901",
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_3": "901",
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_4": "901",
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2": "901",
+    "SCHEMAV_CVC_COMPLEX_TYPE_4": "901",
+    "SCHEMAV_CVC_ENUMERATION_VALID": "904",
+}
+
+
+def _steps(err: Any) -> list[str]:
+    return [s.split(":")[-1] for s in (err.path or "").strip("/").split("/") if s]
+
+
+def _reason(err: Any) -> str:
+    """libxml2's reason without the offending value: the participant knows what it sent, and an answer
+    never echoes input."""
+    return _NAMESPACE.sub(
+        "",
+        _QUOTED_VALUE.sub(lambda m: "The value " if m.group(0).startswith("The") else "", err.message or ""),
+    )[:300]
 
 
 def schema_fault(error_log: Any) -> SoapFault:
-    """REQ-002 naming the element at fault and its parent (``FIELD``/``PARENT``), from the first error.
-
-    The text is libxml2's reason without the offending value: the participant knows what it sent, and an
-    answer never echoes input.
-    """
+    """REQ-002 naming the element at fault and its parent (``FIELD``/``PARENT``), from the first error."""
     err = error_log[0] if len(error_log) else None
     if err is None:
         return SoapFault(FaultCode.SCHEMA)
-    steps = [s.split(":")[-1].split("[")[0] for s in (err.path or "").strip("/").split("/") if s]
+    steps = [s.split("[")[0] for s in _steps(err)]
     field = steps[-1] if steps else None
     parent = steps[-2] if len(steps) > 1 else None
-    reason = _NAMESPACE.sub("", _QUOTED_VALUE.sub("The value ", err.message or ""))
-    return SoapFault(FaultCode.SCHEMA, reason[:300], field=field, parent=parent)
+    return SoapFault(FaultCode.SCHEMA, _reason(err), field=field, parent=parent)
+
+
+def _record_errors(service: Service, op: Operation, element: Any) -> dict[int, tuple[FormatError, ...]]:
+    """The schema's findings grouped by record, when every one lies inside a record; else REQ-002.
+
+    The batch without the faulty records is validated again, so a fault outside them is never hidden."""
+    errors = list(service.schema.error_log)
+    if op.records is None:
+        raise schema_fault(errors)
+    found: dict[int, list[FormatError]] = {}
+    for err in errors:
+        steps = _steps(err)
+        at = next((i for i, s in enumerate(steps) if s.split("[")[0] == op.records), None)
+        if at is None:
+            raise schema_fault([err])  # the batch's own shape: the envelope-level problem is the batch's
+        position = int(steps[at].partition("[")[2].rstrip("]") or 1)
+        names = [s.split("[")[0] for s in steps]
+        field, parent = names[-1], names[-2]
+        missing = _MISSING.search(err.message or "")
+        if missing and err.type_name == "SCHEMAV_CVC_COMPLEX_TYPE_2_4":  # the last required child is absent
+            field, parent = missing.group(1), names[-1]
+        elif missing and err.type_name == "SCHEMAV_ELEMENT_CONTENT":  # found X where a required Y belongs
+            field = missing.group(1)
+        code = _FORMAT_CODES.get(err.type_name, "903")
+        if err.type_name == "SCHEMAV_CVC_MINLENGTH_VALID" and "length of '0'" in (err.message or ""):
+            code = "902"
+        found.setdefault(position, []).append(FormatError(code, field, parent, _reason(err)))
+    rest = copy.deepcopy(element)
+    records = [c for c in rest.iter() if isinstance(c.tag, str) and etree.QName(c).localname == op.records]
+    for position in sorted(found, reverse=True):
+        if position <= len(records):
+            bad = records[position - 1]
+            bad.getparent().remove(bad)
+    if len(found) < len(records) and not service.schema.validate(rest):
+        raise schema_fault(service.schema.error_log)
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _envelope(body_child: Any) -> Any:

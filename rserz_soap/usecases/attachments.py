@@ -54,6 +54,7 @@ UNKNOWN_MO: Final = "unknown_mo"
 NEWER_ATTACHMENT: Final = "newer_attachment"
 NO_ATTACHMENT: Final = "no_attachment"
 BAD_DATES: Final = "bad_dates"
+NOT_INSURED: Final = "not_insured"
 
 #: The contract's ERR_CODE of each refusal (docs/soap-contract.md "Results and errors"): ФЛК codes where the
 #: error directory has one, the attachment service's own 601–604 otherwise.
@@ -65,6 +66,7 @@ REFUSAL_CODES: Final = {
     NEWER_ATTACHMENT: "602",
     NO_ATTACHMENT: "603",
     BAD_DATES: "604",
+    NOT_INSURED: "605",
 }
 
 #: Statuses whose card no longer describes a living, distinct person: nothing may be attached to them.
@@ -139,7 +141,8 @@ def attach(
 ) -> AttachResult:
     """Attach the person to ``mo_code`` for ``area_type`` from ``date_in``, closing the previous one.
 
-    Refused: a merged or annulled card; a dead person; ``date_in`` before birth; an МО that F003 does not
+    Refused: a merged or annulled card; a dead person; a person not insured on ``date_in``; ``date_in``
+    before birth; an МО that F003 does not
     list on ``date_in`` (an МО that left ОМС cannot take patients, even if its code is still known); an
     attachment of the area type that starts after ``date_in`` (inserting one into the past would rewrite
     the МО's history — detach or correct that one first). The same attachment requested again changes
@@ -169,6 +172,8 @@ def _attach(
         raise AttachmentError(BEFORE_BIRTH, f"DATE_IN {date_in} раньше даты рождения ЗЛ")
     if uow.nsi.record_on("F003", mo_code, date_in) is None:
         raise AttachmentError(UNKNOWN_MO, f"МО {mo_code} отсутствует в F003 на {date_in}")
+    if not card.insured_on(date_in):
+        raise AttachmentError(NOT_INSURED, f"ЗЛ не застраховано в ОМС на DATE_IN {date_in}")
     new = Attachment(mo_code, area_type, date_in, method, section=section, doctor_snils=doctor_snils)
     if new in card.attachments:
         return AttachResult(person_id, new, (), None)

@@ -283,6 +283,14 @@ def _decide(
 ) -> Outcome:
     record, card = w.record, (w.stored.card if w.stored else None)
     trail = Trail(w.entry_id, w.state)
+    if record.format_errors:  # it failed its own format check at the edge: nothing else is asked of it
+        found = [
+            intake.directory.error(e.code, n_rec=record.n_rec, detail=e.detail, field=e.field, parent=e.parent)
+            for e in record.format_errors
+        ]
+        trail.move(State.REJECTED, "flk", None)
+        comment = "; ".join(f"{e.code} {e.comment}" for e in found)
+        return Outcome(w, trail, None, ERROR_CODE, comment, found, reject_reason=comment)
     errors = _flk(intake, ref, record, card, w.submitter)
     fatal = [e for e in errors if e.severity == "E"]
     if fatal:

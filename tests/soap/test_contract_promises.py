@@ -120,11 +120,22 @@ def test_attachment_refusals_carry_their_contract_codes_and_no_internal_ids(hub:
     assert err_code(_attach(hub, card.enp, date(2025, 6, 1), area=2)) == "0"
     refusals["602"] = _attach(hub, card.enp, date(2025, 5, 1), area=2)  # one already starts later
     refusals["604"] = _detach(hub, card.enp, date(2025, 5, 1), area=2)  # ends before it starts
+    refusals["605"] = _attach(hub, card.enp, date(2024, 1, 1), area=3)  # not insured yet on that day
     for code, body in refusals.items():
         text = body.findtext(f"{{{CMN}}}ERR_TEXT") or ""
         assert err_code(body) == code, (code, text)
         # every number in the text is one the МО sent (its code, the area type, a date): no internal id
-        assert set(re.findall(r"\d+", text)) <= {"450001", "2", "3", "1900", "01", "2025", "05", "06"}, text
+        assert set(re.findall(r"\d+", text)) <= {
+            "450001",
+            "2",
+            "3",
+            "1900",
+            "01",
+            "2024",
+            "2025",
+            "05",
+            "06",
+        }, text
 
 
 def test_a_schema_violation_names_the_element_and_its_parent_and_echoes_nothing(hub: Hub) -> None:
@@ -140,10 +151,11 @@ def test_a_schema_violation_names_the_element_and_its_parent_and_echoes_nothing(
         and body.findtext(f".//{{{CMN}}}PARENT") == "getPersonData"
     )
     assert "12x" not in etree.tostring(body, encoding="unicode")
-    latin = _p040(hub.persons[0], "+79130000001").replace("П040", "P040")  # a Latin P
-    status, body = call(hub.url, hub.pki, "smo-45001", latin)
-    assert fault_code(body) == "REQ-002"
-    assert (body.findtext(f".//{{{CMN}}}FIELD"), body.findtext(f".//{{{CMN}}}PARENT")) == ("TIP_OP", "OP")
+    latin = _p040(hub.persons[0], "+79130000001").replace("П040", "P040")  # a Latin P, inside one OP:
+    status, body = call(hub.url, hub.pki, "smo-45001", latin)  # that record's F012 error, not a Fault
+    assert status == 200 and body.findtext(f".//{{{REG}}}CODE_ERP") == "AE"
+    pr = body.find(f".//{{{REG}}}PR")
+    assert (pr.findtext(f"{{{REG}}}IM_POL"), pr.findtext(f"{{{REG}}}BAS_EL")) == ("TIP_OP", "OP")
 
 
 def test_the_served_wsdl_rewrites_the_address_only(hub: Hub) -> None:

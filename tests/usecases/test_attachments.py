@@ -13,9 +13,11 @@ from rserz_soap.db.nsi import import_file
 from rserz_soap.db.tables import attachment, person_version
 from rserz_soap.domain.operations import OperationContext, apply_operation
 from rserz_soap.domain.person import Attachment, PersonCard, PersonData, Status
+from rserz_soap.domain.records import PolicyInput
 from rserz_soap.files.nsi import bundled_files, parse_nsi_file
 from rserz_soap.usecases import attachments
 from rserz_soap.usecases.attachments import (
+    REFUSAL_CODES,
     AttachmentError,
     ChangeSource,
     attach,
@@ -39,7 +41,9 @@ def f003(db_conn: Connection) -> None:
 
 
 def register(conn: Connection, data: PersonData | None = None) -> int:
-    rec = builders.record(person=data or builders.person_data())
+    """A person insured since 2010 (an old-style policy): attachments are made only to insured persons."""
+    policy = PolicyInput(vpolis=1, npolis="4500000012345678", dbeg=date(2010, 1, 1))
+    rec = builders.record(person=data or builders.person_data(), policy=policy)
     ctx = OperationContext(
         "45001", date(2025, 3, 3), lambda dr, w: persons.allocate_enp(conn, builders.REGION, dr, w)
     )
@@ -224,3 +228,18 @@ def test_double_attachments_are_found_and_closed_to_one_per_area_type(db_conn: C
     ).scalar_one()
     assert rows_after == rows_before + 3  # closed copies added; nothing deleted
     assert close_double_attachments(uow(db_conn), actor="job") == 0  # a rerun finds nothing to do
+
+
+def test_a_person_not_insured_on_the_date_cannot_be_attached(db_conn: Connection, f003: None) -> None:
+    rec = builders.record(person=builders.person_data())  # a ВС from the visit, 2025: insured from then on
+    ctx = OperationContext(
+        "45001", date(2025, 3, 3), lambda dr, w: persons.allocate_enp(db_conn, builders.REGION, dr, w)
+    )
+    t = apply_operation(None, rec, ctx)
+    pid = persons.save(
+        db_conn, None, t.after, persons.VersionMeta("П010", "smo", "45001", t.valid_from)
+    ).person_id
+    with pytest.raises(AttachmentError) as refused:
+        attach(uow(db_conn), pid, "450001", THERAPY, date(2024, 1, 15), 1, source=MO)
+    assert refused.value.code == "not_insured" and REFUSAL_CODES[refused.value.code] == "605"
+    assert open_attachments(db_conn, pid) == set()

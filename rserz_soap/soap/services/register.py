@@ -11,7 +11,7 @@ from rserz_soap.domain.codec import decode
 from rserz_soap.domain.countries import CountryCodes
 from rserz_soap.domain.identifiers import snils_from_wire
 from rserz_soap.domain.person import Address, Document, InsurancePeriod, PersonData
-from rserz_soap.domain.records import InsuranceInput, OperationRecord, PolicyInput, Visit
+from rserz_soap.domain.records import FormatError, InsuranceInput, OperationRecord, PolicyInput, Visit
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import FaultCode, SoapFault
 from rserz_soap.soap.server import Operation, Request, Service
@@ -178,6 +178,22 @@ def operation_record(
     )
 
 
+def _malformed(op: Any, position: int, errors: tuple[FormatError, ...]) -> OperationRecord:
+    """A record that failed its own format check: kept in the batch with what can be read of it (its
+    number, operation and ID), rejected with its F012 errors while the rest of the batch goes on."""
+    n_rec = _t(op, "N_REC") or ""
+    tip_op = (_t(op, "TIP_OP") or "")[:4]
+    return OperationRecord(
+        n_rec=int(n_rec) if n_rec.isdigit() and len(n_rec) < 9 else position,
+        op=tip_op,
+        person=PersonData(fam="", im="", ot=None, w=0, dr=dt.date.min),
+        visit=None,
+        insurance=InsuranceInput(ter_st="", smo_code=""),
+        record_id=(_t(op, "ID") or "")[:36] or None,
+        format_errors=errors,
+    )
+
+
 def _person_old(el: Any) -> PersonData:
     return PersonData(
         fam=_t(el, "FAM") or "",
@@ -223,11 +239,17 @@ def submit_operations(req: Request) -> Any:
         )
     countries = submit.country_codes(req.hub.db.reading(), req.hub.intake)
     today = dt.date.today()
+    records = [
+        _malformed(op, position, req.record_errors[position])
+        if position in req.record_errors
+        else operation_record(op, header_smo, countries, today)
+        for position, op in enumerate(ops, start=1)
+    ]
     answer = submit.submit_operations(
         req.hub.db.unit_of_work(),
         req.hub.intake,
         req.submitter,
-        [operation_record(op, header_smo, countries, today) for op in ops],
+        records,
         request_id,
         fingerprint=req.key().fingerprint,
         file_name=_header(oplist, "FILENAME") or None,
@@ -401,7 +423,7 @@ SERVICE = Service(
     "register",
     NS,
     {
-        "submitOperations": Operation(submit_operations, SMO, write=True),
+        "submitOperations": Operation(submit_operations, SMO, write=True, records="OP"),
         "getProtocol": Operation(get_protocol, SMO),
         "getStopList": Operation(get_stop_list, SMO),
         "getCorrections": Operation(get_corrections, SMO),
