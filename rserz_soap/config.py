@@ -76,6 +76,27 @@ class Settings:
             "doc": "seconds a signed request may be old (its wsu:Created), whatever its wsu:Expires says",
         },
     )
+    search_page_size: int = field(
+        default=50,
+        metadata={
+            "env": "RSERZ_SEARCH_PAGE_SIZE",
+            "doc": "the most persons one searchPersons page returns (the contract allows asking for up to 100)",
+        },
+    )
+    disclosure_retention_days: int = field(
+        default=1095,
+        metadata={
+            "env": "RSERZ_DISCLOSURE_RETENTION_DAYS",
+            "doc": "days the disclosure log (which persons each answer showed to whom) is kept",
+        },
+    )
+    metrics_allow: str = field(
+        default="127.0.0.1,::1",
+        metadata={
+            "env": "RSERZ_METRICS_ALLOW",
+            "doc": "addresses or networks (comma-separated) that may read /metrics; behind a proxy, protect it there too",
+        },
+    )
     clock_skew: int = field(
         default=60,
         metadata={

@@ -87,38 +87,42 @@ def record_call(engine: Engine, rec: ExchangeRecord) -> None:
         log.exception("could not journal the outbound call %s", rec.operation)
 
 
-class JournalWriter:
-    """Exchange-journal rows written in batches by a thread (see the module docstring)."""
+class BatchedInsert:
+    """Rows of one table written off the request path: queued, inserted by a thread in multi-row INSERTs
+    at least every ``interval`` seconds; a stopping process flushes what is left."""
 
-    def __init__(self, engine: Engine, *, interval: float = 0.2, max_batch: int = 500) -> None:
+    def __init__(
+        self, engine: Engine, table: Any, *, name: str, interval: float = 0.2, max_batch: int = 500
+    ) -> None:
         self._engine = engine
+        self._table = table
+        self._name = name
         self._interval = interval
         self._max_batch = max_batch
-        self._queue: queue.Queue[tuple[ExchangeRecord, bool]] = queue.Queue()
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, rec: ExchangeRecord, *, log_bodies: bool) -> None:
+    def submit(self, row: dict[str, Any]) -> None:
         self._ensure_thread()
-        self._queue.put((rec, log_bodies))
+        self._queue.put(row)
 
     def flush(self) -> int:
-        """Write everything queued now (also used by tests to see the journal synchronously)."""
-        batch: list[tuple[ExchangeRecord, bool]] = []
-        while len(batch) < self._max_batch * 20:
+        """Write everything queued now (also used by tests to see the rows synchronously)."""
+        rows: list[dict[str, Any]] = []
+        while len(rows) < self._max_batch * 20:
             try:
-                batch.append(self._queue.get_nowait())
+                rows.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        if not batch:
+        if not rows:
             return 0
-        rows = [_row(r, keep) for r, keep in batch]
         try:
             with self._engine.begin() as conn:
-                conn.execute(insert(exchange_journal), rows)
+                conn.execute(insert(self._table), rows)
         except Exception:
-            log.exception("exchange journal: %d rows could not be written", len(rows))
+            log.exception("%s: %d rows could not be written", self._name, len(rows))
         return len(rows)
 
     def _ensure_thread(self) -> None:
@@ -126,10 +130,25 @@ class JournalWriter:
             return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():  # also after a fork (gunicorn worker)
-                self._thread = threading.Thread(target=self._run, name="exchange-journal", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
                 atexit.register(self.flush)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self.flush()
+
+
+class JournalWriter:
+    """Exchange-journal rows written in batches by a thread (see the module docstring)."""
+
+    def __init__(self, engine: Engine, *, interval: float = 0.2, max_batch: int = 500) -> None:
+        self._rows = BatchedInsert(
+            engine, exchange_journal, name="exchange-journal", interval=interval, max_batch=max_batch
+        )
+
+    def submit(self, rec: ExchangeRecord, *, log_bodies: bool) -> None:
+        self._rows.submit(_row(rec, log_bodies))
+
+    def flush(self) -> int:
+        return self._rows.flush()

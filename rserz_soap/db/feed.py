@@ -42,6 +42,7 @@ class FeedEntry:
     recorded_at: datetime
     smo_code: str | None
     mo_codes: tuple[str, ...]
+    person_id: int = 0
 
 
 def read(conn: Connection, after: int, limit: int, *, kind: str, code: str) -> tuple[list[FeedEntry], bool]:
@@ -57,7 +58,8 @@ def read(conn: Connection, after: int, limit: int, *, kind: str, code: str) -> t
     }.get(kind, "")
     rows = conn.execute(
         text(
-            "SELECT j.feed_seq, p.main_enp, j.operation, v.valid_from, j.recorded_at, j.smo_code, j.mo_codes"
+            "SELECT j.feed_seq, p.main_enp, j.operation, v.valid_from, j.recorded_at, j.smo_code, j.mo_codes,"
+            " j.person_id"
             " FROM change_journal j JOIN person p ON p.id = j.person_id"
             " LEFT JOIN person_version v ON v.id = j.version_id"
             " WHERE j.feed_seq > :after" + visible + " ORDER BY j.feed_seq LIMIT :lim"
@@ -73,6 +75,7 @@ def read(conn: Connection, after: int, limit: int, *, kind: str, code: str) -> t
             r.recorded_at,
             r.smo_code,
             tuple((r.mo_codes or "").split()),
+            r.person_id,
         )
         for r in rows[:limit]
     ]

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, text
 
 from rserz_soap.db.attachments import Attachments
 from rserz_soap.db.buffer import BufferEntries
+from rserz_soap.db.disclosures import Disclosures
 from rserz_soap.db.engine import make_engine
 from rserz_soap.db.federal import FederalChanges, FederalPushes, Reconciliations
 from rserz_soap.db.feed import Feed
@@ -226,6 +227,10 @@ class UnitOfWork:
     @property
     def nsi(self) -> Nsi:
         return self._repo(Nsi)
+
+    @property
+    def disclosures(self) -> Disclosures:
+        return self._repo(Disclosures)
 
     @property
     def participants(self) -> Participants:

@@ -16,3 +16,14 @@ def heartbeat() -> str:
     if job is not None:
         job.connection.hset(HEARTBEAT_KEY, mapping={"at": now, "worker": job.worker_name or ""})
     return now
+
+
+def prune_disclosures() -> int:
+    """Forget disclosure rows older than RSERZ_DISCLOSURE_RETENTION_DAYS (run daily)."""
+    from rserz_soap.config import load_settings
+    from rserz_soap.jobs.buffer import database
+    from rserz_soap.usecases.audit import prune_disclosures as prune
+
+    settings = load_settings()
+    with database() as db:
+        return prune(db.unit_of_work(), settings.disclosure_retention_days)

@@ -17,4 +17,5 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(federal.scheduled_sync, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
     scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
+    scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler

@@ -39,6 +39,7 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
             "buffer      " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "empty"),
             *_federal(engine, settings),
         ]
+    lines.append(_trust(settings))
     if rd.ok:
         for name in queues.ALL:
             lines.append(f"queue       {name}: {Queue(name, connection=redis).count} waiting")
@@ -48,6 +49,20 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
         when = beat.decode() if isinstance(beat, bytes) else beat
         lines.append(f"scheduler   last heartbeat job ran at {when or 'never'}")
     return lines
+
+
+def _trust(settings: Settings) -> str:
+    """The certificates the gate trusts: a missing or broken CRL refuses every request (fail closed)."""
+    import datetime as dt
+
+    from rserz_soap.xmlsig.trust import TrustStore
+
+    try:
+        store = TrustStore.from_pki_dir(settings.pki_dir, require_crl=True)
+    except (OSError, ValueError) as exc:
+        return f"trust       BROKEN — every SOAP request is refused: {exc}"
+    stale = store.stale_crls(dt.datetime.now(dt.UTC))
+    return "trust       " + (f"CRL stale (the CA has not published): {'; '.join(stale)}" if stale else "ok")
 
 
 def _federal(engine: Engine, settings: Settings) -> list[str]:

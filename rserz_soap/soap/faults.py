@@ -46,6 +46,11 @@ class FaultCode(Enum):
     IDEMPOTENCY_CONFLICT = ("REQ-010", "Client", "this REQUEST_ID was already used for a different request")
     NOT_FOUND = ("REQ-020", "Client", "nothing found for the given key")
     INVALID = ("REQ-030", "Client", "the request is not acceptable")
+    SEARCH_TOO_BROAD = (
+        "REQ-031",
+        "Client",
+        "a search needs a surname and a birth date range of at most a year",
+    )
     # ours
     UNAVAILABLE = ("SRV-001", "Server", "the service is temporarily unavailable")
     INTERNAL = ("SRV-002", "Server", "internal error; the correlation id identifies it in the hub's journal")

@@ -8,6 +8,7 @@ the parsed envelope, handed on so that nothing parses the body twice.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,22 @@ def read_body(stream: Any, content_length: str | None, limits: Limits) -> bytes:
     return bytes(raw)
 
 
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def check_encoding(raw: bytes) -> None:
+    """UTF-8 only, as the contract says: a UTF-16/32 body (a NUL byte, or another declared encoding) is
+    refused before any parser sees it, so that no byte-level check can be stepped around by re-encoding."""
+    if b"\x00" in raw[:4096] or raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise SoapFault(FaultCode.MALFORMED, "the request must be UTF-8")
+    declared = _DECLARED_ENCODING.match(raw[:256])
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise SoapFault(FaultCode.MALFORMED, "the request must be UTF-8")
+
+
 def parse_envelope(raw: bytes, limits: Limits) -> Any:
     """The SOAP 1.1 envelope element of ``raw``, or a SoapFault saying why not."""
+    check_encoding(raw)
     head = raw[:2048].lower()
     if b"<!doctype" in head or b"<!entity" in raw.lower():
         raise SoapFault(FaultCode.DOCTYPE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from rserz_soap.soap.faults import FaultCode, SoapFault
 from rserz_soap.xmlsig.algorithms import SHA1
 from rserz_soap.xmlsig.trust import TrustError, TrustStore
 from rserz_soap.xmlsig.wsse import SignerPolicy, WsseError, verify_envelope
+
+log = logging.getLogger(__name__)
 
 _WSSE_FAULTS = {
     "no_security": FaultCode.UNSIGNED,
@@ -128,6 +131,10 @@ class Gate:
             signer["participant"], signer["sha"], verified.replay_key, verified.body, signer["gost"]
         )
 
+    def trust_health(self) -> TrustHealth:
+        health = getattr(self._trust, "health", None)
+        return health() if callable(health) else TrustHealth("ok")
+
     def _participant(self, sha: str) -> Participant | None:
         now = time.monotonic()
         with self._lock:
@@ -140,10 +147,21 @@ class Gate:
         return found
 
 
-class ReloadingTrust:
-    """The trust store of a PKI folder, re-read when its CA or CRL file changes (checked every ``interval``).
+@dataclass(frozen=True)
+class TrustHealth:
+    """What /healthz and `rserz status` say about the trust store: ok, stale CRL(s), or refusing."""
 
-    A revocation published to ``ca/crl.pem`` takes effect without restarting the hub's workers.
+    state: str  # ok | stale | broken
+    detail: str | None = None
+
+
+class ReloadingTrust:
+    """The trust store of a PKI folder, re-read when a CA or CRL file changes (checked every ``interval``).
+
+    A revocation published to ``ca/crl.pem`` takes effect without restarting the hub's workers. It fails
+    closed: a CRL that is missing, unreadable or not signed by its CA makes every request refused
+    (SRV-001, the hub's own problem) and ``health()`` broken — never a silent fallback to the old list or
+    to no revocation check at all — until the files are mended.
     """
 
     def __init__(self, pki_dir: Any, *, interval: float = 30.0) -> None:
@@ -154,15 +172,23 @@ class ReloadingTrust:
         self._lock = threading.Lock()
         self._checked = 0.0
         self._stamp: tuple[float, ...] = ()
-        self._store = self._load()
+        self._store: TrustStore | None = None
+        self._broken: str | None = None
+        self._load()
 
     def _files_stamp(self) -> tuple[float, ...]:
-        files = (self._dir / "ca" / "cert.pem", self._dir / "ca" / "crl.pem")
+        files = [self._dir / d / f for d in ("ca", "gost-ca") for f in ("cert.pem", "crl.pem")]
         return tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in files)
 
-    def _load(self) -> TrustStore:
+    def _load(self) -> None:
         self._stamp = self._files_stamp()
-        return TrustStore.from_pki_dir(self._dir)
+        try:
+            self._store = TrustStore.from_pki_dir(self._dir, require_crl=True)
+            self._broken = None
+        except (OSError, ValueError) as exc:
+            self._store = None
+            self._broken = str(exc) or type(exc).__name__
+            log.error("trust store refuses every request until mended: %s", self._broken)
 
     def validate(self, cert: Any, at: dt.datetime) -> None:
         now = time.monotonic()
@@ -170,5 +196,14 @@ class ReloadingTrust:
             with self._lock:
                 self._checked = now
                 if self._files_stamp() != self._stamp:
-                    self._store = self._load()
-        self._store.validate(cert, at=at)
+                    self._load()
+        store = self._store
+        if store is None:
+            raise SoapFault(FaultCode.UNAVAILABLE, "the hub cannot check certificates now")
+        store.validate(cert, at=at)
+
+    def health(self, at: dt.datetime | None = None) -> TrustHealth:
+        if self._store is None:
+            return TrustHealth("broken", self._broken)
+        stale = self._store.stale_crls(at or dt.datetime.now(dt.UTC))
+        return TrustHealth("stale", "; ".join(stale)) if stale else TrustHealth("ok")

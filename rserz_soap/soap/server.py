@@ -28,6 +28,7 @@ from prometheus_client import Counter
 
 from rserz_soap.config import PROJECT_ROOT, Settings
 from rserz_soap.db import exchange
+from rserz_soap.db.disclosures import DisclosureWriter
 from rserz_soap.db.exchange import JournalWriter
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.buffer import Submitter
@@ -74,6 +75,12 @@ class Request:
     hub: Hub
     #: per record (1-based position of the ``Operation.records`` element): its format errors, if any
     record_errors: dict[int, tuple[FormatError, ...]] = field(default_factory=dict)
+    #: the persons the answer shows (internal ids), for the disclosure log
+    disclosed: set[int] = field(default_factory=set)
+
+    def disclose(self, person_ids: Iterable[int | None]) -> None:
+        """The answer shows these persons: the disclosure log records them (152-ФЗ)."""
+        self.disclosed.update(i for i in person_ids if i)
 
     @property
     def submitter(self) -> Submitter:
@@ -134,6 +141,7 @@ class SoapApp:
         self.limits = limits or Limits()
         self.validate_responses = validate_responses  # the contract tests turn it on: answers must match xsd/
         self.journal = JournalWriter(hub.db.engine)
+        self.disclosures = DisclosureWriter(hub.db.engine)
 
     # -- WSGI --------------------------------------------------------------------------------------------
 
@@ -180,6 +188,9 @@ class SoapApp:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
             request = Request(caller, element, name, operation, correlation_id, self.hub, record_errors)
             body = self._answer(op, request)
+            self.disclosures.submit(
+                caller.participant.id, operation, uuid.UUID(correlation_id), request.disclosed
+            )
             self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
             return "200 OK", body
         except SoapFault as fault:

@@ -6,6 +6,7 @@ One place for the mapping, so every service writes a person, a document or a pol
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -70,7 +71,25 @@ def result(b: Builder, code: int, text: str) -> None:
 # (idn:DOC, reg:PERSON …) is in the namespace of the schema that declares it, its children in cmn.
 
 
-def person(parent: Any, ns: str, name: str, p: PersonData, ddeath: date | None) -> None:
+@dataclass(frozen=True)
+class View:
+    """How much of a card an answer carries: 152-ФЗ's "only what the purpose needs"."""
+
+    contacts: bool  # PHONE, EMAIL
+    addresses: bool  # ADDRES_G, ADDRES_P
+    all_documents: bool  # every document, or only the identity document
+    insurance_history: bool  # every period, or only the one in force
+
+
+FULL_VIEW = View(contacts=True, addresses=True, all_documents=True, insurance_history=True)
+#: an МО identifies a patient and checks the insurance: name, birth, sex, СНИЛС, the identity document,
+#: the policy in force and the attachments in force — no addresses, contacts or old policies
+CLINIC_VIEW = View(contacts=False, addresses=False, all_documents=False, insurance_history=False)
+
+
+def person(
+    parent: Any, ns: str, name: str, p: PersonData, ddeath: date | None, *, contacts: bool = True
+) -> None:
     c = Builder(etree.SubElement(parent, f"{{{ns}}}{name}"), COMMON_NS)
     c.opt("FAM", p.fam)
     c.opt("IM", p.im)
@@ -84,8 +103,9 @@ def person(parent: Any, ns: str, name: str, p: PersonData, ddeath: date | None) 
     c.opt("C_OKSM", p.c_oksm)
     c.opt("SS", p.ss)
     c.add("KATEG", p.kateg)
-    c.opt("PHONE", p.phone)
-    c.opt("EMAIL", p.email)
+    if contacts:
+        c.opt("PHONE", p.phone)
+        c.opt("EMAIL", p.email)
     c.opt("DDEATH", ddeath)
 
 
@@ -172,25 +192,35 @@ def latest_first(periods: Iterable[InsurancePeriod]) -> list[InsurancePeriod]:
     return sorted(periods, key=lambda p: (p.dbeg, p.dstop or date.max), reverse=True)
 
 
-def zl(parent: Any, ns: str, card: PersonCard, *, on: date, history: bool, version: bool = True) -> None:
-    """idn:ZlType — the person as of ``on``: the policy on that date (or the last one), or all of them."""
+def zl(
+    parent: Any,
+    ns: str,
+    card: PersonCard,
+    *,
+    on: date,
+    history: bool,
+    version: bool = True,
+    view: View = FULL_VIEW,
+) -> None:
+    """idn:ZlType — the person as of ``on``: the policy on that date (or the last one), or all of them;
+    ``view`` leaves out what the caller's purpose does not need."""
     z = Builder(etree.SubElement(parent, f"{{{ns}}}ZL"), ns)
     z.add("ENP", card.enp)
     for alias in sorted(card.aliases):
         z.add("OLD_ENP", alias)
-    person(z.parent, ns, "PERSON", card.data, card.ddeath)
+    person(z.parent, ns, "PERSON", card.data, card.ddeath, contacts=view.contacts)
     z.add("STATUS", card.status.value)
     z.opt("WORKING", is_working(card.data.kateg))
     docs = sorted(card.documents, key=lambda d: (not d.is_main, -(d.docdate or date.min).toordinal()))
-    for d in docs:
+    for d in docs if view.all_documents else docs[:1]:
         document(z.parent, ns, d)
-    by_kind = {a.kind: a for a in card.addresses}
+    by_kind = {a.kind: a for a in card.addresses} if view.addresses else {}
     if "G" in by_kind:
         address(z.parent, ns, "ADDRES_G", by_kind["G"])
     if "P" in by_kind:
         address(z.parent, ns, "ADDRES_P", by_kind["P"])
     periods = latest_first(card.insurance)
-    if not history and periods:
+    if not (history and view.insurance_history) and periods:
         current = card.period_on(on)
         periods = [current] if current is not None else periods[:1]
     for p in periods:

@@ -299,6 +299,7 @@ class AttachmentAnswer:
 
     found: bool  # a person has this ЕНП
     enp: str | None = None  # the person's main ЕНП
+    person_id: int | None = None
     refusal: str | None = None  # an :class:`AttachmentError` code
     message: str | None = None
     attachments: tuple[Attachment, ...] = ()  # in force after the change
@@ -352,7 +353,7 @@ def _by_enp(uow: UnitOfWork, key: RequestKey, enp: str, change: Callable[[int], 
         in_force = sorted(
             (a for a in card.attachments if a.date_out is None), key=lambda a: (a.area_type, a.date_in)
         )
-        return AttachmentAnswer(True, card.enp, attachments=tuple(in_force))
+        return AttachmentAnswer(True, card.enp, person_id, attachments=tuple(in_force))
 
     with uow:
         return once(uow, key, AttachmentAnswer, work)

@@ -25,6 +25,16 @@ class BadKey(ValueError):
     """The request names no key group, or more than one."""
 
 
+class SearchTooBroad(ValueError):
+    """A remote search must name a surname and a birth date range of at most a year (152-ФЗ: no
+    fishing through the register by a common surname)."""
+
+
+#: the widest birth date range a search may cover, and the shortest surname it may start from
+MAX_SEARCH_DAYS = 366
+MIN_SEARCH_SURNAME = 2
+
+
 @dataclass(frozen=True)
 class Key:
     """Exactly one group must be given (domain.md §8)."""
@@ -147,12 +157,23 @@ def search_persons(
     page_size: int = 20,
     match: str = "FUZZY",
     w: int | None = None,
+    max_page_size: int = MAX_LIMIT,
 ) -> Page:
     """Remote search with partial and misspelt names; best matches first, paged.
 
     ``match``: FUZZY (parts as words of the name, typos tolerated), PREFIX (the name begins with the given
     parts), EXACT (the given parts exactly, patronymic included when given)."""
-    page_size = max(1, min(page_size, MAX_LIMIT))
+    surname = (fam or "").strip()
+    if (
+        len(surname) < MIN_SEARCH_SURNAME
+        or dr_from is None
+        or dr_to is None
+        or not 0 <= (dr_to - dr_from).days <= MAX_SEARCH_DAYS
+    ):
+        raise SearchTooBroad(
+            f"FAM of at least {MIN_SEARCH_SURNAME} letters, DR_FROM and DR_TO at most {MAX_SEARCH_DAYS} days apart"
+        )
+    page_size = max(1, min(page_size, max_page_size))
     page = max(1, page)
     with uow:  # a transaction: the trigram threshold is set for it
         return _search(uow, fam, im, ot, dr_from, dr_to, page, page_size, match, w)

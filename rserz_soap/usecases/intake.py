@@ -285,7 +285,9 @@ def _decide(
     trail = Trail(w.entry_id, w.state)
     if record.format_errors:  # it failed its own format check at the edge: nothing else is asked of it
         found = [
-            intake.directory.error(e.code, n_rec=record.n_rec, detail=e.detail, field=e.field, parent=e.parent)
+            intake.directory.error(
+                e.code, n_rec=record.n_rec, detail=e.detail, field=e.field, parent=e.parent
+            )
             for e in record.format_errors
         ]
         trail.move(State.REJECTED, "flk", None)

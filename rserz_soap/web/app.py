@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 import uuid
 from typing import Any
@@ -67,6 +68,8 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> tuple[Any, int]:
         checks = [health.check_postgres(db), health.check_redis(rds)]
+        if soap_app is not None:  # certificates: a missing or broken CRL refuses every request
+            checks.append(health.check_trust(soap_app.gate.trust_health()))
         for c in checks:
             if not c.ok:
                 metrics.HEALTH_FAILURES.labels(c.name).inc()
@@ -78,8 +81,18 @@ def create_app(
         }
         return jsonify(body), 200 if ok else 503
 
+    allowed = [
+        ipaddress.ip_network(a.strip(), strict=False) for a in settings.metrics_allow.split(",") if a.strip()
+    ]
+
     @app.get("/metrics")
     def prometheus() -> Response:
+        try:
+            peer = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            peer = None
+        if peer is None or not any(peer in net for net in allowed):
+            return Response("forbidden\n", status=403, mimetype="text/plain")
         payload, content_type = metrics.render()
         return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
 

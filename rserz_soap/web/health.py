@@ -9,6 +9,7 @@ import redis
 
 from rserz_soap.db.health import ping
 from rserz_soap.db.uow import Database
+from rserz_soap.soap.security import TrustHealth
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,17 @@ def check_postgres(db: Database) -> Check:
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported with its class
         return Check("postgres", False, _ms(started), type(exc).__name__)
     return Check("postgres", True, _ms(started))
+
+
+def check_trust(state: TrustHealth) -> Check:
+    """Not healthy while the trust store refuses every request (a CRL missing or broken); a stale CRL is
+    reported but still healthy: the CA has not published, the hub still checks the list it has."""
+    return Check(
+        "trust",
+        state.state != "broken",
+        0.0,
+        None if state.state == "ok" else f"{state.state}: {state.detail}",
+    )
 
 
 def check_redis(client: redis.Redis) -> Check:

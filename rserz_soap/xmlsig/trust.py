@@ -86,9 +86,12 @@ class TrustStore:
         self._warned: set[tuple[bytes, dt.datetime]] = set()
 
     @classmethod
-    def from_pki_dir(cls, path: str | os.PathLike[str]) -> TrustStore:
+    def from_pki_dir(cls, path: str | os.PathLike[str], *, require_crl: bool = False) -> TrustStore:
         """The anchors of a ``var/pki``-layout directory: ``ca/cert.pem`` (one or more) and ``ca/crl.pem``,
-        and the GOST CA's ``gost-ca/cert.pem`` and ``gost-ca/crl.pem`` when that directory exists."""
+        and the GOST CA's ``gost-ca/cert.pem`` and ``gost-ca/crl.pem`` when that directory exists.
+
+        ``require_crl``: a CA without its CRL is an error (``ValueError``), not "revocation unchecked" —
+        what a server that decides trust must do: fail closed."""
         ca_certs: list[x509.Certificate] = []
         crls = []
         for ca_dir in (Path(path) / CA_DIR, *_optional_ca_dirs(Path(path))):
@@ -96,9 +99,20 @@ class TrustStore:
             crl_path = ca_dir / CRL_FILE
             if crl_path.exists():
                 crls.append(x509.load_pem_x509_crl(crl_path.read_bytes()))
+            elif require_crl:
+                raise ValueError(f"no CRL at {crl_path}")
             else:
                 log.warning("no CRL at %s: revocation is not checked", crl_path)
         return cls(ca_certs, crls)
+
+    def stale_crls(self, at: dt.datetime) -> list[str]:
+        """Issuers whose CRL's nextUpdate has passed (still used, but the CA has not published since)."""
+        return [
+            crl.issuer.rfc4514_string()
+            for crls in self._crls.values()
+            for crl in crls
+            if crl.next_update_utc is not None and crl.next_update_utc < at
+        ]
 
     @property
     def ca_certs(self) -> tuple[x509.Certificate, ...]:

@@ -29,6 +29,7 @@ def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
         federal.scheduled_sync,
         federal.resume_stale_reconciliations,
         snapshots.publish_due,
+        housekeeping.prune_disclosures,
     ]
     # federal work has its own queue, so a long reconciliation never delays the buffer
     assert {j.func: j.queue_name for j in jobs}[federal.scheduled_push] == queues.FEDERAL

@@ -67,7 +67,10 @@ def test_person_data_and_insurance_status(hub: Hub) -> None:
 
 
 def test_search_with_a_typo(hub: Hub) -> None:
-    answer = _client(hub).service.searchPersons(FAM="Кузнецава", IM="Анна")
+    born = hub.persons[1].data.dr
+    answer = _client(hub).service.searchPersons(
+        FAM="Кузнецава", IM="Анна", DR_FROM=born.replace(month=1, day=1), DR_TO=born.replace(month=12, day=31)
+    )
     assert answer.TOTAL >= 1 and hub.persons[1].enp == answer.ZL[0].ENP
 
 

@@ -44,8 +44,9 @@ def _submit(hub: Hub) -> Any:
 
 
 def _identification(hub: Hub) -> Any:
+    """As the СМО: an МО is not shown addresses (docs/soap-contract.md "What each participant sees")."""
     signer = WsseSigner(
-        hub.keypair("mo-450001"), trust=TrustStore.from_pki_dir(hub.pki), expected_signers={hub.sha256("hub")}
+        hub.keypair("smo-45001"), trust=TrustStore.from_pki_dir(hub.pki), expected_signers={hub.sha256("hub")}
     )
     return zeep.Client(f"{hub.url}/soap/identification?wsdl", wsse=signer)
 

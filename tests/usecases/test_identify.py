@@ -12,7 +12,15 @@ from rserz_soap.domain.identifiers import make_snils
 from rserz_soap.domain.operations import OperationContext, apply_operation
 from rserz_soap.domain.records import PolicyInput
 from rserz_soap.usecases import duplicates
-from rserz_soap.usecases.identify import BadKey, Key, identify, insurance_status, person_data, search_persons
+from rserz_soap.usecases.identify import (
+    BadKey,
+    Key,
+    SearchTooBroad,
+    identify,
+    insurance_status,
+    person_data,
+    search_persons,
+)
 from tests import builders
 from tests.harness import uow
 
@@ -103,13 +111,28 @@ def test_the_cap_sets_the_excess_flag(db_conn: Connection) -> None:
 def test_search_tolerates_typos_and_partial_names(db_conn: Connection) -> None:
     target = _person(db_conn, 20, fam="Ковальчук", im="Ярослава", ot="Игоревна").card
     _person(db_conn, 21, fam="Петренко", im="Ярослава", ot="Игоревна")
-    typo = search_persons(uow(db_conn), "Кавальчук", "Ярослава", "Игоревна")
+    born = {
+        "dr_from": target.data.dr.replace(month=1, day=1),
+        "dr_to": target.data.dr.replace(month=12, day=31),
+    }
+    typo = search_persons(uow(db_conn), "Кавальчук", "Ярослава", "Игоревна", **born)
     assert typo.cards and typo.cards[0].person_id == target.person_id
-    partial = search_persons(uow(db_conn), "Ковальчук", None, None)
+    partial = search_persons(uow(db_conn), "Ковальчук", None, None, **born)
     assert target.person_id in [c.person_id for c in partial.cards]
     dated = search_persons(
         uow(db_conn), "Ковальчук", None, None, dr_from=date(2000, 1, 1), dr_to=date(2001, 1, 1)
     )
     assert target.person_id not in [c.person_id for c in dated.cards]  # born 1985
-    paged = search_persons(uow(db_conn), "Ковальчук", None, None, page=2, page_size=1)
+    paged = search_persons(uow(db_conn), "Ковальчук", None, None, page=2, page_size=1, **born)
     assert paged.total >= 1 and len(paged.cards) == max(0, min(1, paged.total - 1))
+
+
+def test_a_search_must_name_a_surname_and_a_year_of_birth_at_most(db_conn: Connection) -> None:
+    """152-ФЗ: a remote search is for finding a patient, not for browsing the register by a surname."""
+    for broad in (
+        {"fam": "Ковальчук"},  # no birth date at all
+        {"fam": "Ковальчук", "dr_from": date(1980, 1, 1), "dr_to": date(1990, 1, 1)},  # a decade
+        {"fam": "К", "dr_from": date(1985, 1, 1), "dr_to": date(1985, 12, 31)},  # a letter
+    ):
+        with pytest.raises(SearchTooBroad):
+            search_persons(uow(db_conn), broad.pop("fam"), None, None, **broad)  # type: ignore[arg-type]

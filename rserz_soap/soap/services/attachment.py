@@ -45,6 +45,7 @@ def _answer(req: Request, name: str, answer: AttachmentAnswer) -> Any:
         xml.result(b, int(attachments.REFUSAL_CODES[answer.refusal]), answer.message or answer.refusal)
         b.add("REQUEST_ID", request_id)
         return out
+    req.disclose([answer.person_id])
     xml.result(b, 0, "Выполнено")
     b.add("REQUEST_ID", request_id)
     b.add("ENP", answer.enp)

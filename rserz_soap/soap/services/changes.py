@@ -19,6 +19,7 @@ def get_changes(req: Request) -> Any:
     p = req.caller.participant
     found = changes.changes(req.hub.db.unit_of_work(), after, limit, kind=p.kind, code=p.code)
     entries = found.entries
+    req.disclose(e.person_id for e in entries)
     out = xml.element(NS, "getChangesResponse")
     b = xml.Builder(out, NS)
     xml.result(b, 0 if entries else 1, "Выполнено" if entries else "Новых изменений нет")
@@ -72,6 +73,7 @@ def get_snapshot(req: Request) -> Any:
     else:
         xml.result(b, 0 if found.total else 1, "Выполнено" if found.total else "Застрахованных в срезе нет")
         total, rows = found.total, found.rows
+    req.disclose(r.person_id for r in rows)
     b.add("DATE", day)
     b.add("TOTAL", total)
     b.add("PAGE", page)

@@ -36,6 +36,11 @@ def _key(el: Any) -> idf.Key:
     )
 
 
+def _view(req: Request) -> xml.View:
+    """What a caller's kind needs of a card (docs/soap-contract.md "What each participant sees")."""
+    return xml.CLINIC_VIEW if req.caller.participant.kind == "mo" else xml.FULL_VIEW
+
+
 def identify_person(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON") or date.today()
@@ -45,12 +50,13 @@ def identify_person(req: Request) -> Any:
         )
     except idf.BadKey as exc:
         raise SoapFault(FaultCode.INVALID, str(exc)) from None
+    req.disclose(c.person_id for c in found.cards)
     out = xml.element(NS, "identifyPersonResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if found.cards else NOTHING))
     b.add("EXCESS", found.excess)
     for card in found.cards:
-        xml.zl(out, NS, card, on=on, history=xml.child_bool(el, "HISTORY"))
+        xml.zl(out, NS, card, on=on, history=xml.child_bool(el, "HISTORY"), view=_view(req))
     return out
 
 
@@ -58,11 +64,12 @@ def get_person_data(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON")
     card = idf.person_data(req.hub.db.reading(), xml.child_text(el, "ENP") or "", on=on)
+    req.disclose([card.person_id] if card else [])
     out = xml.element(NS, "getPersonDataResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if card else NOTHING))
     if card is not None:
-        xml.zl(out, NS, card, on=on or date.today(), history=True)
+        xml.zl(out, NS, card, on=on or date.today(), history=True, view=_view(req))
     return out
 
 
@@ -70,6 +77,7 @@ def get_insurance_status(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATE") or date.today()
     status = idf.insurance_status(req.hub.db.reading(), _key(el), on)
+    req.disclose([status.person.person_id] if status.person else [])
     out = xml.element(NS, "getInsuranceStatusResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if status.person else NOTHING))
@@ -85,18 +93,24 @@ def get_insurance_status(req: Request) -> Any:
 def search_persons(req: Request) -> Any:
     el = req.element
     page, size = xml.child_int(el, "PAGE", 1), xml.child_int(el, "PAGE_SIZE", 20)
-    found = idf.search_persons(
-        req.hub.db.unit_of_work(),  # a transaction: the trigram threshold is set for it
-        xml.child_text(el, "FAM") or "",
-        xml.child_text(el, "IM"),
-        xml.child_text(el, "OT"),
-        dr_from=xml.child_date(el, "DR_FROM"),
-        dr_to=xml.child_date(el, "DR_TO"),
-        page=page,
-        page_size=size,
-        match=xml.child_text(el, "MATCH") or "FUZZY",
-        w=xml.child_int(el, "W", 0) or None,
-    )
+    size = min(size, req.hub.settings.search_page_size)
+    try:
+        found = idf.search_persons(
+            req.hub.db.unit_of_work(),  # a transaction: the trigram threshold is set for it
+            xml.child_text(el, "FAM") or "",
+            xml.child_text(el, "IM"),
+            xml.child_text(el, "OT"),
+            dr_from=xml.child_date(el, "DR_FROM"),
+            dr_to=xml.child_date(el, "DR_TO"),
+            page=page,
+            page_size=size,
+            match=xml.child_text(el, "MATCH") or "FUZZY",
+            w=xml.child_int(el, "W", 0) or None,
+            max_page_size=req.hub.settings.search_page_size,
+        )
+    except idf.SearchTooBroad as exc:
+        raise SoapFault(FaultCode.SEARCH_TOO_BROAD, str(exc), field="DR_FROM") from None
+    req.disclose(c.person_id for c in found.cards)
     out = xml.element(NS, "searchPersonsResponse")
     b = xml.Builder(out, NS)
     xml.result(b, *(DONE if found.total else NOTHING))

@@ -254,7 +254,7 @@ def submit_operations(req: Request) -> Any:
         fingerprint=req.key().fingerprint,
         file_name=_header(oplist, "FILENAME") or None,
     )
-    return _protocol("submitOperationsResponse", answer)
+    return _protocol("submitOperationsResponse", answer, req)
 
 
 def get_protocol(req: Request) -> Any:
@@ -269,10 +269,11 @@ def get_protocol(req: Request) -> Any:
     answer = submit.protocol(req.hub.db.reading(), req.submitter, request_id=request_id, batch_id=batch_id)
     if answer is None:
         raise SoapFault(FaultCode.NOT_FOUND, "no batch of yours has this id")
-    return _protocol("getProtocolResponse", answer)
+    return _protocol("getProtocolResponse", answer, req)
 
 
-def _protocol(name: str, answer: BatchProtocol) -> Any:
+def _protocol(name: str, answer: BatchProtocol, req: Request) -> Any:
+    req.disclose(line.person_id for line in answer.lines)
     out = xml.element(NS, name)
     b = xml.Builder(out, NS)
     pending = answer.pending
@@ -338,6 +339,7 @@ def get_stop_list(req: Request) -> Any:
         found = notices.stop_list(req.hub.db.reading(), smo, first, last, page=page, size=size)
     except notices.BadPeriod as exc:
         raise SoapFault(FaultCode.INVALID, str(exc), field="DATE_TO") from None
+    req.disclose(line.card.person_id for line in found.lines)
     out, b = _list_page("getStopListResponse", first, last, found.total, page, size)
     stops = xml.Builder(b.add("STOPLIST"), NS)
     for line in found.lines:
@@ -370,6 +372,7 @@ def get_corrections(req: Request) -> Any:
         )
     except notices.BadPeriod as exc:
         raise SoapFault(FaultCode.INVALID, str(exc), field="DATE_TO") from None
+    req.disclose(line.card.person_id for line in found.lines)
     out, b = _list_page("getCorrectionsResponse", first, last, found.total, page, size)
     recs = xml.Builder(b.add("RECLIST"), NS)
     for line in found.lines:
@@ -395,6 +398,7 @@ def get_person_history(req: Request) -> Any:
     found = history.person_history(
         req.hub.db.reading(), xml.child_text(req.element, "ENP") or "", req.submitter
     )
+    req.disclose([found.card.person_id] if found else [])
     out = xml.element(NS, "getPersonHistoryResponse")
     b = xml.Builder(out, NS)
     xml.result(b, 0 if found else 1, "Выполнено" if found else "ЗЛ не найдено")
