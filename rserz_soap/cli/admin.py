@@ -155,3 +155,52 @@ def status(ctx: Context) -> None:
     with _connected(ctx.settings) as (settings, urls, engine):
         for line in collect(settings, urls, engine):
             click.echo(line)
+
+
+@main.group()
+def demo() -> None:
+    """The demo region: whom a new client can ask about."""
+
+
+@demo.command("persons")
+@click.option(
+    "--count",
+    type=click.IntRange(min=0, max=100),
+    default=5,
+    show_default=True,
+    help="How many insured persons besides the well-known ones.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def demo_persons(ctx: Context, count: int, as_json: bool) -> None:
+    """The well-known demo persons (the same in every demo region) and a few more insured ones:
+    ЕНП, name, birth date, СМО, policy, МО."""
+    import json
+
+    from rserz_soap.db.uow import Database
+    from rserz_soap.demo.region import SHOWCASE
+    from rserz_soap.usecases.identify import Key, insured_persons
+
+    keys = [Key(fam=s.fam, im=s.im, ot=s.ot, dr=s.birth_date) for s in SHOWCASE]
+    with _connected(ctx.settings) as (_settings, _urls, engine):
+        cards = insured_persons(Database(engine).reading(), keys, count)
+    for card in cards:
+        period = next((p for p in sorted(card.insurance, key=lambda p: p.dbeg) if p.dstop is None), None)
+        attached = sorted(a.mo_code for a in card.attachments if a.date_out is None)
+        row = {
+            "enp": card.enp,
+            "fam": card.data.fam,
+            "im": card.data.im,
+            "ot": card.data.ot,
+            "dr": card.data.dr.isoformat(),
+            "smo": period.smo_code if period else None,
+            "npolis": period.npolis if period else None,
+            "mo": attached[0] if attached else None,
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            name = " ".join(p for p in (card.data.fam, card.data.im, card.data.ot) if p)
+            click.echo(
+                f"{row['enp']}  {name:<40} {row['dr']}  СМО {row['smo'] or '—'}  МО {row['mo'] or '—'}"
+            )

@@ -84,6 +84,15 @@ class Search:
             self._conn.execute(text(sql + _now(include_history, "d") + " ORDER BY 1"), params).scalars()
         )
 
+    def insured(self, limit: int) -> list[int]:
+        """The first ``limit`` persons (by id) insured now: the demo's "whom can I ask about"."""
+        sql = (
+            "SELECT DISTINCT person_id FROM insurance_period i WHERE superseded_at IS NULL AND dstop IS NULL"
+            + _now(True, "i")
+            + " ORDER BY 1 LIMIT :n"
+        )
+        return list(self._conn.execute(text(sql), {"n": limit}).scalars())
+
     def by_name(
         self, fam: str, im: str, ot: str | None, dr: date, *, include_history: bool = False
     ) -> list[int]:

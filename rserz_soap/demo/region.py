@@ -469,6 +469,28 @@ def _typo(word: str, rnd: random.Random) -> str:
     return word + "а" if not word.endswith("а") else word[:-1]
 
 
+@dataclass(frozen=True, slots=True)
+class Showcase:
+    """A well-known demo person: the same name, sex and birth date in every demo region, whatever the seed,
+    so that the README's and examples/' first call identifies someone. Always insured, a citizen with a
+    СНИЛС, attached to an МО; the rest (ЕНП, documents, addresses, insurer) is generated as for anyone."""
+
+    fam: str
+    im: str
+    ot: str
+    sex: int
+    birth_date: date
+
+
+#: Persons 0, 1, 2 of every population (never copied by a planted duplicate). Surnames not in names.py,
+#: so no generated person shares their name and birth date.
+SHOWCASE = (
+    Showcase("Примерова", "Анна", "Сергеевна", 2, date(1985, 4, 12)),
+    Showcase("Образцов", "Пётр", "Ильич", 1, date(1979, 11, 3)),
+    Showcase("Пробная", "Мария", "Олеговна", 2, date(2016, 6, 1)),
+)
+
+
 class Generator:
     """Precomputed tables for one (reference, seed); :meth:`chunk` makes the persons of one chunk.
 
@@ -634,19 +656,22 @@ class Generator:
                 orig = out[j]
                 if orig.duplicate_of is not None:
                     orig = out[orig.duplicate_of - base]
-                person = self._duplicate(rng, i, orig, facets)
+                if orig.index >= len(SHOWCASE):
+                    person = self._duplicate(rng, i, orig, facets)
             if person is None:
-                person = self._fresh(rng, i, facets)
+                person = self._fresh(rng, i, facets, SHOWCASE[i] if i < len(SHOWCASE) else None)
             out.append(person)
         return out
 
     # ------------------------------------------------------------------ a fresh person
 
-    def _fresh(self, rng: random.Random, i: int, facets: set[tuple[int, int]]) -> SyntheticPerson:
+    def _fresh(
+        self, rng: random.Random, i: int, facets: set[tuple[int, int]], fixed: Showcase | None = None
+    ) -> SyntheticPerson:
         rnd = rng.random
         today = self.today
         day_of = self._date
-        foreign = rnd() < FOREIGN_SHARE
+        foreign = rnd() < FOREIGN_SHARE and fixed is None
 
         # --- age, sex, birth date (unique facet within the ЕНП group)
         if foreign:
@@ -660,6 +685,8 @@ class Generator:
         age_days = max(7, int((lo + (hi - lo) * rnd()) * _DAYS_PER_YEAR))
         sex = 1 if rnd() < male_share else 2
         birth = today - age_days
+        if fixed is not None:
+            sex, birth, death_p = fixed.sex, fixed.birth_date.toordinal(), 0.0
         while (birth, sex) in facets:
             birth -= 1
         facets.add((birth, sex))
@@ -674,7 +701,7 @@ class Generator:
             ddeath = max(today - 1 - int(rnd() * 1095), birth + 1)
             horizon = ddeath
             status = "dead"
-        elif not foreign and rnd() < MOVED_OUT_SHARE:
+        elif not foreign and rnd() < MOVED_OUT_SHARE and fixed is None:
             moved = today - 1 - int(rnd() * 730)
             if moved > birth + 400:
                 horizon = moved
@@ -712,6 +739,8 @@ class Generator:
             else:
                 places = self._birth_places(year)
                 mr, birth_oksm = places[int(rnd() * len(places))]
+            if fixed is not None:
+                fam, im, ot = fixed.fam, fixed.im, fixed.ot
 
         # --- category and documents
         working = (18 <= age_y < (60 if sex == 1 else 55) and rnd() < 0.78) or (
@@ -750,7 +779,7 @@ class Generator:
         elif age_y < 1:
             has_snils = rnd() < 0.6
         else:
-            has_snils = rnd() < 0.965
+            has_snils = rnd() < 0.965 or fixed is not None
         snils = self._snils(i) if has_snils else None
 
         enp = make_enp(self.region, bdate, sex, i // ENP_GROUP)
@@ -788,7 +817,7 @@ class Generator:
 
         # --- attachments
         attachments: list[Attachment] = []
-        if rnd() < ATTACHED_SHARE:
+        if rnd() < ATTACHED_SHARE or fixed is not None:
             attachments = self._attachments(
                 rng, birth, bdate, settlement.name, start, horizon, horizon if status != "insured" else None
             )

@@ -7,6 +7,7 @@ that date" with everything known now). ЕНП aliases of merged duplicates resol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,6 +114,19 @@ def _ids(uow: UnitOfWork, key: Key, group: str, *, history: bool) -> list[int]:
             )
             ids = [m.person_id for m in close]
     return ids
+
+
+def insured_persons(uow: UnitOfWork, keys: Sequence[Key], count: int) -> list[PersonCard]:
+    """The persons ``keys`` identify (each exactly), then ``count`` more insured persons: whom a new client
+    can ask about (``rserz demo persons``)."""
+    with uow:
+        ids: list[int] = []
+        for key in keys:
+            found = _ids(uow, key, key.group(), history=False)
+            if len(found) == 1 and found[0] not in ids:
+                ids.append(found[0])
+        ids += [i for i in uow.search.insured(count + len(ids)) if i not in ids][:count]
+        return _cards(uow, ids, None)
 
 
 def person_data(uow: UnitOfWork, enp: str, *, on: date | None = None) -> PersonCard | None:

@@ -333,8 +333,10 @@ def test_attachments_fit_age_and_the_region_s_mo(
 
 
 def test_names_agree_with_sex(population: list[SyntheticPerson]) -> None:
-    masculine = set(names.SURNAMES)
-    feminine = {names.feminine_surname(s) for s in names.SURNAMES}
+    from rserz_soap.demo.region import SHOWCASE
+
+    masculine = set(names.SURNAMES) | {f.fam for f in SHOWCASE if f.sex == 1}
+    feminine = {names.feminine_surname(s) for s in names.SURNAMES} | {f.fam for f in SHOWCASE if f.sex == 2}
     for p in population:
         if p.c_oksm != "643" or p.duplicate_of is not None:
             continue
@@ -465,3 +467,29 @@ def test_feminine_surnames(masculine: str, feminine: str) -> None:
 def test_name_data_is_big_enough_for_a_realistic_spread() -> None:
     assert len(names.MALE_NAMES) >= 60 and len(names.FEMALE_NAMES) >= 60
     assert len(set(names.SURNAMES)) >= 250
+
+
+def test_the_showcase_persons_are_the_same_in_every_population(reference: RegionReference) -> None:
+    """The README's first call names Примерова Анна Сергеевна 1985-04-12: she is in every demo region."""
+    from rserz_soap.demo.region import SHOWCASE
+
+    for seed in (1, 2, 77):
+        people = list(generate(reference, 5_000, seed))
+        for fixed, person in zip(SHOWCASE, people, strict=False):
+            assert (person.fam, person.im, person.ot, person.sex, person.birth_date) == (
+                fixed.fam,
+                fixed.im,
+                fixed.ot,
+                fixed.sex,
+                fixed.birth_date,
+            )
+            assert person.status == "insured" and person.open_period() is not None
+            assert person.snils and person.c_oksm == "643" and person.attachments
+            assert person.attachments[-1].date_out is None
+        same = [
+            p
+            for p in people
+            for f in SHOWCASE
+            if (p.fam, p.im, p.birth_date) == (f.fam, f.im, f.birth_date) or p.duplicate_of in (0, 1, 2)
+        ]
+        assert len(same) == len(SHOWCASE)  # no namesake, no planted duplicate of them
