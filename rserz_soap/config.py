@@ -28,6 +28,14 @@ class Settings:
         default=None,
         metadata={"env": "RSERZ_DATABASE_URL", "doc": "PostgreSQL URL; unset = embedded server under var/"},
     )
+    database_replica_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_DATABASE_REPLICA_URL",
+            "doc": "a streaming replica of the register for identification reads (identifyPerson, "
+            "getPersonData, getInsuranceStatus, searchPersons); unset = everything on the primary",
+        },
+    )
     redis_url: str | None = field(
         default=None,
         metadata={"env": "RSERZ_REDIS_URL", "doc": "Redis URL; unset = embedded server under var/"},

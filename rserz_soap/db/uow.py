@@ -50,25 +50,42 @@ T = TypeVar("T")
 
 
 class Database:
-    """The register's PostgreSQL for one process: an engine for work and the same pool in autocommit."""
+    """The register's PostgreSQL for one process: an engine for work and the same pool in autocommit, and
+    optionally a streaming replica that reads which tolerate its lag (identification) may use."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, replica: Engine | None = None) -> None:
         self.engine = engine
+        self.replica = replica
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._replica_autocommit = (
+            replica.execution_options(isolation_level="AUTOCOMMIT") if replica is not None else None
+        )
 
     @classmethod
-    def connect(cls, url: str, **options: Any) -> Database:
-        return cls(make_engine(url, **options))
+    def connect(cls, url: str, *, replica_url: str | None = None, **options: Any) -> Database:
+        return cls(make_engine(url, **options), make_engine(replica_url, **options) if replica_url else None)
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, *, replica: bool = False) -> UnitOfWork:
+        """A transaction on the primary; ``replica=True`` — a read-only one on the replica when there is one."""
+        if replica and self.replica is not None:
+            return UnitOfWork(self.replica)
         return UnitOfWork(self.engine)
 
-    def reading(self) -> UnitOfWork:
-        """A unit of work for reads: every statement commits on its own (nothing to roll back)."""
+    def reading(self, *, replica: bool = False) -> UnitOfWork:
+        """A unit of work for reads: every statement commits on its own (nothing to roll back).
+
+        ``replica=True`` is for reads that may lag the primary by the replica's delay (identification of
+        persons, whose answers say "as the register knows it now"); a read that must see the caller's own
+        write (a protocol, a history) stays on the primary.
+        """
+        if replica and self._replica_autocommit is not None:
+            return UnitOfWork(self._replica_autocommit, autocommit=True)
         return UnitOfWork(self._autocommit, autocommit=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica is not None:
+            self.replica.dispose()
 
 
 class UnitOfWork:

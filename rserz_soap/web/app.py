@@ -50,7 +50,12 @@ def create_app(
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("the web app needs RSERZ_DATABASE_URL and RSERZ_REDIS_URL (rserz up sets them)")
     app = Flask("rserz_soap")
-    db = db or Database.connect(settings.database_url, application_name="rserz-web", pre_ping=False)
+    db = db or Database.connect(
+        settings.database_url,
+        replica_url=settings.database_replica_url,
+        application_name="rserz-web",
+        pre_ping=False,
+    )
     rds = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["rserz"] = {"settings": settings, "db": db, "redis": rds}
 
@@ -68,6 +73,9 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> tuple[Any, int]:
         checks = [health.check_postgres(db), health.check_redis(rds)]
+        replica = health.check_replica(db)
+        if replica is not None:
+            checks.append(replica)
         if soap_app is not None:  # certificates: a missing or broken CRL refuses every request
             checks.append(health.check_trust(soap_app.gate.trust_health()))
         for c in checks:

@@ -1,9 +1,10 @@
-"""Liveness of the two things every request needs: PostgreSQL and Redis."""
+"""Liveness of what every request needs: PostgreSQL (and its replica, if configured), Redis, trust."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -21,12 +22,21 @@ class Check:
 
 
 def check_postgres(db: Database) -> Check:
+    return _ping("postgres", db.engine)
+
+
+def check_replica(db: Database) -> Check | None:
+    """The replica identification reads from, when one is configured (None otherwise)."""
+    return _ping("postgres_replica", db.replica) if db.replica is not None else None
+
+
+def _ping(name: str, engine: Any) -> Check:
     started = time.perf_counter()
     try:
-        ping(db.engine)
+        ping(engine)
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported with its class
-        return Check("postgres", False, _ms(started), type(exc).__name__)
-    return Check("postgres", True, _ms(started))
+        return Check(name, False, _ms(started), type(exc).__name__)
+    return Check(name, True, _ms(started))
 
 
 def check_trust(state: TrustHealth) -> Check:

@@ -46,7 +46,7 @@ def identify_person(req: Request) -> Any:
     on = xml.child_date(el, "DATEON") or date.today()
     try:
         found = idf.identify(
-            req.hub.db.reading(), _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT)
+            req.hub.db.reading(replica=True), _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT)
         )
     except idf.BadKey as exc:
         raise SoapFault(FaultCode.INVALID, str(exc)) from None
@@ -63,7 +63,7 @@ def identify_person(req: Request) -> Any:
 def get_person_data(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATEON")
-    card = idf.person_data(req.hub.db.reading(), xml.child_text(el, "ENP") or "", on=on)
+    card = idf.person_data(req.hub.db.reading(replica=True), xml.child_text(el, "ENP") or "", on=on)
     req.disclose([card.person_id] if card else [])
     out = xml.element(NS, "getPersonDataResponse")
     b = xml.Builder(out, NS)
@@ -76,7 +76,7 @@ def get_person_data(req: Request) -> Any:
 def get_insurance_status(req: Request) -> Any:
     el = req.element
     on = xml.child_date(el, "DATE") or date.today()
-    status = idf.insurance_status(req.hub.db.reading(), _key(el), on)
+    status = idf.insurance_status(req.hub.db.reading(replica=True), _key(el), on)
     req.disclose([status.person.person_id] if status.person else [])
     out = xml.element(NS, "getInsuranceStatusResponse")
     b = xml.Builder(out, NS)
@@ -96,7 +96,7 @@ def search_persons(req: Request) -> Any:
     size = min(size, req.hub.settings.search_page_size)
     try:
         found = idf.search_persons(
-            req.hub.db.unit_of_work(),  # a transaction: the trigram threshold is set for it
+            req.hub.db.unit_of_work(replica=True),  # a transaction: the trigram threshold is set for it
             xml.child_text(el, "FAM") or "",
             xml.child_text(el, "IM"),
             xml.child_text(el, "OT"),
