@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
@@ -360,6 +360,33 @@ class Reconciliations:
         if category is not None:
             q = q.where(reconciliation_item.c.category == category)
         rows = self._conn.execute(q.order_by(reconciliation_item.c.enp, reconciliation_item.c.field))
+        return [
+            ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution)
+            for r in rows
+        ]
+
+    def items_page(
+        self,
+        run_id: int,
+        *,
+        category: str | None = None,
+        field: str | None = None,
+        resolution: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int,
+    ) -> list[ItemRow]:
+        """A page of the run's differences in (ЕНП, field) order, after the key ``after`` (keyset paging)."""
+        t = reconciliation_item
+        q = select(t).where(t.c.run_id == run_id)
+        if category:
+            q = q.where(t.c.category == category)
+        if field:
+            q = q.where(t.c.field == field)
+        if resolution:
+            q = q.where(t.c.resolution == resolution)
+        if after is not None:
+            q = q.where(tuple_(t.c.enp, t.c.field) > tuple_(*after))
+        rows = self._conn.execute(q.order_by(t.c.enp, t.c.field).limit(limit))
         return [
             ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution)
             for r in rows

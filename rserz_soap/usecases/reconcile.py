@@ -523,3 +523,24 @@ def dumps(p: Progress) -> str:
         },
         ensure_ascii=False,
     )
+
+
+def report_page(
+    uow: UnitOfWork,
+    run_id: int,
+    *,
+    category: str | None = None,
+    field: str | None = None,
+    resolution: str | None = None,
+    after: tuple[str, str] | None = None,
+    limit: int = 100,
+) -> list[Difference]:
+    """A page of the run's differences in (ЕНП, field) order after ``after`` — for lists and exports that
+    must stay fast whatever the size of the report."""
+    with uow:
+        rows = uow.reconciliation.items_page(
+            run_id, category=category, field=field, resolution=resolution, after=after, limit=limit
+        )
+    return [
+        Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution) for r in rows
+    ]
