@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
@@ -372,10 +372,11 @@ class Reconciliations:
         category: str | None = None,
         field: str | None = None,
         resolution: str | None = None,
-        after: tuple[str, str] | None = None,
+        after_id: int | None = None,
         limit: int,
-    ) -> list[ItemRow]:
-        """A page of the run's differences in (ЕНП, field) order, after the key ``after`` (keyset paging)."""
+    ) -> list[tuple[int, ItemRow]]:
+        """A page of the run's differences in (ЕНП, field) order after the item ``after_id`` (keyset paging
+        whose cursor is an internal id, so no ЕНП has to travel in a URL); each with its item id."""
         t = reconciliation_item
         q = select(t).where(t.c.run_id == run_id)
         if category:
@@ -384,11 +385,16 @@ class Reconciliations:
             q = q.where(t.c.field == field)
         if resolution:
             q = q.where(t.c.resolution == resolution)
-        if after is not None:
-            q = q.where(tuple_(t.c.enp, t.c.field) > tuple_(*after))
-        rows = self._conn.execute(q.order_by(t.c.enp, t.c.field).limit(limit))
+        if after_id is not None:
+            q = q.where(
+                text(
+                    "(reconciliation_item.enp, reconciliation_item.field) >"
+                    " (SELECT x.enp, x.field FROM reconciliation_item x WHERE x.id = :after_id)"
+                )
+            )
+        rows = self._conn.execute(q.order_by(t.c.enp, t.c.field).limit(limit), {"after_id": after_id})
         return [
-            ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution)
+            (r.id, ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution))
             for r in rows
         ]
 
