@@ -65,7 +65,6 @@ def create_console(console: ConsoleDeps) -> Flask:
     if settings.proxy_hops > 0:
         n = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    CSRFProtect(app)
     app.jinja_env.autoescape = True
     register_filters(app)
     views.register(app)
@@ -89,6 +88,9 @@ def create_console(console: ConsoleDeps) -> Flask:
             flash("Пароль выдан на один вход: задайте свой.", "warning")
             return redirect(url_for("auth.password"))
         return None
+
+    # after the session hook: a refused form is logged with the user who sent it
+    CSRFProtect(app)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -96,6 +96,7 @@ def job(redis: Any, job_id: str) -> JobView | None:
     except (NoSuchJobError, RedisError):
         return None
     result = error = None
+    status = j.get_status(refresh=False)
     try:
         latest = j.latest_result()
     except RedisError:
@@ -110,7 +111,7 @@ def job(redis: Any, job_id: str) -> JobView | None:
         j.func_name or "",
         title(j.func_name or ""),
         j.origin,
-        str(j.get_status(refresh=False)),
+        str(getattr(status, "value", status)),
         j.enqueued_at,
         j.started_at,
         j.ended_at,

@@ -60,6 +60,16 @@ def search_run() -> str | tuple[str, int]:
     else:
         result = identify.identify(d.reading(), key, on=on, limit=50)
         cards, excess = result.cards, result.excess
+        if not cards and group == "FIO":  # no patronymic given, or a typo too far: the remote search's words
+            found = identify.search_persons(
+                d.reading(),
+                values["fam"],
+                values["im"],
+                values["ot"],
+                dr_from=values["dr"],
+                dr_to=values["dr"],
+            )
+            cards, total = found.cards, found.total
     audit(Event.PERSON_SEARCHED, key=group, found=len(cards), on=on.isoformat() if on else None)
     federal = None
     asked_federal = form.get("federal") == "1"
@@ -225,7 +235,8 @@ def change(person_id: int) -> Response | tuple[str, int]:
                     uow,
                     person_id,
                     {name: value},
-                    federal={name: known[name].value if name in known else None},
+                    # only a value ФЕРЗЛ is known to hold: an unknown one must not be remembered as "none"
+                    federal={name: known[name].value} if name in known else {},
                     actor=who().actor,
                     justification=justification,
                 )
