@@ -238,3 +238,19 @@ def register_filters(app: Flask) -> None:
         EVENT_TITLES={e.value: t for e, t in EVENT_TITLES.items()},
         ROLE_TITLES={r.value: t for r, t in ROLE_TITLES.items()},
     )
+
+
+def matrix_markdown() -> str:
+    """The permission matrix as the table of ``docs/console.md`` (a test keeps the file equal to it)."""
+    from rserz_soap.domain.access import MATRIX
+
+    roles = list(Role)
+    lines = [
+        "| function | permission | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for permission, allowed in MATRIX.items():
+        title = PERMISSION_TITLES[permission] + (" *(planned)*" if permission in PLANNED else "")
+        marks = " | ".join("✓" if r in allowed else "" for r in roles)
+        lines.append(f"| {title} | `{permission.value}` | {marks} |")
+    return "\n".join(lines) + "\n"
