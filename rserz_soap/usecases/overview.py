@@ -37,7 +37,7 @@ class Insured:
 
 
 def insured(uow: UnitOfWork, on: date) -> Insured:
-    """Persons insured on ``on`` by СМО, and persons attached by МО (with their НСИ names)."""
+    """Persons insured on ``on`` by СМО, and attachments in force by МО (with their НСИ names)."""
     with uow:
         smo = uow.overview.insured_by_smo(on)
         mo = uow.overview.attached_by_mo(on)
