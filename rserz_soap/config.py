@@ -156,6 +156,63 @@ class Settings:
         },
     )
 
+    console_secret: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_CONSOLE_SECRET",
+            "doc": "key that signs the console's cookies and form tokens (the same for every web process); "
+            "unset = generated once into <var>/console/secret",
+        },
+    )
+    console_idle_minutes: int = field(
+        default=15,
+        metadata={
+            "env": "RSERZ_CONSOLE_IDLE_MINUTES",
+            "doc": "a console session ends after this long without a request",
+        },
+    )
+    console_session_hours: int = field(
+        default=10,
+        metadata={
+            "env": "RSERZ_CONSOLE_SESSION_HOURS",
+            "doc": "a console session ends this long after the login, whatever happens",
+        },
+    )
+    console_lockout_attempts: int = field(
+        default=5,
+        metadata={
+            "env": "RSERZ_CONSOLE_LOCKOUT_ATTEMPTS",
+            "doc": "failed console logins in a row that lock the account",
+        },
+    )
+    console_lockout_minutes: int = field(
+        default=30,
+        metadata={
+            "env": "RSERZ_CONSOLE_LOCKOUT_MINUTES",
+            "doc": "how long such a lock lasts (an administrator can lift it sooner)",
+        },
+    )
+    console_password_min: int = field(
+        default=12,
+        metadata={"env": "RSERZ_CONSOLE_PASSWORD_MIN", "doc": "shortest password a console user may choose"},
+    )
+    console_secure_cookies: bool = field(
+        default=False,
+        metadata={
+            "env": "RSERZ_CONSOLE_SECURE_COOKIES",
+            "doc": "always mark the console's cookies Secure (behind a TLS proxy that does not say so); "
+            "off = Secure whenever the request came over HTTPS",
+        },
+    )
+    proxy_hops: int = field(
+        default=0,
+        metadata={
+            "env": "RSERZ_PROXY_HOPS",
+            "doc": "reverse proxies in front of the web process whose X-Forwarded-For/-Proto are trusted "
+            "(the client's address in the security log)",
+        },
+    )
+
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)

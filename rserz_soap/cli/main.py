@@ -85,13 +85,18 @@ def _configure_logging(settings: Settings, command: str | None) -> None:
 @pass_ctx
 def up(ctx: Context) -> None:
     """Start the whole hub: databases, migrations, НСИ, PKI, demo region, web, worker and scheduler."""
-    from rserz_soap.runtime.bootstrap import prepare
+    from rserz_soap.runtime.bootstrap import console_notes, first_administrator, prepare
     from rserz_soap.runtime.supervisor import Supervisor
 
     with connected(ctx.settings) as (settings, urls, engine):
         click.echo(f"PostgreSQL: {'embedded, ' if not ctx.settings.database_url else ''}{urls.database_url}")
         click.echo(f"Redis:      {'embedded, ' if not ctx.settings.redis_url else ''}{urls.redis_url}")
         prepare(settings, engine, say=click.echo)
+        password = first_administrator(engine)
+        if password is not None:
+            click.echo(
+                "console: first administrator `admin` created (its one-time password is printed below)"
+            )
         engine.dispose()
         env = dict(
             os.environ,
@@ -99,6 +104,6 @@ def up(ctx: Context) -> None:
             RSERZ_REDIS_URL=urls.redis_url,
             RSERZ_VAR_DIR=settings.var_dir,
         )
-        status = Supervisor(settings, env, say=click.echo).run()
+        status = Supervisor(settings, env, say=click.echo, console_notes=console_notes(password)).run()
     click.echo("stopped.")
     sys.exit(status)

@@ -61,6 +61,46 @@ class Settlement:
     reject_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class EntrySummary:
+    """One line of the buffer's list: what, from whom, where it stands (the name is for the reviewer's eye)."""
+
+    id: int
+    state: State
+    participant_kind: str
+    participant_code: str
+    tip_op: str
+    n_rec: int
+    received_at: datetime
+    updated_at: datetime
+    person_id: int | None
+    fam: str | None
+    im: str | None
+    ot: str | None
+    dr: str | None
+    comment: str | None
+    conflicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    states: tuple[State, ...] = ()
+    participant_id: int | None = None
+    tip_op: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    from_state: str | None
+    to_state: str
+    actor: str
+    reason: str | None
+    decided_at: datetime
+
+
 class BufferEntries:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -204,6 +244,78 @@ class BufferEntries:
             },
         )
         return {r.eid: PersonConflict(int(r.pending), r.federal or {}) for r in rows}
+
+    # -- the console's view ----------------------------------------------------------------------------
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self._conn.execute(_with_sender().where(buffer_entry.c.id == entry_id)).mappings().first()
+        return _entry(row) if row is not None else None
+
+    def summaries(self, flt: EntryFilter, *, before: int | None, limit: int) -> list[EntrySummary]:
+        """Newest first, keyset-paged on the id (``before``: the last id of the previous page)."""
+        e, p = buffer_entry, participant
+        person = e.c.payload["person"]
+        q = select(
+            e.c.id,
+            e.c.state,
+            p.c.kind,
+            p.c.code,
+            e.c.tip_op,
+            e.c.n_rec,
+            e.c.received_at,
+            e.c.updated_at,
+            e.c.person_id,
+            person["fam"].astext,
+            person["im"].astext,
+            person["ot"].astext,
+            person["dr"].astext,
+            e.c.result["comment"].astext,
+            e.c.result["conflicts"],
+        ).join(p, p.c.id == e.c.participant_id)
+        if flt.states:
+            q = q.where(e.c.state.in_([s.value for s in flt.states]))
+        if flt.participant_id is not None:
+            q = q.where(e.c.participant_id == flt.participant_id)
+        if flt.tip_op:
+            q = q.where(e.c.tip_op == flt.tip_op)
+        if flt.since is not None:
+            q = q.where(e.c.received_at >= flt.since)
+        if flt.until is not None:
+            q = q.where(e.c.received_at < flt.until)
+        if flt.person_id is not None:
+            q = q.where(e.c.person_id == flt.person_id)
+        if before is not None:
+            q = q.where(e.c.id < before)
+        rows = self._conn.execute(q.order_by(e.c.id.desc()).limit(limit)).all()
+        return [
+            EntrySummary(
+                id=r[0],
+                state=State(r[1]),
+                participant_kind=r[2],
+                participant_code=r[3],
+                tip_op=r[4],
+                n_rec=r[5],
+                received_at=r[6],
+                updated_at=r[7],
+                person_id=r[8],
+                fam=r[9],
+                im=r[10],
+                ot=r[11],
+                dr=r[12],
+                comment=r[13],
+                conflicts=tuple(r[14] or ()),
+            )
+            for r in rows
+        ]
+
+    def trail(self, entry_id: int) -> list[TrailRow]:
+        d = buffer_decision
+        rows = self._conn.execute(
+            select(d.c.from_state, d.c.to_state, d.c.actor, d.c.reason, d.c.decided_at)
+            .where(d.c.entry_id == entry_id)
+            .order_by(d.c.id)
+        ).all()
+        return [TrailRow(*r) for r in rows]
 
 
 def _with_sender() -> Any:

@@ -16,6 +16,7 @@ import queue
 import threading
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
@@ -152,3 +153,111 @@ class JournalWriter:
 
     def flush(self) -> int:
         return self._rows.flush()
+
+
+# -- reading the journal (the console) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    participant_id: int | None = None
+    peer: str | None = None
+    direction: str | None = None
+    service: str | None = None
+    operation: str | None = None
+    outcome: str | None = None
+    correlation_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    id: int
+    correlation_id: uuid.UUID
+    direction: str
+    participant_id: int | None
+    participant: str | None  # kind:code of the participant
+    peer: str | None
+    service: str
+    operation: str
+    request_id: uuid.UUID | None
+    signature_result: str | None
+    outcome: str
+    error_code: str | None
+    duration_ms: int | None
+    started_at: datetime
+    has_body: bool
+    request_body: str | None = None
+    response_body: str | None = None
+
+
+class ExchangeJournal:
+    """The journal as the console reads it: keyset pages, newest first; bodies only when asked for one row."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def page(self, flt: JournalFilter, *, before: int | None, limit: int) -> list[JournalRow]:
+        j, p = exchange_journal, participant
+        has_body = (j.c.request_body.is_not(None)) | (j.c.response_body.is_not(None))
+        q = select(
+            *[j.c[n] for n in _LIST_COLUMNS],
+            (p.c.kind + ":" + p.c.code).label("participant"),
+            has_body.label("has_body"),
+        ).outerjoin(p, p.c.id == j.c.participant_id)
+        for name in (
+            "participant_id",
+            "peer",
+            "direction",
+            "service",
+            "operation",
+            "outcome",
+            "correlation_id",
+        ):
+            value = getattr(flt, name)
+            if value is not None and value != "":
+                q = q.where(j.c[name] == value)
+        if flt.since is not None:
+            q = q.where(j.c.started_at >= flt.since)
+        if flt.until is not None:
+            q = q.where(j.c.started_at < flt.until)
+        if before is not None:
+            q = q.where(j.c.id < before)
+        rows = self._conn.execute(q.order_by(j.c.id.desc()).limit(limit)).mappings()
+        return [JournalRow(**{k: r[k] for k in (*_LIST_COLUMNS, "participant", "has_body")}) for r in rows]
+
+    def get(self, row_id: int) -> JournalRow | None:
+        j, p = exchange_journal, participant
+        r = (
+            self._conn.execute(
+                select(j, (p.c.kind + ":" + p.c.code).label("participant"))
+                .outerjoin(p, p.c.id == j.c.participant_id)
+                .where(j.c.id == row_id)
+            )
+            .mappings()
+            .first()
+        )
+        if r is None:
+            return None
+        return JournalRow(
+            **{k: r[k] for k in (*_LIST_COLUMNS, "participant", "request_body", "response_body")},
+            has_body=r["request_body"] is not None or r["response_body"] is not None,
+        )
+
+
+_LIST_COLUMNS = (
+    "id",
+    "correlation_id",
+    "direction",
+    "participant_id",
+    "peer",
+    "service",
+    "operation",
+    "request_id",
+    "signature_result",
+    "outcome",
+    "error_code",
+    "duration_ms",
+    "started_at",
+)

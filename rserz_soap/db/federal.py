@@ -365,6 +365,39 @@ class Reconciliations:
             for r in rows
         ]
 
+    def items_page(
+        self,
+        run_id: int,
+        *,
+        category: str | None = None,
+        field: str | None = None,
+        resolution: str | None = None,
+        after_id: int | None = None,
+        limit: int,
+    ) -> list[tuple[int, ItemRow]]:
+        """A page of the run's differences in (ЕНП, field) order after the item ``after_id`` (keyset paging
+        whose cursor is an internal id, so no ЕНП has to travel in a URL); each with its item id."""
+        t = reconciliation_item
+        q = select(t).where(t.c.run_id == run_id)
+        if category:
+            q = q.where(t.c.category == category)
+        if field:
+            q = q.where(t.c.field == field)
+        if resolution:
+            q = q.where(t.c.resolution == resolution)
+        if after_id is not None:
+            q = q.where(
+                text(
+                    "(reconciliation_item.enp, reconciliation_item.field) >"
+                    " (SELECT x.enp, x.field FROM reconciliation_item x WHERE x.id = :after_id)"
+                )
+            )
+        rows = self._conn.execute(q.order_by(t.c.enp, t.c.field).limit(limit), {"after_id": after_id})
+        return [
+            (r.id, ItemRow(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution))
+            for r in rows
+        ]
+
     def stale(self, older_than_seconds: float) -> list[int]:
         """Running runs whose worker has not settled a batch for a while (a killed worker)."""
         return list(

@@ -207,3 +207,24 @@ class Merges:
             return DataFacts(r.ss, r.status) if r is not None else None
 
         return open_row(t.c.superseded_by), open_row(t.c.version_id)
+
+    def of_person(self, person_id: int) -> list[MergeRow]:
+        """Every merge the person took part in (as survivor or as duplicate), newest first."""
+        rows = self._conn.execute(
+            select(person_merge)
+            .where((person_merge.c.survivor_id == person_id) | (person_merge.c.merged_id == person_id))
+            .order_by(person_merge.c.id.desc())
+        ).all()
+        return [
+            MergeRow(
+                r.id,
+                int(r.survivor_id),
+                int(r.merged_id),
+                r.survivor_version_id,
+                r.merged_version_id,
+                r.merged_at,
+                r.unmerged_at,
+                r.unmerged_by,
+            )
+            for r in rows
+        ]

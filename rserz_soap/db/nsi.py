@@ -225,3 +225,7 @@ class Nsi:
 
     def records_on(self, directory: str, on: date) -> list[NsiRecord]:
         return records_on(self._conn, directory, on)
+
+    def versions(self, directory: str | None = None) -> list[VersionInfo]:
+        """Every imported version (of one directory or of all)."""
+        return versions(self._conn, directory)

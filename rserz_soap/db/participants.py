@@ -9,7 +9,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.db.tables import participant, participant_certificate
@@ -134,3 +134,72 @@ class Participants:
 
     def certificates(self) -> list[RegisteredCertificate]:
         return list_certificates(self._conn)
+
+    # -- the console ----------------------------------------------------------------------------------
+
+    def all(self) -> list[Participant]:
+        p = participant
+        rows = self._conn.execute(
+            select(
+                p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active, p.c.log_bodies, p.c.legacy_sha1
+            ).order_by(p.c.kind, p.c.code)
+        )
+        return [Participant(*r) for r in rows]
+
+    def get(self, participant_id: int) -> Participant | None:
+        return next((p for p in self.all() if p.id == participant_id), None)
+
+    def set_flags(self, participant_id: int, *, active: bool, log_bodies: bool) -> None:
+        self._conn.execute(
+            update(participant)
+            .where(participant.c.id == participant_id)
+            .values(active=active, log_bodies=log_bodies)
+        )
+
+    def certificate_rows(self) -> list[CertificateRow]:
+        c = participant_certificate
+        rows = self._conn.execute(
+            select(
+                c.c.id,
+                c.c.participant_id,
+                c.c.sha256,
+                c.c.serial,
+                c.c.subject,
+                c.c.issuer,
+                c.c.not_before,
+                c.c.not_after,
+                c.c.key_type,
+                c.c.revoked_at,
+                c.c.added_at,
+            ).order_by(c.c.participant_id, c.c.not_after)
+        )
+        return [CertificateRow(*r) for r in rows]
+
+    def revoke(self, certificate_id: int) -> int | None:
+        """Mark a certificate revoked; returns its participant (None if unknown or revoked already)."""
+        c = participant_certificate
+        found: int | None = self._conn.execute(
+            update(c)
+            .where(c.c.id == certificate_id, c.c.revoked_at.is_(None))
+            .values(revoked_at=func.now())
+            .returning(c.c.participant_id)
+        ).scalar_one_or_none()
+        return found
+
+    def register(self, participant_id: int, cert_pem: bytes) -> str:
+        return register_certificate(self._conn, participant_id, cert_pem)
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    id: int
+    participant_id: int
+    sha256: str
+    serial: str
+    subject: str
+    issuer: str
+    not_before: datetime
+    not_after: datetime
+    key_type: str
+    revoked_at: datetime | None
+    added_at: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -11,6 +12,25 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import federal_value, person_pin
 from rserz_soap.domain.codec import encode
+
+
+@dataclass(frozen=True)
+class PinRow:
+    field: str
+    value: Any
+    federal_value: Any
+    justification: str
+    actor: str
+    pinned_at: datetime
+
+
+@dataclass(frozen=True)
+class KnownFederal:
+    """A value ФЕРЗЛ was last seen to hold, and where it was seen."""
+
+    value: Any
+    observed_at: datetime
+    source: str
 
 
 @dataclass(frozen=True)
@@ -75,3 +95,21 @@ class Pins:
                     set_={"value": stmt.excluded.value, "source": source, "observed_at": func.now()},
                 )
             )
+
+    def active_pins(self, person_id: int) -> list[PinRow]:
+        """Active pins with their justification and author, by field."""
+        p = person_pin
+        rows = self._conn.execute(
+            select(p.c.field, p.c.value, p.c.federal_value, p.c.justification, p.c.actor, p.c.pinned_at)
+            .where(p.c.person_id == person_id, p.c.released_at.is_(None))
+            .order_by(p.c.field)
+        ).all()
+        return [PinRow(*r) for r in rows]
+
+    def known_federal(self, person_id: int) -> dict[str, KnownFederal]:
+        """The federal values remembered for a person (daily changes, reconciliation, lookups)."""
+        f = federal_value
+        rows = self._conn.execute(
+            select(f.c.field, f.c.value, f.c.observed_at, f.c.source).where(f.c.person_id == person_id)
+        ).all()
+        return {r[0]: KnownFederal(r[1], r[2], r[3]) for r in rows}

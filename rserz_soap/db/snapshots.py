@@ -206,6 +206,17 @@ class Snapshots:
         )
         return int(total), [_row(r) for r in rows]
 
+    def rows_after(self, snapshot_id: int, after: str | None, limit: int) -> list[InsuredRow]:
+        """A published snapshot's rows in ЕНП order after ``after`` (keyset: an export of a million rows
+        costs a million rows, not a sum of offsets)."""
+        rows = self._conn.execute(
+            text(
+                "SELECT r.* FROM snapshot_row r WHERE r.snapshot_id = :s AND r.enp > :a ORDER BY r.enp LIMIT :lim"
+            ),
+            {"s": snapshot_id, "a": after or "", "lim": limit},
+        )
+        return [_row(r) for r in rows]
+
     def _settle(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not self._conn.execute(

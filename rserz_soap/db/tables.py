@@ -10,6 +10,7 @@ indexes over current rows keep identification fast however long the history grow
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     func,
     text,
 )
@@ -708,3 +710,110 @@ snapshot_mo = Table(
     Column("enp", String(16), primary_key=True),
     comment="a snapshot's persons by attached МО (an МО reads its own page by page)",
 )
+
+# --- the ТФОМС console: named users, roles, sessions and the security event log --------------------------
+
+CONSOLE_ROLES = ("administrator", "operator", "reviewer", "auditor", "viewer")
+SECURITY_OUTCOMES = ("success", "failure", "denied")
+
+console_user = Table(
+    "console_user",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "login", String(64), nullable=False, unique=True, comment="lower case; a named person, never shared"
+    ),
+    Column("full_name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False, comment="argon2id, encoded with its parameters and salt"),
+    Column(
+        "must_change_password",
+        Boolean,
+        nullable=False,
+        server_default=text("false"),
+        comment="a one-time password: the next login must set a new one",
+    ),
+    Column("password_changed_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0"), comment="failures in a row"),
+    Column("last_failed_at", TIMESTAMP(timezone=True)),
+    Column("locked_until", TIMESTAMP(timezone=True), comment="locked out after repeated failures until then"),
+    Column("disabled_at", TIMESTAMP(timezone=True), comment="locked by an administrator until unlocked"),
+    Column("disabled_by", String(64)),
+    Column("last_login_at", TIMESTAMP(timezone=True)),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", String(64), nullable=False),
+    CheckConstraint("login ~ '^[a-z0-9][a-z0-9._-]{1,63}$'", name="login"),
+)
+
+console_user_role = Table(
+    "console_user_role",
+    metadata,
+    Column("user_id", Integer, ForeignKey("console_user.id"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("granted_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("granted_by", String(64), nullable=False),
+    CheckConstraint(f"role IN {CONSOLE_ROLES!r}", name="role"),
+)
+
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column(
+        "token_sha256",
+        String(64),
+        nullable=False,
+        unique=True,
+        comment="SHA-256 of the cookie's random token: a copy of this table opens no session",
+    ),
+    Column("user_id", Integer, ForeignKey("console_user.id"), nullable=False),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", TIMESTAMP(timezone=True), nullable=False, comment="the absolute end of the session"),
+    Column("ip", String(45)),
+    Column("user_agent", String(200)),
+    Column("ended_at", TIMESTAMP(timezone=True)),
+    Column("end_reason", String(16), comment="logout, idle, expired, locked, password, admin"),
+    Index("ix_console_session_open", "user_id", postgresql_where=text("ended_at IS NULL")),
+)
+
+security_event = Table(
+    "security_event",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("user_id", Integer, ForeignKey("console_user.id")),
+    Column("login", String(64), comment="the login as given (a failed login may name no user)"),
+    Column("session_id", BigInteger),
+    Column("ip", String(45), comment="where from (the client's address)"),
+    Column("user_agent", String(200)),
+    Column("event", String(32), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("method", String(8)),
+    Column("path", String(200), comment="the request path: internal ids only, never personal data"),
+    Column("object_type", String(32)),
+    Column("object_id", String(64), comment="internal id of what was touched (a person's id, never an ЕНП)"),
+    Column(
+        "details",
+        JSONB,
+        nullable=False,
+        server_default=text("'{}'::jsonb"),
+        comment="field names, counts, codes",
+    ),
+    CheckConstraint(f"outcome IN {SECURITY_OUTCOMES!r}", name="outcome"),
+    Index("ix_security_event_at", "at"),
+    Index("ix_security_event_user", "user_id", "id"),
+    Index("ix_security_event_object", "object_type", "object_id", "id"),
+    comment="152-ФЗ / ФСТЭК: the console's security event log; append-only (a trigger refuses UPDATE, DELETE, TRUNCATE)",
+)
+
+#: The security log is append-only in the database itself, not only by convention of the code that writes it.
+SECURITY_EVENT_APPEND_ONLY = (
+    "CREATE FUNCTION security_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION 'security_event is append-only (%)', TG_OP; END $$",
+    "CREATE TRIGGER security_event_no_change BEFORE UPDATE OR DELETE ON security_event"
+    " FOR EACH ROW EXECUTE FUNCTION security_event_append_only()",
+    "CREATE TRIGGER security_event_no_truncate BEFORE TRUNCATE ON security_event"
+    " FOR EACH STATEMENT EXECUTE FUNCTION security_event_append_only()",
+)
+for _statement in SECURITY_EVENT_APPEND_ONLY:
+    event.listen(security_event, "after_create", DDL(_statement))  # type: ignore[no-untyped-call]

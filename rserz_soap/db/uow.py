@@ -26,10 +26,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
+from rserz_soap.db.accounts import Accounts
 from rserz_soap.db.attachments import Attachments
 from rserz_soap.db.buffer import BufferEntries
 from rserz_soap.db.disclosures import Disclosures
 from rserz_soap.db.engine import make_engine
+from rserz_soap.db.exchange import ExchangeJournal
 from rserz_soap.db.federal import FederalChanges, FederalPushes, Reconciliations
 from rserz_soap.db.feed import Feed
 from rserz_soap.db.flk import ErrorDirectories
@@ -38,11 +40,13 @@ from rserz_soap.db.idempotency import IdempotencyKeys
 from rserz_soap.db.merges import Merges
 from rserz_soap.db.notices import Notices
 from rserz_soap.db.nsi import Nsi
+from rserz_soap.db.overview import Overview
 from rserz_soap.db.participants import Participants
 from rserz_soap.db.persons import Persons
 from rserz_soap.db.pins import Pins
 from rserz_soap.db.reference import DbReference, NsiCache
 from rserz_soap.db.search import Search
+from rserz_soap.db.security_log import SecurityLog
 from rserz_soap.db.snapshots import Snapshots
 from rserz_soap.domain.countries import CountryCodes
 
@@ -256,6 +260,25 @@ class UnitOfWork:
     @property
     def directory(self) -> ErrorDirectories:
         return self._repo(ErrorDirectories)
+
+    @property
+    def accounts(self) -> Accounts:
+        """The console's users, roles and sessions."""
+        return self._repo(Accounts)
+
+    @property
+    def security_log(self) -> SecurityLog:
+        return self._repo(SecurityLog)
+
+    @property
+    def exchange(self) -> ExchangeJournal:
+        """The exchange journal, as the console reads it."""
+        return self._repo(ExchangeJournal)
+
+    @property
+    def overview(self) -> Overview:
+        """The dashboard's figures."""
+        return self._repo(Overview)
 
     def countries(self, cache: NsiCache) -> CountryCodes:
         """O001's alpha-3 → numeric ОКСМ index (cached per process, refreshed after an НСИ import)."""

@@ -117,3 +117,43 @@ def prepare(settings: Settings, engine: Engine, say: Say = log.info, progress: b
         seed(settings, engine, settings.demo_persons, settings.demo_seed, progress=progress)
     else:
         say(f"register holds {count} persons")
+
+
+FIRST_ADMINISTRATOR = "admin"
+
+
+def first_administrator(engine: Engine) -> str | None:
+    """The console's first user when it has none: ``admin``, an administrator, with a one-time password.
+
+    Returns that password — generated here, stored only as its argon2 hash, printed once by ``rserz up``
+    and to be changed at the first login; None when the console already has users.
+    """
+    from rserz_soap.db.uow import Database
+    from rserz_soap.domain.access import Role
+    from rserz_soap.usecases import accounts
+    from rserz_soap.usecases.security_log import Who
+
+    db = Database(engine)
+    if accounts.user_count(db.unit_of_work()) > 0:
+        return None
+    _uid, password = accounts.add_user(
+        db.unit_of_work(),
+        FIRST_ADMINISTRATOR,
+        "Первый администратор (смените имя и пароль)",
+        frozenset({Role.ADMINISTRATOR}),
+        Who(login="cli:rserz-up", ip="local", method="CLI"),
+    )
+    return password
+
+
+def console_notes(password: str | None) -> list[str]:
+    """What ``rserz up`` says about the console beside its URL."""
+    if password is not None:
+        return [
+            f"  console user {FIRST_ADMINISTRATOR} (administrator), one-time password: {password}",
+            "           shown once, stored only hashed; set your own at the first login",
+        ]
+    return [
+        "  console users: see `rserz users list`; add one with",
+        "           rserz users add LOGIN --name 'Фамилия Имя Отчество' --role administrator",
+    ]

@@ -64,6 +64,7 @@ class Supervisor:
     env: dict[str, str]
     say: Say = print
     children: list[Child] = field(default_factory=list)
+    console_notes: list[str] = field(default_factory=list)  # the console's first user, or how to add one
     _stopping: bool = False
 
     def _handle(self, signum: int, frame: object) -> None:
@@ -129,6 +130,7 @@ class Supervisor:
             f"  metrics  {base}/metrics",
             f"  SOAP     {base}/soap/<service>",
             f"  console  {base}/admin/",
+            *self.console_notes,
             f"  PKI      {s.pki_dir}",
             "Ctrl-C stops everything.",
         ):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from rserz_soap.db.merges import MergeRow
 from rserz_soap.db.persons import SavedVersion, StoredCard, VersionMeta
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.duplicates import DuplicateScore, score, swapped_variants
@@ -42,9 +43,11 @@ __all__ = [
     "Candidate",
     "MergeError",
     "MergeResult",
+    "MergeRow",
     "UnmergeResult",
     "find_candidates",
     "merge",
+    "merges_of",
     "unmerge",
 ]
 
@@ -430,3 +433,9 @@ def _restore_aliases(uow: UnitOfWork, merged_id: int, main_enp: str | None, move
 def _lock(uow: UnitOfWork, *person_ids: int) -> dict[int, StoredCard]:
     """Load and lock the persons in ascending id order — the one order every two-person use case uses."""
     return {pid: uow.persons.load(pid, for_update=True) for pid in sorted(set(person_ids))}
+
+
+def merges_of(uow: UnitOfWork, person_id: int) -> list[MergeRow]:
+    """Every merge the person took part in, newest first (the ones not undone can be undone)."""
+    with uow:
+        return uow.merges.of_person(person_id)

@@ -59,3 +59,10 @@ def person_history(uow: UnitOfWork, enp: str, viewer: Submitter) -> PersonHistor
         if viewer.kind == "smo" and not any(p.smo_code == viewer.code for p in card.insurance):
             return None
         return PersonHistory(card, uow.history.versions(person_id))
+
+
+def card(uow: UnitOfWork, person_id: int) -> PersonCard | None:
+    """The person's card as the register holds it now (None for an unknown id)."""
+    with uow:
+        found = uow.persons.load_many([person_id])
+    return found.get(person_id)

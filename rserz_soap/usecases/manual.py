@@ -20,7 +20,7 @@ from typing import Any
 
 from rserz_soap.db.notices import NewCorrection
 from rserz_soap.db.persons import StoredCard, VersionMeta
-from rserz_soap.db.pins import NewPin
+from rserz_soap.db.pins import KnownFederal, NewPin, PinRow
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.codec import decode, encode
 from rserz_soap.domain.person import Document, PersonCard, PersonData
@@ -209,3 +209,15 @@ def _save(
             )
         )
     return ManualResult(before.person_id, saved.version_no, changed, skipped)
+
+
+def pins(uow: UnitOfWork, person_id: int) -> list[PinRow]:
+    """Active pins with their justification, author and time."""
+    with uow:
+        return uow.pins.active_pins(person_id)
+
+
+def known_federal(uow: UnitOfWork, person_id: int) -> dict[str, KnownFederal]:
+    """The values ФЕРЗЛ was last seen to hold for the person (encoded), by card field."""
+    with uow:
+        return uow.pins.known_federal(person_id)

@@ -523,3 +523,32 @@ def dumps(p: Progress) -> str:
         },
         ensure_ascii=False,
     )
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    items: list[Difference]
+    next_after: int | None  # the cursor of the next page (an item id), None on the last page
+
+
+def report_page(
+    uow: UnitOfWork,
+    run_id: int,
+    *,
+    category: str | None = None,
+    field: str | None = None,
+    resolution: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> ReportPage:
+    """A page of the run's differences in (ЕНП, field) order after the item ``after`` — for lists and
+    exports that must stay fast whatever the size of the report."""
+    with uow:
+        rows = uow.reconciliation.items_page(
+            run_id, category=category, field=field, resolution=resolution, after_id=after, limit=limit + 1
+        )
+    items = [
+        Difference(r.enp, r.person_id, r.category, r.field, r.regional, r.federal, r.resolution)
+        for _id, r in rows[:limit]
+    ]
+    return ReportPage(items, rows[limit - 1][0] if len(rows) > limit else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 import uuid
@@ -11,15 +12,22 @@ import redis
 from flask import Flask, Response, g, jsonify, request
 
 from rserz_soap import __version__
+from rserz_soap.admin import ConsoleDeps, create_console
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
+from rserz_soap.federal.client import FederalClient
 from rserz_soap.soap.faults import FaultCode, SoapFault, fault_bytes
+from rserz_soap.usecases.federal_port import FederalRegister
 from rserz_soap.web import health, metrics
+
+#: seconds the console waits for one ФЕРЗЛ answer (a lookup beside a search, a card's comparison)
+CONSOLE_FERZL_TIMEOUT = 10.0
 
 
 def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> Any:
     """Metrics for the SOAP endpoint (it runs beside Flask, not inside it)."""
     started = time.perf_counter()
+    area = metrics.area_of(environ.get("PATH_INFO", ""))  # before a mounted app moves PATH_INFO
     status_holder: list[str] = []
 
     def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
@@ -29,7 +37,6 @@ def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> An
     try:
         return endpoint(environ, capture)
     finally:
-        area = metrics.area_of(environ.get("PATH_INFO", ""))
         metrics.REQUESTS.labels(area, (status_holder or ["500"])[0].split()[0]).inc()
         metrics.LATENCY.labels(area).observe(time.perf_counter() - started)
 
@@ -37,6 +44,12 @@ def _observed(endpoint: Any, environ: dict[str, Any], start_response: Any) -> An
 def soap_fault(fault: SoapFault, status: int = 500) -> Response:
     """A SOAP 1.1 Fault: participants get a coded Fault, never an HTML error page."""
     return Response(fault_bytes(fault, str(uuid.uuid4())), status=status, mimetype="text/xml")
+
+
+def _console_federal(settings: Settings, rds: redis.Redis, db: Database) -> FederalRegister:
+    """The console's ФЕРЗЛ client: the hub's, with a timeout a person at a screen will wait for."""
+    quick = dataclasses.replace(settings, ferzl_timeout=min(settings.ferzl_timeout, CONSOLE_FERZL_TIMEOUT))
+    return FederalClient.from_settings(quick, rds, db)
 
 
 def create_app(
@@ -104,23 +117,41 @@ def create_app(
         payload, content_type = metrics.render()
         return Response(payload, mimetype=content_type.split(";")[0], content_type=content_type)
 
+    # /admin is the ТФОМС console: a Flask app of its own (its cookies, CSRF and headers stay there)
+    console = create_console(
+        ConsoleDeps(settings, db, rds, federal=lambda: _console_federal(settings, rds, db))
+    )
+    flask_wsgi = app.wsgi_app
+
+    def console_app(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/admin"
+        environ["PATH_INFO"] = path[len("/admin") :] or "/"
+        return console.wsgi_app(environ, start_response)
+
+    def mounted(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/admin" or path.startswith("/admin/"):
+            return _observed(console_app, environ, start_response)
+        return flask_wsgi(environ, start_response)
+
     if soap_app is None and settings.pki_dir.joinpath("hub", "key.pem").exists():
         from rserz_soap.soap.assembly import build_soap_app
 
         soap_app = build_soap_app(settings, db, rds)
     if soap_app is not None:
         # /soap/<service> and the schemas its WSDL imports are answered by the SOAP endpoint
-        flask_wsgi = app.wsgi_app
         endpoint = soap_app
 
         def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
             path = environ.get("PATH_INFO", "")
             if path.startswith(("/soap/", "/xsd/")):
                 return _observed(endpoint, environ, start_response)
-            return flask_wsgi(environ, start_response)
+            return mounted(environ, start_response)
 
         app.wsgi_app = dispatch  # type: ignore[method-assign]
     else:
+        app.wsgi_app = mounted  # type: ignore[method-assign]
 
         @app.route("/soap/<service>", methods=["GET", "POST"])
         def soap(service: str) -> Response:
@@ -130,13 +161,5 @@ def create_app(
                 ),
                 503,
             )
-
-    @app.get("/admin/")
-    def admin() -> Response:
-        return Response(
-            "<!doctype html><title>РС ЕРЗ</title><h1>РС ЕРЗ — консоль администратора</h1>"
-            "<p>Консоль появится в следующей версии.</p>",
-            mimetype="text/html",
-        )
 
     return app

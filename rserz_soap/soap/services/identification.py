@@ -46,7 +46,10 @@ def identify_person(req: Request) -> Any:
     on = xml.child_date(el, "DATEON") or date.today()
     try:
         found = idf.identify(
-            req.hub.db.reading(replica=True), _key(el), on=on, limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT)
+            req.hub.db.reading(replica=True),
+            _key(el),
+            on=on,
+            limit=xml.child_int(el, "LIMIT", idf.DEFAULT_LIMIT),
         )
     except idf.BadKey as exc:
         raise SoapFault(FaultCode.INVALID, str(exc)) from None

@@ -1,0 +1,75 @@
+"""Participants of the exchange and their certificates, as the ТФОМС administrator manages them.
+
+The SOAP gate caches a participant for a minute (``soap/security.py``), so a deactivation, a revocation or a
+change of body logging takes effect within that minute on every web process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rserz_soap.db.participants import CertificateRow, Participant
+from rserz_soap.db.uow import UnitOfWork
+
+__all__ = [
+    "CertificateRow",
+    "Participant",
+    "ParticipantView",
+    "listing",
+    "register_certificate",
+    "revoke",
+    "set_flags",
+]
+
+
+class ParticipantError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    participant: Participant
+    certificates: list[CertificateRow]
+
+
+def listing(uow: UnitOfWork) -> list[ParticipantView]:
+    with uow:
+        certs = uow.participants.certificate_rows()
+        return [
+            ParticipantView(p, [c for c in certs if c.participant_id == p.id]) for p in uow.participants.all()
+        ]
+
+
+def all_participants(uow: UnitOfWork) -> list[Participant]:
+    with uow:
+        return uow.participants.all()
+
+
+def set_flags(uow: UnitOfWork, participant_id: int, *, active: bool, log_bodies: bool) -> Participant:
+    """Switch a participant on or off, and its body logging (152-ФЗ: off unless needed); returns it as it was."""
+    with uow:
+        before = uow.participants.get(participant_id)
+        if before is None:
+            raise ParticipantError(f"нет участника {participant_id}")
+        uow.participants.set_flags(participant_id, active=active, log_bodies=log_bodies)
+        return before
+
+
+def revoke(uow: UnitOfWork, certificate_id: int) -> int:
+    """Revoke a registered certificate; returns its participant."""
+    with uow:
+        pid = uow.participants.revoke(certificate_id)
+    if pid is None:
+        raise ParticipantError("сертификат не найден или уже отозван")
+    return pid
+
+
+def register_certificate(uow: UnitOfWork, participant_id: int, pem: bytes) -> str:
+    """Bind a PEM certificate to a participant; returns its SHA-256 fingerprint."""
+    with uow:
+        if uow.participants.get(participant_id) is None:
+            raise ParticipantError(f"нет участника {participant_id}")
+        try:
+            return uow.participants.register(participant_id, pem)
+        except ValueError as exc:
+            raise ParticipantError(f"не удалось прочитать сертификат: {exc}") from None
