@@ -172,17 +172,17 @@ def search_persons(
     match: str = "FUZZY",
     w: int | None = None,
     max_page_size: int = MAX_LIMIT,
+    narrow: bool = True,
 ) -> Page:
     """Remote search with partial and misspelt names; best matches first, paged.
 
     ``match``: FUZZY (parts as words of the name, typos tolerated), PREFIX (the name begins with the given
-    parts), EXACT (the given parts exactly, patronymic included when given)."""
+    parts), EXACT (the given parts exactly, patronymic included when given). ``narrow`` (participants over
+    SOAP) demands a surname and a birth-date range of at most a year, so that nobody can walk the register;
+    the ТФОМС's own staff in the console (every search in their security log) search without it."""
     surname = (fam or "").strip()
-    if (
-        len(surname) < MIN_SEARCH_SURNAME
-        or dr_from is None
-        or dr_to is None
-        or not 0 <= (dr_to - dr_from).days <= MAX_SEARCH_DAYS
+    if len(surname) < MIN_SEARCH_SURNAME or (
+        narrow and (dr_from is None or dr_to is None or not 0 <= (dr_to - dr_from).days <= MAX_SEARCH_DAYS)
     ):
         raise SearchTooBroad(
             f"FAM of at least {MIN_SEARCH_SURNAME} letters, DR_FROM and DR_TO at most {MAX_SEARCH_DAYS} days apart"

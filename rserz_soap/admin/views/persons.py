@@ -46,21 +46,8 @@ def search_run() -> str | tuple[str, int]:
     cards: list[Any]
     excess = False
     total = None
-    if key is None:
-        found = identify.search_persons(
-            d.reading(),
-            values["fam"],
-            values["im"],
-            values["ot"],
-            dr_from=values["dr"],
-            dr_to=values["dr"],
-            page_size=50,
-        )
-        cards, total = found.cards, found.total
-    else:
-        result = identify.identify(d.reading(), key, on=on, limit=50)
-        cards, excess = result.cards, result.excess
-        if not cards and group == "FIO":  # no patronymic given, or a typo too far: the remote search's words
+    try:
+        if key is None:
             found = identify.search_persons(
                 d.reading(),
                 values["fam"],
@@ -68,8 +55,29 @@ def search_run() -> str | tuple[str, int]:
                 values["ot"],
                 dr_from=values["dr"],
                 dr_to=values["dr"],
+                page_size=50,
+                narrow=False,
             )
             cards, total = found.cards, found.total
+        else:
+            result = identify.identify(d.reading(), key, on=on, limit=50)
+            cards, excess = result.cards, result.excess
+            if (
+                not cards and group == "FIO"
+            ):  # no patronymic given, or a typo too far: the remote search's words
+                found = identify.search_persons(
+                    d.reading(),
+                    values["fam"],
+                    values["im"],
+                    values["ot"],
+                    dr_from=values["dr"],
+                    dr_to=values["dr"],
+                    narrow=False,
+                )
+                cards, total = found.cards, found.total
+    except identify.SearchTooBroad:
+        error = "Фамилия — хотя бы 2 буквы"
+        return render_template("search.html", form=form, error=error), 400
     audit(Event.PERSON_SEARCHED, key=group, found=len(cards), on=on.isoformat() if on else None)
     federal = None
     asked_federal = form.get("federal") == "1"
