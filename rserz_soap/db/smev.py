@@ -90,18 +90,16 @@ class SmevInbox:
             .values(state=state, results=results, decided_at=func.now(), decided_by=by)
         )
 
-    def receipt_sent(self, message_id: str) -> None:
+    def answered(self, message_id: str) -> None:
+        """The receipt went and the Ack was given (the first time each; later repeats keep the times)."""
+        t = smev_inbox.c
         self._conn.execute(
             update(smev_inbox)
-            .where(smev_inbox.c.message_id == message_id, smev_inbox.c.receipt_sent_at.is_(None))
-            .values(receipt_sent_at=func.now())
-        )
-
-    def acked(self, message_id: str) -> None:
-        self._conn.execute(
-            update(smev_inbox)
-            .where(smev_inbox.c.message_id == message_id, smev_inbox.c.acked_at.is_(None))
-            .values(acked_at=func.now())
+            .where(t.message_id == message_id)
+            .values(
+                receipt_sent_at=func.coalesce(t.receipt_sent_at, func.now()),
+                acked_at=func.coalesce(t.acked_at, func.now()),
+            )
         )
 
     def act_cancelled(self, act_number: str, act_date: date) -> bool:

@@ -80,6 +80,8 @@ def poll_zags(limit: int = 500) -> dict[str, Any]:
         except (SmevUnavailable, SmevError) as exc:
             _note(redis, ok=False, error=str(exc))
             raise
+        finally:
+            client.close()
         _note(redis, ok=True, taken=report.taken, applied=report.applied, held=report.held)
     if report.taken or report.finished:
         log.info("ЕГР ЗАГС: %s", report)
@@ -89,7 +91,8 @@ def poll_zags(limit: int = 500) -> dict[str, Any]:
 def snils_round(limit: int = 100) -> dict[str, Any]:
     """File СНИЛС requests for persons without one (and validations), send them, take the answers."""
     with _resources() as (settings, db, redis):
-        gateway = SfrGateway(SmevClient.from_settings(settings, redis, db))
+        client = SmevClient.from_settings(settings, redis, db)
+        gateway = SfrGateway(client)
         try:
             filed = snils.plan(db.unit_of_work(), limit=limit)
             sent = snils.send_pending(db.unit_of_work(), gateway, limit=limit * 2)
@@ -97,6 +100,8 @@ def snils_round(limit: int = 100) -> dict[str, Any]:
         except SmevUnavailable as exc:
             _note(redis, ok=False, error=str(exc))
             raise
+        finally:
+            client.close()
         _note(redis, ok=True, snils_sent=sent.sent, snils_applied=taken.applied, snils_held=taken.held)
     return {"filed": filed.filed, "sent": sent.sent, "refused": sent.refused} | {
         "answers": taken.answers,

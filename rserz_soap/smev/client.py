@@ -12,7 +12,8 @@
   recognised. ``TargetMessageIsNotFound`` on Ack is reported as False (already acknowledged).
 * The client never retries; RQ jobs do (``jobs/smev.py``). The breaker's state is in Redis when given.
 * Every call is a row of the exchange journal (direction ``out``); every message taken from a queue one
-  more (direction ``in``, its MessageID as the request id). No bodies: they hold personal data.
+  more (direction ``in``, its MessageID as the request id). No bodies: they hold personal data. Rows
+  are written in batches off the call path; :meth:`SmevClient.close` writes what is left.
 """
 
 from __future__ import annotations
@@ -93,6 +94,12 @@ class SmevClient:
             ),
             journal=_journal_into(db) if db is not None else None,
         )
+
+    def close(self) -> None:
+        """Write what the journal still holds (rows are batched off the call path)."""
+        flush = getattr(self._journal, "flush", None)
+        if callable(flush):
+            flush()
 
     # -- operations --------------------------------------------------------------------------------------
 
@@ -243,11 +250,22 @@ def _uuid_or_none(text: str | None) -> uuid.UUID | None:
         return None
 
 
-def _journal_into(db: Database) -> Callable[[ExchangeRecord], None]:
-    def write(rec: ExchangeRecord) -> None:
-        exchange.record_call(db.engine, rec)
+class _Journal:
+    """Journal rows batched by ``exchange.JournalWriter`` (a transaction per row would cost more than the
+    call it records); :meth:`SmevClient.close` writes the rest."""
 
-    return write
+    def __init__(self, db: Database) -> None:
+        self._writer = exchange.JournalWriter(db.engine)
+
+    def __call__(self, rec: ExchangeRecord) -> None:
+        self._writer.submit(rec, log_bodies=False)
+
+    def flush(self) -> None:
+        self._writer.flush()
+
+
+def _journal_into(db: Database) -> Callable[[ExchangeRecord], None]:
+    return _Journal(db)
 
 
 def _fingerprint(path: Path) -> str:

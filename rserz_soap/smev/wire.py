@@ -538,7 +538,7 @@ def verify_detached(
         raise SmevSignatureError("REFERENCE_INVALID", "the signature does not cover the signed element")
     when = at or dt.datetime.now(dt.UTC)
     try:
-        check.trust.validate(cert, at=when)
+        _validated(check.trust, der, cert, when)
     except TrustError as exc:
         code = (
             "CERTIFICATE_EXPIRED" if exc.code in ("expired", "not_yet_valid") else "CERTIFICATE_NOT_TRUSTED"
@@ -550,6 +550,23 @@ def verify_detached(
         if cert.fingerprint(hashes.SHA256()).hex() not in check.pinned:
             raise SmevSignatureError("CERTIFICATE_NOT_TRUSTED", "not the certificate expected here")
     return cert
+
+
+#: how long a certificate found valid is not checked again (its chain signature is a GOST verification)
+TRUST_CACHE_SECONDS: Final = 60
+_trusted: dict[tuple[int, bytes], float] = {}
+
+
+def _validated(trust: TrustStore, der: bytes, cert: x509.Certificate, when: dt.datetime) -> None:
+    key = (id(trust), der)
+    now = when.timestamp()
+    seen = _trusted.get(key)
+    if seen is not None and 0 <= now - seen < TRUST_CACHE_SECONDS:
+        return
+    trust.validate(cert, at=when)
+    if len(_trusted) > 1024:
+        _trusted.clear()
+    _trusted[key] = now
 
 
 def signed_target(request: Any, name: str, *, basic: bool = False) -> tuple[Any, Any]:

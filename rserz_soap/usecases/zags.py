@@ -2,19 +2,20 @@
 
 Exactly once, across worker kills, duplicate deliveries and СМЭВ faults — the argument, step by step:
 
-1. **Store.** A delivered push is inserted into the inbox by its MessageID (``db/smev.py``) and committed
-   before anything else. A repeated delivery of the same MessageID only counts a delivery.
-2. **Apply.** In one transaction the inbox row is locked; only a row still ``received`` is applied, and
-   the same transaction moves it to ``applied`` / ``review`` / ``refused`` with what each act record did.
-   A crash before the commit leaves it ``received`` (applied by the next run); after it, never again.
+1. **Store and apply, in one transaction.** A delivered push is inserted into the inbox by its MessageID
+   (``db/smev.py``); a repeated delivery of the same MessageID finds the row and only counts a delivery.
+   The row is locked; only a row still ``received`` is applied, and the same transaction moves it to
+   ``applied`` / ``review`` / ``refused`` with what each act record did. A crash before the commit
+   leaves nothing (СМЭВ delivers the push again); after it, the push is never applied again.
    Deaths go through ``vital.record_death`` / ``vital.cancel_death`` — a death ФЕРЗЛ already told is a
    confirmation there, not a second application.
 3. **Receipt.** The receipt's MessageID was fixed when the row was stored; a resend after a lost answer
    carries the same one and СМЭВ answers ``MessageIsAlreadySent``, which the client takes as success.
-4. **Ack** only after 1–3 committed. A crash before the Ack means СМЭВ delivers again: step 1 finds the
-   row, steps 2–3 are already done, the Ack is given. An Ack СМЭВ no longer knows is harmless.
+4. **Ack** only after 1–3. A crash before the Ack means СМЭВ delivers again: step 1 finds the row,
+   nothing is applied, the receipt (if it went) is not sent again, the Ack is given. An Ack СМЭВ no
+   longer knows is harmless; that receipt and Ack went is recorded after both, in one transaction.
 
-Every run first finishes the inbox's leftovers (stored but not applied, answered or acknowledged), then
+Every run first finishes the inbox's leftovers (stored but not answered or acknowledged), then
 takes new pushes until the queue is empty or ``limit`` is reached.
 
 Matching an act record to a person: the identity document with the full name and birth date; then the
@@ -76,20 +77,21 @@ def poll(uow: UnitOfWork, port: ZagsPort, *, limit: int = 500) -> PollReport:
     with uow:
         leftovers = uow.smev_inbox.unfinished(limit)
     for message_id in leftovers:
-        _finish(uow, port, message_id, report)
+        _answer(uow, port, message_id, delivered_now=False)
         report.finished += 1
     while report.taken < limit:
         incoming = port.next_incoming()
         if incoming is None:
             break
         report.taken += 1
-        with uow:
+        with uow:  # stored and applied in one transaction: both happen, or neither
             row = uow.smev_inbox.store(
                 incoming.message_id, incoming.root, incoming.record_id, incoming.reply_to, _payload(incoming)
             )
-        if row.deliveries > 1:
-            report.repeated += 1
-        _finish(uow, port, incoming.message_id, report)
+            if row.deliveries > 1:
+                report.repeated += 1
+            _apply_stored(uow, incoming.message_id, report)
+        _answer(uow, port, incoming.message_id, delivered_now=True)
     return report
 
 
@@ -101,27 +103,33 @@ def _payload(incoming: IncomingZags) -> dict[str, Any]:
     }
 
 
-def _finish(uow: UnitOfWork, port: ZagsPort, message_id: str, report: PollReport) -> None:
-    """Steps 2–4 of the module docstring for one stored push, each skipped when already done."""
+def _apply_stored(uow: UnitOfWork, message_id: str, report: PollReport) -> None:
+    """Step 2 for a stored push still ``received``; a push decided before is left as it is."""
     with uow:
         row = uow.smev_inbox.get(message_id, for_update=True)
-        if row is None:
+        if row is None or row.state != "received":
             return
-        if row.state == "received":
-            state, results = _apply(uow, row)
-            uow.smev_inbox.decided(message_id, state, results)
-            _count(report, state, results)
-            row = uow.smev_inbox.get(message_id)
-            assert row is not None
+        state, results = _apply(uow, row)
+        uow.smev_inbox.decided(message_id, state, results)
+        _count(report, state, results)
+
+
+def _answer(uow: UnitOfWork, port: ZagsPort, message_id: str, *, delivered_now: bool) -> None:
+    """Steps 3–4: the receipt unless it went before, and the Ack — always for a message СМЭВ has just
+    delivered (again), otherwise unless given before. A leftover still ``received`` is applied first."""
+    with uow:
+        _apply_stored(uow, message_id, PollReport())
+        row = uow.smev_inbox.get(message_id)
+    if row is None:
+        return
     if not row.receipt_sent:
         incoming = IncomingZags(row.message_id, row.reply_to, row.root, row.record_id or "")
         port.send_receipt(incoming, row.receipt_message_id, taken=row.state != "refused")
-        with uow:
-            uow.smev_inbox.receipt_sent(message_id)
-    if not row.acked:
+    if delivered_now or not row.acked:
         port.ack(message_id)
+    if not (row.receipt_sent and row.acked):
         with uow:
-            uow.smev_inbox.acked(message_id)
+            uow.smev_inbox.answered(message_id)
 
 
 def _count(report: PollReport, state: str, results: list[dict[str, Any]]) -> None:

@@ -50,10 +50,22 @@ class SmevStand:
     n: int
     app: SmevApp
 
+    _client: SmevClient | None = None
+
     def client(self, **kw: Any) -> SmevClient:
+        """The hub's client of the stand (one per stand; with ``kw``, a new one with other settings)."""
         assert self.settings.redis_url
+        if not kw and self._client is not None:
+            return self._client
         s = dataclasses.replace(self.settings, **kw) if kw else self.settings
-        return SmevClient.from_settings(s, redis.Redis.from_url(s.redis_url or ""), Database(self.hub))
+        client = SmevClient.from_settings(s, redis.Redis.from_url(s.redis_url or ""), Database(self.hub))
+        if not kw:
+            self._client = client
+        return client
+
+    def flush(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def zags(self) -> ZagsGateway:
         return ZagsGateway(self.client())

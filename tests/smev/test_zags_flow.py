@@ -49,6 +49,7 @@ def test_deaths_births_and_cancellations_reach_the_register_once(stand: SmevStan
         stand.smev_rows("SELECT count(*) FROM mx_message WHERE kind = 'request' AND state <> 'acked'")[0][0]
         == 0
     )
+    stand.flush()
     journal = dict(
         stand.hub_rows(
             "SELECT direction, count(*) FROM exchange_journal WHERE service = 'smev' GROUP BY direction"
@@ -83,6 +84,8 @@ def test_duplicate_deliveries_are_recognised(stand: SmevStand) -> None:
     finally:
         stand.faults()
     assert report.repeated == 5 and report.applied == 5
+    waiting = stand.smev_rows("SELECT count(*) FROM mx_message WHERE kind = 'request' AND state <> 'acked'")
+    assert waiting[0][0] == 0  # the repeats were acknowledged too
     versions = stand.hub_scalar(
         "SELECT count(*) FROM person_version v JOIN person p ON p.id = v.person_id"
         " WHERE p.main_enp = ANY(:e) AND v.operation = 'DEATH'",

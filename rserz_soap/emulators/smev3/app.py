@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rserz_soap.config import Settings
 from rserz_soap.domain.civil import SnilsVerdict
-from rserz_soap.emulators.smev3 import population
+from rserz_soap.emulators.smev3 import population, store
 from rserz_soap.emulators.smev3.faults import Faults, FaultSwitch, draw
 from rserz_soap.emulators.smev3.store import mx_message, mx_person, mx_planted
 from rserz_soap.smev import sfr, wire, zags
@@ -589,6 +589,7 @@ _PROVIDERS: Final[dict[str, tuple[str, Callable[[SmevApp, str, str, str, Any], N
 def build_smev_app(settings: Settings, engine: Engine) -> SmevApp:
     """The emulator over ``engine`` (its own database, schema made): its key ``var/pki/smev/gost``, the
     trusted CAs of ``var/pki``, the hub's GOST certificate as the ТФОМС participant."""
+    store.relax_durability(engine)
     pki = settings.pki_dir
     keypair = load_keypair(pki / "smev" / "gost" / "key.pem", pki / "smev" / "gost" / "cert.pem")
     participants: dict[str, str] = {}
