@@ -220,3 +220,34 @@ def test_the_wsdl_and_schemas_are_served_and_requests_are_valid(stand: SmevStand
         ):
             element = wire.body_element(wire.parse(payload))
             assert schema.validate(element), schema.error_log
+
+
+def test_zags_answers_the_death_query_fatalinf(stand: SmevStand) -> None:
+    from rserz_soap.smev import zags
+
+    (planted,) = stand.control("POST", "zags/deaths", {"count": 1, "seed": 21})
+    fam, im, ot, dr = stand.smev_rows(
+        "SELECT upper(fam), upper(im), upper(ot), dr FROM mx_person WHERE enp = :e AND NOT twin",
+        e=planted["enp"],
+    )[0]
+    client = stand.client()
+    mid = wire.new_message_id()
+    client.send_request(zags.death_query(mid, CivilPerson(fam, im, ot, dr, None)), mid)
+    answer = None
+    for _ in range(50):
+        answer = client.get_response(namespace=zags.FATALINF_NS, root="FATALINFResponse")
+        assert answer is not None
+        client.ack(answer.message_id)
+        if answer.original_message_id == mid:
+            break
+    assert answer is not None and answer.original_message_id == mid
+    (record,) = zags.parse_death_query_answer(answer.content, answer.message_id)
+    assert (record.act_number, record.ddeath.isoformat(), record.person.fam) == (
+        planted["act_number"],
+        planted["ddeath"],
+        fam,
+    )
+    # the push of that death is still in the queue for the ЗАГС poll; take it so other tests start clean
+    from rserz_soap.usecases import zags as zags_flow
+
+    zags_flow.poll(stand.uow(), stand.zags())
