@@ -43,6 +43,10 @@ class ZagsGateway:
         root = etree.QName(content).localname if content is not None else "?"
         record_id = content.get("ИдСвед") if content is not None else None
         base = IncomingZags(delivered.message_id, delivered.reply_to or "", root, record_id or "")
+        if delivered.sender_signature_problem is not None:
+            return _replace(
+                base, unreadable=f"the sender's signature does not hold: {delivered.sender_signature_problem}"
+            )
         if content is None:
             return _replace(base, unreadable="no MessagePrimaryContent")
         try:
@@ -80,6 +84,13 @@ class SfrGateway:
             if delivered is None:
                 continue
             original = delivered.original_message_id or ""
+            if delivered.sender_signature_problem is not None:
+                return SfrAnswer(
+                    delivered.message_id,
+                    original,
+                    None,
+                    rejected=f"signature: {delivered.sender_signature_problem}",
+                )
             if delivered.rejected is not None:
                 return SfrAnswer(delivered.message_id, original, None, rejected=" ".join(delivered.rejected))
             if delivered.content is None:

@@ -23,9 +23,11 @@ import binascii
 import datetime as dt
 import functools
 import re
+import threading
 import uuid
+import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from cryptography import x509
@@ -462,7 +464,9 @@ class Delivered:
     original_message_id: str | None = None  # responses: the request answered
     rejected: tuple[str, str] | None = None
     sender_certificate: str | None = None  # subject of the sender's certificate
-    raw: bytes = field(default=b"", repr=False)
+    #: why the sender's signature does not hold (СМЭВ's own does): the message is read as refused, so
+    #: it is answered and acknowledged instead of blocking the queue with every redelivery
+    sender_signature_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -554,19 +558,24 @@ def verify_detached(
 
 #: how long a certificate found valid is not checked again (its chain signature is a GOST verification)
 TRUST_CACHE_SECONDS: Final = 60
-_trusted: dict[tuple[int, bytes], float] = {}
+_trusted: weakref.WeakKeyDictionary[TrustStore, dict[bytes, float]] = weakref.WeakKeyDictionary()
+_trusted_lock: Final = threading.Lock()
 
 
 def _validated(trust: TrustStore, der: bytes, cert: x509.Certificate, when: dt.datetime) -> None:
-    key = (id(trust), der)
+    """``trust.validate``, remembered per trust store for a minute (the same few certificates sign
+    every message; revocation is seen within that minute)."""
     now = when.timestamp()
-    seen = _trusted.get(key)
+    with _trusted_lock:
+        seen = _trusted.get(trust, {}).get(der)
     if seen is not None and 0 <= now - seen < TRUST_CACHE_SECONDS:
         return
     trust.validate(cert, at=when)
-    if len(_trusted) > 1024:
-        _trusted.clear()
-    _trusted[key] = now
+    with _trusted_lock:
+        known = _trusted.setdefault(trust, {})
+        if len(known) > 1024:
+            known.clear()
+        known[der] = now
 
 
 def signed_target(request: Any, name: str, *, basic: bool = False) -> tuple[Any, Any]:
@@ -594,10 +603,13 @@ def read_delivery(answer: Any, check: CertificateCheck, *, verify_sender: bool =
     data = child(inner, "SenderProvidedRequestData" if kind == "request" else "SenderProvidedResponseData")
     if data is None:
         raise SmevSignatureError("MALFORMED", "no sender data in the delivered message")
-    subject = None
+    subject = problem = None
     if verify_sender:
-        signer = verify_detached(child(inner, "SenderInformationSystemSignature"), data, check)
-        subject = signer.subject.rfc4514_string()
+        try:
+            signer = verify_detached(child(inner, "SenderInformationSystemSignature"), data, check)
+            subject = signer.subject.rfc4514_string()
+        except SmevSignatureError as exc:
+            problem = str(exc)
     meta = child(inner, "MessageMetadata")
     sender_el = child(meta, "Sender") if meta is not None else None
     rejected_el = child(data, "RequestRejected")
@@ -616,6 +628,7 @@ def read_delivery(answer: Any, check: CertificateCheck, *, verify_sender: bool =
         original_message_id=text_of(inner, "OriginalMessageId"),
         rejected=rejected,
         sender_certificate=subject,
+        sender_signature_problem=problem,
     )
 
 

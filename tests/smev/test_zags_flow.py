@@ -92,3 +92,36 @@ def test_duplicate_deliveries_are_recognised(stand: SmevStand) -> None:
         e=[d["enp"] for d in planted],
     )
     assert versions == 5
+
+
+def test_a_push_whose_sender_signature_fails_is_refused_answered_and_acknowledged(stand: SmevStand) -> None:
+    (planted,) = stand.control("POST", "zags/deaths", {"count": 1, "seed": 5})
+    with stand.smev.begin() as conn:  # one byte of the ЗАГС's signed data changed inside СМЭВ
+        conn.exec_driver_sql(
+            "UPDATE mx_message SET data_xml = replace(data_xml, 'ДатаСмерт>2', 'ДатаСмерт>1')"
+            " WHERE message_id = %(m)s",
+            {"m": planted["message_id"]},
+        )
+    report = _drain(stand)
+    assert report.refused == 1 and report.applied == 0
+    state, results = stand.hub_rows(
+        "SELECT state, results FROM smev_inbox WHERE message_id = :m", m=planted["message_id"]
+    )[0]
+    assert state == "refused" and "signature does not hold" in results[0]["why"]
+    assert (
+        stand.hub_scalar(
+            "SELECT d.status FROM person p JOIN person_data d ON d.person_id = p.id"
+            " WHERE p.main_enp = :e AND d.superseded_at IS NULL AND d.valid_to IS NULL",
+            e=planted["enp"],
+        )
+        != "dead"
+    )
+    receipt = stand.smev_rows(
+        "SELECT data_xml FROM mx_message WHERE kind = 'response' AND original_message_id = :m",
+        m=planted["message_id"],
+    )[0][0]
+    assert 'КодОбр="2"' in receipt
+    assert (
+        stand.smev_rows("SELECT state FROM mx_message WHERE message_id = :m", m=planted["message_id"])[0][0]
+        == "acked"
+    )
