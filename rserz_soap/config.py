@@ -157,6 +157,13 @@ class Settings:
             "doc": "seconds the СМЭВ circuit stays open after 5 failures in a row before one trial call",
         },
     )
+    smev_log_bodies: bool = field(
+        default=False,
+        metadata={
+            "env": "RSERZ_SMEV_LOG_BODIES",
+            "doc": "keep СМЭВ message bodies in the exchange journal (they hold personal data: 152-ФЗ)",
+        },
+    )
     smev_mnemonic: str = field(
         default="TFOMS45",
         metadata={

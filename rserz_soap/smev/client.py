@@ -12,7 +12,8 @@
   recognised. ``TargetMessageIsNotFound`` on Ack is reported as False (already acknowledged).
 * The client never retries; RQ jobs do (``jobs/smev.py``). The breaker's state is in Redis when given.
 * Every call is a row of the exchange journal (direction ``out``); every message taken from a queue one
-  more (direction ``in``, its MessageID as the request id). No bodies: they hold personal data. Rows
+  more (direction ``in``, its MessageID as the request id). No bodies (they hold personal data) unless
+  ``RSERZ_SMEV_LOG_BODIES`` is on. Rows
   are written in batches off the call path; :meth:`SmevClient.close` writes what is left.
 """
 
@@ -62,6 +63,7 @@ class SmevClient:
         breaker: pybreaker.CircuitBreaker | None = None,
         session: requests.Session | None = None,
         journal: Callable[[ExchangeRecord], None] | None = None,
+        log_bodies: bool = False,
     ) -> None:
         if version not in wire.VERSIONS:
             raise ValueError(f"СМЭВ version must be one of {wire.VERSIONS}, got {version!r}")
@@ -73,6 +75,7 @@ class SmevClient:
         self.breaker = breaker or make_breaker(None)
         self._session = session or requests.Session()
         self._journal = journal
+        self.log_bodies = log_bodies  # message bodies hold personal data (152-ФЗ): off unless configured
 
     @classmethod
     def from_settings(
@@ -93,6 +96,7 @@ class SmevClient:
                 redis, reset_timeout=settings.smev_breaker_reset, name=settings.smev_endpoint
             ),
             journal=_journal_into(db) if db is not None else None,
+            log_bodies=settings.smev_log_bodies,
         )
 
     def close(self) -> None:
@@ -164,7 +168,16 @@ class SmevClient:
                 if delivered.content is not None
                 else "RequestRejected"
             )
-            self._record("in", name, "ok", delivered.message_id, None, 0)
+            bad = delivered.sender_signature_problem
+            if bad:
+                log.error(
+                    "СМЭВ %s: the sender's signature of %s does not hold: %s",
+                    operation,
+                    delivered.message_id,
+                    bad,
+                )
+            code = bad.split(":", 1)[0][:16] if bad else None
+            self._record("in", name, "fault" if bad else "ok", delivered.message_id, code, 0)
         return delivered
 
     def _metadata(self, answer: Any) -> dict[str, str | None]:
@@ -179,8 +192,9 @@ class SmevClient:
         started = time.perf_counter()
         outcome: str = "error"
         code: str | None = "UNAVAILABLE"
+        received: list[bytes] = []
         try:
-            answer = self.breaker.call(self._exchange, payload)
+            answer = self.breaker.call(self._exchange, payload, received)
             outcome, code = "ok", None
             return answer
         except pybreaker.CircuitBreakerError as exc:
@@ -195,11 +209,18 @@ class SmevClient:
                 return None
             raise SmevError(fault.name, fault.text) from None
         finally:
+            bodies = (payload, received[0] if received else None) if self.log_bodies else None
             self._record(
-                "out", operation, outcome, message_id, code, int((time.perf_counter() - started) * 1000)
+                "out",
+                operation,
+                outcome,
+                message_id,
+                code,
+                int((time.perf_counter() - started) * 1000),
+                bodies,
             )
 
-    def _exchange(self, payload: bytes) -> Any:
+    def _exchange(self, payload: bytes, received: list[bytes]) -> Any:
         try:
             response = self._session.post(
                 self.endpoint,
@@ -209,6 +230,7 @@ class SmevClient:
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _Transient(f"СМЭВ unreachable: {type(exc).__name__}") from None
+        received.append(response.content)
         kind = response.headers.get("Content-Type", "")
         if response.status_code not in (200, 500) or "xml" not in kind:
             raise _Transient(f"СМЭВ: HTTP {response.status_code}")
@@ -224,7 +246,14 @@ class SmevClient:
         return answer
 
     def _record(
-        self, direction: str, operation: str, outcome: str, message_id: str | None, code: str | None, ms: int
+        self,
+        direction: str,
+        operation: str,
+        outcome: str,
+        message_id: str | None,
+        code: str | None,
+        ms: int,
+        bodies: tuple[bytes, bytes | None] | None = None,
     ) -> None:
         if self._journal is None:
             return
@@ -239,6 +268,8 @@ class SmevClient:
                 request_id=_uuid_or_none(message_id),
                 error_code=code,
                 duration_ms=ms,
+                request_body=bodies[0].decode("utf-8", "replace") if bodies else None,
+                response_body=bodies[1].decode("utf-8", "replace") if bodies and bodies[1] else None,
             )
         )
 
@@ -258,7 +289,7 @@ class _Journal:
         self._writer = exchange.JournalWriter(db.engine)
 
     def __call__(self, rec: ExchangeRecord) -> None:
-        self._writer.submit(rec, log_bodies=False)
+        self._writer.submit(rec, log_bodies=rec.request_body is not None)
 
     def flush(self) -> None:
         self._writer.flush()
