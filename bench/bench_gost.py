@@ -38,7 +38,7 @@ from rserz_soap.xmlsig.gost import ec, openssl
 from rserz_soap.xmlsig.gost.asn1 import private_key_pem
 from rserz_soap.xmlsig.gost.curves import CRYPTOPRO_XCHA, TC26_512_A
 from rserz_soap.xmlsig.gost.sign import generate_private_key, sign_digest, verify_digest
-from rserz_soap.xmlsig.gost.streebog import streebog256
+from rserz_soap.xmlsig.gost.streebog import pure_streebog256 as streebog256
 
 _GOSTCRYPTO_CURVES = {
     CRYPTOPRO_XCHA: "id-tc26-gost-3410-2012-256-paramSetB",

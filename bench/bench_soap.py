@@ -46,6 +46,7 @@ from rserz_soap.files.nsi import bundled_files  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
 from rserz_soap.xmlsig import devpki  # noqa: E402
+from rserz_soap.xmlsig.devpki_gost import load_gost_issued  # noqa: E402
 from rserz_soap.xmlsig.keys import load_keypair  # noqa: E402
 from rserz_soap.xmlsig.wsse import sign_envelope  # noqa: E402
 
@@ -154,6 +155,17 @@ def _op(name: str, **fields: Any) -> Any:
     return el
 
 
+def gost_note() -> str:
+    from rserz_soap.xmlsig.gost import streebog
+
+    fast = streebog.streebog256 is not None and streebog._STREEBOG_256 is not streebog.pure_streebog256
+    return (
+        "; Streebog through OpenSSL's GOST engine in-process (`xmlsig/gost/fast.py`), the signature arithmetic ours"
+        if fast
+        else "; pure-Python Streebog and signature arithmetic"
+    )
+
+
 def typo(word: str, rnd: random.Random) -> str:
     """One vowel replaced inside the surname (short surnames are left as they are)."""
     if len(word) < 4:
@@ -199,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
                     conn, cert.spec.kind, cert.spec.code or cert.spec.kind, cert.spec.name
                 )
                 register_certificate(conn, pid, cert.cert_path.read_bytes())
+            for g in load_gost_issued(settings.pki_dir):  # the same МО's GOST certificate: either key is it
+                if g.kind == "mo" and g.code == "450001":
+                    pid = upsert_participant(conn, g.kind, g.code, g.name)
+                    register_certificate(conn, pid, g.cert_path.read_bytes())
             sample = conn.execute(
                 text(
                     "SELECT p.main_enp, d.fam, d.im, d.ot, d.dr FROM person p TABLESAMPLE SYSTEM (1)"
@@ -213,9 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         keypair = load_keypair(
             settings.pki_dir / "mo-450001" / "key.pem", settings.pki_dir / "mo-450001" / "cert.pem"
         )
-        print(f"register: {count} persons; signing {2 * args.requests} requests …", flush=True)
-        by_enp, by_typo = work / "by_enp.txt", work / "by_typo.txt"
+        gost_keypair = load_keypair(
+            settings.pki_dir / "mo-450001" / "gost" / "key.pem",
+            settings.pki_dir / "mo-450001" / "gost" / "cert.pem",
+        )
+        print(f"register: {count} persons; signing {3 * args.requests} requests …", flush=True)
+        by_enp, by_typo, by_enp_gost = work / "by_enp.txt", work / "by_typo.txt", work / "by_enp_gost.txt"
         signed_bodies(keypair, [_op("getPersonData", ENP=r.main_enp) for r in rows], by_enp)
+        signed_bodies(gost_keypair, [_op("getPersonData", ENP=r.main_enp) for r in rows], by_enp_gost)
         signed_bodies(
             keypair,
             [
@@ -268,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             enp = wrk(hub_url, by_enp, 2, args.connections, args.duration)
             fuzzy = wrk(hub_url, by_typo, 2, args.connections, args.duration)
+            gost = wrk(hub_url, by_enp_gost, 2, args.connections, args.duration)
         finally:
             for proc in (hub, echo):
                 proc.terminate()
@@ -287,13 +309,15 @@ Hub: `rserz serve` (gunicorn, 2 sync workers) on loopback; load: `wrk -t2 -c{arg
 requests pre-signed with the МО's RSA-2048 key (WS-Security over Body and Timestamp; each request unique, so
 the replay guard passes them), the hub verifying, checking the chain and CRL, validating against the XSD,
 journaling and signing every answer. Baseline in the same run: an unsigned 5-field spyne echo under the
-same gunicorn settings (`bench/spyne_echo.py`).
+same gunicorn settings (`bench/spyne_echo.py`). The GOST row: the same МО registered with its GOST
+certificate (2012-256, CryptoPro-A), Streebog digests, the hub answering with its own GOST key{gost_note()}.
 
 | scenario | req/s | p50 ms | p95 ms | p99 ms | errors |
 |---|---:|---:|---:|---:|---:|
 {row("baseline: unsigned spyne echo", baseline)}
 {row("getPersonData by ЕНП, signed", enp)}
 {row("identifyPerson by name + birth date with a typo, signed", fuzzy)}
+{row("getPersonData by ЕНП, signed with GOST R 34.10-2012 (answered with the hub's GOST key)", gost)}
 
 Targets (issue 4): getPersonData ≥ 600 req/s with p99 ≤ 30 ms; identifyPerson with a typo p95 ≤ 50 ms.
 """

@@ -155,6 +155,65 @@ class Settings:
             "doc": "share of demo persons the ФЕРЗЛ emulator holds differently from the region",
         },
     )
+    smev_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_SMEV_URL",
+            "doc": "СМЭВ 3 message exchange endpoint; unset = the bundled emulator at http://127.0.0.1:<emulators port>/smev3",
+        },
+    )
+    smev_version: str = field(
+        default="1.1",
+        metadata={
+            "env": "RSERZ_SMEV_VERSION",
+            "doc": "message-exchange schema version the hub speaks (1.1 or 1.3)",
+        },
+    )
+    smev_cert: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_SMEV_CERT",
+            "doc": "PEM certificate СМЭВ signs with (SMEVSignature is pinned to it); unset = var/pki/smev/gost/cert.pem",
+        },
+    )
+    smev_timeout: float = field(
+        default=30.0, metadata={"env": "RSERZ_SMEV_TIMEOUT", "doc": "seconds to wait for one СМЭВ answer"}
+    )
+    smev_breaker_reset: float = field(
+        default=30.0,
+        metadata={
+            "env": "RSERZ_SMEV_BREAKER_RESET",
+            "doc": "seconds the СМЭВ circuit stays open after 5 failures in a row before one trial call",
+        },
+    )
+    smev_log_bodies: bool = field(
+        default=False,
+        metadata={
+            "env": "RSERZ_SMEV_LOG_BODIES",
+            "doc": "keep СМЭВ message bodies in the exchange journal (they hold personal data: 152-ФЗ)",
+        },
+    )
+    smev_mnemonic: str = field(
+        default="TFOMS45",
+        metadata={
+            "env": "RSERZ_SMEV_MNEMONIC",
+            "doc": "the ТФОМС's mnemonic in СМЭВ (the emulator routes ЗАГС pushes to it; real СМЭВ knows it by the certificate)",
+        },
+    )
+    smev_redelivery: float = field(
+        default=30.0,
+        metadata={
+            "env": "RSERZ_SMEV_REDELIVERY",
+            "doc": "emulator: seconds a delivered, unacknowledged message waits before it is delivered again",
+        },
+    )
+    smev_demo_events_per_hour: int = field(
+        default=60,
+        metadata={
+            "env": "RSERZ_SMEV_DEMO_EVENTS_PER_HOUR",
+            "doc": "emulator: deaths and births of the demo region ЗАГС pushes per hour (0 = only what the control API plants)",
+        },
+    )
 
     console_secret: str | None = field(
         default=None,
@@ -222,6 +281,10 @@ class Settings:
         return self.ferzl_url or f"http://127.0.0.1:{self.emulators_port}/ferzl"
 
     @property
+    def smev_endpoint(self) -> str:
+        return self.smev_url or f"http://127.0.0.1:{self.emulators_port}/smev3"
+
+    @property
     def pki_dir(self) -> Path:
         return self.var_path / "pki"
 
@@ -262,6 +325,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     settings = Settings(**values)  # type: ignore[arg-type]
     if not (len(settings.region_code) == 2 and settings.region_code.isdigit()):
         raise ValueError(f"RSERZ_REGION_CODE must be two digits, got {settings.region_code!r}")
+    if settings.smev_version not in ("1.1", "1.3"):
+        raise ValueError(f"RSERZ_SMEV_VERSION must be 1.1 or 1.3, got {settings.smev_version!r}")
     if settings.reconcile_policy not in RECONCILE_POLICIES:
         raise ValueError(f"RSERZ_RECONCILE_POLICY must be one of {RECONCILE_POLICIES}")
     return settings

@@ -1,7 +1,7 @@
 """the ТФОМС console: named users with roles, server-side sessions, the security event log
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-12
 
 * ``console_user``: one row per named person (no shared accounts), the password as an argon2id hash only,
@@ -11,7 +11,7 @@ Create Date: 2026-12-12
 * ``security_event``: the security event log (152-ФЗ, ФСТЭК): append-only, enforced by a trigger that
   refuses UPDATE, DELETE and TRUNCATE.
 
-Revises 0006 on this branch; 0007 and 0008 come from parallel work and are chained at merge.
+Revises 0008 (the СМЭВ tables); 0007 (ФЕРЗЛ) comes before both.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

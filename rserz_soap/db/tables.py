@@ -817,3 +817,117 @@ SECURITY_EVENT_APPEND_ONLY = (
 )
 for _statement in SECURITY_EVENT_APPEND_ONLY:
     event.listen(security_event, "after_create", DDL(_statement))  # type: ignore[no-untyped-call]
+# --- СМЭВ 3: ЕГР ЗАГС pushes, newborns, СФР requests ---------------------------------------------------
+
+SMEV_INBOX_STATES = ("received", "applied", "review", "resolved", "refused")
+
+smev_inbox = Table(
+    "smev_inbox",
+    metadata,
+    Column(
+        "message_id",
+        String(36),
+        primary_key=True,
+        comment="СМЭВ MessageID of a pushed request: a repeated delivery finds its row and is not applied again",
+    ),
+    Column("root", String(32), nullable=False, comment="FATALZPRequest, ROGDZPRequest"),
+    Column("record_id", String(64), comment="ИдСвед, echoed in the receipt"),
+    Column("reply_to", Text, nullable=False, comment="where the receipt goes (ReplyTo)"),
+    Column(
+        "payload",
+        JSONB,
+        nullable=False,
+        comment="the act records as read (domain/civil.py): applied from here",
+    ),
+    Column("state", String(10), nullable=False, server_default=text("'received'")),
+    Column(
+        "results", JSONB, comment="per act record: what was done (applied, confirmed, review …) and to whom"
+    ),
+    Column(
+        "receipt_message_id",
+        String(36),
+        nullable=False,
+        unique=True,
+        comment="MessageID of our receipt, fixed before the first send: a resend is recognised by СМЭВ",
+    ),
+    Column("deliveries", Integer, nullable=False, server_default=text("1")),
+    Column("received_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", TIMESTAMP(timezone=True)),
+    Column("decided_by", String(64), comment="the operator who settled a held record"),
+    Column("receipt_sent_at", TIMESTAMP(timezone=True)),
+    Column("acked_at", TIMESTAMP(timezone=True)),
+    CheckConstraint(f"state IN {SMEV_INBOX_STATES!r}", name="state"),
+    Index(
+        "ix_smev_inbox_open", "received_at", postgresql_where=text("acked_at IS NULL OR state = 'received'")
+    ),
+    Index("ix_smev_inbox_review", "received_at", postgresql_where=text("state = 'review'")),
+    comment="ЕГР ЗАГС pushes by MessageID: stored before they apply, applied once, receipt and Ack tracked",
+)
+
+NEWBORN_STATES = ("waiting", "insured", "cancelled")
+
+newborn = Table(
+    "newborn",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("message_id", String(36), nullable=False, comment="the ЗАГС push that told of the birth"),
+    Column("act_number", String(32), nullable=False),
+    Column("act_date", Date, nullable=False),
+    Column("office", Text),
+    Column("fam", String(40), nullable=False),
+    Column("im", String(40), nullable=False),
+    Column("ot", String(40)),
+    Column("w", SmallInteger),
+    Column("dr", Date, nullable=False),
+    Column("birth_place", Text),
+    Column("mother", JSONB, comment="the mother as the act record names her"),
+    Column(
+        "mother_person_id",
+        BigInteger,
+        ForeignKey("person.id"),
+        comment="the mother in the register, if found",
+    ),
+    Column("state", String(10), nullable=False, server_default=text("'waiting'")),
+    Column("person_id", BigInteger, ForeignKey("person.id"), comment="set once a policy is chosen (П010)"),
+    Column("registered_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(f"state IN {NEWBORN_STATES!r}", name="state"),
+    UniqueConstraint("act_number", "act_date", name="uq_newborn_act"),
+    Index("ix_newborn_waiting", "dr", postgresql_where=text("state = 'waiting'")),
+    comment="children born in the region, kept here until a policy is chosen: a person without an ЕНП "
+    "has no place in person",
+)
+
+SMEV_REQUEST_STATES = ("pending", "sent", "answered", "review")
+
+smev_request = Table(
+    "smev_request",
+    metadata,
+    Column(
+        "message_id",
+        String(36),
+        primary_key=True,
+        comment="MessageID of our request: the same on every resend",
+    ),
+    Column("kind", String(40), nullable=False, comment="SnilsByAdditionalDataRequest, SnilsByDataRequest …"),
+    Column("person_id", BigInteger, ForeignKey("person.id"), nullable=False),
+    Column("snils_asked", String(11), comment="the СНИЛС a validation asks about"),
+    Column("state", String(10), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column(
+        "answer_message_id",
+        String(36),
+        unique=True,
+        comment="the answer taken: a repeated delivery is skipped",
+    ),
+    Column("verdict", String(10), comment="found, differs, not_found, ambiguous, rejected"),
+    Column("snils_found", Text, comment="what СФР answered (space-separated for twins)"),
+    Column("outcome", Text, comment="what the hub did with the answer"),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", TIMESTAMP(timezone=True)),
+    Column("answered_at", TIMESTAMP(timezone=True)),
+    CheckConstraint(f"state IN {SMEV_REQUEST_STATES!r}", name="state"),
+    Index("ix_smev_request_open", "created_at", postgresql_where=text("state IN ('pending', 'sent')")),
+    Index("ix_smev_request_person", "person_id"),
+    comment="requests the hub sent through СМЭВ (СФР СНИЛС) and what their answers did",
+)

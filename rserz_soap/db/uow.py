@@ -47,6 +47,7 @@ from rserz_soap.db.pins import Pins
 from rserz_soap.db.reference import DbReference, NsiCache
 from rserz_soap.db.search import Search
 from rserz_soap.db.security_log import SecurityLog
+from rserz_soap.db.smev import Newborns, SmevInbox, SmevRequests
 from rserz_soap.db.snapshots import Snapshots
 from rserz_soap.domain.countries import CountryCodes
 
@@ -256,6 +257,18 @@ class UnitOfWork:
     @property
     def participants(self) -> Participants:
         return self._repo(Participants)
+
+    @property
+    def smev_inbox(self) -> SmevInbox:
+        return self._repo(SmevInbox)
+
+    @property
+    def newborns(self) -> Newborns:
+        return self._repo(Newborns)
+
+    @property
+    def smev_requests(self) -> SmevRequests:
+        return self._repo(SmevRequests)
 
     @property
     def directory(self) -> ErrorDirectories:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, federal, housekeeping, queues, snapshots
+from rserz_soap.jobs import buffer, federal, housekeeping, queues, smev, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -16,6 +16,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(federal.scheduled_push, queues.FEDERAL, interval=30, job_timeout=1800)
     scheduler.register(federal.scheduled_sync, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
+    scheduler.register(smev.scheduled_zags, queues.SMEV, interval=30, job_timeout=1800)
+    scheduler.register(smev.scheduled_snils, queues.SMEV, interval=600, job_timeout=1800)
     scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
     scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler

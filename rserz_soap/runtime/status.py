@@ -38,6 +38,7 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
             f"register    {persons} persons, {parts} participants, {versions} НСИ versions",
             "buffer      " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "empty"),
             *_federal(engine, settings),
+            *_smev(engine, settings, redis if rd.ok else None),
         ]
     lines.append(_trust(settings))
     if rd.ok:
@@ -63,6 +64,44 @@ def _trust(settings: Settings) -> str:
         return f"trust       BROKEN — every SOAP request is refused: {exc}"
     stale = store.stale_crls(dt.datetime.now(dt.UTC))
     return "trust       " + (f"CRL stale (the CA has not published): {'; '.join(stale)}" if stale else "ok")
+
+
+def _smev(engine: Engine, settings: Settings, redis: Redis | None) -> list[str]:
+    """СМЭВ 3: the circuit, the last polls (from the jobs' Redis hash), the ЗАГС inbox and СФР requests."""
+    import pybreaker
+
+    from rserz_soap.db.smev import Newborns, SmevInbox, SmevRequests
+    from rserz_soap.jobs.smev import STATUS_KEY
+    from rserz_soap.smev.client import breaker_key
+
+    with engine.connect() as conn:
+        inbox, requests = SmevInbox(conn).counts(), SmevRequests(conn).counts()
+        newborns = Newborns(conn).count()
+    circuit, polls = "?", "never polled"
+    if redis is not None:
+        circuit = str(
+            pybreaker.CircuitRedisStorage(
+                pybreaker.STATE_CLOSED, redis, namespace=breaker_key(settings.smev_endpoint)
+            ).state
+        )
+        raw = redis.hgetall(STATUS_KEY)
+        s = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+        if s:
+            polls = (
+                f"last poll {s.get('last_poll_at', 'never')} (last ok {s.get('last_ok_at', 'never')}); "
+                f"taken {s.get('taken', 0)}, applied {s.get('applied', 0)}, held {s.get('held', 0)}, "
+                f"errors {s.get('errors', 0)}"
+                + (f" (last: {s['last_error']})" if s.get("last_error") else "")
+            )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(inbox.items())) or "empty"
+    asked = ", ".join(f"{k} {v}" for k, v in sorted(requests.items())) or "none"
+    return [
+        f"СМЭВ 3      {settings.smev_endpoint} (schema {settings.smev_version}); circuit {circuit}; {polls}",
+        f"            ЗАГС inbox: {counts}; newborns waiting for a policy {newborns}; СФР requests: {asked}",
+    ]
 
 
 def _federal(engine: Engine, settings: Settings) -> list[str]:

@@ -78,7 +78,7 @@ class Supervisor:
             Child("web", [*py, "serve"]),
             Child("worker", [*py, "worker"]),
             Child("scheduler", [*py, "scheduler"]),
-            Child("emulators", [*py, "emulators"]),  # ФЕРЗЛ stand-in on RSERZ_EMULATORS_PORT
+            Child("emulators", [*py, "emulators"]),  # ФЕРЗЛ and СМЭВ 3 stand-ins on RSERZ_EMULATORS_PORT
         ]
         for child in self.children:
             child.start(self.env)
@@ -131,6 +131,9 @@ class Supervisor:
             f"  SOAP     {base}/soap/<service>",
             f"  console  {base}/admin/",
             *self.console_notes,
+            f"  ФЕРЗЛ    {s.ferzl_endpoint}?wsdl" + ("" if s.ferzl_url else "  (emulator)"),
+            f"  СМЭВ 3   {s.smev_endpoint}?wsdl"
+            + ("" if s.smev_url else "  (emulator, ЗАГС and СФР behind it)"),
             f"  PKI      {s.pki_dir}",
             "Ctrl-C stops everything.",
         ):

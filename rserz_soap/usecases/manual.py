@@ -122,6 +122,36 @@ def apply_federal(
         )
 
 
+def apply_registry(
+    uow: UnitOfWork,
+    person_id: int,
+    values: Mapping[str, Any],
+    *,
+    actor: str,
+    reason: str,
+    source_kind: str,
+    operation: str,
+) -> ManualResult:
+    """Set values another state register vouches for (СФР's СНИЛС), with the same audit as an operator's
+    change; a pinned field is kept. Unlike :func:`apply_federal` nothing is remembered as ФЕРЗЛ's value."""
+    _check_fields(values)
+    with uow:
+        stored = uow.persons.load(person_id, for_update=True)
+        pins = uow.pins.active(person_id)
+        skipped = tuple(sorted(k for k in values if k in pins))
+        return _save(
+            uow,
+            stored,
+            {k: v for k, v in values.items() if k not in skipped},
+            actor=actor,
+            reason=reason,
+            operation=operation,
+            source_kind=source_kind,
+            valid_from=None,
+            skipped=skipped,
+        )
+
+
 def set_deviation(
     uow: UnitOfWork,
     person_id: int,

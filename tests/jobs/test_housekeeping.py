@@ -18,7 +18,7 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
 
 
 def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
-    from rserz_soap.jobs import buffer, federal, snapshots
+    from rserz_soap.jobs import buffer, federal, smev, snapshots
 
     jobs = build_scheduler(redis_conn).get_jobs()
     assert [j.func for j in jobs] == [
@@ -28,9 +28,15 @@ def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
         federal.scheduled_push,
         federal.scheduled_sync,
         federal.resume_stale_reconciliations,
+        smev.scheduled_zags,
+        smev.scheduled_snils,
         snapshots.publish_due,
         housekeeping.prune_disclosures,
     ]
     # federal work has its own queue, so a long reconciliation never delays the buffer
     assert {j.func: j.queue_name for j in jobs}[federal.scheduled_push] == queues.FEDERAL
+    # СМЭВ polls on theirs: an unreachable СМЭВ never holds up ФЕРЗЛ or the buffer
+    assert {j.queue_name for j in jobs if j.func in (smev.scheduled_zags, smev.scheduled_snils)} == {
+        queues.SMEV
+    }
     assert {j.queue_name for j in jobs if j.func in (buffer.drain, buffer.publish_feed)} == {queues.DEFAULT}

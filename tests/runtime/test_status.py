@@ -23,6 +23,7 @@ def test_status_reports_databases_schema_buffer_and_queues(
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert f"schema      revision {head}" in text and "buffer      " in text
     assert "queue       federal: " in text and "scheduler   last heartbeat" in text
+    assert "СМЭВ 3      http://127.0.0.1:" in text and "circuit closed" in text and "ЗАГС inbox: " in text
 
 
 def test_status_shows_where_the_hub_stands_with_ferzl(

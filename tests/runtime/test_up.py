@@ -119,3 +119,60 @@ def test_up_serves_healthz_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     assert proc.returncode == 0, out
     assert "register holds 400 persons" in out and "generating the demo region" not in out
     assert (var / "pki" / "ca" / "cert.pem").read_bytes() == ca_before
+
+
+def _status(var: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSERZ_")}
+    env["RSERZ_VAR_DIR"] = str(var)
+    done = subprocess.run(
+        [sys.executable, "-m", "rserz_soap", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.stdout + done.stderr
+
+
+def test_up_serves_the_smev_emulator_and_the_demo_deaths_and_births_flow_on_the_schedule(
+    tmp_path: Path,
+) -> None:
+    var = tmp_path / "var"
+    port, emulators = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RSERZ_")}
+    env.update(
+        RSERZ_VAR_DIR=str(var),
+        RSERZ_PORT=str(port),
+        RSERZ_EMULATORS_PORT=str(emulators),
+        RSERZ_DEMO_PERSONS="400",
+        RSERZ_WEB_WORKERS="1",
+        RSERZ_SMEV_DEMO_EVENTS_PER_HOUR="720",  # one every 5 s, beside the first handful queued at start
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rserz_soap", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(proc, port, 120)
+        deadline = time.monotonic() + 60
+        wsdl = ""
+        while time.monotonic() < deadline and "SMEVMessageExchangeService" not in wsdl:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{emulators}/smev3?wsdl", timeout=5) as r:
+                    wsdl = r.read().decode()
+            except OSError:
+                time.sleep(1)
+        assert f"http://127.0.0.1:{emulators}/smev3" in wsdl
+        deadline = time.monotonic() + 150  # the scheduler polls ЕГР ЗАГС every 30 s
+        text = ""
+        while time.monotonic() < deadline:
+            text = _status(var)
+            line = next((x for x in text.splitlines() if "ЗАГС inbox:" in x), "")
+            if "applied" in line and "newborns waiting for a policy 0;" not in line:
+                break
+            time.sleep(5)
+        assert "СМЭВ 3      http://127.0.0.1:" in text and "circuit closed" in text, text
+        assert "last poll 20" in text and "ЗАГС inbox: applied" in text, text
+        assert "newborns waiting for a policy 0;" not in text, text
+    finally:
+        _interrupt_and_collect(proc)

@@ -21,7 +21,8 @@ from rserz_soap.xmlsig.gost import openssl
 from rserz_soap.xmlsig.gost.asn1 import private_key_from_pem, private_key_pem, public_key_pem
 from rserz_soap.xmlsig.gost.curves import CRYPTOPRO_XCHA, TC26_256_A, TC26_512_A, TC26_512_C
 from rserz_soap.xmlsig.gost.sign import GostPublicKey, generate_private_key
-from rserz_soap.xmlsig.gost.streebog import streebog256, streebog512
+from rserz_soap.xmlsig.gost.streebog import pure_streebog256 as streebog256
+from rserz_soap.xmlsig.gost.streebog import pure_streebog512 as streebog512
 
 pytestmark = pytest.mark.skipif(not openssl.engine_available(), reason=openssl.INSTALL_HINT)
 

@@ -58,3 +58,16 @@ def test_agrees_with_gostcrypto(length: int) -> None:
     for size, ours in ((32, streebog256), (64, streebog512)):
         theirs = gostcrypto.gosthash.new(f"streebog{size * 8}", data=bytearray(data)).digest()
         assert ours(data) == bytes(theirs)
+
+
+@pytest.mark.parametrize("length", [0, 1, 63, 64, 65, 1000, 5000])
+def test_the_openssl_fast_path_agrees_with_the_pure_implementation(length: int) -> None:
+    from rserz_soap.xmlsig.gost import fast
+    from rserz_soap.xmlsig.gost.streebog import pure_streebog256, pure_streebog512
+
+    loaded = fast.load(pure_streebog256, pure_streebog512)
+    if loaded is None:
+        pytest.skip("OpenSSL's GOST engine is not installed: the pure Streebog is the only one")
+    data = os.urandom(length)
+    assert loaded[0](data) == pure_streebog256(data) == streebog256(data)
+    assert loaded[1](data) == pure_streebog512(data) == streebog512(data)

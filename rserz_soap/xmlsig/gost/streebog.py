@@ -370,11 +370,29 @@ class Streebog:
         return self.digest().hex()
 
 
-def streebog256(data: bytes) -> bytes:
-    """The 256-bit Streebog hash of ``data`` (what ``gostr34112012-256`` digests are)."""
+def pure_streebog256(data: bytes) -> bytes:
     return Streebog(32, data).digest()
+
+
+def pure_streebog512(data: bytes) -> bytes:
+    return Streebog(64, data).digest()
+
+
+def _fast() -> tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]:
+    from rserz_soap.xmlsig.gost import fast
+
+    return fast.load(pure_streebog256, pure_streebog512) or (pure_streebog256, pure_streebog512)
+
+
+_STREEBOG_256, _STREEBOG_512 = _fast()
+
+
+def streebog256(data: bytes) -> bytes:
+    """The 256-bit Streebog hash of ``data`` (what ``gostr34112012-256`` digests are); through OpenSSL's
+    GOST engine when it is installed and agrees with the pure implementation (``gost/fast.py``)."""
+    return _STREEBOG_256(data)
 
 
 def streebog512(data: bytes) -> bytes:
     """The 512-bit Streebog hash of ``data``."""
-    return Streebog(64, data).digest()
+    return _STREEBOG_512(data)
