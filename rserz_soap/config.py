@@ -17,7 +17,11 @@ RECONCILE_POLICIES = ("federal_wins", "review", "report")
 
 
 def _default_var_dir() -> str:
-    return str(PROJECT_ROOT / "var")
+    """var/ of the source checkout (make run, make test); for an installed wheel, var/ in the current
+    directory — never inside site-packages."""
+    if (PROJECT_ROOT / "setup.cfg").exists():
+        return str(PROJECT_ROOT / "var")
+    return str(Path.cwd() / "var")
 
 
 @dataclass(frozen=True)

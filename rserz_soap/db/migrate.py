@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from rserz_soap.config import PROJECT_ROOT
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # shipped in the wheel
 
 
 def alembic_config() -> Config:
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    """The migrations inside the package: no alembic.ini is needed (a wheel has none)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 

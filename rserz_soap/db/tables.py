@@ -4,7 +4,7 @@ Facts about a person are *periods and versions*: every change writes a ``person_
 record time, source) and new rows in the aspect tables; the rows it replaces get ``superseded_at`` and
 ``superseded_by`` set and are never edited otherwise. "Current" means ``superseded_at IS NULL``, so partial
 indexes over current rows keep identification fast however long the history grows. Alembic migrations in
-``migrations/`` are generated from this module; ``docs/data-model.md`` explains it for people.
+``db/migrations/`` are generated from this module; ``docs/data-model.md`` explains it for people.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 A request goes through, in order: the hardening front (method, content type, size, a safe parse), the
 security gate (signature, trust, participant, freshness, replay), the contract (operation, namespace,
-schema validation of the body against ``xsd/``), authorisation by participant kind, the handler — which
+schema validation of the body against ``contract/xsd/``), authorisation by participant kind, the handler — which
 parses, calls one use case and renders its answer (writes are idempotent by REQUEST_ID inside their use
 case) — and the hub's signature on the answer. Every request — answered or refused — is in
 the exchange journal with its correlation id. The contract files are the source of truth: ``?wsdl``
-serves ``wsdl/<service>.wsdl`` with the address filled in, and ``/xsd/<file>`` serves the schemas it
+serves ``contract/wsdl/<service>.wsdl`` with the address filled in, and ``/xsd/<file>`` serves the schemas it
 imports, so a client needs nothing but the URL.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from prometheus_client import Counter
 
-from rserz_soap.config import PROJECT_ROOT, Settings
+from rserz_soap.config import Settings
 from rserz_soap.db import exchange
 from rserz_soap.db.disclosures import DisclosureWriter
 from rserz_soap.db.exchange import JournalWriter
@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 #: requests refused before their sender was trusted: counted, not signed, not journaled
 REFUSED = Counter("rserz_soap_refused_total", "SOAP requests refused before the gate trusted them", ["code"])
 
-WSDL_DIR = PROJECT_ROOT / "wsdl"
-XSD_DIR = PROJECT_ROOT / "xsd"
+CONTRACT_DIR = Path(__file__).resolve().parent / "contract"  # shipped in the wheel
+WSDL_DIR = CONTRACT_DIR / "wsdl"
+XSD_DIR = CONTRACT_DIR / "xsd"
 #: The address written in every wsdl/*.wsdl's soap:address; served WSDLs carry the hub's real address there
 #: (and only there: the same text in a comment or documentation stays as written).
 ADDRESS_PLACEHOLDER = re.compile(r'(<soap:address\s+location=")http://localhost:8080/soap/([a-z]+)(")')

@@ -1,6 +1,6 @@
 """The hand-written SOAP contract holds together, and what we show participants conforms to it.
 
-`wsdl/` and `xsd/` are what СМО and МО developers code against, so they are tested like code: every
+`rserz_soap/soap/contract/` (`wsdl/`, `xsd/`) is what СМО and МО developers code against, so they are tested like code: every
 schema compiles from a checkout (relative imports, no network), every sample body in `tests/data/soap/`
 validates and every `invalid-*` sample is refused for the reason it was written for, every WSDL loads in
 zeep with exactly the contracted operations, and zeep — a real SOAP client — builds requests the schemas
@@ -22,8 +22,8 @@ from zeep.exceptions import ValidationError
 from zeep.transports import Transport
 
 ROOT = Path(__file__).resolve().parents[2]
-WSDL_DIR = ROOT / "wsdl"
-XSD_DIR = ROOT / "xsd"
+WSDL_DIR = ROOT / "rserz_soap" / "soap" / "contract" / "wsdl"
+XSD_DIR = ROOT / "rserz_soap" / "soap" / "contract" / "xsd"
 SAMPLES = ROOT / "tests" / "data" / "soap"
 CONTRACT_DOC = ROOT / "docs" / "soap-contract.md"
 

@@ -18,7 +18,14 @@ from rserz_soap.domain.categories import (
     is_working,
 )
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0005_real_formats.py"
+MIGRATION = (
+    Path(__file__).resolve().parents[2]
+    / "rserz_soap"
+    / "db"
+    / "migrations"
+    / "versions"
+    / "0005_real_formats.py"
+)
 
 #: The table the hub used before 0005 (domain/flk/directory.py of release 2025.1): group and working.
 OLD_TABLE: dict[int, tuple[str, bool]] = {
