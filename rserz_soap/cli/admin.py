@@ -126,6 +126,28 @@ def certs_init(ctx: Context) -> None:
         init_certificates(settings, engine, say=click.echo)
 
 
+@certs.command("register")
+@click.argument("participant", metavar="KIND:CODE")
+@click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="The participant's name, to create a participant not registered yet.")
+@pass_ctx
+def certs_register(ctx: Context, participant: str, certificate: Path, name: str | None) -> None:
+    """Register CERTIFICATE (PEM) for a participant, e.g. `smo:45001` or `mo:450001` (a new key of a real
+    СМО or МО, before it switches; its old certificate stays valid until revoked or expired)."""
+    from rserz_soap.db.uow import Database
+    from rserz_soap.usecases.participants import ParticipantError, enrol
+
+    kind, _, code = participant.partition(":")
+    with _connected(ctx.settings) as (_settings, _urls, engine):
+        try:
+            found, sha = enrol(
+                Database(engine).unit_of_work(), kind, code or kind, name, certificate.read_bytes()
+            )
+        except ParticipantError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{found.kind}:{found.code} {found.name}: certificate sha256 {sha} registered")
+
+
 @certs.command("list")
 @pass_ctx
 def certs_list(ctx: Context) -> None:

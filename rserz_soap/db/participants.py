@@ -146,6 +146,9 @@ class Participants:
         )
         return [Participant(*r) for r in rows]
 
+    def upsert(self, kind: str, code: str, name: str) -> int:
+        return upsert_participant(self._conn, kind, code, name)
+
     def get(self, participant_id: int) -> Participant | None:
         return next((p for p in self.all() if p.id == participant_id), None)
 

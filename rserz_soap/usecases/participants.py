@@ -15,6 +15,7 @@ __all__ = [
     "CertificateRow",
     "Participant",
     "ParticipantView",
+    "enrol",
     "listing",
     "register_certificate",
     "revoke",
@@ -62,6 +63,32 @@ def revoke(uow: UnitOfWork, certificate_id: int) -> int:
     if pid is None:
         raise ParticipantError("сертификат не найден или уже отозван")
     return pid
+
+
+KINDS = ("smo", "mo", "iszl", "ferzl", "smev", "tfoms")
+
+
+def enrol(uow: UnitOfWork, kind: str, code: str, name: str | None, pem: bytes) -> tuple[Participant, str]:
+    """Register a certificate for the participant ``kind``/``code`` (created when ``name`` is given and it
+    is not known yet); returns the participant and the certificate's SHA-256. The old certificate stays
+    valid until it is revoked or expires, so a participant can switch keys without a gap."""
+    if kind not in KINDS:
+        raise ParticipantError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+    with uow:
+        known = next((p for p in uow.participants.all() if p.kind == kind and p.code == code), None)
+        if known is None:
+            if not name:
+                raise ParticipantError(f"no participant {kind}:{code}; give --name to create it")
+            pid = uow.participants.upsert(kind, code, name)
+        else:
+            pid = known.id
+        try:
+            sha = uow.participants.register(pid, pem)
+        except ValueError as exc:
+            raise ParticipantError(f"не удалось прочитать сертификат: {exc}") from None
+        participant = uow.participants.get(pid)
+        assert participant is not None
+        return participant, sha
 
 
 def register_certificate(uow: UnitOfWork, participant_id: int, pem: bytes) -> str:
