@@ -9,17 +9,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from rserz_soap.domain.person import Document, Status
+from rserz_soap.domain.person import Document, InsurancePeriod, Status, StopReason
 
-#: the federal status values and the register's (a suspended person stays insured federally)
+#: The one mapping of the register's statuses to the federal ones (the emulator's ``cards.py`` uses it
+#: too). A suspended person (military service) holds a policy ФЕРЗЛ marks НВС/НПВ — inactive (§4): not
+#: insured federally, whatever the register keeps of the ЕНП.
 STATUS_TO_FEDERAL = {
     Status.INSURED: "INSURED",
-    Status.SUSPENDED: "INSURED",
+    Status.SUSPENDED: "NOT_INSURED",
     Status.NOT_INSURED: "NOT_INSURED",
     Status.ANNULLED: "NOT_INSURED",
     Status.DEAD: "DEAD",
     Status.MERGED: "MERGED",
 }
+
+
+#: §4 «Статусы объектов»: a policy's status from how its period ended (Д… active, Н… inactive).
+POLICY_STATUS_BY_STOP = {
+    StopReason.DEATH: "НСН",
+    StopReason.YEARLY_CHANGE: "НАП",
+    StopReason.MOVED: "НАП",
+    StopReason.VS_BY_OTHER_SMO: "НАП",
+    StopReason.REISSUED: "НАП",
+    StopReason.ANNULLED: "НАП",
+    StopReason.DUPLICATE: "НАП",
+}
+ACTIVE_POLICY = "ДПП"
+SUSPENDED_POLICY = "НВС"
+EXPIRED_POLICY = "НСД"
+
+
+def policy_status(period: InsurancePeriod, person_status: Status, latest: bool) -> str:
+    """The §4 status of a policy the register holds (the same rule on both sides of reconciliation)."""
+    if period.dstop is None:
+        if latest and person_status is Status.SUSPENDED:
+            return SUSPENDED_POLICY
+        return ACTIVE_POLICY
+    if latest and person_status is Status.SUSPENDED:
+        return SUSPENDED_POLICY
+    return POLICY_STATUS_BY_STOP.get(period.stop_reason or 0, EXPIRED_POLICY)
 
 
 @dataclass(frozen=True)
@@ -32,6 +60,8 @@ class FederalPolicy:
     dend: date | None = None
     dstop: date | None = None
     stop_reason: str | None = None
+    status: str | None = None  # §4 policy status (ДПП, НВС, НСН …)
+    enp: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,8 @@ class FederalPerson:
     mr: str | None = None
     documents: tuple[Document, ...] = ()
     policies: tuple[FederalPolicy, ...] = ()
+    oip: str | None = None  # the federal person id (§1 ``Oip``)
+    social_status: str | None = None  # §5: 0 working, 1 non-working (getPersonData ``socialStatus``)
 
     def main_document(self) -> Document | None:
         mains = sorted((d for d in self.documents if d.is_main), key=lambda d: d.docdate or date.min)
@@ -119,3 +151,100 @@ class BatchResult:
     not_found: tuple[str, ...]
     last_enp: str | None
     end_of_region: bool
+
+
+# -- the document's messages as values (ФОМС's description v5.07) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyApplication:
+    """A territorial fund's application (§3.3.1 ``rq/pa``), built from an СМО's operation."""
+
+    terr: str  # ОКАТО of insurance (5 digits)
+    smo: str  # F002 code of the chosen СМО
+    reg_date: date
+    app_method: int
+    app_object: int
+    app_cause: int | None
+    kl: int  # V013 category
+    person: PersonFacts
+    documents: tuple[Document, ...]
+    enp: str | None = None  # required except for a first choice
+    snils: str | None = None
+    policy_end: date | None = None
+    homeless: bool = False
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    fam: str
+    im: str
+    ot: str | None
+    w: int
+    dr: date
+    mr: str | None = None
+    c_oksm: str | None = None  # alpha-3 (RUS) as the application writes it
+
+
+@dataclass(frozen=True)
+class FormedPolicy:
+    """``createdPcy``: what ФЕРЗЛ formed — the ЕНП (new or kept) and the policy."""
+
+    enp: str
+    pcy_type: str  # ФЕРЗЛ letter
+    dbeg: date
+    dend: date | None
+    status: str  # ДНП right after forming
+    okato: str
+    smo: str  # insurfCode
+    ser: str | None = None
+    num: str | None = None
+
+
+@dataclass(frozen=True)
+class FederalAnswer:
+    """A write's answer: accepted (maybe with a formed policy) or refused with ``errors/errorItem``."""
+
+    accepted: bool
+    formed: FormedPolicy | None = None
+    errors: tuple[tuple[str, str], ...] = ()  # (code, message)
+    oip: str | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.errors[0][0] if self.errors else None
+
+    @property
+    def text(self) -> str:
+        return "; ".join(f"{c} {t}" for c, t in self.errors)
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """``enpChangedEvent`` (§3.2.11–12, §5): who changed and how, not what."""
+
+    oip: str
+    event: str
+    dt: str  # the event's dateTime as sent (part of its identity)
+    enp: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.oip}|{self.event}|{self.dt}"
+
+
+@dataclass(frozen=True)
+class MilitaryService:
+    """One person of a военкомат list for ``suspendOmsPolicy`` (§3.5)."""
+
+    index: str  # localPersonIndex
+    fam: str
+    im: str
+    ot: str | None
+    dr: date
+    document: Document
+    start: date
+    end: date
+    months: int
+    snils: str | None = None
+    oip: str | None = None

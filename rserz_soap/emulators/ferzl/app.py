@@ -31,7 +31,9 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Engine, func, select
 
 from rserz_soap.config import Settings
+from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch, draw
+from rserz_soap.emulators.ferzl.mpi import MpiApp, Tokens, read_password
 from rserz_soap.emulators.ferzl.seed import planted_list
 from rserz_soap.emulators.ferzl.service import (
     NS_PREFIX,
@@ -49,7 +51,15 @@ from rserz_soap.xmlsig.keys import KeyPair, load_keypair
 from rserz_soap.xmlsig.trust import TrustError, TrustStore
 from rserz_soap.xmlsig.wsse import WsseError, sign_envelope, verify_envelope
 
-__all__ = ["CONTRACT_DIR", "MOUNT", "FerzlApp", "build_ferzl_app", "contract_text", "schema_for"]
+__all__ = [
+    "CONTRACT_DIR",
+    "MOUNT",
+    "FerzlApp",
+    "build_ferzl_app",
+    "build_legacy_app",
+    "contract_text",
+    "schema_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -256,14 +266,91 @@ class FerzlApp:
         return _json(start_response, "200 OK", {"change_id": change_id})
 
 
-def build_ferzl_app(settings: Settings, engine: Engine, *, api_version: str | None = None) -> FerzlApp:
-    """The emulator over ``engine`` (its own database, schema created): keys from ``var/pki/ferzl``,
-    trust anchors from ``var/pki/ca``; batches an earlier process left unfinished are marked FAILED."""
+def build_legacy_app(settings: Settings, engine: Engine, *, api_version: str | None = None) -> FerzlApp:
+    """The invented dialect (``urn:ferzl:mpi:types``) still serving reconciliation batches: keys from
+    ``var/pki/ferzl``, trust anchors from ``var/pki/ca``; batches an earlier process left unfinished are
+    marked FAILED."""
     pki = settings.pki_dir
     keypair = load_keypair(pki / "ferzl" / "key.pem", pki / "ferzl" / "cert.pem")
     trust = TrustStore.from_pki_dir(pki)
     fail_interrupted_batches(engine)
     return FerzlApp(settings, engine, keypair, trust, api_version or settings.ferzl_api_version)
+
+
+def build_ferzl_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    api_version: str | None = None,
+    versions: tuple[str, ...] | None = None,
+    token_ttl: float = 3600.0,
+) -> MpiApp:
+    """The emulator: the document's services (``mpi.py``) for the served versions, the control API, and
+    the legacy dialect behind them. The stand's credential is ``settings.ferzl_login`` with the password
+    in ``settings.ferzl_password_file`` (made on first use)."""
+    from rserz_soap.emulators.ferzl.mpi_methods import METHODS
+
+    store.create_schema(engine)
+    legacy = build_legacy_app(settings, engine, api_version=api_version)
+    tokens = Tokens(settings.ferzl_login, read_password(settings.ferzl_password_path), token_ttl)
+    mpi = MpiApp(
+        engine,
+        tokens,
+        METHODS,
+        versions=versions or settings.ferzl_versions,
+        region_okato=settings.region_okato,
+        region_code=settings.region_code,
+        legacy=_StandControl(settings, engine, tokens, legacy),
+        faults=legacy.faults,
+    )
+    return mpi
+
+
+class _StandControl:
+    """``POST /ferzl/_control/events`` (a §5 event the register learnt elsewhere: ``{"enp", "event", …}``,
+    or a birth ``{"event": "1П", "person": {fam, im, ot, w, dr, docnum, smo}}``) and
+    ``POST /ferzl/_control/token`` (``{"scope": "read", "ttl": 5}``: a token for the auth tests)."""
+
+    def __init__(self, settings: Settings, engine: Engine, tokens: Tokens, legacy: FerzlApp) -> None:
+        self.settings, self.engine, self.tokens, self.legacy = settings, engine, tokens, legacy
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        from rserz_soap.emulators.ferzl.mpi_methods import apply_event, birth, known_event
+
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "POST" or path not in (
+            f"{MOUNT}{CONTROL}events",
+            f"{MOUNT}{CONTROL}token",
+        ):
+            return self.legacy(environ, start_response)
+        try:
+            body = _read_json(environ)
+            if not isinstance(body, dict):
+                raise ValueError("expected a JSON object")
+            if path.endswith("token"):
+                token, ttl = self.tokens.make(str(body.get("scope", "tfoms")), body.get("ttl"))
+                return _json(start_response, "200 OK", {"token": token, "expiresIn": ttl})
+            code = str(body.get("event", ""))
+            if code == "1П" and isinstance(body.get("person"), dict):
+                enp = birth(
+                    self.engine, self.settings.region_code, self.settings.region_okato, body["person"]
+                )
+                return _json(start_response, "200 OK", {"enp": enp})
+            if not code:
+                raise ValueError('expected {"enp": …, "event": …}')
+            if not known_event(code):  # an event the document does not list: recorded as it is
+                from rserz_soap.emulators.ferzl.mpi_methods import record_event
+
+                with self.engine.begin() as conn:
+                    event_id = record_event(conn, str(body["enp"]), self.settings.region_code, code)
+                return _json(start_response, "200 OK", {"event_id": event_id})
+            values = {k: v for k, v in body.items() if k not in ("enp", "event")}
+            applied = apply_event(self.engine, str(body.get("enp")), code, values)
+        except (ValueError, KeyError) as exc:
+            return _json(start_response, "400 Bad Request", {"error": str(exc)})
+        if applied is None:
+            return _json(start_response, "404 Not Found", {"error": f"unknown ЕНП {body.get('enp')}"})
+        return _json(start_response, "200 OK", {"event_id": applied})
 
 
 # --------------------------------------------------------------------------- helpers

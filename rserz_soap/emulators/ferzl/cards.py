@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any, Final
 
 from rserz_soap.domain import codec
+from rserz_soap.domain.federal import STATUS_TO_FEDERAL
 from rserz_soap.domain.person import InsurancePeriod, PersonCard, Status
 
 __all__ = [
@@ -30,16 +31,9 @@ __all__ = [
     "latest_policy",
 ]
 
-#: The register's statuses as the federal contract (PersonStatusType) names them. Suspended (military
-#: service) and annulled persons are not insured, federally.
-FEDERAL_STATUS: Final[dict[Status, str]] = {
-    Status.INSURED: "INSURED",
-    Status.NOT_INSURED: "NOT_INSURED",
-    Status.SUSPENDED: "NOT_INSURED",
-    Status.DEAD: "DEAD",
-    Status.ANNULLED: "NOT_INSURED",
-    Status.MERGED: "MERGED",
-}
+#: The register's statuses as the federal side names them: the domain's one table (issue 13 found two
+#: that disagreed on SUSPENDED, so reconciliation reported false differences).
+FEDERAL_STATUS: Final[dict[Status, str]] = dict(STATUS_TO_FEDERAL)
 STATUS_FROM_FEDERAL: Final[dict[str, Status]] = {
     "INSURED": Status.INSURED,
     "NOT_INSURED": Status.NOT_INSURED,

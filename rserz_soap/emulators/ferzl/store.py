@@ -20,6 +20,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Table,
@@ -36,9 +37,13 @@ __all__ = [
     "DATABASE_SUFFIX",
     "create_schema",
     "ensure_database",
+    "fed_answer",
     "fed_batch",
     "fed_change",
+    "fed_event",
     "fed_fault",
+    "fed_oip",
+    "fed_operation",
     "fed_person",
     "fed_person_version",
     "fed_planted",
@@ -160,6 +165,54 @@ fed_fault = Table(
     Column("id", SmallInteger, primary_key=True),
     Column("switches", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+#: ОИП (the federal person id, 12 digits, §1 ``Oip``) of each ЕНП, assigned the first time it is asked for.
+fed_oip = Table(
+    "fed_oip",
+    metadata,
+    Column("n", BigInteger, primary_key=True, autoincrement=True),
+    Column("enp", Text, nullable=False, unique=True),
+)
+
+#: Events that changed a person (§5), as getChangesEvent and getInsuranceStatusChanges deliver them.
+fed_event = Table(
+    "fed_event",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("enp", Text),
+    Column("oip", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("smo", Text),
+    Column("event", Text, nullable=False),
+    Column("dt", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("fed_event_region_dt", fed_event.c.region, fed_event.c.dt)
+
+#: Asynchronous operations (§1.2): Start stores the request, a background thread the result, Poll reads it.
+fed_operation = Table(
+    "fed_operation",
+    metadata,
+    Column("op_token", Text, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("state", Text, nullable=False),  # QUEUED RUNNING COMPLETED FAILED
+    Column("result", JSONB),
+    Column("content", LargeBinary),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: The first answer to every write, once per externalRequestId: a repeat gets it again.
+fed_answer = Table(
+    "fed_answer",
+    metadata,
+    Column("external_request_id", Text, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("http_status", SmallInteger, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 

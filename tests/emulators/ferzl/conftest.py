@@ -34,8 +34,9 @@ from rserz_soap.db.engine import make_engine
 from rserz_soap.demo.load import region_reference_from_files
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl import store
-from rserz_soap.emulators.ferzl.app import FerzlApp, build_ferzl_app, schema_for
+from rserz_soap.emulators.ferzl.app import build_ferzl_app, schema_for
 from rserz_soap.emulators.ferzl.faults import Faults
+from rserz_soap.emulators.ferzl.mpi import MpiApp
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
 from rserz_soap.soap.faults import SOAP_ENV
@@ -75,7 +76,7 @@ class Ferzl:
     settings: Settings
     reference: RegionReference
     planted: list[Planted]
-    app: FerzlApp
+    app: MpiApp
 
     @property
     def url(self) -> str:
