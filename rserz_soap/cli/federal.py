@@ -120,6 +120,16 @@ def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None
     )
 
 
+def _mpi(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
+    from redis import Redis
+
+    from rserz_soap.federal.mpi_client import MpiClient
+
+    return MpiClient.from_settings(
+        settings, Redis.from_url(urls.redis_url), Database(engine) if engine is not None else None
+    )
+
+
 def _uow(engine: Engine) -> UnitOfWork:
     return Database(engine).unit_of_work()
 
@@ -224,10 +234,7 @@ def federal_push(ctx: Context) -> None:
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            _uow(engine),
-            build_intake(_uow(engine), settings),
-            _federal(settings, urls, engine),
-            settings.region_code,
+            _uow(engine), build_intake(_uow(engine), settings), _mpi(settings, urls, engine)
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"
@@ -235,22 +242,17 @@ def federal_push(ctx: Context) -> None:
 
 
 @federal.command("sync")
-@click.option(
-    "--day", type=click.DateTime(["%Y-%m-%d"]), help="take this day again instead of the missing ones"
-)
 @pass_ctx
-def federal_sync(ctx: Context, day: datetime | None) -> None:
-    """Take the federal daily changes now (the scheduler does it hourly; missed days are caught up)."""
-    from rserz_soap.usecases import federal_sync as sync
+def federal_sync(ctx: Context) -> None:
+    """Take ФЕРЗЛ's events now (getChangesEvent, getInsuranceStatusChanges; the scheduler does it hourly)."""
+    from rserz_soap.usecases import federal_events
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        client = _federal(settings, urls, engine)
-        if day is not None:
-            reports = [sync.sync_day(_uow(engine), client, settings.region_code, day.date(), again=True)]
-        else:
-            reports = sync.sync_changes(_uow(engine), client, settings.region_code, today=date.today())
-    for r in reports:
-        click.echo(
-            f"{r.day}: {r.changes} changes, {r.applied} applied, {r.kept_pinned} kept pinned, "
-            f"{r.unknown} unknown ЕНП, {r.duplicates} duplicate deliveries, {len(r.review)} for review"
-        )
+        client = _mpi(settings, urls, engine)
+        for feed in federal_events.FEEDS:
+            r = federal_events.pull(
+                _uow(engine), client, settings.region_okato, today=date.today(), feed=feed
+            )
+            window = f"{r.window[0]}…{r.window[1]}" if r.window else "-"
+            outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "nothing new"
+            click.echo(f"{feed} {window}: {r.events} events ({outcomes}), {r.duplicates} repeats skipped")

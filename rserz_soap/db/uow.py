@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from rserz_soap.db.attachments import Attachments
 from rserz_soap.db.buffer import BufferEntries
 from rserz_soap.db.engine import make_engine
-from rserz_soap.db.federal import FederalChanges, FederalPushes, Reconciliations
+from rserz_soap.db.federal import FederalEvents, FederalPushes, Reconciliations
 from rserz_soap.db.feed import Feed
 from rserz_soap.db.flk import ErrorDirectories
 from rserz_soap.db.history import Histories
@@ -216,8 +216,8 @@ class UnitOfWork:
         return self._repo(Reconciliations)
 
     @property
-    def federal_changes(self) -> FederalChanges:
-        return self._repo(FederalChanges)
+    def federal_events(self) -> FederalEvents:
+        return self._repo(FederalEvents)
 
     @property
     def feed(self) -> Feed:

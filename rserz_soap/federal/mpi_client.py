@@ -367,19 +367,21 @@ class MpiClient:
         """§3.6.2: add a document to the person the ЕНП finds."""
         el = self._object_request("registerDudl", request_id, enp)
         ns = self.ns("registerDudl")
-        add = etree.SubElement(el, f"{{{ns}}}dudlToAdd")
+        add = etree.SubElement(el, f"{{{ns}}}dudlToAdd")  # the schema's own order, all in its namespace
         if doc.docser:
-            _s(add, self.com, "dudlSer", doc.docser)
-        _s(add, self.com, "dudlNum", doc.docnum)
-        _s(add, self.com, "dudlDateB", doc.docdate or person.dr)
-        _s(add, self.com, "dudlType", doc.doctype)
-        _s(add, self.com, "surname", person.fam)
-        if person.ot:
-            _s(add, self.com, "patronymic", person.ot)
-        _s(add, self.com, "firstName", person.im)
+            _s(add, ns, "dudlSer", doc.docser)
+        _s(add, ns, "dudlNum", doc.docnum)
+        _s(add, ns, "dudlDateB", doc.docdate or person.dr)
         if doc.docexp:
             _s(add, ns, "dudlDateE", doc.docexp)
+        _s(add, ns, "dudlType", doc.doctype)
+        if doc.name_vp:
+            _s(add, ns, "issuer", doc.name_vp[:255])
         _s(add, ns, "noCitizenship", False)
+        _s(add, ns, "surname", person.fam)
+        if person.ot:
+            _s(add, ns, "patronymic", person.ot)
+        _s(add, ns, "firstName", person.im)
         _s(add, ns, "birthDay", person.dr)
         _s(add, ns, "gender", person.w)
         return self._object_answer("registerDudl", el)

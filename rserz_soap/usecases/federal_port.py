@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
-from rserz_soap.domain.federal import AcceptAnswer, BatchResult, BatchStatus, FederalChange, FederalPerson
-from rserz_soap.domain.person import PersonCard
+from rserz_soap.domain.federal import BatchResult, BatchStatus, FederalChange, FederalPerson
 
 
 class FederalUnavailable(Exception):
@@ -45,9 +44,5 @@ class FederalRegister(Protocol):
     def insurance_status_changes(
         self, region: str, dbeg: date, dend: date, *, after: int | None = None, page_size: int = ...
     ) -> tuple[list[FederalChange], bool]: ...
-
-    def accept_regional_change(
-        self, request_id: str, region: str, operation: str, change_date: date, card: PersonCard
-    ) -> AcceptAnswer: ...
 
     def get_person_data(self, *, on: date | None = None, **key: object) -> FederalPerson | None: ...

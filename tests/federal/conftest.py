@@ -36,6 +36,7 @@ from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
 from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
 
@@ -57,7 +58,15 @@ class Stand:
     reference: RegionReference
     smo_participant: int
 
-    def client(self) -> FederalClient:
+    def client(self) -> MpiClient:
+        """The hub's client of the document's ФЕРЗЛ (token, version 24.2.6), breaker in Redis, journaled."""
+        assert self.settings.redis_url
+        return MpiClient.from_settings(
+            self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
+        )
+
+    def legacy_client(self) -> FederalClient:
+        """The client of the legacy dialect that reconciliation still uses (docs/federal.md)."""
         assert self.settings.redis_url
         return FederalClient.from_settings(
             self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
@@ -70,6 +79,15 @@ class Stand:
     def faults(self, **switches: Any) -> dict[str, Any]:
         """Replace the emulator's fault switches (all off when called without arguments)."""
         r = requests.put(f"{self.url}/_control/faults", json=switches, timeout=10)
+        r.raise_for_status()
+        return dict(r.json())
+
+    def event(self, enp: str | None, event: str, **values: Any) -> dict[str, Any]:
+        """A §5 event the federal register learnt elsewhere (the emulator's control API)."""
+        body: dict[str, Any] = {"event": event, **values}
+        if enp is not None:
+            body["enp"] = enp
+        r = requests.post(f"{self.url}/_control/events", json=body, timeout=10)
         r.raise_for_status()
         return dict(r.json())
 

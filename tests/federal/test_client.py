@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from rserz_soap.cli import main
 from rserz_soap.emulators.ferzl.population import Divergence
-from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 from tests.federal.conftest import Stand
 
@@ -34,7 +34,7 @@ def _some_enp(stand: Stand) -> str:
 
 
 def test_every_search_key_finds_the_same_federal_card(small_stand: Stand) -> None:
-    client = small_stand.client()
+    client = small_stand.legacy_client()
     enp = _some_enp(small_stand)
     row = _federal_row(small_stand, enp)
 
@@ -65,7 +65,7 @@ def test_every_search_key_finds_the_same_federal_card(small_stand: Stand) -> Non
 
 def test_a_federal_death_is_read_as_such(small_stand: Stand) -> None:
     dead = next(p for p in small_stand.planted if p.kind is Divergence.DEATH_ONLY_FEDERAL)
-    person = small_stand.client().get_person_data(enp=dead.enp)
+    person = small_stand.legacy_client().get_person_data(enp=dead.enp)
     assert person is not None and person.status == "DEAD"
     assert person.ddeath is not None and person.ddeath.isoformat() == dead.federal
 
@@ -89,21 +89,21 @@ def test_the_cli_finds_a_person_in_the_federal_register(
 
 def test_another_api_version_is_refused_with_a_clear_error(small_stand: Stand) -> None:
     settings = dataclasses.replace(small_stand.settings, ferzl_api_version="25.0.0")
-    client = FederalClient.from_settings(settings)
+    client = MpiClient.from_settings(settings)
     with pytest.raises(FederalError) as caught:
-        client.get_person_data(enp=_some_enp(small_stand))
-    assert caught.value.code == "VERSION" and "25.0.0" in caught.value.text and "24.1.2" in caught.value.text
+        client.person(enp=_some_enp(small_stand))
+    assert caught.value.code == "400" and "25.0.0" in caught.value.text and "24.2.6" in caught.value.text
 
 
 def test_a_hanging_answer_times_out_as_unavailable(small_stand: Stand) -> None:
     settings = dataclasses.replace(small_stand.settings, ferzl_timeout=1.0)
-    client = FederalClient.from_settings(settings)
-    client.get_person_data(enp=_some_enp(small_stand))  # the contract is loaded before the faults
+    client = MpiClient.from_settings(settings)
+    client.person(enp=_some_enp(small_stand))  # the token is taken before the faults
     small_stand.faults(timeout_rate=1.0, hang_seconds=3)
     try:
         started = time.monotonic()
         with pytest.raises(FederalUnavailable):
-            client.get_person_data(enp=_some_enp(small_stand))
+            client.person(enp=_some_enp(small_stand))
         assert time.monotonic() - started < 2.5
     finally:
         small_stand.faults()
@@ -112,27 +112,37 @@ def test_a_hanging_answer_times_out_as_unavailable(small_stand: Stand) -> None:
 def test_the_breaker_opens_after_five_failures_and_closes_after_its_reset(small_stand: Stand) -> None:
     client = small_stand.client()  # breaker state in Redis; reset after 2 s on the stand
     enp = _some_enp(small_stand)
-    client.get_person_data(enp=enp)
+    client.person(enp=enp)
     small_stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
     try:
         for _ in range(5):
             with pytest.raises(FederalUnavailable):
-                client.get_person_data(enp=enp)
+                client.person(enp=enp)
         with pytest.raises(FederalUnavailable, match="circuit open"):
-            client.get_person_data(enp=enp)  # refused without a call
+            client.person(enp=enp)  # refused without a call
         # every process of the hub shares the open circuit (its state is in Redis)
         with pytest.raises(FederalUnavailable, match="circuit open"):
-            small_stand.client().get_person_data(enp=enp)
+            small_stand.client().person(enp=enp)
     finally:
         small_stand.faults()
     time.sleep(2.2)
-    assert client.get_person_data(enp=enp) is not None  # the trial call succeeds and closes it
+    assert client.person(enp=enp) is not None  # the trial call succeeds and closes it
     assert client.breaker.current_state == "closed"
 
 
 def test_a_business_refusal_does_not_count_towards_the_breaker(small_stand: Stand) -> None:
-    client = FederalClient.from_settings(small_stand.settings)
+    client = MpiClient.from_settings(small_stand.settings)
     for _ in range(7):
         with pytest.raises(FederalError):
-            client.reconciliation_status("no-such-batch")
+            client.poll("getChangesEvent", "no-such-operation")
     assert client.breaker.current_state == "closed"
+
+
+def test_the_document_client_reads_a_person_by_current_and_historical_identifiers(small_stand: Stand) -> None:
+    client = small_stand.client()
+    enp = _some_enp(small_stand)
+    row = _federal_row(small_stand, enp)
+    person = client.person(enp=enp)
+    assert person is not None and person.fam == row.fam and person.dr == row.birth_date and person.oip
+    assert client.person(oip=person.oip) == person
+    assert person.latest_policy() is not None and person.latest_policy().smo == row.smo  # type: ignore[union-attr]

@@ -33,7 +33,7 @@ stand = stand_fixture(N, 0.01, "100,000 persons, 1 % planted: the acceptance siz
 
 
 def _reconciler(stand: Stand) -> Reconciler:
-    return Reconciler(stand.uow(), stand.client(), stand.settings.region_code, poll_seconds=0.05)
+    return Reconciler(stand.uow(), stand.legacy_client(), stand.settings.region_code, poll_seconds=0.05)
 
 
 def _report(stand: Stand, run_id: int) -> set[tuple[str, str, str]]:

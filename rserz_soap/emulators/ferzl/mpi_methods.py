@@ -484,7 +484,8 @@ class Application:
 def _application(pa: Any) -> Application:
     docs: list[Document] = []
     person: PersonData | None = None
-    for item in find(pa, "applicantDoc") or []:
+    docs_el = find(pa, "applicantDoc")
+    for item in docs_el if docs_el is not None else []:
         if not isinstance(item.tag, str):
             continue
         doc = Document(
@@ -1154,7 +1155,8 @@ def mass_appointment_poll(ctx: Ctx, rq: Any) -> Answer:
 
 def suspend_oms_policy_start(ctx: Ctx, rq: Any) -> Answer:
     persons = []
-    for person in find(rq, "persons") or []:
+    listed = find(rq, "persons")
+    for person in listed if listed is not None else []:
         if not isinstance(person.tag, str):
             continue
         dudl = find(person, "dudl")
