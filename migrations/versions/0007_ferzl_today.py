@@ -10,6 +10,8 @@ Create Date: 2026-12-05
   the register did with it; a repeated delivery is skipped, an unknown code is kept for review.
 * ``federal_sync_day`` and ``federal_change_seen`` (the invented daily feed) are dropped.
 * ``federal_push.enp``: for a new person the ЕНП ФЕРЗЛ formed (createdPcy), NULL until then.
+* Reconciliation through the витрины: ``reconciliation_run.staged_rows`` and ``reconciliation_federal``
+  (ФЕРЗЛ's insurance витрина as a run received it, compared in ЕНП order).
 """
 
 from __future__ import annotations
@@ -85,6 +87,46 @@ def upgrade() -> None:
     )
     op.drop_table("federal_change_seen")
     op.drop_table("federal_sync_day")
+    op.add_column(
+        "reconciliation_run",
+        sa.Column(
+            "staged_rows",
+            sa.Integer(),
+            nullable=True,
+            comment="rows of ФЕРЗЛ's insurance витрина staged for this run; NULL until they are (then batches run)",
+        ),
+    )
+    op.create_table(
+        "reconciliation_federal",
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("enp", sa.String(length=16), nullable=False),
+        sa.Column("oip", sa.String(length=12), nullable=True),
+        sa.Column("sex", sa.SmallInteger(), nullable=True),
+        sa.Column("birth_year", sa.SmallInteger(), nullable=True),
+        sa.Column("policy_type", sa.String(length=1), nullable=True, comment="ФЕРЗЛ letter (§5 pcyType)"),
+        sa.Column("policy", sa.String(length=32), nullable=True),
+        sa.Column("smo", sa.String(length=5), nullable=True),
+        sa.Column("doc_type", sa.Integer(), nullable=True),
+        sa.Column("doc_ser", sa.String(length=20), nullable=True),
+        sa.Column("doc_num", sa.String(length=40), nullable=True),
+        sa.Column("doc_date", sa.Date(), nullable=True),
+        sa.Column("snils", sa.String(length=11), nullable=True),
+        sa.Column("cancel_date", sa.Date(), nullable=True, comment="«Дата гашения»"),
+        sa.Column(
+            "status",
+            sa.SmallInteger(),
+            nullable=True,
+            comment="«Статус»: 0 deregistered (death), 1 valid, 2 merged, 3 other",
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["reconciliation_run.id"],
+            name=op.f("fk_reconciliation_federal_run_id_reconciliation_run"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("run_id", "enp", name=op.f("pk_reconciliation_federal")),
+        comment="ФЕРЗЛ's insurance витрина (§3.2.6) as one reconciliation run received it, in ЕНП order",
+    )
     op.alter_column(
         "federal_push",
         "enp",
@@ -103,6 +145,8 @@ def downgrade() -> None:
         comment="the ЕНП the change is about (allocated by the region for a new person)",
         existing_nullable=True,
     )
+    op.drop_table("reconciliation_federal")
+    op.drop_column("reconciliation_run", "staged_rows")
     op.create_table(
         "federal_sync_day",
         sa.Column("day", sa.Date(), nullable=False, comment="a day of federal changes (getInsuranceStatusChanges)"),

@@ -48,7 +48,7 @@ def reconcile_start(
 
     flt = Filter(smo, mo, since.date() if since else None)
     with _connected(ctx.settings) as (settings, urls, engine):
-        reconciler = Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
+        reconciler = Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato)
         run_id = reconciler.start(flt, policy=policy or settings.reconcile_policy, actor=actor)
         click.echo(f"reconciliation {run_id}: {flt.to_json() or 'the whole region'}")
         _drive(settings, urls, engine, run_id, here)
@@ -104,7 +104,7 @@ def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
     from rserz_soap.usecases import reconcile as rec
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code).cancel(
+        rec.Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato).cancel(
             run_id, actor=actor
         )
         click.echo(_progress_line(rec.progress(_uow(engine), run_id)))
@@ -144,7 +144,7 @@ def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, h
         job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
         click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
         return
-    reconciler = rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
+    reconciler = rec.Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato)
     while True:
         progress = reconciler.run(run_id, max_batches=1)
         click.echo(_progress_line(progress))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
     federal_event,
     federal_event_window,
     federal_push,
+    reconciliation_federal,
     reconciliation_item,
     reconciliation_run,
 )
@@ -247,6 +248,7 @@ class RunRow:
     cursor_enp: str | None
     batch_id: str | None
     batch_after: str | None
+    staged_rows: int | None
     batches: int
     persons: int
     differences: int
@@ -255,6 +257,29 @@ class RunRow:
     started_at: Any
     heartbeat_at: Any
     finished_at: Any
+
+
+@dataclass(frozen=True)
+class StagedRow:
+    """One row of ФЕРЗЛ's insurance витрина (§3.2.6) as a run staged it."""
+
+    enp: str
+    oip: str | None
+    sex: int | None
+    birth_year: int | None
+    policy_type: str | None
+    policy: str | None
+    smo: str | None
+    doc_type: int | None
+    doc_ser: str | None
+    doc_num: str | None
+    doc_date: date | None
+    snils: str | None
+    cancel_date: date | None
+    status: int | None
+
+
+STAGED_COLUMNS = tuple(StagedRow.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -399,6 +424,34 @@ class Reconciliations:
                 )
             ).scalars()
         )
+
+    def stage(self, run_id: int, rows: Iterable[Sequence[object]]) -> int:
+        """COPY the витрина's rows (in :data:`STAGED_COLUMNS` order) for the run; the caller's transaction
+        also marks the run staged, so a run is either staged whole or not at all."""
+        from rserz_soap.db import bulk
+
+        self._conn.execute(delete(reconciliation_federal).where(reconciliation_federal.c.run_id == run_id))
+        count = bulk.copy_rows(
+            self._conn, "reconciliation_federal", ("run_id", *STAGED_COLUMNS), ((run_id, *r) for r in rows)
+        )
+        self._conn.execute(
+            update(reconciliation_run)
+            .where(reconciliation_run.c.id == run_id)
+            .values(staged_rows=count, batch_id=None, heartbeat_at=func.now())
+        )
+        return count
+
+    def staged_rows(
+        self, run_id: int, *, after: str | None = None, enps: Sequence[str] | None = None, limit: int
+    ) -> list[StagedRow]:
+        f = reconciliation_federal.c
+        q = select(*(f[c] for c in STAGED_COLUMNS)).where(f.run_id == run_id)
+        q = q.where(f.enp.in_(list(enps)) if enps is not None else f.enp > (after or ""))
+        rows = self._conn.execute(q.order_by(f.enp).limit(limit)).all()
+        return [StagedRow(*r) for r in rows]
+
+    def drop_stage(self, run_id: int) -> None:
+        self._conn.execute(delete(reconciliation_federal).where(reconciliation_federal.c.run_id == run_id))
 
     def regional_rows(
         self,

@@ -624,6 +624,11 @@ reconciliation_run = Table(
         "batch_id", String(64), comment="the ФЕРЗЛ batch in flight; a resumed run polls it, not a new one"
     ),
     Column("batch_after", String(16), comment="the cursor the batch in flight was started from"),
+    Column(
+        "staged_rows",
+        Integer,
+        comment="rows of ФЕРЗЛ's insurance витрина staged for this run; NULL until they are (then batches run)",
+    ),
     Column("batches", Integer, nullable=False, server_default=text("0")),
     Column("persons", Integer, nullable=False, server_default=text("0"), comment="persons compared so far"),
     Column("differences", Integer, nullable=False, server_default=text("0")),
@@ -653,6 +658,27 @@ reconciliation_item = Table(
 )
 
 # --- SOAP hub -------------------------------------------------------------------------------------------
+
+reconciliation_federal = Table(
+    "reconciliation_federal",
+    metadata,
+    Column("run_id", Integer, ForeignKey("reconciliation_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("enp", String(16), primary_key=True),
+    Column("oip", String(12)),
+    Column("sex", SmallInteger),
+    Column("birth_year", SmallInteger),
+    Column("policy_type", String(1), comment="ФЕРЗЛ letter (§5 pcyType)"),
+    Column("policy", String(32)),
+    Column("smo", String(5)),
+    Column("doc_type", Integer),
+    Column("doc_ser", String(20)),
+    Column("doc_num", String(40)),
+    Column("doc_date", Date),
+    Column("snils", String(11)),
+    Column("cancel_date", Date, comment="«Дата гашения»"),
+    Column("status", SmallInteger, comment="«Статус»: 0 deregistered (death), 1 valid, 2 merged, 3 other"),
+    comment="ФЕРЗЛ's insurance витрина (§3.2.6) as one reconciliation run received it, in ЕНП order",
+)
 
 idempotency_key = Table(
     "idempotency_key",

@@ -555,6 +555,26 @@ class MpiClient:
             out[r.findtext(f"{{{ns}}}localPersonIndex") or ""] = (r.findtext(f"{{{ns}}}oip"), errs)
         return out
 
+    def view_insurance_start(self, terr: str, *, smo: str | None = None) -> str:
+        """§3.2.5 getViewDataInsuranceStart for the current data (no ``dt``): the opToken."""
+        ns = self.ns("getViewDataInsuranceStart")
+
+        def fill(el: Any) -> None:
+            _s(el, ns, "terr", terr)
+            if smo:
+                _s(el, ns, "smo", smo)
+
+        return self.start("getViewDataInsurance", fill)
+
+    def view_insurance_poll(self, token: str) -> bytes | None:
+        """§3.2.6: the витрина's ZIP once COMPLETED, None while it is being built."""
+        reply = self.poll("getViewDataInsurance", token)
+        if reply is None:
+            return None
+        if reply.content is None:
+            raise FederalUnavailable("ФЕРЗЛ getViewDataInsurancePoll: COMPLETED without content")
+        return reply.content
+
     def bulk(self, method: str, fill: Callable[[Any], None]) -> bytes:
         """A витрина or list (§3.2): Start, wait, the ZIP of the ``content`` attachment."""
         token = self.start(method, fill)

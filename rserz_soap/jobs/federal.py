@@ -21,7 +21,6 @@ from rq.job import Job, JobStatus
 
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
-from rserz_soap.federal.client import FederalClient
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.jobs import queues
 from rserz_soap.usecases import federal_events, outbox, reconcile
@@ -96,7 +95,7 @@ def run_reconciliation(run_id: int) -> str:
     """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
     with _resources() as (settings, db, redis):
         reconciler = reconcile.Reconciler(
-            db.unit_of_work(), FederalClient.from_settings(settings, redis, db), settings.region_code
+            db.unit_of_work(), MpiClient.from_settings(settings, redis, db), settings.region_okato
         )
         try:
             progress = reconciler.run(run_id)
