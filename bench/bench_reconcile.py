@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"seeding the region: {args.persons} persons …", flush=True)
             with ferzl.begin() as conn:  # a new region needs a new federal copy
                 conn.execute(
-                    text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_change, fed_oip")
+                    text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_oip, fed_event")
                 )
             seed_region(hub, reference, args.persons, args.seed, progress=True)
         started = time.perf_counter()

@@ -110,16 +110,6 @@ def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
         click.echo(_progress_line(rec.progress(_uow(engine), run_id)))
 
 
-def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
-    from redis import Redis
-
-    from rserz_soap.federal.client import FederalClient
-
-    return FederalClient.from_settings(
-        settings, Redis.from_url(urls.redis_url), Database(engine) if engine is not None else None
-    )
-
-
 def _mpi(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
     from redis import Redis
 
@@ -185,16 +175,46 @@ def federal_find(
     dr: datetime | None,
     on: datetime | None,
 ) -> None:
-    """Look a person up in the federal register by any one key and print the federal card."""
-    from rserz_soap.federal.xml import describe
-
+    """Look a person up in the federal register (getPersonData, §3.1.2) by one key and print the card."""
     key = _federal_key(enp, snils, doc, policy_num, fio, dr)
     with _connected(ctx.settings) as (settings, urls, engine):
-        person = _federal(settings, urls, engine).get_person_data(on=on.date() if on else None, **key)
+        client = _mpi(settings, urls, engine)
+        day = on.date() if on else None
+        if "fio" in key:
+            fam, im, ot, birth = key["fio"]
+            count, found = client.find_persons(fam, im, ot, birth)
+            if count > 1:
+                click.echo(f"{count} persons match; narrow the key")
+                sys.exit(1)
+            key = {"oip": found[0][2]} if found else {"oip": "0"}
+        person = client.person(on=day, **key)
     if person is None:
         click.echo("not found in ФЕРЗЛ")
         sys.exit(1)
     click.echo(describe(person))
+
+
+def describe(p: Any) -> str:
+    """A federal card for a person to read."""
+    lines = [
+        f"ЕНП {p.enp}  ОИП {p.oip}  [{p.status}]",
+        f"{p.fam or ''} {p.im or ''} {p.ot or ''}".strip() + f", пол {p.w}, д.р. {p.dr.isoformat()}",
+    ]
+    if p.ss:
+        lines.append(f"СНИЛС {p.ss}")
+    if p.ddeath:
+        lines.append(f"дата смерти {p.ddeath.isoformat()}")
+    for d in p.documents:
+        lines.append(
+            f"документ {d.doctype} {d.docser or ''} {d.docnum}" + (" (основной)" if d.is_main else "")
+        )
+    for pol in sorted(p.policies, key=lambda x: x.dbeg):
+        end = pol.dstop or pol.dend
+        lines.append(
+            f"полис {pol.policy_type} {pol.ser or ''} {pol.num or pol.enp or ''} [{pol.status}], СМО {pol.smo},"
+            f" с {pol.dbeg.isoformat()}" + (f" по {end.isoformat()}" if end else "")
+        )
+    return "\n".join(lines)
 
 
 def _federal_key(
@@ -209,17 +229,15 @@ def _federal_key(
     if enp:
         keys.append({"enp": enp})
     if snils:
-        keys.append({"snils": {"snils": snils, "birthDate": dr.date() if dr else None}})
+        keys.append({"snils": (snils, dr.date() if dr else None)})
     if doc:
-        keys.append({"document": {"docType": int(doc[0]), "docSer": doc[1] or None, "docNum": doc[2]}})
+        keys.append({"document": (int(doc[0]), doc[1] or None, doc[2])})
     if policy_num:
-        keys.append({"policy": {"policyNum": policy_num}})
+        keys.append({"policy": (None, policy_num)})
     if fio:
         if dr is None:
             raise click.UsageError("--fio needs --dr")
-        keys.append(
-            {"fio": {"fam": fio[0], "im": fio[1] or None, "ot": fio[2] or None, "birthDate": dr.date()}}
-        )
+        keys.append({"fio": (fio[0], fio[1] or None, fio[2] or None, dr.date())})
     if len(keys) != 1:
         raise click.UsageError("give exactly one key: --enp, --snils, --doc, --policy or --fio with --dr")
     return keys[0]

@@ -20,6 +20,7 @@ from rserz_soap.db.tables import (
     reconciliation_run,
 )
 from rserz_soap.domain.codec import encode
+from rserz_soap.domain.federal import VitrinaRow
 from rserz_soap.domain.person import PersonCard
 
 # -- the outbox of changes that must reach ФЕРЗЛ first ---------------------------------------------------
@@ -259,27 +260,9 @@ class RunRow:
     finished_at: Any
 
 
-@dataclass(frozen=True)
-class StagedRow:
-    """One row of ФЕРЗЛ's insurance витрина (§3.2.6) as a run staged it."""
-
-    enp: str
-    oip: str | None
-    sex: int | None
-    birth_year: int | None
-    policy_type: str | None
-    policy: str | None
-    smo: str | None
-    doc_type: int | None
-    doc_ser: str | None
-    doc_num: str | None
-    doc_date: date | None
-    snils: str | None
-    cancel_date: date | None
-    status: int | None
-
-
-STAGED_COLUMNS = tuple(StagedRow.__dataclass_fields__)
+#: a staged row is a row of the витрина as the domain names it
+StagedRow = VitrinaRow
+STAGED_COLUMNS = VitrinaRow._fields
 
 
 @dataclass(frozen=True)
@@ -448,7 +431,7 @@ class Reconciliations:
         q = select(*(f[c] for c in STAGED_COLUMNS)).where(f.run_id == run_id)
         q = q.where(f.enp.in_(list(enps)) if enps is not None else f.enp > (after or ""))
         rows = self._conn.execute(q.order_by(f.enp).limit(limit)).all()
-        return [StagedRow(*r) for r in rows]
+        return [VitrinaRow(*r) for r in rows]
 
     def drop_stage(self, run_id: int) -> None:
         self._conn.execute(delete(reconciliation_federal).where(reconciliation_federal.c.run_id == run_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from rserz_soap.domain.person import Document, InsurancePeriod, Status, StopReason
 
@@ -98,50 +99,6 @@ class FederalPerson:
         return {"fam": self.fam, "im": self.im, "ot": self.ot, "w": self.w, "dr": self.dr, "ss": self.ss}[
             name
         ]
-
-
-@dataclass(frozen=True)
-class InsuranceStatus:
-    """getInsuranceStatus: whether a key finds a person, and whether they are insured on the date."""
-
-    found: bool
-    insured: bool
-    enp: str | None = None
-    status: str | None = None
-    policy: FederalPolicy | None = None
-
-
-@dataclass(frozen=True)
-class FederalChange:
-    change_id: int
-    change_date: date
-    reason: str
-    person: FederalPerson
-
-
-@dataclass(frozen=True)
-class AcceptAnswer:
-    """The federal register's answer to a pushed regional change."""
-
-    accepted: bool
-    enp: str | None
-    errors: tuple[tuple[str, str], ...] = ()  # (code, text)
-
-    @property
-    def code(self) -> str | None:
-        return self.errors[0][0] if self.errors else None
-
-    @property
-    def text(self) -> str:
-        return "; ".join(f"{c} {t}" for c, t in self.errors)
-
-
-@dataclass(frozen=True)
-class BatchStatus:
-    batch_id: str
-    state: str  # QUEUED RUNNING DONE FAILED
-    count: int | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,3 +205,22 @@ class MilitaryService:
     months: int
     snils: str | None = None
     oip: str | None = None
+
+
+class VitrinaRow(NamedTuple):
+    """One row of ФЕРЗЛ's insurance витрина (§3.2.6) as the register keeps it (names are not in it)."""
+
+    enp: str
+    oip: str | None
+    sex: int | None
+    birth_year: int | None
+    policy_type: str | None  # ФЕРЗЛ letter
+    policy: str | None  # «Полис»: series+number, ВС number, УЭК number or the ЕНП by type
+    smo: str | None
+    doc_type: int | None
+    doc_ser: str | None
+    doc_num: str | None
+    doc_date: date | None
+    snils: str | None
+    cancel_date: date | None  # «Дата гашения»
+    status: int | None  # «Статус»: 0 deregistered (death), 1 valid, 2 merged, 3 other

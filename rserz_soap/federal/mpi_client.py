@@ -18,7 +18,9 @@
   ``errors`` is a business refusal (:class:`FederalAnswer` with ``accepted=False``); 400 and 403 are
   :class:`FederalError` (sending it again will not help); 401 after a renewed token, 5xx, timeouts and
   network failures are :class:`FederalUnavailable`.
-* The breaker (pybreaker, state in Redis) and the exchange journal are the same as the legacy client's.
+* Circuit breaker: pybreaker with its state in Redis (shared by every hub process), opened by
+  unavailabilities only; every call is a row of the exchange journal (no bodies).
+* Retries belong to the job layer (RQ ``Retry`` with explicit intervals), never to this client.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import logging
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from email.parser import BytesParser
@@ -42,6 +45,7 @@ import requests
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from rserz_soap.config import Settings
+from rserz_soap.db import exchange
 from rserz_soap.db.exchange import ExchangeRecord
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.federal import (
@@ -52,9 +56,9 @@ from rserz_soap.domain.federal import (
     FormedPolicy,
     MilitaryService,
     PolicyApplication,
+    VitrinaRow,
 )
 from rserz_soap.domain.person import Address, Attachment, Document
-from rserz_soap.federal.client import _journal_into, make_breaker
 from rserz_soap.federal.contract import COMMON, operation, types_ns
 from rserz_soap.files.xmlfile import hardened_parser
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
@@ -451,23 +455,77 @@ class MpiClient:
         return FederalAnswer(not errors, errors=errors, oip=status)
 
     def person(
-        self, *, oip: str | None = None, enp: str | None = None, on: date | None = None
+        self,
+        *,
+        oip: str | None = None,
+        enp: str | None = None,
+        policy: tuple[str | None, str] | None = None,
+        document: tuple[int, str | None, str] | None = None,
+        snils: tuple[str, date | None] | None = None,
+        on: date | None = None,
     ) -> FederalPerson | None:
-        """§3.1.2 getPersonData by ОИП or ЕНП (historical identifiers are accepted)."""
+        """§3.1.2 getPersonData by ОИП, ЕНП, a policy (series, number), a document (type, series,
+        number) or СНИЛС with the birth date — current or historical values (the groups are AND-ed)."""
         el, _ = self.request("getPersonData")
         ns = self.ns("getPersonData")
         params = etree.SubElement(el, f"{{{ns}}}personDataSearchParams")
         psi = etree.SubElement(params, f"{{{ns}}}personSearchInfo")
         if oip:
             _s(psi, ns, "oip", oip)
-        if enp:
+        if enp or policy:
             pcy = etree.SubElement(psi, f"{{{ns}}}pcy")
-            _s(pcy, self.com, "enp", enp)
+            if enp:
+                _s(pcy, self.com, "enp", enp)
+            if policy is not None:
+                if policy[0]:
+                    _s(pcy, self.com, "pcySer", policy[0])
+                _s(pcy, self.com, "pcyNum", policy[1])
+        if document is not None:
+            dudl = etree.SubElement(psi, f"{{{ns}}}dudl")
+            if document[1]:
+                _s(dudl, self.com, "dudlSer", document[1])
+            _s(dudl, self.com, "dudlNum", document[2])
+            _s(dudl, self.com, "dudlType", document[0])
+        if snils is not None:
+            sd = etree.SubElement(psi, f"{{{ns}}}snilsDr")
+            _s(sd, ns, "snils", snils[0])
+            if snils[1]:
+                _s(sd, ns, "birthDay", snils[1])
         if on:
             _s(params, ns, "dt", on)
         reply = self.call("getPersonData", el)
         pd = reply.element.find(f"{{{ns}}}pd")
         return _person(pd, ns, self.com) if pd is not None else None
+
+    def find_persons(
+        self, fam: str, im: str | None, ot: str | None, dr: date | None, *, page: int = 1, size: int = 20
+    ) -> tuple[int, list[tuple[str, str | None, str]]]:
+        """§3.1.4 findPersonsByPersCriteria: (count, [(fio, ЕНП, ОИП)]) of one page."""
+        el, _ = self.request("findPersonsByPersCriteria")
+        ns = self.ns("findPersonsByPersCriteria")
+        crit = etree.SubElement(el, f"{{{ns}}}persCriteria")
+        pagination = etree.SubElement(crit, f"{{{ns}}}pagination")
+        _s(pagination, self.com, "pageNumber", page)
+        _s(pagination, self.com, "itemPerPage", size)
+        fio = etree.SubElement(crit, f"{{{ns}}}fio")
+        _s(fio, ns, "surname", fam)
+        if im:
+            _s(fio, ns, "firstName", im)
+        if ot:
+            _s(fio, ns, "patronymic", ot)
+        if dr:
+            _s(crit, ns, "birthDayFrom", dr)
+            _s(crit, ns, "birthDayTo", dr)
+        reply = self.call("findPersonsByPersCriteria", el)
+        persons = reply.element.find(f"{{{ns}}}persons")
+        if persons is None:
+            return 0, []
+        count = int(persons.findtext(f"{{{ns}}}pagination/{{{self.com}}}count") or 0)
+        items = [
+            (i.findtext(f"{{{ns}}}fio") or "", i.findtext(f"{{{ns}}}enp"), i.findtext(f"{{{ns}}}oip") or "")
+            for i in persons.findall(f"{{{ns}}}personDataShortItem")
+        ]
+        return count, items
 
     def events(
         self, terr: str, dfrom: date, dto: date, *, token: str | None = None
@@ -566,14 +624,19 @@ class MpiClient:
 
         return self.start("getViewDataInsurance", fill)
 
-    def view_insurance_poll(self, token: str) -> bytes | None:
-        """§3.2.6: the витрина's ZIP once COMPLETED, None while it is being built."""
+    def view_insurance_poll(self, token: str) -> list[VitrinaRow] | None:
+        """§3.2.6: the витрина's rows once COMPLETED (its ZIP read here), None while it is being built."""
         reply = self.poll("getViewDataInsurance", token)
         if reply is None:
             return None
         if reply.content is None:
             raise FederalUnavailable("ФЕРЗЛ getViewDataInsurancePoll: COMPLETED without content")
-        return reply.content
+        try:
+            return insurance_vitrina(reply.content)
+        except (ValueError, IndexError, zipfile.BadZipFile) as exc:  # not data we can trust: an outage
+            raise FederalUnavailable(
+                f"ФЕРЗЛ getViewDataInsurancePoll: an unreadable витрина ({exc})"
+            ) from None
 
     def bulk(self, method: str, fill: Callable[[Any], None]) -> bytes:
         """A витрина or list (§3.2): Start, wait, the ZIP of the ``content`` attachment."""
@@ -585,6 +648,32 @@ class MpiClient:
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
+
+
+def make_breaker(
+    redis: Any | None, *, fail_max: int = 5, reset_timeout: float = 30, name: str = "ferzl"
+) -> pybreaker.CircuitBreaker:
+    """One breaker per federal endpoint; its state lives in Redis when given (shared by every process).
+    Business refusals (:class:`FederalError`) do not count."""
+    storage = None
+    if redis is not None:
+        storage = pybreaker.CircuitRedisStorage(
+            pybreaker.STATE_CLOSED, redis, namespace=f"rserz:breaker:{name}"
+        )
+    return pybreaker.CircuitBreaker(
+        fail_max=fail_max,
+        reset_timeout=reset_timeout,
+        exclude=[FederalError],
+        state_storage=storage,
+        name=name,
+    )
+
+
+def _journal_into(db: Database) -> Callable[[ExchangeRecord], None]:
+    def write(rec: ExchangeRecord) -> None:
+        exchange.record_call(db.engine, rec)  # never turns an answered call into a failed one
+
+    return write
 
 
 def _Transient_to_unavailable(text: str) -> FederalUnavailable:  # noqa: N802 - reads as the failure it is
@@ -756,6 +845,36 @@ def _person(pd: Any, ns: str, com: str) -> FederalPerson:
 
 def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def insurance_vitrina(zipped: bytes) -> list[VitrinaRow]:
+    """The insurance витрина's CSV (§3.2.6: 28 columns, no header, ``null`` for none) as rows."""
+
+    def v(x: str) -> str | None:
+        return None if x in ("", "null") else x
+
+    def d(x: str) -> date | None:
+        x2 = v(x)
+        if x2 is None:
+            return None
+        if "." in x2:  # the tables write ДД.ММ.ГГГГ, the examples ГГГГ-ММ-ДД (Appendix A): take both
+            dd, mm, yyyy = x2.split(".")
+            return date(int(yyyy), int(mm), int(dd))
+        return date.fromisoformat(x2[:10])
+
+    def i(x: str) -> int | None:
+        x2 = v(x)
+        return int(x2) if x2 else None
+
+    out: list[VitrinaRow] = []
+    for c in read_csv(zipped):
+        if len(c) != 28:
+            raise ValueError(f"a row of {len(c)} columns, not 28")
+        out.append(
+            VitrinaRow(c[1], v(c[23]), i(c[4]), i(c[5]), v(c[2]), v(c[3]), v(c[8]), i(c[15]), v(c[11]), v(c[12]),
+                       d(c[13]), v(c[25]), d(c[26]), i(c[27]))
+        )  # fmt: skip
+    return out
 
 
 def read_csv(zipped: bytes) -> Iterable[list[str]]:

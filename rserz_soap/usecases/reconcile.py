@@ -45,7 +45,7 @@ from typing import Any, Protocol
 
 from rserz_soap.db.federal import ItemRow, RunRow, StagedRow
 from rserz_soap.db.uow import UnitOfWork
-from rserz_soap.domain.federal import BatchResult, FederalPerson, FederalPolicy
+from rserz_soap.domain.federal import BatchResult, FederalPerson, FederalPolicy, VitrinaRow
 from rserz_soap.domain.person import Document
 from rserz_soap.usecases import manual
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
@@ -184,37 +184,6 @@ def staged_person(r: StagedRow) -> FederalPerson:
     )
 
 
-def vitrina_rows(zipped: bytes) -> list[tuple[object, ...]]:
-    """The insurance витрина's CSV (§3.2.6, 28 columns, no header, ``null`` for none) as staged rows."""
-    from rserz_soap.federal.mpi_client import read_csv
-
-    def v(x: str) -> str | None:
-        return None if x in ("", "null") else x
-
-    def d(x: str) -> date | None:
-        x2 = v(x)
-        if x2 is None:
-            return None
-        if "." in x2:  # the tables write ДД.ММ.ГГГГ, the examples ГГГГ-ММ-ДД (Appendix A): take both
-            dd, mm, yyyy = x2.split(".")
-            return date(int(yyyy), int(mm), int(dd))
-        return date.fromisoformat(x2[:10])
-
-    out: list[tuple[object, ...]] = []
-    for c in read_csv(zipped):
-        if len(c) < 28:
-            continue
-        sex, year, doc_type, status = v(c[4]), v(c[5]), v(c[15]), v(c[27])
-        out.append(
-            (
-                c[1], v(c[23]), int(sex) if sex else None, int(year) if year else None, v(c[2]), v(c[3]),
-                v(c[8]), int(doc_type) if doc_type else None, v(c[11]), v(c[12]), d(c[13]), v(c[25]),
-                d(c[26]), int(status) if status else None,
-            )
-        )  # fmt: skip
-    return out
-
-
 def compare(
     regional: Mapping[str, RegionalRow],
     federal: Mapping[str, FederalPerson],
@@ -277,7 +246,7 @@ class VitrinaPort(Protocol):
 
     def view_insurance_start(self, terr: str) -> str: ...
 
-    def view_insurance_poll(self, token: str) -> bytes | None: ...
+    def view_insurance_poll(self, token: str) -> list[VitrinaRow] | None: ...
 
 
 class RunBusy(Exception):
@@ -356,27 +325,26 @@ class Reconciler:
                 with self.uow as uow:  # a resumed run polls this operation instead of starting one
                     uow.reconciliation.batch_started(run_id, token, None)
             try:
-                zipped = self._wait(token)
+                rows = self._wait(token)
             except _BatchLost as exc:
                 log.warning("reconciliation %s: витрина %s lost (%s); asking again", run_id, token, exc)
                 token = None
                 continue
-            rows = vitrina_rows(zipped)
             with self.uow as uow:
                 count = uow.reconciliation.stage(run_id, rows)
             log.info("reconciliation %s: %d rows of the insurance витрина staged", run_id, count)
             return
         raise FederalUnavailable(f"ФЕРЗЛ loses the витрины of reconciliation {run_id}")
 
-    def _wait(self, token: str) -> bytes:
+    def _wait(self, token: str) -> list[VitrinaRow]:
         waited, delay = 0.0, self.poll_seconds
         while True:
             try:
-                zipped = self.federal.view_insurance_poll(token)
+                rows = self.federal.view_insurance_poll(token)
             except FederalError as exc:  # the operation is unknown (ФЕРЗЛ restarted) or failed
                 raise _BatchLost(exc.text) from None
-            if zipped is not None:
-                return zipped
+            if rows is not None:
+                return rows
             if waited > self.batch_wait_seconds:
                 raise _BatchLost(f"not built after {waited:.0f} s")
             self.sleep(delay)

@@ -35,7 +35,6 @@ from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
-from rserz_soap.federal.client import FederalClient
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
@@ -65,13 +64,6 @@ class Stand:
             self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
         )
 
-    def legacy_client(self) -> FederalClient:
-        """The client of the legacy dialect that reconciliation still uses (docs/federal.md)."""
-        assert self.settings.redis_url
-        return FederalClient.from_settings(
-            self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
-        )
-
     def uow(self) -> UnitOfWork:
         """A unit of work on the hub's database."""
         return Database(self.hub).unit_of_work()
@@ -90,17 +82,6 @@ class Stand:
         r = requests.post(f"{self.url}/_control/events", json=body, timeout=10)
         r.raise_for_status()
         return dict(r.json())
-
-    def federal_change(self, enp: str, change_date: date, reason: str = "ЗАГС", **values: Any) -> int:
-        body: dict[str, Any] = {
-            "enp": enp,
-            "change_date": change_date.isoformat(),
-            "reason": reason,
-            "set": values,
-        }
-        r = requests.post(f"{self.url}/_control/changes", json=body, timeout=10)
-        r.raise_for_status()
-        return int(r.json()["change_id"])
 
     def hub_scalar(self, sql: str, **params: Any) -> Any:
         with self.hub.connect() as conn:

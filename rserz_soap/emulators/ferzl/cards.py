@@ -22,7 +22,6 @@ from rserz_soap.domain.person import InsurancePeriod, PersonCard, Status
 
 __all__ = [
     "FEDERAL_STATUS",
-    "STATUS_FROM_FEDERAL",
     "card_json",
     "decode_card",
     "encode_card",
@@ -34,12 +33,6 @@ __all__ = [
 #: The register's statuses as the federal side names them: the domain's one table (issue 13 found two
 #: that disagreed on SUSPENDED, so reconciliation reported false differences).
 FEDERAL_STATUS: Final[dict[Status, str]] = dict(STATUS_TO_FEDERAL)
-STATUS_FROM_FEDERAL: Final[dict[str, Status]] = {
-    "INSURED": Status.INSURED,
-    "NOT_INSURED": Status.NOT_INSURED,
-    "DEAD": Status.DEAD,
-    "MERGED": Status.MERGED,
-}
 
 _MISSING: Final = object()
 #: per dataclass: (field name, its default or _MISSING) — fields equal to their default are left out

@@ -45,7 +45,7 @@ from rserz_soap.domain.person import (
 from rserz_soap.domain.policy_types import DIGITAL, f008_of, letter_of
 from rserz_soap.emulators.ferzl.cards import decode_card, latest_policy
 from rserz_soap.emulators.ferzl.mpi import Answer, Ctx, MpiError
-from rserz_soap.emulators.ferzl.service import EXECUTOR, _current_card, _write_person
+from rserz_soap.emulators.ferzl.service import EXECUTOR, current_card, write_person
 from rserz_soap.emulators.ferzl.store import fed_event, fed_oip, fed_operation, fed_person
 
 __all__ = ["METHODS", "enp_of", "oip_of", "record_event"]
@@ -213,7 +213,7 @@ def find_person(conn: Connection, psi: Any) -> str | None:
 
 
 def _card(conn: Connection, enp: str) -> PersonCard:
-    current = _current_card(conn, enp)
+    current = current_card(conn, enp)
     assert current is not None
     return current[0]
 
@@ -568,7 +568,7 @@ def submit_policy_application(ctx: Ctx, rq: Any) -> Answer:
             version, event = 1, "1П"
         else:
             assert app.enp is not None
-            current = _current_card(conn, app.enp, lock=True)
+            current = current_card(conn, app.enp, lock=True)
             if current is None:
                 raise MpiError(
                     "409.39.6", f"ЕНП {app.enp} is not in the register", tag="rq/pa/enp", value=app.enp
@@ -624,7 +624,7 @@ def submit_policy_application(ctx: Ctx, rq: Any) -> Answer:
             conn.execute(fed_person.delete().where(fed_person.c.enp == app.enp))
             conn.execute(update(fed_oip).where(fed_oip.c.enp == app.enp).values(enp=card.enp))
             version = 1
-        _write_person(conn, card, region, version, f"application:{app.app_object}/{app.app_cause}")
+        write_person(conn, card, region, version, f"application:{app.app_object}/{app.app_cause}")
         record_event(conn, enp, region, event, app.smo)
     ns = ctx.ns()
     result = e(None, ns, "submitApplicationResponseType")
@@ -678,7 +678,7 @@ def _target(conn: Connection, rq: Any) -> tuple[PersonCard, int, str]:
     enp = find_person(conn, psi)
     if enp is None:
         raise MpiError("409.40.1", "the person is not found by pcy/dudl/oip", tag="pcy")
-    current = _current_card(conn, enp, lock=True)
+    current = current_card(conn, enp, lock=True)
     assert current is not None
     return current
 
@@ -691,7 +691,7 @@ def register_snils(ctx: Ctx, rq: Any) -> Answer:
     with ctx.engine.begin() as conn:
         card, version, region = _target(conn, rq)
         card = card.replace(data=dataclasses.replace(card.data, ss=txt(rq, "snils")))
-        _write_person(conn, card, region, version + 1, "registerSnils")
+        write_person(conn, card, region, version + 1, "registerSnils")
         assert card.enp is not None
         record_event(conn, card.enp, region, "ЗДАДРС")
         oip = oip_of(conn, card.enp)
@@ -717,7 +717,7 @@ def register_dudl(ctx: Ctx, rq: Any) -> Answer:
             )
         others = frozenset(dataclasses.replace(d, is_main=False) for d in card.documents if d.key != doc.key)
         card = card.replace(documents=others | {doc})
-        _write_person(conn, card, region, version + 1, "registerDudl")
+        write_person(conn, card, region, version + 1, "registerDudl")
         assert card.enp is not None
         record_event(conn, card.enp, region, "ЗДАДРС")
         oip = oip_of(conn, card.enp)
@@ -733,7 +733,7 @@ def register_address(ctx: Ctx, rq: Any) -> Answer:
     with ctx.engine.begin() as conn:
         card, version, region = _target(conn, rq)
         card = card.replace(addresses=frozenset({a for a in card.addresses if a.kind != kind} | {new}))
-        _write_person(conn, card, region, version + 1, "registerAddress")
+        write_person(conn, card, region, version + 1, "registerAddress")
         assert card.enp is not None
         record_event(conn, card.enp, region, "ЗДАДРС")
     return Answer()
@@ -745,7 +745,7 @@ def register_attach(ctx: Ctx, rq: Any) -> Answer:
     enp = txt(att, "enp") or ""
     area_federal = int(txt(att, "areaType") or 1)
     with ctx.engine.begin() as conn:
-        current = _current_card(conn, enp, lock=True)
+        current = current_card(conn, enp, lock=True)
         if current is None:
             raise MpiError("409.41.1", f"ЕНП {enp} is not in the register", tag="att/enp", value=enp)
         card, version, region = current
@@ -772,7 +772,7 @@ def register_attach(ctx: Ctx, rq: Any) -> Answer:
             for a in card.attachments
         }
         card = card.replace(attachments=frozenset(kept | {new}))
-        _write_person(conn, card, region, version + 1, "registerAttach")
+        write_person(conn, card, region, version + 1, "registerAttach")
         record_event(conn, enp, region, "ПРИКРМО")
     cur = e(None, ctx.ns(), "currAttach")
     ns = ctx.ns()
@@ -1188,7 +1188,7 @@ def _suspend(engine: Engine, params: Mapping[str, Any]) -> tuple[dict[str, Any] 
             if enp is None:
                 results.append({"index": person["index"], "error": ["409.43.1", "person not found"]})
                 continue
-            card, version, region = _current_card(conn, enp, lock=True) or (None, 0, "")
+            card, version, region = current_card(conn, enp, lock=True) or (None, 0, "")
             assert card is not None
             start = dt.date.fromisoformat(person["start"])
             open_ = card.open_period()
@@ -1198,9 +1198,7 @@ def _suspend(engine: Engine, params: Mapping[str, Any]) -> tuple[dict[str, Any] 
                     for q in card.insurance
                 ]
                 card = card.with_periods(periods)
-            _write_person(
-                conn, card.replace(status=Status.SUSPENDED), region, version + 1, "suspendOmsPolicy"
-            )
+            write_person(conn, card.replace(status=Status.SUSPENDED), region, version + 1, "suspendOmsPolicy")
             record_event(conn, enp, region, "ПРИОСТ")
             results.append({"index": person["index"], "oip": oip_of(conn, enp)})
     return {"results": results}, None
@@ -1229,7 +1227,7 @@ def apply_event(engine: Engine, enp: str, code: str, values: Mapping[str, Any]) 
     """What the federal register learnt elsewhere (ЗАГС, ФНС, another region) as one of §5's events:
     the card changed accordingly and the event recorded. None when the ЕНП is unknown."""
     with engine.begin() as conn:
-        current = _current_card(conn, enp, lock=True)
+        current = current_card(conn, enp, lock=True)
         if current is None:
             return None
         card, version, region = current
@@ -1278,7 +1276,7 @@ def apply_event(engine: Engine, enp: str, code: str, values: Mapping[str, Any]) 
                 )
             )
             card = card.with_periods(periods).replace(status=Status.INSURED)
-        _write_person(conn, card, region, version + 1, f"event:{code}")
+        write_person(conn, card, region, version + 1, f"event:{code}")
         return record_event(conn, enp, region, code, values.get("smo"))
 
 
@@ -1307,7 +1305,7 @@ def birth(engine: Engine, region: str, okato: str, values: Mapping[str, Any]) ->
         card = PersonCard(
             data=data, status=Status.INSURED, documents=docs, insurance=frozenset({period}), enp=enp
         )
-        _write_person(conn, card, region, 1, "event:1П")
+        write_person(conn, card, region, 1, "event:1П")
         record_event(conn, enp, region, "1П", period.smo_code)
     return enp
 

@@ -319,3 +319,19 @@ def test_a_bulk_result_comes_as_an_mtom_zip(calm: Ferzl) -> None:
     assert len(rows) == calm.scalar("SELECT count(*) FROM fed_person") and all(len(r) == 28 for r in rows)
     enps = {r[1] for r in rows}
     assert _enp(calm) in enps
+
+
+def test_the_planted_list_is_the_populations(calm: Ferzl) -> None:
+    from rserz_soap.emulators.ferzl.population import Divergence, federal_population
+    from tests.emulators.ferzl.conftest import SEED, SHARE, N
+
+    _people, planted = federal_population(calm.reference, N, SEED, share=SHARE)
+    status, served = calm.control("GET", "planted")
+    assert status == 200 and calm.planted == planted
+    assert [(p["index"], p["enp"], p["kind"], p["field"], p["regional"], p["federal"]) for p in served] == [
+        (m.index, m.enp, m.kind.value, m.field, m.regional, m.federal) for m in planted
+    ]
+    assert {m.kind for m in planted} == set(Divergence)
+    health = calm.control("GET", "health")[1]
+    assert health["persons"] == calm.scalar("SELECT count(*) FROM fed_person")
+    assert health["versions"] == ["24.1.4", "24.2.6"]
