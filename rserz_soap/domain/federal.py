@@ -224,3 +224,42 @@ class VitrinaRow(NamedTuple):
     snils: str | None
     cancel_date: date | None  # «Дата гашения»
     status: int | None  # «Статус»: 0 deregistered (death), 1 valid, 2 merged, 3 other
+
+
+@dataclass(frozen=True)
+class NilRecord:
+    """A person not identified and not insured, as an МО registered them (§3.7.1 findNils)."""
+
+    oip: str
+    nlr: str
+    fio: str
+    birth_day: date
+    gender: int
+    date_khodat: date
+    mo_code: str
+    mo_okato: str
+    decision: str | None = None
+
+
+@dataclass(frozen=True)
+class NewbornRecord:
+    """A newborn without state birth registration (§3.9.1 findNRs) and their unconfirmed representative."""
+
+    oip: str
+    surname: str
+    gender: int
+    birthday: date | None
+    legal_oip: str | None
+    legal_enp: str | None
+
+
+@dataclass(frozen=True)
+class Representation:
+    """One legal representation (§3.8.1): ``oip`` is the other person, ``rep_type`` 1 parent … 5 curator."""
+
+    oip: str
+    rep_type: str
+    date_b: date
+    date_e: date | None
+    status: str
+    represents: bool  # True: this person represents ``oip``; False: ``oip`` represents this person

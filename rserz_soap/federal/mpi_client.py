@@ -55,7 +55,10 @@ from rserz_soap.domain.federal import (
     FederalPolicy,
     FormedPolicy,
     MilitaryService,
+    NewbornRecord,
+    NilRecord,
     PolicyApplication,
+    Representation,
     VitrinaRow,
 )
 from rserz_soap.domain.person import Address, Attachment, Document
@@ -637,6 +640,69 @@ class MpiClient:
             raise FederalUnavailable(
                 f"ФЕРЗЛ getViewDataInsurancePoll: an unreadable витрина ({exc})"
             ) from None
+
+    def nils(
+        self, *, mo_code: str | None = None, page: int = 1, size: int = 20
+    ) -> tuple[int, list[NilRecord]]:
+        """§3.7.1 findNils: (count, one page of НИЛ) an МО registered."""
+        el, _ = self.request("findNils")
+        ns = self.ns("findNils")
+        pagination = etree.SubElement(el, f"{{{ns}}}pagination")
+        _s(pagination, self.com, "pageNumber", page)
+        _s(pagination, self.com, "itemPerPage", size)
+        if mo_code:
+            _s(etree.SubElement(el, f"{{{ns}}}nil"), ns, "moCode", mo_code)
+        reply = self.call("findNils", el)
+        count = int(reply.element.findtext(f"{{{ns}}}pagination/{{{self.com}}}count") or 0)
+        return count, [
+            NilRecord(
+                oip=_t(n, ns, "oip") or "", nlr=_t(n, ns, "nlr") or "", fio=_t(n, ns, "fioEstim") or "",
+                birth_day=_d(_t(n, ns, "birthDay")) or date.min, gender=int(_t(n, ns, "gender") or 0),
+                date_khodat=_d(_t(n, ns, "dateKhodat")) or date.min, mo_code=_t(n, ns, "moCode") or "",
+                mo_okato=_t(n, ns, "moOkato") or "", decision=_t(n, ns, "decision"),
+            )
+            for n in reply.element.findall(f"{{{ns}}}nil/{{{ns}}}nil")
+        ]  # fmt: skip
+
+    def newborns(self, *, legal_enp: str | None = None, legal_oip: str | None = None) -> list[NewbornRecord]:
+        """§3.9.1 findNRs: newborns without state registration by their (unconfirmed) representative."""
+        el, _ = self.request("findNRs")
+        ns = self.ns("findNRs")
+        if legal_enp or legal_oip:
+            legal = etree.SubElement(el, f"{{{ns}}}legalPerson")
+            if legal_oip:
+                _s(legal, ns, "oip", legal_oip)
+            if legal_enp:
+                _s(legal, ns, "enp", legal_enp)
+        reply = self.call("findNRs", el)
+        return [
+            NewbornRecord(
+                oip=_t(n, ns, "oip") or "", surname=_t(n, ns, "surnameEstim") or "",
+                gender=int(_t(n, ns, "gender") or 0), birthday=_d(_t(n, ns, "birthday")),
+                legal_oip=n.findtext(f"{{{ns}}}legalPerson/{{{ns}}}oip"),
+                legal_enp=n.findtext(f"{{{ns}}}legalPerson/{{{ns}}}enp"),
+            )
+            for n in reply.element.findall(f"{{{ns}}}NR")
+        ]  # fmt: skip
+
+    def legal_representatives(self, oip: str, *, actual: bool = True) -> list[Representation]:
+        """§3.8.1 getLegalRepresentation: this person's representatives and the persons they represent."""
+        el, _ = self.request("getLegalRepresentation")
+        ns = self.ns("getLegalRepresentation")
+        _s(el, ns, "oip", oip)
+        _s(el, ns, "isActual", actual)
+        reply = self.call("getLegalRepresentation", el)
+        out = []
+        for wrapper, represents in (("legalRepresentation", False), ("legalRepresentationBy", True)):
+            for item in reply.element.findall(f"{{{ns}}}{wrapper}/{{{ns}}}legalRepresentationItem"):
+                out.append(
+                    Representation(
+                        oip=_t(item, ns, "oip") or "", rep_type=_t(item, ns, "legRepType") or "",
+                        date_b=_d(_t(item, ns, "legRepDateB")) or date.min, date_e=_d(_t(item, ns, "legRepDateE")),
+                        status=_t(item, ns, "status") or "", represents=represents,
+                    )
+                )  # fmt: skip
+        return out
 
     def bulk(self, method: str, fill: Callable[[Any], None]) -> bytes:
         """A витрина or list (§3.2): Start, wait, the ZIP of the ``content`` attachment."""

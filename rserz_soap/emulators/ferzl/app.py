@@ -109,6 +109,13 @@ class _StandControl:
                 asked = _object(_read_json(environ))
                 token, ttl = self.tokens.make(str(asked.get("scope", "tfoms")), asked.get("ttl"))
                 return _json(start_response, "200 OK", {"token": token, "expiresIn": ttl})
+            if name == "records" and method == "POST":
+                record = _object(_read_json(environ))
+                if record.get("kind") not in ("nil", "nr", "legalrep"):
+                    raise ValueError('expected {"kind": "nil" | "nr" | "legalrep", …}')
+                with self.engine.begin() as conn:
+                    conn.execute(store.fed_record.insert().values(kind=record.pop("kind"), data=record))
+                return _json(start_response, "200 OK", {"stored": True})
             if name == "events" and method == "POST":
                 return self._event(_object(_read_json(environ)), start_response)
         except (ValueError, KeyError) as exc:

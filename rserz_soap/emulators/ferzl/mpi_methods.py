@@ -46,7 +46,7 @@ from rserz_soap.domain.policy_types import DIGITAL, f008_of, letter_of
 from rserz_soap.emulators.ferzl.cards import decode_card, latest_policy
 from rserz_soap.emulators.ferzl.mpi import Answer, Ctx, MpiError
 from rserz_soap.emulators.ferzl.service import EXECUTOR, current_card, write_person
-from rserz_soap.emulators.ferzl.store import fed_event, fed_oip, fed_operation, fed_person
+from rserz_soap.emulators.ferzl.store import fed_event, fed_oip, fed_operation, fed_person, fed_record
 
 __all__ = ["METHODS", "enp_of", "oip_of", "record_event"]
 
@@ -811,8 +811,60 @@ def _regional_area(federal: int) -> int:
 # -- §3.8 legal representation -----------------------------------------------------------------------------
 
 
+def _records(ctx: Ctx, kind: str) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(fed_record.c.data).where(fed_record.c.kind == kind).order_by(fed_record.c.record_id)
+        ).scalars()
+        return [dict(r) for r in rows]
+
+
 def get_legal_representation(ctx: Ctx, rq: Any) -> Answer:
-    return Answer()  # the stand's persons have no recorded representatives
+    """§3.8.1: the person's representatives, and the persons they represent (``isActual``: Д… only)."""
+    oip, actual = txt(rq, "oip"), _flag(txt(rq, "isActual"))
+    ns = ctx.ns()
+    out = []
+    for wrapper, mine, other in (
+        ("legalRepresentation", "child", "parent"),
+        ("legalRepresentationBy", "parent", "child"),
+    ):
+        items = [
+            r
+            for r in _records(ctx, "legalrep")
+            if r[mine] == oip and (not actual or r["status"].startswith("Д"))
+        ]
+        if not items:
+            continue
+        lst = e(None, ns, wrapper)
+        for r in items:
+            item = e(lst, ns, "legalRepresentationItem")
+            e(item, ns, "oip", r[other])
+            e(item, ns, "legRepType", r["type"])
+            e(item, ns, "legRepDateB", r["date_b"])
+            opt(item, ns, "legRepDateE", r.get("date_e"))
+            e(item, ns, "status", r["status"])
+        out.append(lst)
+    return Answer(out)
+
+
+def find_nrs(ctx: Ctx, rq: Any) -> Answer:
+    """§3.9.1: newborns without state registration, by their unconfirmed representative's ЕНП or ОИП."""
+    enp, oip = txt(rq, "legalPerson", "enp"), txt(rq, "legalPerson", "oip")
+    ns = ctx.ns()
+    out = []
+    for r in _records(ctx, "nr"):
+        if (enp and r.get("legal_enp") != enp) or (oip and r.get("legal_oip") != oip):
+            continue
+        item = e(None, ns, "NR")
+        e(item, ns, "oip", r["oip"])
+        e(item, ns, "surnameEstim", r["surname"])
+        e(item, ns, "gender", r["gender"])
+        opt(item, ns, "birthday", r.get("birthday"))
+        legal = e(item, ns, "legalPerson")
+        opt(legal, ns, "oip", r.get("legal_oip"))
+        opt(legal, ns, "enp", r.get("legal_enp"))
+        out.append(item)
+    return Answer(out)
 
 
 # -- §3.7, §3.9 НИЛ and НР ----------------------------------------------------------------------------------
@@ -840,11 +892,29 @@ def make_nil_ident_decision(ctx: Ctx, rq: Any) -> Answer:
 
 
 def find_nils(ctx: Ctx, rq: Any) -> Answer:
-    pagination = e(None, ctx.ns(), "pagination")
-    e(pagination, ctx.com, "pageNumber", int(txt(rq, "pagination", "pageNumber") or 1))
-    e(pagination, ctx.com, "itemPerPage", int(txt(rq, "pagination", "itemPerPage") or PAGE))
-    e(pagination, ctx.com, "count", 0)
-    return Answer([pagination])
+    """§3.7.1: the НИЛ an МО registered (by ``nil/moCode``), paged."""
+    mo = txt(rq, "nil", "moCode")
+    ns = ctx.ns()
+    found = [r for r in _records(ctx, "nil") if not mo or r["mo_code"] == mo]
+    page = int(txt(rq, "pagination", "pageNumber") or 1)
+    size = int(txt(rq, "pagination", "itemPerPage") or PAGE)
+    out = []
+    window = found[(page - 1) * size : page * size]
+    if window:
+        lst = e(None, ns, "nil")
+        for r in window:
+            item = e(lst, ns, "nil")
+            for name in ("oip", "nlr", "fioEstim", "birthDay", "gender", "dateKhodat"):
+                e(item, ns, name, r[name])
+            opt(item, ns, "decision", r.get("decision"))
+            e(item, ns, "moCode", r["mo_code"])
+            e(item, ns, "moOkato", r.get("mo_okato", ctx.region_okato))
+        out.append(lst)
+    pagination = e(None, ns, "pagination")
+    e(pagination, ctx.com, "pageNumber", page)
+    e(pagination, ctx.com, "itemPerPage", size)
+    e(pagination, ctx.com, "count", len(found))
+    return Answer([*out, pagination])
 
 
 # -- §3.2 asynchronous operations ---------------------------------------------------------------------------
@@ -1358,6 +1428,6 @@ METHODS: Final[dict[str, Callable[[Ctx, Any], Answer]]] = {
     "getNilsData": lambda ctx, rq: Answer(),
     "makeNilIdentDecision": make_nil_ident_decision,
     "getLegalRepresentation": get_legal_representation,
-    "findNRs": lambda ctx, rq: Answer(),
+    "findNRs": find_nrs,
     "getNRData": lambda ctx, rq: Answer(),
 }

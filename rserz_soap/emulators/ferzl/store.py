@@ -44,6 +44,7 @@ __all__ = [
     "fed_person",
     "fed_person_version",
     "fed_planted",
+    "fed_record",
     "ferzl_database_url",
     "metadata",
 ]
@@ -162,6 +163,15 @@ fed_operation = Table(
     Column("content", LargeBinary),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: НИЛ (§3.7), НР (§3.9) and legal representations (§3.8) the stand holds (set through its control API).
+fed_record = Table(
+    "fed_record",
+    metadata,
+    Column("record_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),  # nil, nr, legalrep
+    Column("data", JSONB, nullable=False),
 )
 
 #: The first answer to every write, once per externalRequestId: a repeat gets it again.
