@@ -65,6 +65,7 @@ from rserz_soap.domain.person import Address, Attachment, Document
 from rserz_soap.federal.contract import COMMON, operation, types_ns
 from rserz_soap.files.xmlfile import hardened_parser
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
+from rserz_soap.xmlsig.gost.sign import GostPrivateKey
 
 __all__ = ["MpiClient", "Reply"]
 
@@ -349,6 +350,25 @@ class MpiClient:
         _application(el, self.ns("submitPolicyApplication"), self.com, app)
         reply = self.call("submitPolicyApplication", el)
         return self._answer(reply, self.ns("submitPolicyApplication"))
+
+    def submit_application_signed(
+        self, request_id: str, app: PolicyApplication, key: GostPrivateKey, certificate_der: bytes
+    ) -> FederalAnswer:
+        """§3.3.2 submitPolicyApplicationWithSign: ``data`` = the application as an XML document (root
+        ``submitPolicyApplication``), ``sign`` = a detached signature over exactly those bytes,
+        ``certificate`` = the signer's certificate (DER). The document does not name the algorithm or the
+        container: our reading is GOST R 34.10-2012 with Streebog, the raw ``s ‖ r`` over the bytes
+        (``xmlsig/gost``) — a CMS (PKCS#7) detached container is the other usual reading (docs/federal.md)."""
+        ns = self.ns("submitPolicyApplicationWithSign")
+        inner = etree.Element(f"{{{ns}}}submitPolicyApplication", nsmap={"tns": ns, "com": self.com})
+        _application(inner, ns, self.com, app)
+        data = etree.tostring(inner, xml_declaration=True, encoding="UTF-8")
+        el, _ = self.request("submitPolicyApplicationWithSign")
+        el[0].text = request_id
+        _s(el, ns, "sign", base64.b64encode(key.sign(data)).decode("ascii"))
+        _s(el, ns, "certificate", base64.b64encode(certificate_der).decode("ascii"))
+        _s(el, ns, "data", base64.b64encode(data).decode("ascii"))
+        return self._answer(self.call("submitPolicyApplicationWithSign", el), ns)
 
     def _answer(self, reply: Reply, ns: str) -> FederalAnswer:
         errors = reply.errors(self.com)

@@ -10,6 +10,7 @@ answer and a repeated send apply nothing twice, on either side.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 import datetime as dt
 from datetime import date
 from typing import Any
@@ -288,3 +289,73 @@ def test_a_second_registration_of_the_same_new_person_is_stopped_before_it_reach
     assert final.state is State.REJECTED and final.comment.startswith("502")
     (enp,) = report.formed
     assert _versions(stand, enp) == (1, 1)
+
+
+def test_a_signed_application_is_verified_and_forms_the_policy(small_stand: Stand) -> None:
+    """§3.3.2: the same application as a signed ``data`` document (GOST R 34.10-2012 over its bytes)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from rserz_soap.xmlsig.gost.asn1 import private_key_from_pem
+
+    stand = small_stand
+    result = _submit(stand, _new_person_record())
+    push = _registry(stand).prepare_push(result.entry_id)
+    assert push is not None and push.application is not None
+    folder = stand.settings.pki_dir / "hub" / "gost"
+    key = private_key_from_pem((folder / "key.pem").read_bytes())
+    cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes()).public_bytes(Encoding.DER)
+    assert key is not None
+    client = stand.client()
+    forged = client.submit_application_signed(str(uuid.uuid4()), dataclasses.replace(push.application, smo="45002"),
+                                              _Tampered(key), cert)  # fmt: skip
+    assert not forged.accepted and forged.code == "409.39.10"
+    answer = client.submit_application_signed(str(uuid.uuid4()), push.application, key, cert)
+    assert answer.accepted and answer.formed is not None and answer.formed.pcy_type == "Ц"
+    assert stand.ferzl_scalar("SELECT smo FROM fed_person WHERE enp = :e", e=answer.formed.enp) == "45001"
+
+
+class _Tampered:
+    """Signs, then the signed bytes are not the ones sent: a signature that cannot verify."""
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def sign(self, data: bytes) -> bytes:
+        return bytes(self.key.sign(data + b" "))
+
+
+def test_a_vs_is_converted_as_the_document_says_never_issued_anew(small_stand: Stand) -> None:
+    """П060 is §3.3.1's case 9 (2/4): the ВС is closed, stays readable as history, a digital policy follows."""
+    stand = small_stand
+    planted = {p.enp for p in stand.planted}
+    with stand.hub.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT p.main_enp, i.smo_code, i.npolis FROM insurance_period i JOIN person p ON p.id = i.person_id"
+                " WHERE i.superseded_at IS NULL AND i.dstop IS NULL AND i.vpolis = 2 ORDER BY p.id LIMIT 50"
+            )
+        ).all()
+    enp, smo, vs_number = next(tuple(r) for r in rows if r.main_enp not in planted)
+    card = _card(stand, enp)
+    rec = builders.record(
+        "П060", smo=smo, enp=enp, person=card.data, documents=tuple(card.documents), dvizit=date(2026, 11, 2),
+        policy=PolicyInput(vpolis=3, npolis=enp, dbeg=date(2026, 11, 2)),
+    )  # fmt: skip
+    result = _submit(stand, rec, smo=smo)
+    assert result.state is State.AWAITING_FEDERAL, result
+    push = _registry(stand).prepare_push(result.entry_id)
+    assert push is not None and push.application is not None
+    assert (push.application.app_object, push.application.app_cause) == (2, 4)
+    report = _registry(stand).push_pending(stand.client())
+    assert report.formed == [enp]  # the same ЕНП
+    assert _policy(stand, enp)[:2] == (5, enp)  # a digital policy, not the single-format blank the СМО named
+    with stand.hub.connect() as conn:
+        old = conn.execute(
+            text(
+                "SELECT i.vpolis, i.dstop, i.stop_reason FROM insurance_period i JOIN person p ON p.id = i.person_id"
+                " WHERE p.main_enp = :e AND i.superseded_at IS NULL AND i.npolis = :n"
+            ),
+            {"e": enp, "n": vs_number},
+        ).one()
+    assert old.vpolis == 2 and old.dstop is not None and old.stop_reason == 8  # kept, closed: reissued

@@ -651,19 +651,44 @@ def submit_policy_application(ctx: Ctx, rq: Any) -> Answer:
 
 def submit_policy_application_with_sign(ctx: Ctx, rq: Any) -> Answer:
     """§3.3.2: ``data`` is the base64 of a ``submitPolicyApplication`` document, ``sign`` a detached
-    signature over it and ``certificate`` the signer's. The emulator checks that the three are there and
-    that ``data`` is the document; it does not verify the signature (the algorithm and container are not
-    described: docs/federal.md)."""
+    signature over it and ``certificate`` the signer's. The algorithm and container are not described: the
+    stand reads ``sign`` as GOST R 34.10-2012 (Streebog) ``s ‖ r`` over the bytes of ``data`` and verifies
+    it with the certificate's GOST key (the certificate's chain is not checked: the document says nothing
+    of whose certificates ФЕРЗЛ trusts). docs/federal.md says so."""
     data = base64.b64decode(txt(rq, "data") or "")
     if not (txt(rq, "sign") and txt(rq, "certificate")):
         raise MpiError("409.39.8", "sign and certificate are required", tag="sign")
+    if not _signature_holds(
+        data, base64.b64decode(txt(rq, "sign") or ""), base64.b64decode(txt(rq, "certificate") or "")
+    ):
+        raise MpiError("409.39.10", "the signature of data does not verify with the certificate", tag="sign")
     try:
         inner = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
         raise MpiError("409.39.9", "data is not an XML document", tag="data") from None
     if etree.QName(inner).localname != "submitPolicyApplication":
         raise MpiError("409.39.9", "data is not a submitPolicyApplication document", tag="data")
+    from rserz_soap.emulators.ferzl.mpi_contract import schema
+
+    checker = schema(ctx.version, ctx.schema)
+    if not checker.validate(inner):
+        err = checker.error_log.last_error
+        raise MpiError(
+            "409.39.9", f"data does not match the schema: {err.message if err else '?'}", tag="data"
+        )
     return submit_policy_application(ctx, inner)
+
+
+def _signature_holds(data: bytes, sign: bytes, certificate: bytes) -> bool:
+    from cryptography import x509
+
+    from rserz_soap.xmlsig.gost.asn1 import certificate_public_key
+
+    try:
+        key = certificate_public_key(x509.load_der_x509_certificate(certificate))
+    except ValueError:
+        return False
+    return key is not None and key.verify(sign, data)
 
 
 # -- §3.4, §3.6 objects of the person ----------------------------------------------------------------------
