@@ -44,8 +44,9 @@ imports: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# PYTEST_ARGS: e.g. --basetemp=/tmp/pt-mine when several suites share the machine
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: $(STAMP) sysdeps lint imports typecheck pytest
 
