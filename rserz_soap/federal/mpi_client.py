@@ -288,9 +288,13 @@ class MpiClient:
 
     def _new_token(self) -> _Token:
         try:
+            password = self._password()
+        except OSError as exc:  # the credential is not there (yet): no call can be made, try later
+            raise _Transient(f"ФЕРЗЛ token: no password ({type(exc).__name__})") from None
+        try:
             response = self._session.post(
                 f"{self.base_url}{TOKEN_PATH}",
-                json={"login": self.login, "password": self._password()},
+                json={"login": self.login, "password": password},
                 timeout=self.timeout,
                 verify=self.verify,
             )
