@@ -53,6 +53,7 @@ from rserz_soap.files.nsi import bundled_files  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
 from rserz_soap.usecases import reconcile  # noqa: E402
+from rserz_soap.usecases.federal_port import FederalUnavailable  # noqa: E402
 from rserz_soap.xmlsig import devpki  # noqa: E402
 
 SECTION = "Reconciliation with ФЕРЗЛ"
@@ -194,7 +195,17 @@ def main(argv: list[str] | None = None) -> int:
             reconciler = reconcile.Reconciler(Database(hub).unit_of_work(), client, settings.region_okato)
             run_id = reconciler.start(policy=args.policy, actor="bench")
             started = time.perf_counter()
-            progress = reconciler.run(run_id)
+            retries = 0
+            while True:  # what the RQ job's retries do: the run resumes where it stopped
+                try:
+                    progress = reconciler.run(run_id)
+                    break
+                except FederalUnavailable as exc:
+                    retries += 1
+                    print(f"ФЕРЗЛ unavailable ({exc}); resuming, retry {retries}", flush=True)
+                    if retries > 20:
+                        raise
+                    time.sleep(5)
             run_s = time.perf_counter() - started
         finally:
             emulator.terminate()
@@ -216,7 +227,8 @@ Command: `python bench/bench_reconcile.py --persons {args.persons}` (policy `{ar
 | baseline: both databases read in ЕНП batches of 10,000 and compared in process | {base_n:,} | {base_s:.1f} | {base_n / base_s:,.0f} |
 | reconciliation: the insurance витрина (getViewDataInsurance Start/Poll, ZIP of CSV over MTOM), staged, compared per batch | {progress.persons:,} | {run_s:.1f} | **{rate:,.0f}** |
 
-{progress.batches} batches; {progress.differences:,} differences ({dict(sorted(by_category.items()))});
+{progress.batches} batches (the витрина staged first); {retries} resumptions after an unavailable ФЕРЗЛ;
+{progress.differences:,} differences ({dict(sorted(by_category.items()))});
 the report {"equals" if exact else "DOES NOT equal"} the {len(planted):,} planted divergences.
 Target (issue 5): 1,000,000 persons in ≤ 10 minutes (≥ 1,667 persons/s).
 """
