@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if count == 0:
             print(f"seeding the region: {args.persons} persons …", flush=True)
             with ferzl.begin() as conn:  # a new region needs a new federal copy
-                conn.execute(
-                    text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_oip, fed_event")
-                )
+                conn.execute(text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_oip, fed_event"))
             seed_region(hub, reference, args.persons, args.seed, progress=True)
         started = time.perf_counter()
         planted = seed_federal(ferzl, reference, args.persons, args.seed, share=args.share)

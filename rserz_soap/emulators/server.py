@@ -3,8 +3,8 @@
 ``serve_emulators`` prepares the ФЕРЗЛ emulator's own database (``<hub database>_ferzl`` on the hub's
 server: created, schema made, seeded once with the federal copy of the demo region — the same reference,
 size and seed as the hub's demo seed, so the ЕНП match) and serves the emulators with gunicorn: one
-worker process, several threads, because asynchronous operations (§1.2: витрины, change feeds) run in a background thread of that
-worker.
+worker process, several threads, because asynchronous operations (§1.2: витрины, change feeds) run in
+a background thread of that worker.
 """
 
 from __future__ import annotations
