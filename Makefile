@@ -24,9 +24,10 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/rserz up
 
-# System packages some tests need (a browser for the console, the GOST engine for СМЭВ signatures).
+# System packages some tests need (a browser for the console, the GOST engine for СМЭВ signatures, a
+# Cyrillic TrueType font for the PDF extract).
 # Installed when apt is there and we are root (CI); elsewhere those tests skip and say why.
-SYSTEM_PACKAGES := chromium chromium-driver libengine-gost-openssl
+SYSTEM_PACKAGES := chromium chromium-driver libengine-gost-openssl fonts-dejavu-core
 sysdeps:
 	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -45,8 +46,9 @@ imports: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# PYTEST_ARGS: e.g. --basetemp=/tmp/pt-mine when several suites share the machine
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: $(STAMP) sysdeps lint imports typecheck pytest
 

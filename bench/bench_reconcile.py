@@ -9,9 +9,11 @@ The emulator runs as its own process (``rserz emulators``: gunicorn, signed SOAP
 
 Two measurements in the same run:
 1. **baseline** — the comparison floor: both sides read straight from their databases in ЕНП batches of
-   10,000 and compared in process; no SOAP, XML, signatures or asynchronous batches;
-2. **reconciliation** — the real run: ``Reconciler`` through the signed zeep client, the federal
-   asynchronous bulk pair (start → poll → fetch) per batch, report rows and cursor per transaction.
+   10,000 and compared in process (the same compared fields); no SOAP, CSV, ZIP or staging;
+2. **reconciliation** — the real run: ``Reconciler`` through the document's client (token, 24.2.6):
+   ``getViewDataInsuranceStart``/``Poll`` builds the insurance витрина (CSV in a ZIP, an MTOM
+   attachment), the hub stages it (COPY) and compares it batch by batch, report rows and cursor per
+   transaction.
 The run's report is compared with the emulator's planted list: it must be exact.
 The figures go to the section "Reconciliation with ФЕРЗЛ" of docs/benchmarks.md.
 """
@@ -46,11 +48,12 @@ from rserz_soap.domain.federal import FederalPerson, FederalPolicy  # noqa: E402
 from rserz_soap.domain.person import Document  # noqa: E402
 from rserz_soap.emulators.ferzl import store  # noqa: E402
 from rserz_soap.emulators.ferzl.seed import seed_federal  # noqa: E402
-from rserz_soap.federal.client import FederalClient  # noqa: E402
+from rserz_soap.federal.mpi_client import MpiClient  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
 from rserz_soap.usecases import reconcile  # noqa: E402
+from rserz_soap.usecases.federal_port import FederalUnavailable  # noqa: E402
 from rserz_soap.xmlsig import devpki  # noqa: E402
 
 SECTION = "Reconciliation with ФЕРЗЛ"
@@ -161,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if count == 0:
             print(f"seeding the region: {args.persons} persons …", flush=True)
             with ferzl.begin() as conn:  # a new region needs a new federal copy
-                conn.execute(text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_change"))
+                conn.execute(text("TRUNCATE fed_person, fed_person_version, fed_planted, fed_oip, fed_event"))
             seed_region(hub, reference, args.persons, args.seed, progress=True)
         started = time.perf_counter()
         planted = seed_federal(ferzl, reference, args.persons, args.seed, share=args.share)
@@ -186,13 +189,21 @@ def main(argv: list[str] | None = None) -> int:
             _wait_for(f"http://127.0.0.1:{port}/ferzl/_control/health", 600, emulator)
             import redis
 
-            client = FederalClient.from_settings(
-                settings, redis.Redis.from_url(urls.redis_url), Database(hub)
-            )
-            reconciler = reconcile.Reconciler(Database(hub).unit_of_work(), client, settings.region_code)
+            client = MpiClient.from_settings(settings, redis.Redis.from_url(urls.redis_url), Database(hub))
+            reconciler = reconcile.Reconciler(Database(hub).unit_of_work(), client, settings.region_okato)
             run_id = reconciler.start(policy=args.policy, actor="bench")
             started = time.perf_counter()
-            progress = reconciler.run(run_id)
+            retries = 0
+            while True:  # what the RQ job's retries do: the run resumes where it stopped
+                try:
+                    progress = reconciler.run(run_id)
+                    break
+                except FederalUnavailable as exc:
+                    retries += 1
+                    print(f"ФЕРЗЛ unavailable ({exc}); resuming, retry {retries}", flush=True)
+                    if retries > 20:
+                        raise
+                    time.sleep(5)
             run_s = time.perf_counter() - started
         finally:
             emulator.terminate()
@@ -212,9 +223,10 @@ Command: `python bench/bench_reconcile.py --persons {args.persons}` (policy `{ar
 | path | persons | seconds | persons/s |
 |---|---:|---:|---:|
 | baseline: both databases read in ЕНП batches of 10,000 and compared in process | {base_n:,} | {base_s:.1f} | {base_n / base_s:,.0f} |
-| reconciliation: signed SOAP, asynchronous batches (start → poll → fetch), report per batch | {progress.persons:,} | {run_s:.1f} | **{rate:,.0f}** |
+| reconciliation: the insurance витрина (getViewDataInsurance Start/Poll, ZIP of CSV over MTOM), staged, compared per batch | {progress.persons:,} | {run_s:.1f} | **{rate:,.0f}** |
 
-{progress.batches} batches; {progress.differences:,} differences ({dict(sorted(by_category.items()))});
+{progress.batches} batches (the витрина staged first); {retries} resumptions after an unavailable ФЕРЗЛ;
+{progress.differences:,} differences ({dict(sorted(by_category.items()))});
 the report {"equals" if exact else "DOES NOT equal"} the {len(planted):,} planted divergences.
 Target (issue 5): 1,000,000 persons in ≤ 10 minutes (≥ 1,667 persons/s).
 """

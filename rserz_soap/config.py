@@ -124,8 +124,33 @@ class Settings:
         },
     )
     ferzl_api_version: str = field(
-        default="24.1.2",
-        metadata={"env": "RSERZ_FERZL_API_VERSION", "doc": "API version in the ФЕРЗЛ namespace"},
+        default="24.2.6",
+        metadata={
+            "env": "RSERZ_FERZL_API_VERSION",
+            "doc": "the ФЕРЗЛ API version the client speaks (in the URL path and every namespace)",
+        },
+    )
+    ferzl_login: str = field(
+        default="tfoms-45",
+        metadata={"env": "RSERZ_FERZL_LOGIN", "doc": "the ТФОМС's login for a ФЕРЗЛ access token"},
+    )
+    ferzl_password_file: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_FERZL_PASSWORD_FILE",
+            "doc": "file holding the ФЕРЗЛ password; unset = var/pki/ferzl/password (made for the emulator)",
+        },
+    )
+    ferzl_ca_file: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_FERZL_CA_FILE",
+            "doc": "CA bundle that verifies ФЕРЗЛ's TLS certificate (https only); unset = the system's",
+        },
+    )
+    ferzl_served_versions: str = field(
+        default="24.1.4,24.2.6",
+        metadata={"env": "RSERZ_FERZL_SERVED_VERSIONS", "doc": "API versions the ФЕРЗЛ emulator serves"},
     )
     ferzl_timeout: float = field(
         default=30.0,
@@ -287,6 +312,18 @@ class Settings:
     @property
     def smev_endpoint(self) -> str:
         return self.smev_url or f"http://127.0.0.1:{self.emulators_port}/smev3"
+
+    @property
+    def ferzl_password_path(self) -> Path:
+        return (
+            Path(self.ferzl_password_file)
+            if self.ferzl_password_file
+            else self.pki_dir / "ferzl" / "password"
+        )
+
+    @property
+    def ferzl_versions(self) -> tuple[str, ...]:
+        return tuple(v.strip() for v in self.ferzl_served_versions.split(",") if v.strip())
 
     @property
     def pki_dir(self) -> Path:

@@ -13,10 +13,9 @@ from sqlalchemy import Connection, Engine
 from rserz_soap.config import Settings
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.buffer import RecordResult, Submitter
-from rserz_soap.domain.federal import AcceptAnswer
+from rserz_soap.domain.federal import FederalAnswer
 from rserz_soap.domain.records import OperationRecord
 from rserz_soap.usecases import intake, outbox, review
-from rserz_soap.usecases.federal_port import FederalRegister
 from rserz_soap.usecases.intake import Intake
 from rserz_soap.usecases.wiring import build_intake
 
@@ -80,11 +79,11 @@ class Register:
     def prepare_push(self, entry_id: int) -> outbox.Push | None:
         return outbox.prepare_push(self.uow(), self.intake, entry_id)
 
-    def federal_answered(self, entry_id: int, answer: AcceptAnswer) -> RecordResult:
+    def federal_answered(self, entry_id: int, answer: FederalAnswer) -> RecordResult:
         return outbox.federal_answered(self.uow(), self.intake, entry_id, answer)
 
     def federal_unreachable(self, entry_id: int, error: str) -> None:
         outbox.federal_unreachable(self.uow(), entry_id, error)
 
-    def push_pending(self, federal: FederalRegister, region: str, **kw: Any) -> outbox.PushReport:
-        return outbox.push_pending(self.uow(), self.intake, federal, region, **kw)
+    def push_pending(self, federal: outbox.ApplicationsPort, **kw: Any) -> outbox.PushReport:
+        return outbox.push_pending(self.uow(), self.intake, federal, **kw)

@@ -1,7 +1,8 @@
 """The federal register as the console asks it: one lookup by a key, and a card compared field by field.
 
-Kept to two small functions over the port (``usecases/federal_port.py``), so a reworked client or a new
-API version changes nothing here as long as ``get_person_data`` keeps its meaning. The client is built on
+Kept to two small functions over a port of their own (``PersonLookup``: ФОМС's getPersonData and
+findPersonsByPersCriteria, §3.1.2 and §3.1.4, as ``federal/mpi_client.py`` offers them), so a new API
+version changes nothing here as long as those keep their meaning. The client is built on
 first use (it needs the hub's keys) and its failures become a sentence on the page, never an error page.
 """
 
@@ -11,14 +12,33 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.federal import FederalPerson
 from rserz_soap.usecases import manual, reconcile
-from rserz_soap.usecases.federal_port import FederalError, FederalRegister, FederalUnavailable
+from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class PersonLookup(Protocol):
+    """What the console asks ФЕРЗЛ: a card by a key (§3.1.2), persons by name (§3.1.4)."""
+
+    def person(
+        self,
+        *,
+        oip: str | None = None,
+        enp: str | None = None,
+        policy: tuple[str | None, str] | None = None,
+        document: tuple[int, str | None, str] | None = None,
+        snils: tuple[str, date | None] | None = None,
+        on: date | None = None,
+    ) -> FederalPerson | None: ...
+
+    def find_persons(
+        self, fam: str, im: str | None, ot: str | None, dr: date | None, *, page: int = 1, size: int = 20
+    ) -> tuple[int, list[tuple[str, str | None, str]]]: ...
 
 
 @dataclass(frozen=True)
@@ -41,26 +61,26 @@ def key_for(group: str, values: dict[str, Any]) -> dict[str, Any]:
     if group == "ENP":
         return {"enp": values["enp"]}
     if group == "POLIS":
-        return {"policy": {"policyNum": values["npolis"]}}
+        return {"policy": (None, values["npolis"])}
     if group == "DOC":
-        return {
-            "document": {
-                "docType": values["doctype"],
-                "docSer": values.get("docser"),
-                "docNum": values["docnum"],
-            }
-        }
+        return {"document": (int(values["doctype"]), values.get("docser"), values["docnum"])}
     if group == "SS":
-        return {"snils": {"snils": values["ss"], "birthDate": dr}}
-    return {"fio": {"fam": values["fam"], "im": values.get("im"), "ot": values.get("ot"), "birthDate": dr}}
+        return {"snils": (values["ss"], dr)}
+    return {"fio": (values["fam"], values.get("im"), values.get("ot"), dr)}
 
 
-def lookup(
-    federal: Callable[[], FederalRegister], key: dict[str, Any], on: date | None = None
-) -> FederalAnswer:
-    """The federal card a key finds, or why there is none."""
+def lookup(federal: Callable[[], PersonLookup], key: dict[str, Any], on: date | None = None) -> FederalAnswer:
+    """The federal card a key finds, or why there is none. By name ФЕРЗЛ answers a list (§3.1.4): one
+    person is then read by their ОИП; several are reported as such."""
     try:
-        return FederalAnswer(federal().get_person_data(on=on, **key))
+        client = federal()
+        if "fio" in key:
+            fam, im, ot, dr = key["fio"]
+            count, found = client.find_persons(fam, im, ot, dr, size=2)
+            if count != 1 or not found:
+                return FederalAnswer(None, None if count == 0 else f"ФЕРЗЛ: найдено {count}, уточните ключ")
+            return FederalAnswer(client.person(oip=found[0][2], on=on))
+        return FederalAnswer(client.person(on=on, **key))
     except FederalUnavailable as exc:
         return FederalAnswer(None, f"ФЕРЗЛ недоступен: {exc}")
     except FederalError as exc:

@@ -18,12 +18,12 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, g, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from rserz_soap.admin.federal import PersonLookup
 from rserz_soap.config import Settings
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.access import Event, Outcome, Permission
 from rserz_soap.usecases import security_log
 from rserz_soap.usecases.accounts import AccessPolicy, Principal, who_of
-from rserz_soap.usecases.federal_port import FederalRegister
 from rserz_soap.usecases.intake import Intake
 from rserz_soap.usecases.security_log import Who
 
@@ -38,9 +38,9 @@ class ConsoleDeps:
     settings: Settings
     db: Database
     redis: Any
-    federal: Callable[[], FederalRegister] | None = None
+    federal: Callable[[], PersonLookup] | None = None
     intake: Callable[[], Intake] | None = None
-    _federal: FederalRegister | None = field(default=None, repr=False)
+    _federal: PersonLookup | None = field(default=None, repr=False)
     _intake: Intake | None = field(default=None, repr=False)
 
     def uow(self) -> UnitOfWork:
@@ -49,7 +49,7 @@ class ConsoleDeps:
     def reading(self) -> UnitOfWork:
         return self.db.reading()
 
-    def federal_register(self) -> FederalRegister:
+    def federal_register(self) -> PersonLookup:
         if self._federal is None:
             if self.federal is None:
                 raise RuntimeError("ФЕРЗЛ не настроен для консоли")

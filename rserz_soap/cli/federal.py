@@ -48,7 +48,7 @@ def reconcile_start(
 
     flt = Filter(smo, mo, since.date() if since else None)
     with _connected(ctx.settings) as (settings, urls, engine):
-        reconciler = Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
+        reconciler = Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato)
         run_id = reconciler.start(flt, policy=policy or settings.reconcile_policy, actor=actor)
         click.echo(f"reconciliation {run_id}: {flt.to_json() or 'the whole region'}")
         _drive(settings, urls, engine, run_id, here)
@@ -104,18 +104,18 @@ def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
     from rserz_soap.usecases import reconcile as rec
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code).cancel(
+        rec.Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato).cancel(
             run_id, actor=actor
         )
         click.echo(_progress_line(rec.progress(_uow(engine), run_id)))
 
 
-def _federal(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
+def _mpi(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
     from redis import Redis
 
-    from rserz_soap.federal.client import FederalClient
+    from rserz_soap.federal.mpi_client import MpiClient
 
-    return FederalClient.from_settings(
+    return MpiClient.from_settings(
         settings, Redis.from_url(urls.redis_url), Database(engine) if engine is not None else None
     )
 
@@ -134,7 +134,7 @@ def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, h
         job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
         click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
         return
-    reconciler = rec.Reconciler(_uow(engine), _federal(settings, urls, engine), settings.region_code)
+    reconciler = rec.Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato)
     while True:
         progress = reconciler.run(run_id, max_batches=1)
         click.echo(_progress_line(progress))
@@ -175,16 +175,46 @@ def federal_find(
     dr: datetime | None,
     on: datetime | None,
 ) -> None:
-    """Look a person up in the federal register by any one key and print the federal card."""
-    from rserz_soap.federal.xml import describe
-
+    """Look a person up in the federal register (getPersonData, §3.1.2) by one key and print the card."""
     key = _federal_key(enp, snils, doc, policy_num, fio, dr)
     with _connected(ctx.settings) as (settings, urls, engine):
-        person = _federal(settings, urls, engine).get_person_data(on=on.date() if on else None, **key)
+        client = _mpi(settings, urls, engine)
+        day = on.date() if on else None
+        if "fio" in key:
+            fam, im, ot, birth = key["fio"]
+            count, found = client.find_persons(fam, im, ot, birth)
+            if count > 1:
+                click.echo(f"{count} persons match; narrow the key")
+                sys.exit(1)
+            key = {"oip": found[0][2]} if found else {"oip": "0"}
+        person = client.person(on=day, **key)
     if person is None:
         click.echo("not found in ФЕРЗЛ")
         sys.exit(1)
     click.echo(describe(person))
+
+
+def describe(p: Any) -> str:
+    """A federal card for a person to read."""
+    lines = [
+        f"ЕНП {p.enp}  ОИП {p.oip}  [{p.status}]",
+        f"{p.fam or ''} {p.im or ''} {p.ot or ''}".strip() + f", пол {p.w}, д.р. {p.dr.isoformat()}",
+    ]
+    if p.ss:
+        lines.append(f"СНИЛС {p.ss}")
+    if p.ddeath:
+        lines.append(f"дата смерти {p.ddeath.isoformat()}")
+    for d in p.documents:
+        lines.append(
+            f"документ {d.doctype} {d.docser or ''} {d.docnum}" + (" (основной)" if d.is_main else "")
+        )
+    for pol in sorted(p.policies, key=lambda x: x.dbeg):
+        end = pol.dstop or pol.dend
+        lines.append(
+            f"полис {pol.policy_type} {pol.ser or ''} {pol.num or pol.enp or ''} [{pol.status}], СМО {pol.smo},"
+            f" с {pol.dbeg.isoformat()}" + (f" по {end.isoformat()}" if end else "")
+        )
+    return "\n".join(lines)
 
 
 def _federal_key(
@@ -199,17 +229,15 @@ def _federal_key(
     if enp:
         keys.append({"enp": enp})
     if snils:
-        keys.append({"snils": {"snils": snils, "birthDate": dr.date() if dr else None}})
+        keys.append({"snils": (snils, dr.date() if dr else None)})
     if doc:
-        keys.append({"document": {"docType": int(doc[0]), "docSer": doc[1] or None, "docNum": doc[2]}})
+        keys.append({"document": (int(doc[0]), doc[1] or None, doc[2])})
     if policy_num:
-        keys.append({"policy": {"policyNum": policy_num}})
+        keys.append({"policy": (None, policy_num)})
     if fio:
         if dr is None:
             raise click.UsageError("--fio needs --dr")
-        keys.append(
-            {"fio": {"fam": fio[0], "im": fio[1] or None, "ot": fio[2] or None, "birthDate": dr.date()}}
-        )
+        keys.append({"fio": (fio[0], fio[1] or None, fio[2] or None, dr.date())})
     if len(keys) != 1:
         raise click.UsageError("give exactly one key: --enp, --snils, --doc, --policy or --fio with --dr")
     return keys[0]
@@ -224,10 +252,7 @@ def federal_push(ctx: Context) -> None:
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            _uow(engine),
-            build_intake(_uow(engine), settings),
-            _federal(settings, urls, engine),
-            settings.region_code,
+            _uow(engine), build_intake(_uow(engine), settings), _mpi(settings, urls, engine)
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"
@@ -235,22 +260,17 @@ def federal_push(ctx: Context) -> None:
 
 
 @federal.command("sync")
-@click.option(
-    "--day", type=click.DateTime(["%Y-%m-%d"]), help="take this day again instead of the missing ones"
-)
 @pass_ctx
-def federal_sync(ctx: Context, day: datetime | None) -> None:
-    """Take the federal daily changes now (the scheduler does it hourly; missed days are caught up)."""
-    from rserz_soap.usecases import federal_sync as sync
+def federal_sync(ctx: Context) -> None:
+    """Take ФЕРЗЛ's events now (getChangesEvent, getInsuranceStatusChanges; the scheduler does it hourly)."""
+    from rserz_soap.usecases import federal_events
 
     with _connected(ctx.settings) as (settings, urls, engine):
-        client = _federal(settings, urls, engine)
-        if day is not None:
-            reports = [sync.sync_day(_uow(engine), client, settings.region_code, day.date(), again=True)]
-        else:
-            reports = sync.sync_changes(_uow(engine), client, settings.region_code, today=date.today())
-    for r in reports:
-        click.echo(
-            f"{r.day}: {r.changes} changes, {r.applied} applied, {r.kept_pinned} kept pinned, "
-            f"{r.unknown} unknown ЕНП, {r.duplicates} duplicate deliveries, {len(r.review)} for review"
-        )
+        client = _mpi(settings, urls, engine)
+        for feed in federal_events.FEEDS:
+            r = federal_events.pull(
+                _uow(engine), client, settings.region_okato, today=date.today(), feed=feed
+            )
+            window = f"{r.window[0]}…{r.window[1]}" if r.window else "-"
+            outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "nothing new"
+            click.echo(f"{feed} {window}: {r.events} events ({outcomes}), {r.duplicates} repeats skipped")

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
-    federal_change_seen,
+    federal_event,
+    federal_event_window,
     federal_push,
-    federal_sync_day,
+    reconciliation_federal,
     reconciliation_item,
     reconciliation_run,
 )
 from rserz_soap.domain.codec import encode
+from rserz_soap.domain.federal import VitrinaRow
 from rserz_soap.domain.person import PersonCard
 
 # -- the outbox of changes that must reach ФЕРЗЛ first ---------------------------------------------------
@@ -114,6 +116,10 @@ class FederalPushes:
             )
         )
 
+    def formed(self, entry_id: int, enp: str) -> None:
+        """The ЕНП ФЕРЗЛ formed (or kept) for the entry's application (createdPcy)."""
+        self._conn.execute(update(federal_push).where(federal_push.c.entry_id == entry_id).values(enp=enp))
+
     def unreachable(self, entry_id: int, error: str) -> None:
         self._conn.execute(
             update(federal_push)
@@ -122,75 +128,94 @@ class FederalPushes:
         )
 
 
-# -- the federal daily changes ---------------------------------------------------------------------------
+# -- ФЕРЗЛ's events (§5) ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class DayTotals:
-    changes: int
-    applied: int
-    kept_pinned: int
-    unknown: int
+class EventWindow:
+    feed: str
+    done_until: date | None
+    window_from: date | None
+    window_to: date | None
+    op_token: str | None
 
 
-class FederalChanges:
+class FederalEvents:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def last_finished_day(self) -> date | None:
-        day: date | None = self._conn.execute(
-            select(func.max(federal_sync_day.c.day)).where(federal_sync_day.c.finished_at.is_not(None))
-        ).scalar_one()
-        return day
+    def window(self, feed: str, *, lock: bool = False) -> EventWindow:
+        """The feed's cursor (made if new)."""
+        self._conn.execute(pg_insert(federal_event_window).values(feed=feed).on_conflict_do_nothing())
+        q = select(federal_event_window).where(federal_event_window.c.feed == feed)
+        r = self._conn.execute(q.with_for_update() if lock else q).one()
+        return EventWindow(r.feed, r.done_until, r.window_from, r.window_to, r.op_token)
 
-    def open_day(self, day: date) -> int | None:
-        """The day's row (made if new); the last change id taken on it, where a crash resumes."""
-        self._conn.execute(pg_insert(federal_sync_day).values(day=day).on_conflict_do_nothing())
-        after: int | None = self._conn.execute(
-            select(federal_sync_day.c.after_change_id).where(federal_sync_day.c.day == day)
-        ).scalar_one()
-        return after
+    def started(self, feed: str, dfrom: date, dto: date, op_token: str) -> None:
+        self._conn.execute(
+            update(federal_event_window)
+            .where(federal_event_window.c.feed == feed)
+            .values(window_from=dfrom, window_to=dto, op_token=op_token, updated_at=func.now())
+        )
 
-    def page_taken(self, day: date, after: int | None, page: DayTotals, *, finished: bool) -> DayTotals:
-        """Move the day's cursor and add the page's counts; returns the day's totals so far."""
-        row = self._conn.execute(
-            update(federal_sync_day)
-            .where(federal_sync_day.c.day == day)
+    def finished(self, feed: str, done_until: date, events: int) -> None:
+        self._conn.execute(
+            update(federal_event_window)
+            .where(federal_event_window.c.feed == feed)
             .values(
-                after_change_id=after,
-                changes=federal_sync_day.c.changes + page.changes,
-                applied=federal_sync_day.c.applied + page.applied,
-                kept_pinned=federal_sync_day.c.kept_pinned + page.kept_pinned,
-                unknown=federal_sync_day.c.unknown + page.unknown,
-                finished_at=func.now() if finished else None,
+                done_until=done_until,
+                window_from=None,
+                window_to=None,
+                op_token=None,
+                events=federal_event_window.c.events + events,
+                updated_at=func.now(),
             )
-            .returning(
-                federal_sync_day.c.changes,
-                federal_sync_day.c.applied,
-                federal_sync_day.c.kept_pinned,
-                federal_sync_day.c.unknown,
-            )
-        ).one()
-        return DayTotals(*row)
+        )
 
-    def first_delivery(self, change_id: int, day: date, enp: str) -> bool:
-        """Remember a federal change id; False when it was delivered (and taken) before."""
+    def seen(self, key: str) -> bool:
         return (
             self._conn.execute(
-                pg_insert(federal_change_seen)
-                .values(change_id=change_id, day=day, enp=enp, outcome="taking")
-                .on_conflict_do_nothing()
-                .returning(federal_change_seen.c.change_id)
+                select(federal_event.c.event_key).where(federal_event.c.event_key == key)
             ).first()
             is not None
         )
 
-    def outcome(self, change_id: int, person_id: int | None, outcome: str, fields: Sequence[str]) -> None:
-        self._conn.execute(
-            update(federal_change_seen)
-            .where(federal_change_seen.c.change_id == change_id)
-            .values(person_id=person_id, outcome=outcome, fields=", ".join(fields) or None)
+    def first_delivery(self, key: str, oip: str, enp: str | None, event: str, dt: str, feed: str) -> bool:
+        """Remember an event; False when it was taken before (a duplicate, or a window taken again)."""
+        return (
+            self._conn.execute(
+                pg_insert(federal_event)
+                .values(event_key=key, oip=oip, enp=enp, event=event, dt=dt, feed=feed, outcome="taking")
+                .on_conflict_do_nothing()
+                .returning(federal_event.c.event_key)
+            ).first()
+            is not None
         )
+
+    def outcome(self, key: str, person_id: int | None, outcome: str, detail: str | None) -> None:
+        self._conn.execute(
+            update(federal_event)
+            .where(federal_event.c.event_key == key)
+            .values(person_id=person_id, outcome=outcome, detail=detail)
+        )
+
+    def counts(self) -> dict[str, int]:
+        rows = self._conn.execute(
+            select(federal_event.c.outcome, func.count()).group_by(federal_event.c.outcome)
+        ).all()
+        return {str(k): int(v) for k, v in rows}
+
+    def for_review(self, limit: int = 100) -> list[tuple[str, str, str | None, str | None]]:
+        """Events an operator must look at (an unknown code, a merge …): (key, event, ЕНП, detail)."""
+        rows = self._conn.execute(
+            select(
+                federal_event.c.event_key, federal_event.c.event, federal_event.c.enp, federal_event.c.detail
+            )
+            .where(federal_event.c.outcome.in_(("review", "unknown_code")))
+            .order_by(federal_event.c.seen_at)
+            .limit(limit)
+        ).all()
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 # -- reconciliation --------------------------------------------------------------------------------------
@@ -224,6 +249,7 @@ class RunRow:
     cursor_enp: str | None
     batch_id: str | None
     batch_after: str | None
+    staged_rows: int | None
     batches: int
     persons: int
     differences: int
@@ -232,6 +258,11 @@ class RunRow:
     started_at: Any
     heartbeat_at: Any
     finished_at: Any
+
+
+#: a staged row is a row of the витрина as the domain names it
+StagedRow = VitrinaRow
+STAGED_COLUMNS = VitrinaRow._fields
 
 
 @dataclass(frozen=True)
@@ -409,6 +440,34 @@ class Reconciliations:
                 )
             ).scalars()
         )
+
+    def stage(self, run_id: int, rows: Iterable[Sequence[object]]) -> int:
+        """COPY the витрина's rows (in :data:`STAGED_COLUMNS` order) for the run; the caller's transaction
+        also marks the run staged, so a run is either staged whole or not at all."""
+        from rserz_soap.db import bulk
+
+        self._conn.execute(delete(reconciliation_federal).where(reconciliation_federal.c.run_id == run_id))
+        count = bulk.copy_rows(
+            self._conn, "reconciliation_federal", ("run_id", *STAGED_COLUMNS), ((run_id, *r) for r in rows)
+        )
+        self._conn.execute(
+            update(reconciliation_run)
+            .where(reconciliation_run.c.id == run_id)
+            .values(staged_rows=count, batch_id=None, heartbeat_at=func.now())
+        )
+        return count
+
+    def staged_rows(
+        self, run_id: int, *, after: str | None = None, enps: Sequence[str] | None = None, limit: int
+    ) -> list[StagedRow]:
+        f = reconciliation_federal.c
+        q = select(*(f[c] for c in STAGED_COLUMNS)).where(f.run_id == run_id)
+        q = q.where(f.enp.in_(list(enps)) if enps is not None else f.enp > (after or ""))
+        rows = self._conn.execute(q.order_by(f.enp).limit(limit)).all()
+        return [VitrinaRow(*r) for r in rows]
+
+    def drop_stage(self, run_id: int) -> None:
+        self._conn.execute(delete(reconciliation_federal).where(reconciliation_federal.c.run_id == run_id))
 
     def regional_rows(
         self,

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, text
+from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
     address,
@@ -386,6 +387,19 @@ def save_many(conn: Connection, plans: Sequence[SavePlan]) -> list[SavedVersion]
         if len(bumped) != len(olds):
             moved = sorted({int(o[0] or 0) for o in olds} - {b.id for b in bumped})
             raise ConcurrentChange(f"persons changed since their cards were read: {moved}")
+    renumbered = [
+        (p.before.card.person_id, p.after.enp)
+        for p in plans
+        if p.before is not None and p.after.enp != p.before.card.enp
+    ]
+    for pid, new_enp in renumbered:  # ФЕРЗЛ formed a new ЕНП (sex or birth date changed)
+        conn.execute(update(person).where(person.c.id == pid).values(main_enp=new_enp))
+        conn.execute(update(enp_alias).where(enp_alias.c.person_id == pid).values(is_main=False))
+        conn.execute(
+            pg_insert(enp_alias)
+            .values(enp=new_enp, person_id=pid, is_main=True, reason="correction")
+            .on_conflict_do_update(index_elements=["enp"], set_={"is_main": True})
+        )
     version_ids = list(ids.version_ids)
     conn.execute(
         insert(person_version),

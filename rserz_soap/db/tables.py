@@ -545,7 +545,9 @@ federal_push = Table(
     Column("change_date", Date, nullable=False),
     Column("card", JSONB, nullable=False, comment="the card as it will be after the change, as pushed"),
     Column(
-        "enp", String(16), comment="the ЕНП the change is about (allocated by the region for a new person)"
+        "enp",
+        String(16),
+        comment="the ЕНП the change is about; for a new person the one ФЕРЗЛ formed (createdPcy), NULL before",
     ),
     Column("person_id", BigInteger, ForeignKey("person.id")),
     Column("state", String(10), nullable=False, server_default=text("'pending'")),
@@ -559,34 +561,53 @@ federal_push = Table(
     Index("ix_federal_push_pending", "entry_id", postgresql_where=text("state = 'pending'")),
 )
 
-federal_sync_day = Table(
-    "federal_sync_day",
+federal_event_window = Table(
+    "federal_event_window",
     metadata,
-    Column("day", Date, primary_key=True, comment="a day of federal changes (getInsuranceStatusChanges)"),
     Column(
-        "after_change_id", BigInteger, comment="the last federal change id taken: a crash resumes after it"
+        "feed",
+        String(32),
+        primary_key=True,
+        comment="the ФЕРЗЛ method pulled: getChangesEvent or getInsuranceStatusChanges (§3.2)",
     ),
-    Column("changes", Integer, nullable=False, server_default=text("0")),
-    Column("applied", Integer, nullable=False, server_default=text("0")),
-    Column("kept_pinned", Integer, nullable=False, server_default=text("0")),
     Column(
-        "unknown", Integer, nullable=False, server_default=text("0"), comment="ЕНП the region does not hold"
+        "done_until", Date, comment="every day up to this one is taken in full; NULL before the first pull"
     ),
-    Column("finished_at", TIMESTAMP(timezone=True), comment="NULL while the day is being taken"),
+    Column("window_from", Date, comment="the window in flight (NULL when none)"),
+    Column("window_to", Date),
+    Column(
+        "op_token", Text, comment="the operation in flight: a resumed worker polls it instead of a new one"
+    ),
+    Column("events", Integer, nullable=False, server_default=text("0"), comment="events taken, all pulls"),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
 )
 
-federal_change_seen = Table(
-    "federal_change_seen",
+federal_event = Table(
+    "federal_event",
     metadata,
     Column(
-        "change_id", BigInteger, primary_key=True, comment="ФЕРЗЛ change id: a duplicate delivery is skipped"
+        "event_key",
+        String(96),
+        primary_key=True,
+        comment="ОИП|event|dt: what identifies an event (§3.2.12 gives no id); a repeat is skipped",
     ),
-    Column("day", Date, nullable=False),
-    Column("enp", String(16), nullable=False),
+    Column("oip", String(12), nullable=False),
+    Column("enp", String(16)),
+    Column("event", String(16), nullable=False, comment="§5 code, as delivered (an unknown one too)"),
+    Column("dt", String(40), nullable=False, comment="the event's dateTime as delivered"),
+    Column("feed", String(32), nullable=False),
     Column("person_id", BigInteger, ForeignKey("person.id")),
-    Column("outcome", String(16), nullable=False, comment="applied, unchanged, kept_pinned, unknown"),
-    Column("fields", Text, comment="the fields it changed or kept"),
+    Column(
+        "outcome",
+        String(16),
+        nullable=False,
+        comment="applied, confirmed, unchanged, kept_pinned, review, noted, unknown_person, unknown_code",
+    ),
+    Column("detail", Text, comment="the fields it changed, or why it waits for an operator"),
     Column("seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "ix_federal_event_review", "seen_at", postgresql_where=text("outcome IN ('review', 'unknown_code')")
+    ),
 )
 
 RECONCILIATION_STATES = ("running", "done", "failed", "cancelled")
@@ -605,6 +626,11 @@ reconciliation_run = Table(
         "batch_id", String(64), comment="the ФЕРЗЛ batch in flight; a resumed run polls it, not a new one"
     ),
     Column("batch_after", String(16), comment="the cursor the batch in flight was started from"),
+    Column(
+        "staged_rows",
+        Integer,
+        comment="rows of ФЕРЗЛ's insurance витрина staged for this run; NULL until they are (then batches run)",
+    ),
     Column("batches", Integer, nullable=False, server_default=text("0")),
     Column("persons", Integer, nullable=False, server_default=text("0"), comment="persons compared so far"),
     Column("differences", Integer, nullable=False, server_default=text("0")),
@@ -634,6 +660,27 @@ reconciliation_item = Table(
 )
 
 # --- SOAP hub -------------------------------------------------------------------------------------------
+
+reconciliation_federal = Table(
+    "reconciliation_federal",
+    metadata,
+    Column("run_id", Integer, ForeignKey("reconciliation_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("enp", String(16), primary_key=True),
+    Column("oip", String(12)),
+    Column("sex", SmallInteger),
+    Column("birth_year", SmallInteger),
+    Column("policy_type", String(1), comment="ФЕРЗЛ letter (§5 pcyType)"),
+    Column("policy", String(32)),
+    Column("smo", String(5)),
+    Column("doc_type", Integer),
+    Column("doc_ser", String(20)),
+    Column("doc_num", String(40)),
+    Column("doc_date", Date),
+    Column("snils", String(11)),
+    Column("cancel_date", Date, comment="«Дата гашения»"),
+    Column("status", SmallInteger, comment="«Статус»: 0 deregistered (death), 1 valid, 2 merged, 3 other"),
+    comment="ФЕРЗЛ's insurance витрина (§3.2.6) as one reconciliation run received it, in ЕНП order",
+)
 
 idempotency_key = Table(
     "idempotency_key",

@@ -32,7 +32,7 @@ from rserz_soap.db.buffer import BufferEntries
 from rserz_soap.db.disclosures import Disclosures
 from rserz_soap.db.engine import make_engine
 from rserz_soap.db.exchange import ExchangeJournal
-from rserz_soap.db.federal import FederalChanges, FederalPushes, Reconciliations
+from rserz_soap.db.federal import FederalEvents, FederalPushes, Reconciliations
 from rserz_soap.db.feed import Feed
 from rserz_soap.db.flk import ErrorDirectories
 from rserz_soap.db.history import Histories
@@ -239,8 +239,8 @@ class UnitOfWork:
         return self._repo(Reconciliations)
 
     @property
-    def federal_changes(self) -> FederalChanges:
-        return self._repo(FederalChanges)
+    def federal_events(self) -> FederalEvents:
+        return self._repo(FederalEvents)
 
     @property
     def feed(self) -> Feed:

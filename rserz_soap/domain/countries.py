@@ -54,6 +54,12 @@ class CountryCodes:
                 index[alpha3] = record.code
         return cls(index)
 
+    def alpha3(self, numeric: str | None) -> str | None:
+        """The alpha-3 code of a numeric ОКСМ code (ФЕРЗЛ's applications write ``RUS``); None if unknown."""
+        if numeric is None:
+            return None
+        return next((a for a, n in self.by_alpha3.items() if n == numeric.strip()), None)
+
     def numeric(self, value: str | None) -> str | None:
         """The numeric ОКСМ code of ``value`` as written on the wire; None for a stateless person.
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from rserz_soap.domain.federal import FormedPolicy
 from rserz_soap.domain.person import (
     Address,
     Attachment,
@@ -31,6 +32,7 @@ from rserz_soap.domain.person import (
     Status,
     StopReason,
 )
+from rserz_soap.domain.policy_types import f008_of
 from rserz_soap.domain.records import Op, OperationRecord
 
 
@@ -45,9 +47,15 @@ class OperationRefused(Exception):
 
 @dataclass(frozen=True)
 class OperationContext:
+    """``allocate_enp``: the region's own numbering, only for an isolated stand (federal-first off); with
+    federal-first on it is None and a new person's ЕНП stays unknown until ФЕРЗЛ forms it. ``formed``: the
+    policy ФЕРЗЛ formed for this operation (``createdPcy``) — the new period is that policy, never the one
+    the СМО's record names (since 2022-12-01 the register issues no policy of its own)."""
+
     submitter_smo: str
     today: date
-    allocate_enp: Callable[[date, int], str]  # (birth date, sex) -> a fresh ЕНП of the region
+    allocate_enp: Callable[[date, int], str] | None  # (birth date, sex) -> a fresh ЕНП of the region
+    formed: FormedPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -157,10 +165,15 @@ def _first_choice(card: PersonCard | None, rec: OperationRecord, ctx: OperationC
     if card is not None and card.open_period() is not None:
         raise OperationRefused(ALREADY_INSURED, "the person is insured: a change of СМО is П031–П036")
     base = card or PersonCard(data=rec.person)
-    enp = base.enp or rec.insurance.enp or ctx.allocate_enp(rec.person.dr, rec.person.w)
+    enp = base.enp or rec.insurance.enp
+    if ctx.formed is not None:
+        enp = ctx.formed.enp
+    elif enp is None and ctx.allocate_enp is not None:
+        enp = ctx.allocate_enp(rec.person.dr, rec.person.w)
     after = _with_record_data(base, rec).replace(enp=enp, status=Status.INSURED)
-    after = after.with_periods([*after.insurance, _new_period(rec, enp)])
-    return Transition(card, after, Op.P010, rec.event_date)
+    period = _period(rec, enp or "", ctx)
+    after = after.with_periods([*after.insurance, period])
+    return Transition(card, after, Op.P010, period.dbeg if ctx.formed else rec.event_date)
 
 
 def _deregister(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: Op) -> Transition:
@@ -184,8 +197,8 @@ def _change_smo(card: PersonCard, rec: OperationRecord, ctx: OperationContext, o
         raise OperationRefused(NOT_INSURED_ELSEWHERE, "a change of СМО needs insurance in another СМО")
     start = rec.event_date
     reason = _CHANGE_REASON[op]
-    if op in _NEW_POLICY:
-        new = _new_period(rec, _enp(card))
+    if op in _NEW_POLICY or ctx.formed is not None:
+        new = _period(rec, _enp(card), ctx)
     else:  # the policy (ЕНП, number, form) stays; only the insurer and the dates change
         new = dataclasses.replace(
             previous,
@@ -213,9 +226,11 @@ def _reissue(card: PersonCard, rec: OperationRecord, ctx: OperationContext, op: 
     previous = _open_period_of(card, ctx.submitter_smo)
     if op is Op.P060 and previous.vpolis != PolicyType.VS:
         raise OperationRefused(NO_OPEN_VS, "П060 needs an open ВС")
-    new = _new_period(rec, _enp(card))
+    new = _period(rec, _enp(card), ctx)
     periods = [*_replace(card.insurance, previous, previous.stopped(new.dbeg, StopReason.REISSUED)), new]
     base = _with_record_data(card, rec) if op is not Op.P060 or rec.documents else card
+    if ctx.formed is not None and ctx.formed.enp != card.enp:  # §3.3.1 cases 5–7: sex or birth date changed
+        base = base.replace(enp=ctx.formed.enp)
     return Transition(card, base.with_periods(periods), op, new.dbeg)
 
 
@@ -235,6 +250,28 @@ def _open_period_of(card: PersonCard, smo_code: str) -> InsurancePeriod:
 def _enp(card: PersonCard) -> str:
     assert card.enp is not None, "a registered person always has a main ЕНП"
     return card.enp
+
+
+def _period(rec: OperationRecord, enp: str, ctx: OperationContext) -> InsurancePeriod:
+    """The new period: the policy ФЕРЗЛ formed when there is one, else the record's (isolated stand, or
+    the check before the application is sent)."""
+    formed = ctx.formed
+    if formed is None:
+        return _new_period(rec, enp)
+    return InsurancePeriod(
+        smo_code=formed.smo or rec.insurance.smo_code,
+        ter_st=formed.okato or rec.insurance.ter_st,
+        enp=formed.enp,
+        vpolis=f008_of(formed.pcy_type),
+        npolis=formed.num or formed.enp,
+        dbeg=formed.dbeg,
+        spolis=formed.ser,
+        ogrnsmo=rec.insurance.ogrnsmo,
+        dend=formed.dend,
+        rsmo=rec.visit.rsmo if rec.visit else None,
+        rpolis=rec.visit.rpolis if rec.visit else None,
+        method=rec.visit.method if rec.visit else None,
+    )
 
 
 def _new_period(rec: OperationRecord, enp: str) -> InsurancePeriod:

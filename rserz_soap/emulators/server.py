@@ -3,9 +3,10 @@
 ``serve_emulators`` prepares the ФЕРЗЛ emulator's own database (``<hub database>_ferzl`` on the hub's
 server: created, schema made, seeded once with the federal copy of the demo region — the same reference,
 size and seed as the hub's demo seed, so the ЕНП match) and serves the emulators with gunicorn: one
-worker process, several threads, because reconciliation batches run in a background thread of that
-worker. The СМЭВ 3 emulator has a database of its own too (``<hub database>_smev``) with the same demo
-population; its demo ЗАГС pushes deaths and births to the ТФОМС from a background thread of that worker.
+worker process, several threads, because asynchronous operations (§1.2: витрины, change feeds) run in
+a background thread of that worker. The СМЭВ 3 emulator has a database of its own too (``<hub database>_smev``)
+with the same demo population; its demo ЗАГС pushes deaths and births to the ТФОМС from a background thread
+of that worker.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class EmulatorServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         s = self.settings
         self.cfg.set("bind", f"127.0.0.1:{s.emulators_port}")
-        self.cfg.set("workers", 1)  # the batch thread must live in the worker that accepted the batch
+        self.cfg.set("workers", 1)  # the operations thread must live in the worker that started them
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", THREADS)
         self.cfg.set("timeout", 120)

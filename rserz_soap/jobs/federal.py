@@ -1,4 +1,4 @@
-"""Federal register jobs (queue ``federal``): pushes of accepted changes, daily changes, reconciliation.
+"""Federal register jobs (queue ``federal``): applications, ФЕРЗЛ's events, reconciliation.
 
 Retries are RQ's, with an explicit list of intervals (:data:`RETRY_INTERVALS`), never loops inside a job:
 a job that meets an unreachable ФЕРЗЛ raises, RQ runs it again later, and the work resumes where its last
@@ -21,9 +21,9 @@ from rq.job import Job, JobStatus
 
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
-from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.jobs import queues
-from rserz_soap.usecases import federal_sync, outbox, reconcile
+from rserz_soap.usecases import federal_events, outbox, reconcile
 from rserz_soap.usecases.federal_port import FederalUnavailable
 from rserz_soap.usecases.wiring import build_intake
 
@@ -60,37 +60,42 @@ def push_pending() -> dict[str, int]:
     with _resources() as (settings, db, redis):
         if not settings.federal_first:
             return {}
-        client = FederalClient.from_settings(settings, redis, db)
-        report = outbox.push_pending(
-            db.unit_of_work(), build_intake(db.unit_of_work(), settings), client, settings.region_code
-        )
+        client = MpiClient.from_settings(settings, redis, db)
+        report = outbox.push_pending(db.unit_of_work(), build_intake(db.unit_of_work(), settings), client)
     if report.sent or report.not_sent:
-        log.info("ФЕРЗЛ pushes: %s", report)
-    return vars(report)
+        log.info("ФЕРЗЛ applications: %s", report)
+    return {k: v for k, v in vars(report).items() if k != "formed"}
 
 
 def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
-    """Take the federal changes of every day not yet taken, up to yesterday."""
+    """Take ФЕРЗЛ's events (§5) of the days not yet taken, both feeds, and apply each once."""
     with _resources() as (settings, db, redis):
-        client = FederalClient.from_settings(settings, redis, db)
+        client = MpiClient.from_settings(settings, redis, db)
         day = date.fromisoformat(today) if today else date.today()
-        reports = federal_sync.sync_changes(db.unit_of_work(), client, settings.region_code, today=day)
+        reports = [
+            federal_events.pull(db.unit_of_work(), client, settings.region_okato, today=day, feed=feed)
+            for feed in federal_events.FEEDS
+        ]
     for r in reports:
         log.info(
-            "ФЕРЗЛ changes of %s: %d taken, %d applied, %d kept pinned",
-            r.day,
-            r.changes,
-            r.applied,
-            r.kept_pinned,
+            "ФЕРЗЛ %s %s: %d events (%d repeats) %s",
+            r.feed,
+            r.window,
+            r.events,
+            r.duplicates,
+            dict(r.outcomes),
         )
-    return [vars(r) | {"day": r.day.isoformat()} for r in reports]
+    return [
+        {"feed": r.feed, "events": r.events, "duplicates": r.duplicates, "outcomes": dict(r.outcomes)}
+        for r in reports
+    ]
 
 
 def run_reconciliation(run_id: int) -> str:
     """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
     with _resources() as (settings, db, redis):
         reconciler = reconcile.Reconciler(
-            db.unit_of_work(), FederalClient.from_settings(settings, redis, db), settings.region_code
+            db.unit_of_work(), MpiClient.from_settings(settings, redis, db), settings.region_okato
         )
         try:
             progress = reconciler.run(run_id)

@@ -112,9 +112,7 @@ def _federal(engine: Engine, settings: Settings) -> list[str]:
                 "SELECT count(*), min(created_at), max(last_error) FROM federal_push WHERE state = 'pending'"
             )
         ).one()
-        day = conn.execute(
-            text("SELECT max(day) FROM federal_sync_day WHERE finished_at IS NOT NULL")
-        ).scalar()
+        day = conn.execute(text("SELECT max(done_until) FROM federal_event_window")).scalar()
         runs = conn.execute(
             text(
                 "SELECT id, persons, differences FROM reconciliation_run WHERE state = 'running' ORDER BY id"
@@ -125,7 +123,7 @@ def _federal(engine: Engine, settings: Settings) -> list[str]:
         waiting += f" (last error: {push[2]})"
     return [
         f"ФЕРЗЛ       {settings.ferzl_endpoint} (API {settings.ferzl_api_version}); {waiting}",
-        f"            daily changes taken up to {day or 'never'}; "
+        f"            events taken up to {day or 'never'}; "
         + (
             "reconciliations running: " + ", ".join(f"#{r.id} ({r.persons} persons)" for r in runs)
             if runs

@@ -1,21 +1,18 @@
-"""What the register needs from the federal register (ФЕРЗЛ): the port its use cases are written against.
+"""What the register needs from the federal register (ФЕРЗЛ): the two failures every port shares.
 
-The adapter is ``rserz_soap.federal.client.FederalClient`` (zeep, WS-Security, circuit breaker); tests and
-the use cases see only this protocol and its two failures.
+Each use case names the few methods it needs as a protocol of its own (``outbox.ApplicationsPort``,
+``federal_events.EventsPort``, ``reconcile.VitrinaPort``, ``military.SuspensionPort``,
+``attachments_federal.AttachPort``); the adapter is ``rserz_soap.federal.mpi_client.MpiClient`` (ФОМС's
+description v5.07: a token, SOAP, MTOM, a circuit breaker). Tests and the use cases see only the
+protocols and these failures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
-from typing import Protocol
-
-from rserz_soap.domain.federal import AcceptAnswer, BatchResult, BatchStatus, FederalChange, FederalPerson
-from rserz_soap.domain.person import PersonCard
-
 
 class FederalUnavailable(Exception):
-    """The federal register cannot answer now (network, timeout, outage, open circuit): try again later."""
+    """The federal register cannot answer now, or answered what cannot be trusted (network, timeout, outage,
+    an open circuit, an answer to another request): try again later."""
 
 
 class FederalError(Exception):
@@ -25,29 +22,3 @@ class FederalError(Exception):
         super().__init__(f"{code}: {text}")
         self.code = code
         self.text = text
-
-
-class FederalRegister(Protocol):
-    def start_reconciliation(
-        self,
-        region: str,
-        *,
-        enps: Sequence[str] | None = None,
-        after_enp: str | None = None,
-        limit: int = ...,
-        request_id: str | None = None,
-    ) -> str: ...
-
-    def reconciliation_status(self, batch_id: str) -> BatchStatus: ...
-
-    def reconciliation_result(self, batch_id: str) -> BatchResult: ...
-
-    def insurance_status_changes(
-        self, region: str, dbeg: date, dend: date, *, after: int | None = None, page_size: int = ...
-    ) -> tuple[list[FederalChange], bool]: ...
-
-    def accept_regional_change(
-        self, request_id: str, region: str, operation: str, change_date: date, card: PersonCard
-    ) -> AcceptAnswer: ...
-
-    def get_person_data(self, *, on: date | None = None, **key: object) -> FederalPerson | None: ...

@@ -3,6 +3,12 @@
 The read side МО, СМО and ИСЗЛ call most (domain.md §8). A key finds person ids through the indexed
 queries of ``db/search.py``; cards are then read in one query, as of ``DATEON`` when asked ("state on
 that date" with everything known now). ЕНП aliases of merged duplicates resolve to the survivor.
+
+Identification without a policy is first-class: since the policy became a record in the register, a
+clinic may be shown an identity document, or be told a СНИЛС and a birth date, instead. Those keys find
+the person by their current values first and, when nobody holds them now, by historical ones — a passport
+replaced last year, a corrected СНИЛС — with or without ``DATEON`` (ФЕРЗЛ's getPersonData accepts
+historical identifiers the same way, §3.1.2).
 """
 
 from __future__ import annotations
@@ -98,8 +104,12 @@ def _ids(uow: UnitOfWork, key: Key, group: str, *, history: bool) -> list[int]:
         ids = search.by_policy(key.npolis or "", key.spolis)
     elif group == "DOC":
         ids = search.by_document(key.doctype or 0, key.docser, key.docnum or "", include_history=history)
+        if not ids and not history:  # a document the person held before still identifies them
+            ids = search.by_document(key.doctype or 0, key.docser, key.docnum or "", include_history=True)
     elif group == "SS":
         ids = search.by_snils(key.ss or "", key.dr, include_history=history)
+        if not ids and not history:  # so does a СНИЛС recorded before a correction
+            ids = search.by_snils(key.ss or "", key.dr, include_history=True)
     else:
         ids = search.by_name(key.fam or "", key.im or "", key.ot, key.dr or date.min, include_history=history)
         if not ids:  # a typo in the name: persons born that day whose name is close enough

@@ -26,6 +26,7 @@ from rserz_soap.db.federal import NewPush
 from rserz_soap.db.persons import SavePlan, StoredCard, VersionMeta
 from rserz_soap.db.reference import NsiCache
 from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.domain.applications import APPLICATION, EXTRACT, OBJECTS, Route, route_of
 from rserz_soap.domain.buffer import (
     ACCEPTED_CODE,
     ERROR_CODE,
@@ -38,6 +39,7 @@ from rserz_soap.domain.buffer import (
     Trail,
 )
 from rserz_soap.domain.codec import encode
+from rserz_soap.domain.federal import FormedPolicy
 from rserz_soap.domain.flk import ErrorDirectory, FlkError, Reference, check
 from rserz_soap.domain.operations import OperationContext, OperationRefused, apply_operation
 from rserz_soap.domain.person import PersonCard
@@ -137,7 +139,7 @@ class Work:
     review_done: bool = False
     reason: str | None = None
     federal_accepted: bool = False  # ФЕРЗЛ has accepted the change: apply it now
-    federal_enp: str | None = None  # the ЕНП the change was pushed to ФЕРЗЛ with (a new person's)
+    formed: FormedPolicy | None = None  # the policy ФЕРЗЛ formed for it (createdPcy)
     resolution: Resolution | None = None
     stored: StoredCard | None = None
 
@@ -157,7 +159,7 @@ class Work:
             self.review_done,
             self.reason,
             self.federal_accepted,
-            self.federal_enp,
+            self.formed,
         )
 
 
@@ -249,14 +251,19 @@ def rejected(
 
 
 def context(uow: UnitOfWork, intake: Intake, w: Work) -> OperationContext:
-    """The operation's context; a change ФЕРЗЛ has seen keeps the ЕНП it was pushed with."""
+    """The operation's context. With federal-first on the register never numbers anyone: a new person's
+    ЕНП and every new policy are what ФЕРЗЛ formed (``w.formed``). Only an isolated stand (federal-first
+    off, the registry's own tests) allocates an ЕНП from the region's range and keeps the record's policy."""
     submitter, record = w.submitter, w.record
 
     def allocate(dr: date, sex: int) -> str:
-        return w.federal_enp or uow.persons.allocate_enp(intake.region_code, dr, sex)
+        return uow.persons.allocate_enp(intake.region_code, dr, sex)
 
     return OperationContext(
-        submitter.code if submitter.kind == "smo" else record.insurance.smo_code, intake.today(), allocate
+        submitter.code if submitter.kind == "smo" else record.insurance.smo_code,
+        intake.today(),
+        None if intake.federal_first else allocate,
+        formed=w.formed,
     )
 
 
@@ -327,7 +334,12 @@ def _decide(
         trail.move(State.APPLIED, w.actor, None)
         comment = f"Подтверждение: период страхования закрыт {transition.valid_from.isoformat()}"
         return Outcome(w, trail, card, ACCEPTED_CODE, comment, errors, show_insurance=False)
-    if intake.federal_first and not w.federal_accepted:
+    route = federal_route(record, card) if intake.federal_first and not w.federal_accepted else None
+    if route is not None and route.kind == EXTRACT:
+        trail.move(State.APPLIED, w.actor, None)
+        comment = "Полис не переоформляется: документ о полисе — выписка из регистра (rserz extract)"
+        return Outcome(w, trail, card, ACCEPTED_CODE, comment, errors)
+    if route is not None and route.kind in (APPLICATION, OBJECTS):
         trail.move(State.AWAITING_FEDERAL, "auto", None)
         push = NewPush(
             w.entry_id,
@@ -351,6 +363,16 @@ def _decide(
     )
     plan = SavePlan(w.stored, transition.after, meta, transition.stop_notices)
     return Outcome(w, trail, transition.after, ACCEPTED_CODE, "Запись принята", errors, plan=plan)
+
+
+def federal_route(record: OperationRecord, card: PersonCard | None) -> Route:
+    """What the operation becomes federally (``domain/applications.py``), for the card it applies to."""
+    op = record.operation
+    assert op is not None  # an unknown code was refused before
+    last = max(card.insurance, key=lambda q: q.dbeg) if card is not None and card.insurance else None
+    rsmo = record.visit.rsmo if record.visit else None
+    same = last is not None and last.smo_code == record.insurance.smo_code
+    return route_of(op, known=card is not None and card.enp is not None, same_smo=same, rsmo=rsmo)
 
 
 def _flk(

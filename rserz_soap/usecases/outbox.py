@@ -1,30 +1,44 @@
-"""The federal outbox: accepted changes that must reach ФЕРЗЛ before they apply here.
+"""The federal outbox: an СМО's accepted operation becomes the territorial fund's application to ФЕРЗЛ.
 
-A sender (``jobs/federal.py``) takes the pushes in entry order: :func:`prepare_push` computes the card
-against the register as it is *now* (an earlier push of the same person may have been applied since),
-the federal register answers, and :func:`federal_answered` applies the change — in the same transaction
-that settles the entry — or rejects it with the federal code (591). A repeat of the same request id gets
-ФЕРЗЛ's first answer, and an entry already settled is never settled again, so neither side applies a
-change twice. When ФЕРЗЛ cannot answer, the attempt is noted and :class:`FederalUnavailable` propagates:
-the sender stops (a later change of the same person must not overtake an earlier one) and its job
-retries later.
+Since 2022-12-01 ФЕРЗЛ, not the region, forms the ЕНП and the policy (ФОМС's description v5.07 §3.3.1).
+An accepted buffer entry whose route (``domain/applications.py``) is an *application* waits in
+``awaiting_federal``; the sender (``jobs/federal.py``) turns it into ``submitPolicyApplication``
+(``appObject``/``appCause`` of the route) and applies it — in the same transaction that settles the
+entry — with the policy ФЕРЗЛ formed (``createdPcy``: the ЕНП, new or kept, and a digital policy), or
+rejects it with the federal code (591). A route of *objects* (П040) sends ``registerDudl``/
+``registerSnils``/``registerAddress`` for what changed and applies the change when ФЕРЗЛ has them all.
+
+Exactly once, on both sides:
+
+* every entry has one request id (``federal_push.request_id``) for all its attempts; an entry of several
+  calls derives one id per call from it (``uuid5``), so each call is the same request every time;
+* ФЕРЗЛ answers a repeated request id with its first answer (a lost answer is simply asked for again);
+* the hub settles an entry only while it is ``awaiting_federal``, under its row lock.
+
+When ФЕРЗЛ cannot answer, the attempt is noted and :class:`FederalUnavailable` propagates: the sender
+stops (a later change of the same person must not overtake an earlier one) and its job retries later.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from rserz_soap.db.buffer import Entry
 from rserz_soap.db.federal import PushRow
 from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.domain.applications import APPLICATION, APPLICATION_METHODS, OBJECTS, app_cause
 from rserz_soap.domain.buffer import FEDERAL_REJECTED, RecordResult, State, Trail
-from rserz_soap.domain.federal import AcceptAnswer
+from rserz_soap.domain.countries import CountryCodes
+from rserz_soap.domain.federal import FederalAnswer, PersonFacts, PolicyApplication
 from rserz_soap.domain.operations import OperationRefused, apply_operation
-from rserz_soap.domain.person import PersonCard
-from rserz_soap.usecases.federal_port import FederalRegister, FederalUnavailable
-from rserz_soap.usecases.intake import Intake, Work, context, rejected, run, settle
+from rserz_soap.domain.person import Address, Document, PersonCard, PersonData
+from rserz_soap.domain.records import OperationRecord
+from rserz_soap.usecases.federal_port import FederalUnavailable
+from rserz_soap.usecases.intake import Intake, Work, context, federal_route, rejected, run, settle
 from rserz_soap.usecases.resolve import resolve_person
 
 log = logging.getLogger(__name__)
@@ -32,15 +46,43 @@ log = logging.getLogger(__name__)
 SENDER_LOCK = "rserz:ferzl-push"
 
 
+class ApplicationsPort(Protocol):
+    """What the outbox needs of ФЕРЗЛ (the client: ``federal/mpi_client.py``)."""
+
+    def submit_application(self, request_id: str, app: PolicyApplication) -> FederalAnswer: ...
+
+    def register_dudl(
+        self, request_id: str, enp: str, doc: Document, person: PersonData
+    ) -> FederalAnswer: ...
+
+    def register_snils(self, request_id: str, enp: str, snils: str) -> FederalAnswer: ...
+
+    def register_address(self, request_id: str, enp: str, address: Address, okato: str) -> FederalAnswer: ...
+
+
+@dataclass(frozen=True)
+class ObjectCall:
+    """One registration of an object ФЕРЗЛ must know (§3.6), with its own stable request id."""
+
+    kind: str  # dudl, snils, address
+    request_id: str
+    document: Document | None = None
+    snils: str | None = None
+    address: Address | None = None
+
+
 @dataclass(frozen=True)
 class Push:
-    """One change to send to ФЕРЗЛ: the same request id on every attempt."""
+    """One entry to send: an application, or the object registrations of a change of data."""
 
     entry_id: int
     request_id: str
     operation: str
     change_date: date
-    card: PersonCard
+    card: PersonCard  # the card as the check computed it (a new person's ЕНП is unknown)
+    application: PolicyApplication | None = None
+    objects: tuple[ObjectCall, ...] = ()
+    person: PersonData | None = None
 
 
 @dataclass
@@ -49,6 +91,7 @@ class PushReport:
     accepted: int = 0
     rejected: int = 0
     not_sent: int = 0  # no longer applicable to the register: rejected locally, never sent
+    formed: list[str] = field(default_factory=list)  # ЕНП ФЕРЗЛ formed or kept for the applications
 
 
 def pending_pushes(uow: UnitOfWork, limit: int = 1000) -> list[int]:
@@ -58,7 +101,7 @@ def pending_pushes(uow: UnitOfWork, limit: int = 1000) -> list[int]:
 
 
 def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
-    """The change to send for an entry awaiting ФЕРЗЛ, computed against the register as it is now.
+    """What to send for an entry awaiting ФЕРЗЛ, checked against the register as it is now.
 
     None when there is nothing to send: the entry is settled already, or the change no longer applies
     to the register (then it is rejected here, with the operation's code, and never sent)."""
@@ -66,12 +109,13 @@ def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
         entry, push = _waiting(uow, entry_id)
         if push is None:
             return None
-        w = _federal_work(entry, push.enp, accepted=False)
+        w = _federal_work(entry, accepted=False)
         ref = intake.reference(uow)
         resolution = resolve_person(uow.search, w.record, ref)
         stored = uow.persons.load(resolution.person_id) if resolution.person_id else None
+        card = stored.card if stored else None
         try:
-            transition = apply_operation(stored.card if stored else None, w.record, context(uow, intake, w))
+            transition = apply_operation(card, w.record, context(uow, intake, w))
         except OperationRefused as refused:
             err = intake.directory.error(refused.code, n_rec=w.record.n_rec, detail=refused.message)
             outcome = rejected(w, Trail(entry_id, State.AWAITING_FEDERAL), err, "auto", None)
@@ -79,19 +123,98 @@ def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
             uow.outbox.not_sent(entry_id, outcome.comment)
             return None
         uow.outbox.prepared(entry_id, transition.after)
-        return Push(entry_id, str(push.request_id), push.operation, push.change_date, transition.after)
+        route = federal_route(w.record, card)
+        rid = str(push.request_id)
+        if route.kind == OBJECTS:
+            assert card is not None and card.enp is not None
+            calls = object_calls(rid, card, transition.after)
+            return Push(entry_id, rid, push.operation, push.change_date, transition.after, objects=calls,
+                        person=transition.after.data)  # fmt: skip
+        assert route.kind == APPLICATION
+        countries = uow.countries(intake.nsi)
+        app = application(w.record, card, route.app_object or 1, app_cause(route, _rsmo(w.record)), intake,
+                          countries)  # fmt: skip
+        return Push(entry_id, rid, push.operation, push.change_date, transition.after, application=app)
 
 
-def federal_answered(uow: UnitOfWork, intake: Intake, entry_id: int, answer: AcceptAnswer) -> RecordResult:
-    """Settle an entry with ФЕРЗЛ's answer: apply it (accepted) or reject it with the federal code.
+def application(
+    rec: OperationRecord,
+    card: PersonCard | None,
+    app_object: int,
+    cause: int | None,
+    intake: Intake,
+    countries: CountryCodes | None = None,
+) -> PolicyApplication:
+    """§3.3.1 ``rq/pa`` for an СМО's record: the person as the record states them, the ЕНП they hold."""
+    p = rec.person
+    method = APPLICATION_METHODS.get(rec.visit.method if rec.visit else 1, 1)
+    alpha3 = countries.alpha3(p.c_oksm) if countries is not None and p.c_oksm else None
+    documents = tuple(rec.documents) or (tuple(card.documents) if card is not None else ())
+    main = sorted(documents, key=lambda d: not d.is_main)
+    permit_end = max((d.docexp for d in documents if d.docexp and not d.is_main), default=None)
+    return PolicyApplication(
+        terr=intake.region_okato,
+        smo=rec.insurance.smo_code,
+        reg_date=rec.visit.dvizit if rec.visit else rec.event_date,
+        app_method=method,
+        app_object=app_object,
+        app_cause=cause,
+        kl=p.kateg or 1,
+        person=PersonFacts(p.fam, p.im, p.ot, p.w, p.dr, p.mr, alpha3),
+        documents=tuple(main),
+        enp=card.enp if card is not None else (rec.insurance.enp or None),
+        snils=p.ss,
+        policy_end=permit_end if p.kateg not in (1, 6) else None,
+    )
 
-    An entry already settled (a repeated answer, a second sender) is left as it is."""
+
+def object_calls(request_id: str, before: PersonCard, after: PersonCard) -> tuple[ObjectCall, ...]:
+    """The registrations a change of data owes ФЕРЗЛ (§3.6): a new main document, СНИЛС, address."""
+    base = uuid.UUID(request_id)
+    calls: list[ObjectCall] = []
+    doc, old_doc = after.main_document(), before.main_document()
+    if doc is not None and (old_doc is None or doc.key != old_doc.key):
+        calls.append(ObjectCall("dudl", str(uuid.uuid5(base, "dudl")), document=doc))
+    if after.data.ss and after.data.ss != before.data.ss:
+        calls.append(ObjectCall("snils", str(uuid.uuid5(base, "snils")), snils=after.data.ss))
+    new_g = next((a for a in after.addresses if a.kind == "G"), None)
+    old_g = next((a for a in before.addresses if a.kind == "G"), None)
+    if new_g is not None and new_g != old_g:
+        calls.append(ObjectCall("address", str(uuid.uuid5(base, "address")), address=new_g))
+    return tuple(calls)
+
+
+def send(federal: ApplicationsPort, push: Push, okato: str) -> FederalAnswer:
+    """Send what a push holds; the first refusal stops it (the calls before it stay registered)."""
+    if push.application is not None:
+        return federal.submit_application(push.request_id, push.application)
+    enp = push.card.enp or ""
+    assert push.person is not None
+    for call in push.objects:
+        if call.kind == "dudl" and call.document is not None:
+            answer = federal.register_dudl(call.request_id, enp, call.document, push.person)
+        elif call.kind == "snils" and call.snils is not None:
+            answer = federal.register_snils(call.request_id, enp, call.snils)
+        elif call.address is not None:
+            answer = federal.register_address(call.request_id, enp, call.address, okato)
+        else:
+            continue
+        if not answer.accepted:
+            return answer
+    return FederalAnswer(True)
+
+
+def federal_answered(uow: UnitOfWork, intake: Intake, entry_id: int, answer: FederalAnswer) -> RecordResult:
+    """Settle an entry with ФЕРЗЛ's answer: apply it with the policy ФЕРЗЛ formed (accepted) or reject it
+    with the federal code. An entry already settled (a repeated answer, a second sender) is left as it is."""
     with uow:
         entry, push = _waiting(uow, entry_id)
         if push is None:
             return entry.result
         uow.outbox.answered(entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text)
-        w = _federal_work(entry, answer.enp or push.enp, accepted=answer.accepted)
+        if answer.accepted and answer.formed is not None:
+            uow.outbox.formed(entry_id, answer.formed.enp)
+        w = _federal_work(entry, accepted=answer.accepted, formed=answer.formed)
         if answer.accepted:
             result = run(uow, intake, [w])[entry_id]
             if result.state is not State.APPLIED:  # the register moved on since the push was sent
@@ -116,9 +239,9 @@ def federal_unreachable(uow: UnitOfWork, entry_id: int, error: str) -> None:
 
 
 def push_pending(
-    uow: UnitOfWork, intake: Intake, federal: FederalRegister, region: str, *, limit: int = 1000
+    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, *, limit: int = 1000
 ) -> PushReport:
-    """Send up to ``limit`` waiting changes; one sender at a time (a second one returns at once)."""
+    """Send up to ``limit`` waiting entries; one sender at a time (a second one returns at once)."""
     with uow.exclusive(SENDER_LOCK) as alone:
         if not alone:
             return PushReport()
@@ -129,9 +252,7 @@ def push_pending(
                 report.not_sent += 1
                 continue
             try:
-                answer = federal.accept_regional_change(
-                    push.request_id, region, push.operation, push.change_date, push.card
-                )
+                answer = send(federal, push, intake.region_okato)
             except FederalUnavailable as exc:
                 federal_unreachable(uow, entry_id, str(exc))
                 log.warning("ФЕРЗЛ push of entry %s: %s; the entry waits", entry_id, exc)
@@ -140,10 +261,16 @@ def push_pending(
             result = federal_answered(uow, intake, entry_id, answer)
             if answer.accepted:
                 report.accepted += 1
+                if answer.formed is not None:
+                    report.formed.append(answer.formed.enp)
             else:
                 report.rejected += 1
                 log.info("ФЕРЗЛ rejected entry %s: %s (%s)", entry_id, answer.text, result.state)
         return report
+
+
+def _rsmo(rec: OperationRecord) -> int | None:
+    return rec.visit.rsmo if rec.visit else None
 
 
 def _waiting(uow: UnitOfWork, entry_id: int) -> tuple[Entry, PushRow | None]:
@@ -154,7 +281,9 @@ def _waiting(uow: UnitOfWork, entry_id: int) -> tuple[Entry, PushRow | None]:
     return entry, push if waiting else None
 
 
-def _federal_work(entry: Entry, enp: str | None, *, accepted: bool) -> Work:
+def _federal_work(entry: Entry, *, accepted: bool, formed: object = None) -> Work:
+    from rserz_soap.domain.federal import FormedPolicy
+
     return Work(
         entry.id,
         State.AWAITING_FEDERAL,
@@ -164,5 +293,5 @@ def _federal_work(entry: Entry, enp: str | None, *, accepted: bool) -> Work:
         actor="ferzl",
         review_done=True,
         federal_accepted=accepted,
-        federal_enp=enp,
+        formed=formed if isinstance(formed, FormedPolicy) else None,
     )

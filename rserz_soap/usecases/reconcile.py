@@ -1,18 +1,24 @@
-"""Reconciliation with the federal register: every difference between the regional and the federal copy.
+"""Reconciliation with the federal register through its mass operations: every difference, exactly.
 
-A run walks the register in ЕНП order, a batch of up to 10,000 persons at a time, through the federal
-asynchronous bulk pair (start → poll → fetch):
+ФЕРЗЛ offers no "compare these persons" method; it publishes витрины (ФОМС's description v5.07 §3.2.5–8).
+A run asks for the insurance витрина of the region's current data (``getViewDataInsuranceStart`` without
+``dt``, then ``…Poll`` until COMPLETED: a ZIP of CSV rows, §3.2.6), stages it in the hub's database in one
+transaction (``reconciliation_federal``), and then walks the register in ЕНП order, a batch of up to
+10,000 persons at a time, comparing each batch with the staged rows of the same ЕНП range — so persons
+only one side has are found in both directions:
 
-* **full** (no filter): the federal side lists the region's persons after the cursor (``slice``), and the
-  region compares them with its own persons up to the last federal ЕНП of the batch — so persons only one
-  side has are found in both directions;
+* **full** (no filter): the staged rows after the cursor, and the region's persons up to the last of them;
 * **by filter** (СМО, МО, changed since a date): the region lists its matching persons after the cursor and
-  asks for exactly those (``enpList``); the federal side reports the ones it lacks.
+  looks up exactly those among the staged rows; a missing one is missing federally.
+
+The витрина carries no names and only the birth year (§3.2.6), so a run compares what it does carry:
+sex, СНИЛС, the main document, the СМО and a death («Статус» 0 with «Дата гашения»). Names are ФЕРЗЛ's
+events' business (ИЗЕРН, ЗДАДРС: ``usecases/federal_events.py``).
 
 Each batch is settled in one transaction: its report rows, the policy's corrections and the cursor move
-together. A worker killed at any point leaves the run at its last settled batch; a resumed run polls the
-federal batch already in flight (its id is saved as soon as it starts) instead of starting another. A run
-is driven by one worker at a time (a PostgreSQL advisory lock), so two resumptions cannot interleave.
+together. A worker killed at any point leaves the run at its last settled batch; the витрина's opToken is
+saved as soon as it starts, so a resumed run polls the same operation instead of asking for another one,
+and a staged витрина is never asked for again. A run is driven by one worker at a time (an advisory lock).
 
 What a difference becomes is the run's policy:
 
@@ -32,27 +38,28 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-from rserz_soap.db.federal import ItemRow, RunRow
+from rserz_soap.db.federal import ItemRow, RunRow, StagedRow
 from rserz_soap.db.uow import UnitOfWork
-from rserz_soap.domain.federal import BatchResult, FederalPerson
+from rserz_soap.domain.federal import BatchResult, FederalPerson, FederalPolicy, VitrinaRow
+from rserz_soap.domain.person import Document
 from rserz_soap.usecases import manual
-from rserz_soap.usecases.federal_port import FederalError, FederalRegister, FederalUnavailable
+from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 
 log = logging.getLogger(__name__)
 
 BATCH = 10_000
 ACTOR = "ferzl:reconciliation"
 
-#: the compared fields, in report order; the names are the card fields ``manual`` and pins use
-FIELDS = ("fam", "im", "ot", "w", "dr", "ss", "document", "smo", "ddeath")
+#: the compared fields — what the insurance витрина carries (§3.2.6), in report order; the names are the
+#: card fields ``manual`` and pins use
+FIELDS = ("w", "ss", "document", "smo", "ddeath")
 #: fields the federal value can simply replace; the rest change insurance or life and need an operator
-CORRECTABLE = frozenset({"fam", "im", "ot", "w", "dr", "ss", "document"})
+CORRECTABLE = frozenset({"ss", "document"})
 WHOLE = "*"  # the field of a person missing on one side
 
 MISSING_REGIONALLY = "missing_regionally"
@@ -132,23 +139,11 @@ def _doc_text(doctype: int | None, docser: str | None, docnum: str | None) -> st
 
 
 def _compared(
-    fam: str | None,
-    im: str | None,
-    ot: str | None,
-    w: int,
-    dr: date,
-    ss: str | None,
-    document: str | None,
-    smo: str | None,
-    ddeath: date | None,
+    w: int, ss: str | None, document: str | None, smo: str | None, ddeath: date | None
 ) -> dict[str, str | None]:
     """The compared fields as text, normalised the same way for both sides."""
     return {
-        "fam": fam or None,
-        "im": im or None,
-        "ot": ot or None,
         "w": str(w),
-        "dr": dr.isoformat(),
         "ss": ss or None,
         "document": document,
         "smo": smo or None,
@@ -160,7 +155,33 @@ def federal_values(p: FederalPerson) -> dict[str, str | None]:
     doc = p.main_document()
     policy = p.latest_policy()
     document = _doc_text(doc.doctype, doc.docser, doc.docnum) if doc else None
-    return _compared(p.fam, p.im, p.ot, p.w, p.dr, p.ss, document, policy.smo if policy else None, p.ddeath)
+    return _compared(p.w, p.ss, document, policy.smo if policy else None, p.ddeath)
+
+
+#: «Статус» of the витрина (§5): 0 deregistered (death), 1 valid policy, 2 merged duplicate, 3 other
+_STATUS = {0: "DEAD", 1: "INSURED", 2: "MERGED"}
+
+
+def staged_person(r: StagedRow) -> FederalPerson:
+    """A row of the insurance витрина as the federal values it carries (no names: the витрина has none)."""
+    docs: tuple[Document, ...] = ()
+    if r.doc_type is not None and r.doc_num:
+        docs = (Document(r.doc_type, r.doc_ser, r.doc_num, docdate=r.doc_date),)
+    policies = (FederalPolicy(r.smo, r.policy_type or "", date.min, num=r.policy),) if r.smo else ()
+    return FederalPerson(
+        enp=r.enp,
+        status=_STATUS.get(r.status if r.status is not None else 3, "NOT_INSURED"),
+        fam=None,
+        im=None,
+        ot=None,
+        w=r.sex or 0,
+        dr=date(r.birth_year or 1, 1, 1),
+        ss=r.snils,
+        ddeath=r.cancel_date if r.status == 0 else None,
+        documents=docs,
+        policies=policies,
+        oip=r.oip,
+    )
 
 
 def compare(
@@ -211,15 +232,21 @@ def regional_rows(
         RegionalRow(
             r.person_id,
             r.enp,
-            _compared(
-                r.fam, r.im, r.ot, r.w, r.dr, r.ss, _doc_text(r.doctype, r.docser, r.docnum), r.smo, r.ddeath
-            ),
+            _compared(r.w, r.ss, _doc_text(r.doctype, r.docser, r.docnum), r.smo, r.ddeath),
         )
         for r in rows
     ]
 
 
 # -- running -----------------------------------------------------------------------------------------------
+
+
+class VitrinaPort(Protocol):
+    """What reconciliation needs of ФЕРЗЛ (the client: ``federal/mpi_client.py``)."""
+
+    def view_insurance_start(self, terr: str) -> str: ...
+
+    def view_insurance_poll(self, token: str) -> list[VitrinaRow] | None: ...
 
 
 class RunBusy(Exception):
@@ -229,11 +256,11 @@ class RunBusy(Exception):
 @dataclass
 class Reconciler:
     uow: UnitOfWork
-    federal: FederalRegister
-    region: str  # the region code the federal register knows us by
+    federal: VitrinaPort
+    terr: str  # the region's ОКАТО (the витрина's ``terr``, §3.2.5)
     poll_seconds: float = 0.2
     batch_size: int = BATCH
-    batch_wait_seconds: float = 600.0  # a federal batch not done by then is abandoned and started again
+    batch_wait_seconds: float = 1800.0  # a витрина not built by then is asked for again
     sleep: Callable[[float], None] = time.sleep
 
     def start(self, flt: Filter = Filter(), *, policy: str = "federal_wins", actor: str = "operator") -> int:
@@ -270,11 +297,14 @@ class Reconciler:
     # -- one batch ---------------------------------------------------------------------------------------
 
     def _step(self, run_id: int) -> bool:
-        """Settle the next batch; False when the run is no longer running."""
+        """Stage the витрина, or settle the next batch; False when the run is no longer running."""
         with self.uow as uow:
             run = uow.reconciliation.run(run_id)
         if run.state != "running":
             return False
+        if run.staged_rows is None:
+            self._stage(run_id, run)
+            return True
         flt = Filter.from_json(run.filter)
         cursor = run.cursor_enp
         listed: list[str] | None = None
@@ -283,52 +313,57 @@ class Reconciler:
             if not listed:
                 self._finish(run_id, cursor)
                 return False
-        result = self._federal_batch(run_id, run, cursor, listed)
+        result = self._staged_batch(run_id, cursor, listed)
         return self._settle(run_id, cursor, flt, run.policy, result, listed)
 
-    def _federal_batch(
-        self, run_id: int, run: RunRow, cursor: str | None, listed: list[str] | None
-    ) -> BatchResult:
-        batch_id = run.batch_id if run.batch_id and run.batch_after == (cursor or "") else None
+    def _stage(self, run_id: int, run: RunRow) -> None:
+        """Ask for the insurance витрина (or poll the one asked for before) and stage it whole."""
+        token = run.batch_id
         for _attempt in range(2):
-            if batch_id is None:
-                batch_id = self.federal.start_reconciliation(
-                    self.region,
-                    enps=listed,
-                    after_enp=None if listed is not None else cursor,
-                    limit=self.batch_size,
-                    request_id=f"recon-{run_id}-{cursor or 'start'}-{uuid.uuid4().hex[:8]}",
-                )
-                with self.uow as uow:  # a resumed run polls this batch instead of starting one
-                    uow.reconciliation.batch_started(run_id, batch_id, cursor)
+            if token is None:
+                token = self.federal.view_insurance_start(self.terr)
+                with self.uow as uow:  # a resumed run polls this operation instead of starting one
+                    uow.reconciliation.batch_started(run_id, token, None)
             try:
-                self._wait(batch_id)
-                return self.federal.reconciliation_result(batch_id)
+                rows = self._wait(token)
             except _BatchLost as exc:
-                log.warning(
-                    "reconciliation %s: federal batch %s lost (%s); starting it again", run_id, batch_id, exc
-                )
-                batch_id = None
-        raise FederalUnavailable(f"the federal register loses the batches of reconciliation {run_id}")
+                log.warning("reconciliation %s: витрина %s lost (%s); asking again", run_id, token, exc)
+                token = None
+                continue
+            with self.uow as uow:
+                count = uow.reconciliation.stage(run_id, rows)
+            log.info("reconciliation %s: %d rows of the insurance витрина staged", run_id, count)
+            return
+        raise FederalUnavailable(f"ФЕРЗЛ loses the витрины of reconciliation {run_id}")
 
-    def _wait(self, batch_id: str) -> None:
+    def _wait(self, token: str) -> list[VitrinaRow]:
         waited, delay = 0.0, self.poll_seconds
         while True:
             try:
-                status = self.federal.reconciliation_status(batch_id)
-            except FederalError as exc:
-                if exc.code == "MPI-404":
-                    raise _BatchLost(exc.text) from None
-                raise
-            if status.state == "DONE":
-                return
-            if status.state == "FAILED":
-                raise _BatchLost(status.error or "failed")
+                rows = self.federal.view_insurance_poll(token)
+            except FederalError as exc:  # the operation is unknown (ФЕРЗЛ restarted) or failed
+                raise _BatchLost(exc.text) from None
+            if rows is not None:
+                return rows
             if waited > self.batch_wait_seconds:
-                raise _BatchLost(f"not done after {waited:.0f} s")
+                raise _BatchLost(f"not built after {waited:.0f} s")
             self.sleep(delay)
             waited += delay
             delay = min(delay * 1.5, 5.0)
+
+    def _staged_batch(self, run_id: int, cursor: str | None, listed: list[str] | None) -> BatchResult:
+        """The staged federal rows of the next batch, in the shape a comparison takes."""
+        with self.uow as uow:
+            if listed is not None:
+                rows = uow.reconciliation.staged_rows(run_id, enps=listed, limit=len(listed))
+                found = {r.enp for r in rows}
+                missing = tuple(e for e in listed if e not in found)
+                return BatchResult("staged", tuple(staged_person(r) for r in rows), missing, None, False)
+            rows = uow.reconciliation.staged_rows(run_id, after=cursor, limit=self.batch_size)
+        last = rows[-1].enp if rows else cursor
+        return BatchResult(
+            "staged", tuple(staged_person(r) for r in rows), (), last, len(rows) < self.batch_size
+        )
 
     def _settle(
         self,
@@ -376,6 +411,8 @@ class Reconciler:
                     regional, federal, uow.pins.fields_of(r.person_id for r in rows), federal_complete=True
                 )
             applied = self._resolve(uow, run_id, policy, diffs, federal)
+            if done:
+                uow.reconciliation.drop_stage(run_id)
             uow.reconciliation.batch_settled(
                 run_id,
                 cursor=new_cursor,
@@ -451,6 +488,7 @@ class Reconciler:
 
     def _finish(self, run_id: int, cursor: str | None) -> None:
         with self.uow as uow:
+            uow.reconciliation.drop_stage(run_id)
             uow.reconciliation.end(run_id, "done", cursor=cursor)
 
     # -- reading -----------------------------------------------------------------------------------------

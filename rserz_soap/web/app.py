@@ -15,9 +15,8 @@ from rserz_soap import __version__
 from rserz_soap.admin import ConsoleDeps, create_console
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
-from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.soap.faults import FaultCode, SoapFault, fault_bytes
-from rserz_soap.usecases.federal_port import FederalRegister
 from rserz_soap.web import health, metrics
 
 #: seconds the console waits for one ФЕРЗЛ answer (a lookup beside a search, a card's comparison)
@@ -46,10 +45,10 @@ def soap_fault(fault: SoapFault, status: int = 500) -> Response:
     return Response(fault_bytes(fault, str(uuid.uuid4())), status=status, mimetype="text/xml")
 
 
-def _console_federal(settings: Settings, rds: redis.Redis, db: Database) -> FederalRegister:
+def _console_federal(settings: Settings, rds: redis.Redis, db: Database) -> MpiClient:
     """The console's ФЕРЗЛ client: the hub's, with a timeout a person at a screen will wait for."""
     quick = dataclasses.replace(settings, ferzl_timeout=min(settings.ferzl_timeout, CONSOLE_FERZL_TIMEOUT))
-    return FederalClient.from_settings(quick, rds, db)
+    return MpiClient.from_settings(quick, rds, db)
 
 
 def create_app(

@@ -76,16 +76,26 @@ def test_dashboard_shows_the_insured_the_backlog_and_the_links(stand: ConsoleSta
 
 
 class FakeFederal:
-    """The federal register as the port shows it, holding one person differently (a changed surname)."""
+    """The federal register as the console's port (``admin.federal.PersonLookup``) shows it, holding one
+    person differently (a changed surname). The ФЕРЗЛ wire itself is tested against the emulator in
+    tests/federal/; here only what the console does with an answer matters."""
 
     def __init__(self, person: Person) -> None:
-        self.person = person
+        self.holds = person
         self.asked: list[dict[str, Any]] = []
 
-    def get_person_data(self, *, on: date | None = None, **key: object) -> FederalPerson | None:
-        self.asked.append(dict(key))
-        p = self.person
-        if key.get("enp") not in (None, p.enp) and "fio" not in key:
+    def find_persons(
+        self, fam: str, im: str | None, ot: str | None, dr: date | None, *, page: int = 1, size: int = 20
+    ) -> tuple[int, list[tuple[str, str | None, str]]]:
+        self.asked.append({"fio": (fam, im, ot, dr)})
+        p = self.holds
+        return (1, [(f"{p.fam} {p.im}", p.enp, "oip-1")]) if (fam, dr) == (p.fam, p.dr) else (0, [])
+
+    def person(self, *, on: date | None = None, **key: object) -> FederalPerson | None:
+        if "oip" not in key:
+            self.asked.append(dict(key))
+        p = self.holds
+        if key.get("enp") not in (None, p.enp):
             return None
         return FederalPerson(
             p.enp,
@@ -132,9 +142,7 @@ def test_search_shows_the_register_and_ferzl_side_by_side(stand: ConsoleStand, f
             "csrf_token": token,
         },
     )
-    assert fake.asked[-1] == {
-        "fio": {"fam": person.fam, "im": person.im, "ot": person.ot, "birthDate": person.dr}
-    }
+    assert fake.asked[-1] == {"fio": (person.fam, person.im, person.ot, person.dr)}
     assert [e[2]["key"] for e in _events(stand, "federal_searched", "operator")][-2:] == ["ENP", "FIO"]
 
 

@@ -59,7 +59,7 @@ def test_planted_fields_use_the_hub_reconciliation_names(reference: RegionRefere
     _federal, planted = federal_population(reference, N, seed=5, share=0.05)
     expected = {
         Divergence.DOCUMENT: "document",
-        Divergence.NAME_SPELLING: "fam",
+        Divergence.SNILS: "ss",
         Divergence.SMO: "smo",
         Divergence.DEATH_ONLY_FEDERAL: "ddeath",
         Divergence.MISSING_FEDERALLY: None,

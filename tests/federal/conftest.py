@@ -35,7 +35,7 @@ from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
-from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
 
@@ -57,9 +57,10 @@ class Stand:
     reference: RegionReference
     smo_participant: int
 
-    def client(self) -> FederalClient:
+    def client(self) -> MpiClient:
+        """The hub's client of the document's ФЕРЗЛ (token, version 24.2.6), breaker in Redis, journaled."""
         assert self.settings.redis_url
-        return FederalClient.from_settings(
+        return MpiClient.from_settings(
             self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
         )
 
@@ -73,16 +74,14 @@ class Stand:
         r.raise_for_status()
         return dict(r.json())
 
-    def federal_change(self, enp: str, change_date: date, reason: str = "ЗАГС", **values: Any) -> int:
-        body: dict[str, Any] = {
-            "enp": enp,
-            "change_date": change_date.isoformat(),
-            "reason": reason,
-            "set": values,
-        }
-        r = requests.post(f"{self.url}/_control/changes", json=body, timeout=10)
+    def event(self, enp: str | None, event: str, **values: Any) -> dict[str, Any]:
+        """A §5 event the federal register learnt elsewhere (the emulator's control API)."""
+        body: dict[str, Any] = {"event": event, **values}
+        if enp is not None:
+            body["enp"] = enp
+        r = requests.post(f"{self.url}/_control/events", json=body, timeout=10)
         r.raise_for_status()
-        return int(r.json()["change_id"])
+        return dict(r.json())
 
     def hub_scalar(self, sql: str, **params: Any) -> Any:
         with self.hub.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+import uuid
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from rserz_soap.cli import main
 from rserz_soap.emulators.ferzl.population import Divergence
-from rserz_soap.federal.client import FederalClient
+from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 from tests.federal.conftest import Stand
 
@@ -24,13 +25,16 @@ def _federal_row(stand: Stand, enp: str):  # type: ignore[no-untyped-def]
         return conn.execute(text("SELECT * FROM fed_person WHERE enp = :e"), {"e": enp}).one()
 
 
-def _some_enp(stand: Stand) -> str:
+def _some_enp(stand: Stand, skip: int = 0) -> str:
     planted = {p.enp for p in stand.planted}
     with stand.ferzl.connect() as conn:
         enps = conn.execute(
-            text("SELECT enp FROM fed_person WHERE snils IS NOT NULL ORDER BY enp LIMIT 50")
+            text(
+                "SELECT enp FROM fed_person WHERE snils IS NOT NULL AND doc_num IS NOT NULL"
+                " AND status = 'INSURED' ORDER BY enp LIMIT 50"
+            )
         ).scalars()
-        return str(next(e for e in enps if e not in planted))
+        return str([e for e in enps if e not in planted][skip])
 
 
 def test_every_search_key_finds_the_same_federal_card(small_stand: Stand) -> None:
@@ -38,34 +42,41 @@ def test_every_search_key_finds_the_same_federal_card(small_stand: Stand) -> Non
     enp = _some_enp(small_stand)
     row = _federal_row(small_stand, enp)
 
-    by_enp = client.get_person_data(enp=enp)
-    assert by_enp is not None and by_enp.enp == enp and by_enp.fam == row.fam and by_enp.dr == row.birth_date
+    by_enp = client.person(enp=enp)
+    assert by_enp is not None and by_enp.fam == row.fam and by_enp.dr == row.birth_date and by_enp.oip
     keys: list[dict[str, Any]] = [
-        {"snils": {"snils": row.snils, "birthDate": row.birth_date}},
-        {"document": {"docType": row.doc_type, "docSer": row.doc_ser, "docNum": row.doc_num}},
-        {"fio": {"fam": row.fam, "im": row.im, "ot": row.ot, "birthDate": row.birth_date}},
-        {"policy": {"policySer": row.policy_ser, "policyNum": row.policy_num}},
+        {"oip": by_enp.oip},
+        {"snils": (row.snils, row.birth_date)},
+        {"document": (row.doc_type, row.doc_ser, row.doc_num)},
+        {"policy": (row.policy_ser, row.policy_num)},
     ]
     for key in keys:
-        found = client.get_person_data(on=None, **key)
-        assert found is not None and found.enp == enp, key
-    assert client.get_person_data(enp="4599999999999999") is None
+        found = client.person(**key)
+        assert found is not None and found.oip == by_enp.oip, key
+    assert client.person(enp="4599999999999999") is None
+    count, page = client.find_persons(row.fam[:4], None, None, row.birth_date)
+    assert count >= 1 and enp in {e for _fio, e, _oip in page}
 
-    status = client.get_insurance_status(date.today(), enp=enp)
-    assert status.found and status.enp == enp and status.status == row.status
-    assert status.insured == (row.policy_end is None or row.policy_end >= date.today())
-    assert status.policy is None or status.policy.smo == row.smo
-    before = client.get_insurance_status(row.policy_begin - dt.timedelta(days=1), enp=enp)
-    assert (before.found and not before.insured) or before.policy != status.policy
-    history = client.get_person_history(enp)
-    assert [v for v, _source, _p in history] == list(range(1, len(history) + 1))
-    total, page = client.find_persons(row.fam, row.im, dr=row.birth_date)
-    assert total >= 1 and enp in {p.enp for p in page}
+
+def test_a_historical_document_still_finds_the_person(small_stand: Stand) -> None:
+    """§3.1.2: identifiers may be historical — a replaced passport finds its holder (registerDudl)."""
+    client = small_stand.client()
+    enp = _some_enp(small_stand, skip=1)
+    row = _federal_row(small_stand, enp)
+    person = client.person(enp=enp)
+    assert person is not None
+    from rserz_soap.domain.person import Document, PersonData
+
+    new = Document(14, "45 33", f"9{row.doc_num[-5:]}", docdate=date(2025, 1, 10))
+    facts = PersonData(fam=row.fam, im=row.im, ot=row.ot, w=row.sex, dr=row.birth_date)
+    assert client.register_dudl(str(uuid.uuid4()), enp, new, facts).accepted
+    assert client.person(document=(row.doc_type, row.doc_ser, row.doc_num)) is not None  # the old one
+    assert client.person(document=(14, "45 33", new.docnum)) is not None
 
 
 def test_a_federal_death_is_read_as_such(small_stand: Stand) -> None:
     dead = next(p for p in small_stand.planted if p.kind is Divergence.DEATH_ONLY_FEDERAL)
-    person = small_stand.client().get_person_data(enp=dead.enp)
+    person = small_stand.client().person(enp=dead.enp)
     assert person is not None and person.status == "DEAD"
     assert person.ddeath is not None and person.ddeath.isoformat() == dead.federal
 
@@ -89,21 +100,21 @@ def test_the_cli_finds_a_person_in_the_federal_register(
 
 def test_another_api_version_is_refused_with_a_clear_error(small_stand: Stand) -> None:
     settings = dataclasses.replace(small_stand.settings, ferzl_api_version="25.0.0")
-    client = FederalClient.from_settings(settings)
+    client = MpiClient.from_settings(settings)
     with pytest.raises(FederalError) as caught:
-        client.get_person_data(enp=_some_enp(small_stand))
-    assert caught.value.code == "VERSION" and "25.0.0" in caught.value.text and "24.1.2" in caught.value.text
+        client.person(enp=_some_enp(small_stand))
+    assert caught.value.code == "400" and "25.0.0" in caught.value.text and "24.2.6" in caught.value.text
 
 
 def test_a_hanging_answer_times_out_as_unavailable(small_stand: Stand) -> None:
     settings = dataclasses.replace(small_stand.settings, ferzl_timeout=1.0)
-    client = FederalClient.from_settings(settings)
-    client.get_person_data(enp=_some_enp(small_stand))  # the contract is loaded before the faults
+    client = MpiClient.from_settings(settings)
+    client.person(enp=_some_enp(small_stand))  # the token is taken before the faults
     small_stand.faults(timeout_rate=1.0, hang_seconds=3)
     try:
         started = time.monotonic()
         with pytest.raises(FederalUnavailable):
-            client.get_person_data(enp=_some_enp(small_stand))
+            client.person(enp=_some_enp(small_stand))
         assert time.monotonic() - started < 2.5
     finally:
         small_stand.faults()
@@ -112,27 +123,37 @@ def test_a_hanging_answer_times_out_as_unavailable(small_stand: Stand) -> None:
 def test_the_breaker_opens_after_five_failures_and_closes_after_its_reset(small_stand: Stand) -> None:
     client = small_stand.client()  # breaker state in Redis; reset after 2 s on the stand
     enp = _some_enp(small_stand)
-    client.get_person_data(enp=enp)
+    client.person(enp=enp)
     small_stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
     try:
         for _ in range(5):
             with pytest.raises(FederalUnavailable):
-                client.get_person_data(enp=enp)
+                client.person(enp=enp)
         with pytest.raises(FederalUnavailable, match="circuit open"):
-            client.get_person_data(enp=enp)  # refused without a call
+            client.person(enp=enp)  # refused without a call
         # every process of the hub shares the open circuit (its state is in Redis)
         with pytest.raises(FederalUnavailable, match="circuit open"):
-            small_stand.client().get_person_data(enp=enp)
+            small_stand.client().person(enp=enp)
     finally:
         small_stand.faults()
     time.sleep(2.2)
-    assert client.get_person_data(enp=enp) is not None  # the trial call succeeds and closes it
+    assert client.person(enp=enp) is not None  # the trial call succeeds and closes it
     assert client.breaker.current_state == "closed"
 
 
 def test_a_business_refusal_does_not_count_towards_the_breaker(small_stand: Stand) -> None:
-    client = FederalClient.from_settings(small_stand.settings)
+    client = MpiClient.from_settings(small_stand.settings)
     for _ in range(7):
         with pytest.raises(FederalError):
-            client.reconciliation_status("no-such-batch")
+            client.poll("getChangesEvent", "no-such-operation")
     assert client.breaker.current_state == "closed"
+
+
+def test_the_document_client_reads_a_person_by_current_and_historical_identifiers(small_stand: Stand) -> None:
+    client = small_stand.client()
+    enp = _some_enp(small_stand)
+    row = _federal_row(small_stand, enp)
+    person = client.person(enp=enp)
+    assert person is not None and person.fam == row.fam and person.dr == row.birth_date and person.oip
+    assert client.person(oip=person.oip) == person
+    assert person.latest_policy() is not None and person.latest_policy().smo == row.smo  # type: ignore[union-attr]

@@ -1,4 +1,5 @@
-"""Reconciliation of 100,000 persons with 1 % planted divergences: exactly the planted set, whatever happens.
+"""Reconciliation of 100,000 persons with 1 % planted divergences through ФЕРЗЛ's insurance витрина
+(getViewDataInsuranceStart/Poll, a ZIP of CSV as an MTOM attachment): exactly the planted set, whatever happens.
 
 The emulator's ground truth (``Planted``) is the expected report. The same register is reconciled
 cleanly, with its worker killed mid-run, and through an outage window plus a 5 % federal error rate
@@ -33,7 +34,7 @@ stand = stand_fixture(N, 0.01, "100,000 persons, 1 % planted: the acceptance siz
 
 
 def _reconciler(stand: Stand) -> Reconciler:
-    return Reconciler(stand.uow(), stand.client(), stand.settings.region_code, poll_seconds=0.05)
+    return Reconciler(stand.uow(), stand.client(), stand.settings.region_okato, poll_seconds=0.05)
 
 
 def _report(stand: Stand, run_id: int) -> set[tuple[str, str, str]]:
@@ -72,8 +73,8 @@ def test_full_reconciliation_reports_exactly_the_planted_divergences(stand: Stan
     # the values are the two sides' own, not just a flag
     by_key = {(d.enp, d.field): d for d in reconcile.report(stand.uow(), run_id)}
     for p in stand.planted:
-        if p.kind is Divergence.NAME_SPELLING:
-            d = by_key[(p.enp, "fam")]
+        if p.kind is Divergence.SNILS:
+            d = by_key[(p.enp, "ss")]
             assert (d.regional, d.federal) == (p.regional, p.federal)
         if p.kind is Divergence.DEATH_ONLY_FEDERAL:
             d = by_key[(p.enp, "ddeath")]
@@ -155,15 +156,15 @@ def test_a_filter_reconciles_only_the_persons_it_selects(stand: Stand) -> None:
 
 
 def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(stand: Stand) -> None:
-    names = [p for p in stand.planted if p.kind is Divergence.NAME_SPELLING]
+    names = [p for p in stand.planted if p.kind is Divergence.SNILS]
     pinned, corrected = names[0], names[1]
     pid = stand.hub_scalar("SELECT id FROM person WHERE main_enp = :e", e=pinned.enp)
-    with stand.hub.begin() as conn:  # the region keeps its spelling on purpose
+    with stand.hub.begin() as conn:  # the region keeps its СНИЛС on purpose
         manual.set_deviation(
             uow(conn),
             pid,
-            {"fam": pinned.regional},
-            federal={"fam": pinned.federal},
+            {"ss": pinned.regional},
+            federal={"ss": pinned.federal},
             actor="test",
             justification="решение суда",
         )
@@ -174,15 +175,15 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
 
     assert progress.state == "done"
     items = {(d.enp, d.field): d for d in reconcile.report(stand.uow(), run_id)}
-    assert items[(pinned.enp, "fam")].category == "accepted_deviation"
-    assert items[(corrected.enp, "fam")].category == "differs"
+    assert items[(pinned.enp, "ss")].category == "accepted_deviation"
+    assert items[(corrected.enp, "ss")].category == "differs"
     fam = (
-        "SELECT d.fam FROM person_data d JOIN person p ON p.id = d.person_id WHERE p.main_enp = :e"
+        "SELECT d.ss FROM person_data d JOIN person p ON p.id = d.person_id WHERE p.main_enp = :e"
         " AND d.superseded_at IS NULL AND d.valid_to IS NULL"
     )
     assert stand.hub_scalar(fam, e=pinned.enp) == pinned.regional
     assert stand.hub_scalar(fam, e=corrected.enp) == corrected.federal
-    correctable = {Divergence.NAME_SPELLING, Divergence.DOCUMENT}
+    correctable = {Divergence.SNILS, Divergence.DOCUMENT}
     assert progress.applied == sum(p.kind in correctable for p in stand.planted) - 1
     resolutions = {(d.enp, d.field): d.resolution for d in items.values()}
     for p in stand.planted:
@@ -193,8 +194,8 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
     after = _reconciler(stand)
     second = after.start(policy="report", actor="test")
     assert after.run(second).state == "done"
-    left = {e for e in expected_report(stand.planted) if e[2] not in ("fam", "document")}
-    assert _report(stand, second) == left | {(pinned.enp, "accepted_deviation", "fam")}
+    left = {e for e in expected_report(stand.planted) if e[2] not in ("ss", "document")}
+    assert _report(stand, second) == left | {(pinned.enp, "accepted_deviation", "ss")}
 
     # what an operator reads: the run's progress and its report, filtered
     env = {k: v for k, v in stand.env().items() if k.startswith("RSERZ_")}
@@ -205,5 +206,5 @@ def test_federal_wins_corrects_fields_keeps_pins_and_leaves_the_rest_for_review(
     )
     assert report.exit_code == 0, report.output
     assert report.output.splitlines()[1:] == [
-        f"{pinned.enp}\taccepted_deviation\tfam\t{pinned.regional}\t{pinned.federal}\tpinned"
+        f"{pinned.enp}\taccepted_deviation\tss\t{pinned.regional}\t{pinned.federal}\tpinned"
     ]

@@ -1,9 +1,11 @@
-"""Federal first, end to end: an СМО's signed submitOperations → awaiting_federal → the push job → getProtocol.
+"""Federal first, end to end: an СМО's signed submitOperations → awaiting_federal → the application job
+→ getProtocol.
 
-The hub's real SOAP endpoint (answers validated against xsd/), the ФЕРЗЛ emulator over signed SOAP, and
-the push run by a real RQ worker: the protocol moves from ``awaiting_federal`` to ``applied`` for an
-accepted change and to ``rejected`` with code 591 for a federal refusal; a repeated submitOperations and
-a repeated push apply nothing twice.
+The hub's real SOAP endpoint (answers validated against xsd/), the ФЕРЗЛ emulator speaking the document's
+SOAP (token, 24.2.6), and the applications sent by a real RQ worker: a new person's П010 becomes
+``submitPolicyApplication`` 1/1, ФЕРЗЛ forms the ЕНП and a digital policy (Ц), the register stores them and
+the protocol (REPLIST) carries them — no ЕНП is allocated locally; a federal refusal is ``rejected`` with
+code 591; a repeated submitOperations and a repeated send apply nothing twice.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def _push_by_worker(stand: Stand, monkeypatch: pytest.MonkeyPatch) -> Any:
     assert stand.settings.redis_url
     rds = redis.Redis.from_url(stand.settings.redis_url)
     queue = Queue(queues.FEDERAL, connection=rds)
-    job = queue.enqueue(federal_jobs.push_pending)
+    job = queue.enqueue(federal_jobs.push_pending)  # the worker of this process: allocate_enp is refused
     SimpleWorker([queue], connection=rds).work(burst=True)
     rds.close()
     return job.return_value()
@@ -104,6 +106,12 @@ def _push_by_worker(stand: Stand, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_submit_waits_for_ferzl_and_the_protocol_follows_its_answers(
     hub: Hub, small_stand: Stand, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rserz_soap.db.persons import Persons
+
+    def refuse(*_a: Any, **_k: Any) -> str:
+        raise AssertionError("an ЕНП was allocated locally")
+
+    monkeypatch.setattr(Persons, "allocate_enp", refuse)  # the worker runs in this process: proven here
     client = _client(hub)
     fed_only = next(p for p in small_stand.planted if p.kind is Divergence.MISSING_REGIONALLY)
     with small_stand.ferzl.connect() as conn:
@@ -134,10 +142,16 @@ def test_submit_waits_for_ferzl_and_the_protocol_follows_its_answers(
     assert good.NPENDING == 0
     rep = good.REPLIST.REP[0]
     assert rep.STATE == "applied" and rep.CODE_ERP == "AA" and rep.ENP
+    # the ЕНП and the policy are the ones ФЕРЗЛ formed: a digital policy (F008 5 = Ц) numbered by the ЕНП
+    formed = small_stand.ferzl_scalar("SELECT enp FROM fed_person WHERE doc_num = '620001'")
+    assert formed == rep.ENP
+    assert (5, formed) == (rep.INSURANCE.POLIS.VPOLIS, rep.INSURANCE.POLIS.NPOLIS)
+    assert ops["good"][0]["INSURANCE"]["POLIS"]["NPOLIS"] != rep.INSURANCE.POLIS.NPOLIS  # not the СМО's ВС
+    assert small_stand.ferzl_scalar("SELECT event FROM fed_event WHERE enp = :e", e=formed) == "1П"
     refused = client.service.getProtocol(REQUEST_ID=ops["refused"][1])
     rep = refused.REPLIST.REP[0]
     assert rep.STATE == "rejected" and rep.CODE_ERP == "AE"
-    assert [(pr.OSHIB, "F001" in pr.COMMENT) for pr in refused.FLK_P.PR] == [("591", True)]
+    assert [(pr.OSHIB, "409.39.5" in pr.COMMENT) for pr in refused.FLK_P.PR] == [("591", True)]
 
     # a repeated submit answers from the idempotency store; a repeated push finds nothing to send
     versions = hub.scalar("SELECT count(*) FROM person_version")

@@ -32,7 +32,11 @@ def test_status_shows_where_the_hub_stands_with_ferzl(
     from sqlalchemy import text
 
     with fresh_engine.begin() as conn:
-        conn.execute(text("INSERT INTO federal_sync_day (day, finished_at) VALUES ('2026-11-20', now())"))
+        conn.execute(
+            text(
+                "INSERT INTO federal_event_window (feed, done_until) VALUES ('getChangesEvent', '2026-11-20')"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO reconciliation_run (filter, policy, actor, persons) VALUES ('{}', 'report', 't', 30000)"
@@ -40,5 +44,5 @@ def test_status_shows_where_the_hub_stands_with_ferzl(
         )
     urls = dataclasses.replace(services, database_url=database_url)
     text_ = "\n".join(collect(settings, urls, fresh_engine))
-    assert f"ФЕРЗЛ       {settings.ferzl_endpoint} (API 24.1.2); 0 changes waiting" in text_
-    assert "daily changes taken up to 2026-11-20" in text_ and "(30000 persons)" in text_
+    assert f"ФЕРЗЛ       {settings.ferzl_endpoint} (API 24.2.6); 0 changes waiting" in text_
+    assert "events taken up to 2026-11-20" in text_ and "(30000 persons)" in text_

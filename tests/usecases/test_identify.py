@@ -136,3 +136,35 @@ def test_a_search_must_name_a_surname_and_a_year_of_birth_at_most(db_conn: Conne
     ):
         with pytest.raises(SearchTooBroad):
             search_persons(uow(db_conn), broad.pop("fam"), None, None, **broad)  # type: ignore[arg-type]
+
+
+def test_a_person_without_a_policy_is_identified_by_a_former_document_or_snils(db_conn: Connection) -> None:
+    """Clinics may be shown an identity document instead of a policy: historical values identify too."""
+    from rserz_soap.usecases import manual
+
+    stored = _person(db_conn, 30)
+    card = stored.card
+    old_doc = card.main_document()
+    assert old_doc is not None and card.person_id is not None
+    new_doc = builders.passport(docser="45 21", docnum="731030", docdate=date(2025, 6, 1))
+    new_ss = make_snils(300_000_000 + 30 * 11 + 7)
+    manual.apply_federal(
+        uow(db_conn),
+        card.person_id,
+        {"document": new_doc, "ss": new_ss},
+        actor="test",
+        reason="замена",
+        respect_pins=False,
+    )
+    by_old_doc = Key(doctype=old_doc.doctype, docser=old_doc.docser, docnum=old_doc.docnum)
+    by_old_ss = Key(ss=card.data.ss, dr=card.data.dr)
+    for key in (
+        by_old_doc,
+        by_old_ss,
+        Key(doctype=14, docser="45 21", docnum="731030"),
+        Key(ss=new_ss, dr=card.data.dr),
+    ):
+        found = identify(uow(db_conn), key)
+        assert _ids(found) == [card.person_id], key
+        assert found.cards[0].data.ss == new_ss  # the person as they are now
+    assert identify(uow(db_conn), Key(doctype=14, docser="45 21", docnum="000000")).cards == []

@@ -13,7 +13,6 @@ from rserz_soap.admin.forms import FormError, parse_date, text
 from rserz_soap.admin.web import arg_int, audit, deps, requires, who
 from rserz_soap.domain.access import Event, Outcome, Permission
 from rserz_soap.usecases import reconcile
-from rserz_soap.usecases.federal_port import FederalRegister
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 
@@ -49,7 +48,7 @@ def start() -> WerkzeugResponse:
     if policy not in reconcile.POLICIES:
         flash("Неизвестная политика сверки.", "error")
         return redirect(url_for("reconcile.index"))
-    run_id = reconcile.Reconciler(d.uow(), _NO_CALLS, d.settings.region_code).start(
+    run_id = reconcile.Reconciler(d.uow(), _NO_CALLS, d.settings.region_okato).start(
         flt, policy=policy, actor=who().actor
     )
     audit(
@@ -98,7 +97,7 @@ def run(run_id: int) -> str:
 @requires(Permission.RECONCILE_RUN)
 def cancel(run_id: int) -> WerkzeugResponse:
     d = deps()
-    reconcile.Reconciler(d.uow(), _NO_CALLS, d.settings.region_code).cancel(run_id, actor=who().actor)
+    reconcile.Reconciler(d.uow(), _NO_CALLS, d.settings.region_okato).cancel(run_id, actor=who().actor)
     audit(Event.RECONCILE_CANCELLED, object_type="reconciliation", object_id=run_id)
     flash(f"Сверка № {run_id} остановится после текущей пачки.", "info")
     return redirect(url_for("reconcile.run", run_id=run_id))
@@ -158,4 +157,4 @@ class _NoCalls:
         raise RuntimeError(f"the console does not call ФЕРЗЛ to {name}")
 
 
-_NO_CALLS = cast(FederalRegister, _NoCalls())
+_NO_CALLS = cast(reconcile.VitrinaPort, _NoCalls())

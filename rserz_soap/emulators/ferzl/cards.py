@@ -17,11 +17,11 @@ from enum import Enum
 from typing import Any, Final
 
 from rserz_soap.domain import codec
+from rserz_soap.domain.federal import STATUS_TO_FEDERAL
 from rserz_soap.domain.person import InsurancePeriod, PersonCard, Status
 
 __all__ = [
     "FEDERAL_STATUS",
-    "STATUS_FROM_FEDERAL",
     "card_json",
     "decode_card",
     "encode_card",
@@ -30,22 +30,9 @@ __all__ = [
     "latest_policy",
 ]
 
-#: The register's statuses as the federal contract (PersonStatusType) names them. Suspended (military
-#: service) and annulled persons are not insured, federally.
-FEDERAL_STATUS: Final[dict[Status, str]] = {
-    Status.INSURED: "INSURED",
-    Status.NOT_INSURED: "NOT_INSURED",
-    Status.SUSPENDED: "NOT_INSURED",
-    Status.DEAD: "DEAD",
-    Status.ANNULLED: "NOT_INSURED",
-    Status.MERGED: "MERGED",
-}
-STATUS_FROM_FEDERAL: Final[dict[str, Status]] = {
-    "INSURED": Status.INSURED,
-    "NOT_INSURED": Status.NOT_INSURED,
-    "DEAD": Status.DEAD,
-    "MERGED": Status.MERGED,
-}
+#: The register's statuses as the federal side names them: the domain's one table (issue 13 found two
+#: that disagreed on SUSPENDED, so reconciliation reported false differences).
+FEDERAL_STATUS: Final[dict[Status, str]] = dict(STATUS_TO_FEDERAL)
 
 _MISSING: Final = object()
 #: per dataclass: (field name, its default or _MISSING) — fields equal to their default are left out

@@ -18,12 +18,13 @@ from datetime import timedelta
 from enum import StrEnum
 
 from rserz_soap.demo.region import RegionReference, SyntheticPerson, generate
+from rserz_soap.domain.identifiers import make_snils
 from rserz_soap.domain.person import PersonCard, Status, StopReason
 
 #: how the planted share is split between the kinds (weights; the order is the draw order)
 KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("document", 0.25),
-    ("name_spelling", 0.25),
+    ("snils", 0.25),
     ("smo", 0.2),
     ("death_only_federal", 0.1),
     ("missing_federally", 0.2),
@@ -32,7 +33,7 @@ KIND_WEIGHTS: tuple[tuple[str, float], ...] = (
 
 class Divergence(StrEnum):
     DOCUMENT = "document"  # the federal main document has another number
-    NAME_SPELLING = "name_spelling"  # the federal surname is spelt differently
+    SNILS = "snils"  # the federal register holds another СНИЛС (names are not in the витрины, §3.2.6)
     SMO = "smo"  # the federal register has the person insured by another СМО
     DEATH_ONLY_FEDERAL = "death_only_federal"  # the federal register knows of a death the region does not
     MISSING_FEDERALLY = "missing_federally"  # the region has the person, the federal register does not
@@ -60,7 +61,7 @@ class Planted:
 #: how the hub's reconciliation reports each kind: (category, field); '*' is a whole missing person
 REPORTED_AS: dict[Divergence, tuple[str, str]] = {
     Divergence.DOCUMENT: ("differs", "document"),
-    Divergence.NAME_SPELLING: ("differs", "fam"),
+    Divergence.SNILS: ("differs", "ss"),
     Divergence.SMO: ("differs", "smo"),
     Divergence.DEATH_ONLY_FEDERAL: ("differs", "ddeath"),
     Divergence.MISSING_FEDERALLY: ("missing_federally", "*"),
@@ -157,11 +158,15 @@ def _diverge(
         new = dataclasses.replace(doc, docnum=number)
         card = card.replace(documents=frozenset(new if d == doc else d for d in card.documents))
         return card, Planted(p.index, p.enp, kind, "document", doc.docnum, number)
-    if kind is Divergence.NAME_SPELLING:
-        fam = card.data.fam
-        spelt = fam.replace("е", "ё", 1) if "е" in fam else fam[:-1] + ("а" if fam[-1] != "а" else "я")
-        card = card.replace(data=dataclasses.replace(card.data, fam=spelt))
-        return card, Planted(p.index, p.enp, kind, "fam", fam, spelt)
+    if kind is Divergence.SNILS:
+        ours = card.data.ss
+        if not ours:
+            return None
+        other = make_snils(500_000_000 + rnd.randrange(400_000_000))
+        if other == ours:
+            return None
+        card = card.replace(data=dataclasses.replace(card.data, ss=other))
+        return card, Planted(p.index, p.enp, kind, "ss", ours, other)
     if kind is Divergence.SMO:
         period = card.open_period()
         others = [

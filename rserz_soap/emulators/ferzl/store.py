@@ -1,4 +1,4 @@
-"""The ФЕРЗЛ emulator's own database: the federal copy of the persons, its history, changes and batches.
+"""The ФЕРЗЛ emulator's own database: the federal copy of the persons, its history, events and operations.
 
 The emulator stands for a system outside the region, so it keeps its data in a database of its own on
 the hub's PostgreSQL server (``<hub database>_ferzl``) and never touches the hub's tables. The schema is
@@ -6,8 +6,7 @@ created with ``metadata.create_all`` — a stand-in needs no migrations; drop th
 
 ``fed_person`` holds each person's current card twice: whole (``card``, the codec's JSON of a
 ``PersonCard``) for the operations that answer the full person, and flattened (name, main document,
-latest policy) for the search keys and for reconciliation batches, which must read ten thousand persons
-in well under a second without decoding their cards.
+latest policy) for the search keys and for the витрины, which read a region without decoding its cards.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     Table,
@@ -36,13 +36,15 @@ __all__ = [
     "DATABASE_SUFFIX",
     "create_schema",
     "ensure_database",
-    "fed_batch",
-    "fed_change",
+    "fed_answer",
+    "fed_event",
     "fed_fault",
+    "fed_oip",
+    "fed_operation",
     "fed_person",
     "fed_person_version",
     "fed_planted",
-    "fed_request",
+    "fed_record",
     "ferzl_database_url",
     "metadata",
 ]
@@ -104,42 +106,6 @@ fed_person_version = Table(
     Column("card", JSONB, nullable=False),
 )
 
-#: The federal daily changes (getInsuranceStatusChanges), with the card as recorded with the change.
-fed_change = Table(
-    "fed_change",
-    metadata,
-    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
-    Column("enp", Text, nullable=False),
-    Column("region", Text, nullable=False),
-    Column("change_date", Date, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("card", JSONB, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-Index("fed_change_region_date", fed_change.c.region, fed_change.c.change_date, fed_change.c.change_id)
-
-#: Reconciliation batches: QUEUED → RUNNING → DONE (result) or FAILED (error).
-fed_batch = Table(
-    "fed_batch",
-    metadata,
-    Column("batch_id", Text, primary_key=True),
-    Column("state", Text, nullable=False),
-    Column("request", JSONB, nullable=False),
-    Column("result", JSONB),
-    Column("error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("done_at", DateTime(timezone=True)),
-)
-
-#: acceptRegionalChange answers, once per externalRequestId.
-fed_request = Table(
-    "fed_request",
-    metadata,
-    Column("external_request_id", Text, primary_key=True),
-    Column("operation", Text, nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
 
 #: The ground truth: every divergence planted by the seed.
 fed_planted = Table(
@@ -160,6 +126,63 @@ fed_fault = Table(
     Column("id", SmallInteger, primary_key=True),
     Column("switches", JSONB, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+#: ОИП (the federal person id, 12 digits, §1 ``Oip``) of each ЕНП, assigned the first time it is asked for.
+fed_oip = Table(
+    "fed_oip",
+    metadata,
+    Column("n", BigInteger, primary_key=True, autoincrement=True),
+    Column("enp", Text, nullable=False, unique=True),
+)
+
+#: Events that changed a person (§5), as getChangesEvent and getInsuranceStatusChanges deliver them.
+fed_event = Table(
+    "fed_event",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("enp", Text),
+    Column("oip", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("smo", Text),
+    Column("event", Text, nullable=False),
+    Column("dt", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("fed_event_region_dt", fed_event.c.region, fed_event.c.dt)
+
+#: Asynchronous operations (§1.2): Start stores the request, a background thread the result, Poll reads it.
+fed_operation = Table(
+    "fed_operation",
+    metadata,
+    Column("op_token", Text, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("params", JSONB, nullable=False),
+    Column("state", Text, nullable=False),  # QUEUED RUNNING COMPLETED FAILED
+    Column("result", JSONB),
+    Column("content", LargeBinary),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+#: НИЛ (§3.7), НР (§3.9) and legal representations (§3.8) the stand holds (set through its control API).
+fed_record = Table(
+    "fed_record",
+    metadata,
+    Column("record_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),  # nil, nr, legalrep
+    Column("data", JSONB, nullable=False),
+)
+
+#: The first answer to every write, once per externalRequestId: a repeat gets it again.
+fed_answer = Table(
+    "fed_answer",
+    metadata,
+    Column("external_request_id", Text, primary_key=True),
+    Column("method", Text, nullable=False),
+    Column("http_status", SmallInteger, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 

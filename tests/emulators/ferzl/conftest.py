@@ -1,8 +1,8 @@
 """A running ФЕРЗЛ emulator: its own database on the suite's PostgreSQL, a small seeded region, real HTTP.
 
-The emulator trusts a development CA made here; the hub's key (issued by that CA) signs the requests,
-the emulator's key signs the answers. Every answer a zeep client receives is also validated against the
-contract's schema, so an answer that breaks the contract fails the test that provoked it.
+The emulator speaks ФОМС's description v5.07 (versions 24.1.4 and 24.2.6); the stand's password is made
+under the test's var/ and the hub's client (``federal/mpi_client.py``) takes its token with it. The tests
+of ``test_ferzl_mpi.py`` validate every answer against the version's schema.
 """
 
 from __future__ import annotations
@@ -19,52 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import zeep
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from lxml import etree
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
-from zeep.plugins import Plugin
-from zeep.transports import Transport
 
 from rserz_soap.config import Settings
 from rserz_soap.db.engine import make_engine
 from rserz_soap.demo.load import region_reference_from_files
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl import store
-from rserz_soap.emulators.ferzl.app import FerzlApp, build_ferzl_app, schema_for
+from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.faults import Faults
+from rserz_soap.emulators.ferzl.mpi import MpiApp
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
-from rserz_soap.soap.faults import SOAP_ENV
 from rserz_soap.xmlsig import devpki
-from rserz_soap.xmlsig.keys import KeyPair, load_keypair
-from rserz_soap.xmlsig.trust import TrustStore
-from rserz_soap.xmlsig.wsse import sign_envelope
-from rserz_soap.xmlsig.zeep_plugin import WsseSigner
 
 N = 2_000
 SEED = 3
 SHARE = 0.05
-VERSION = "24.1.2"
-NS = f"urn:ferzl:mpi:types:{VERSION}"
-
-
-class ContractCheck(Plugin):  # type: ignore[misc]
-    """Validates every received Body element (answer or fault detail) against the served schema."""
-
-    def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> tuple[Any, Any]:
-        schema = schema_for(VERSION)
-        body = envelope.find(f"{{{SOAP_ENV}}}Body")
-        element = body[0]
-        if element.tag == f"{{{SOAP_ENV}}}Fault":
-            detail = element.find("detail")
-            element = detail[0] if detail is not None and len(detail) else None
-        if element is not None and not schema.validate(element):
-            raise AssertionError(f"the answer breaks the contract: {schema.error_log}")
-        return envelope, http_headers
 
 
 @dataclass
@@ -75,28 +48,11 @@ class Ferzl:
     settings: Settings
     reference: RegionReference
     planted: list[Planted]
-    app: FerzlApp
+    app: MpiApp
 
     @property
     def url(self) -> str:
         return f"{self.base}/ferzl"
-
-    def keypair(self, folder: str = "hub") -> KeyPair:
-        return load_keypair(self.pki / folder / "key.pem", self.pki / folder / "cert.pem")
-
-    def signer(self, keypair: KeyPair | None = None) -> WsseSigner:
-        cert = x509.load_pem_x509_certificate((self.pki / "ferzl" / "cert.pem").read_bytes())
-        return WsseSigner(
-            keypair or self.keypair(),
-            trust=TrustStore.from_pki_dir(self.pki),
-            expected_signers={cert.fingerprint(hashes.SHA256()).hex()},
-        )
-
-    def client(self, *, timeout: float = 20) -> Any:
-        transport = Transport(operation_timeout=timeout, timeout=timeout)
-        return zeep.Client(
-            f"{self.url}?wsdl", wsse=self.signer(), transport=transport, plugins=[ContractCheck()]
-        )
 
     def control(self, method: str, name: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -112,38 +68,13 @@ class Ferzl:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
 
-    def post(self, envelope: Any, *, sign: KeyPair | None = None) -> tuple[int, str, bytes]:
-        """POST an envelope as it is (signed with ``sign`` if given); (status, content type, body)."""
-        if sign is not None:
-            sign_envelope(envelope, sign)
-        req = urllib.request.Request(
-            self.url,
-            data=etree.tostring(envelope),
-            method="POST",
-            headers={"Content-Type": "text/xml; charset=utf-8"},
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, r.headers["Content-Type"], r.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.headers["Content-Type"], exc.read()
-
     def scalar(self, sql: str, **params: Any) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(text(sql), params).scalar()
 
-
-def envelope(element: Any) -> Any:
-    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
-    etree.SubElement(env, f"{{{SOAP_ENV}}}Body").append(element)
-    return env
-
-
-def fault_code(body: bytes) -> str:
-    root = etree.fromstring(body)
-    code = root.find(f".//{{{NS}}}fault/{{{NS}}}code")
-    assert code is not None, body[:500]
-    return str(code.text)
+    def scalar_list(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params).scalars())
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +91,7 @@ def ferzl(
     store.create_schema(engine)
     var = tmp_path_factory.mktemp("ferzlvar")
     devpki.init_pki(var / "pki", [devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)")])
-    ferzl_settings = dataclasses.replace(settings, var_dir=str(var), ferzl_api_version=VERSION)
+    ferzl_settings = dataclasses.replace(settings, var_dir=str(var))
     reference = region_reference_from_files(ferzl_settings)
     planted = seed_federal(engine, reference, N, SEED, share=SHARE, workers=0)
     app = build_ferzl_app(ferzl_settings, engine)

@@ -1,7 +1,7 @@
 """СМЭВ 3: the inbox of ЕГР ЗАГС pushes, newborns waiting for a policy, the hub's СФР requests
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05
 
 * ``smev_inbox``: every pushed ЗАГС request by its СМЭВ MessageID, stored before it applies; the act
@@ -11,7 +11,7 @@ Create Date: 2026-12-05
   no place in ``person``).
 * ``smev_request``: the СНИЛС requests sent to СФР and what their answers did.
 
-(down_revision is 0006 until the ФЕРЗЛ migration 0007 lands.)
+Revises 0007 (ФЕРЗЛ's tables).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
