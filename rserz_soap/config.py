@@ -16,6 +16,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RECONCILE_POLICIES = ("federal_wins", "review", "report")
 
 
+#: set by `rserz up` for its children: the folder their logs go to (runtime/logs.py)
+LOG_DIR_ENV = "RSERZ_LOG_DIR"
+
+
+def supervised_log_dir() -> Path | None:
+    """The log folder when the process runs under `rserz up`; None for a process on its own."""
+    folder = os.environ.get(LOG_DIR_ENV)
+    return Path(folder) if folder else None
+
+
 def _default_var_dir() -> str:
     """var/ of the source checkout (make run, make test); for an installed wheel, var/ in the current
     directory — never inside site-packages."""

@@ -57,28 +57,20 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _configure_logging(settings: Settings, command: str | None) -> None:
-    """Processes log to stderr; an operator command prints its result and keeps its log in var/log/.
+    """Processes log to stderr (or, under `rserz up`, to var/log/<process>.log with warnings on the
+    terminal); an operator command and `rserz up` itself print their result and keep their log in var/log/,
+    so the terminal shows the status or the startup, not Alembic's or the embedded server's chatter."""
+    from rserz_soap.runtime import logs
 
-    Only warnings and errors of an operator command reach the terminal, so `rserz status` shows the
-    status, not Alembic's or the embedded server's chatter.
-    """
-    if command in PROCESSES or command is None:
+    if command in PROCESSES and command != "up":
+        logs.configure_process("web" if command == "serve" else command, settings.log_level)
+        return
+    if command is None:
         logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
         return
-    root = logging.getLogger()
-    root.setLevel(settings.log_level)
-    terminal = logging.StreamHandler()
-    terminal.setLevel(logging.WARNING)
-    terminal.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root.addHandler(terminal)
-    try:
-        folder = settings.var_path / "log"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(folder / "rserz-cli.log", encoding="utf-8")
-    except OSError:  # a read-only var/: the terminal is all there is
-        return
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
+    logs.configure_command(
+        settings.var_path / "log", settings.log_level, "rserz-up.log" if command == "up" else "rserz-cli.log"
+    )
 
 
 @main.command()

@@ -20,7 +20,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from sqlalchemy import Engine
 
-from rserz_soap.config import Settings
+from rserz_soap.config import Settings, supervised_log_dir
 from rserz_soap.db.engine import make_engine
 from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import MOUNT, build_ferzl_app
@@ -130,6 +130,9 @@ class EmulatorServer(BaseApplication):  # type: ignore[misc]
         self.cfg.set("graceful_timeout", 10)
         self.cfg.set("keepalive", 5)
         self.cfg.set("accesslog", None)
+        folder = supervised_log_dir()
+        if folder is not None:  # under `rserz up`: gunicorn's own lines beside the process's log
+            self.cfg.set("errorlog", str(folder / "gunicorn-emulators.log"))
         self.cfg.set("proc_name", "rserz-emulators")
         self.cfg.set("control_socket", str(Path(s.var_dir) / "run" / "gunicorn-emulators.ctl"))
 

@@ -28,12 +28,17 @@ Say = Callable[[str], None]
 
 
 def import_nsi(engine: Engine, files: list[Path], say: Say = log.info) -> None:
+    """Import directory files; one line says what changed (each file's detail goes to the log)."""
+    loaded: list[str] = []
     for path in files:
         parsed = parse_nsi_file(path)
         with engine.begin() as conn:
             result = nsi_repo.import_file(conn, parsed)
         state = "already loaded" if result.already_loaded else f"{result.records} records"
-        say(f"НСИ {parsed.directory} {parsed.version or ''} ({path.name}): {state}")
+        log.info("НСИ %s %s (%s): %s", parsed.directory, parsed.version or "", path.name, state)
+        if not result.already_loaded:
+            loaded.append(f"{parsed.directory} {parsed.version or ''}".strip())
+    say(f"НСИ: {', '.join(loaded)} loaded" if loaded else f"НСИ: {len(files)} directories, all loaded before")
 
 
 def load_flk_directory(engine: Engine, say: Say = log.info) -> None:

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rserz_soap.config import Settings
+from rserz_soap.config import LOG_DIR_ENV, Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,26 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGTERM, self._handle)
         py = [sys.executable, "-m", "rserz_soap"]
-        self.children = [
+        logs = self.settings.var_path / "log"
+        self.env = {**self.env, LOG_DIR_ENV: str(logs)}  # children log to var/log/, warnings to the terminal
+        emulators = Child("emulators", [*py, "emulators"])  # ФЕРЗЛ and СМЭВ 3 stand-ins
+        self.children = [emulators]
+        emulators.start(self.env)
+        # The outside world first: the scheduler's first ticks call ФЕРЗЛ and СМЭВ, which must be serving by
+        # then (their first start seeds their own copy of the demo region).
+        waited = self._wait_for_emulators(emulators)
+        if waited is None:
+            self.stop()
+            return 1
+        self.say(f"emulators of ФЕРЗЛ and СМЭВ 3 ready after {waited:.0f} s")
+        self.children += [
             Child("web", [*py, "serve"]),
             Child("worker", [*py, "worker"]),
             Child("scheduler", [*py, "scheduler"]),
-            Child("emulators", [*py, "emulators"]),  # ФЕРЗЛ and СМЭВ 3 stand-ins on RSERZ_EMULATORS_PORT
         ]
-        for child in self.children:
+        for child in self.children[1:]:
             child.start(self.env)
-            self.say(f"started {child.name} (pid {child.process.pid if child.process else '?'})")
+        self.say(f"started web, worker and scheduler; their logs are in {logs}/")
         status = 0
         announced = False
         while not self._stopping:
@@ -103,6 +114,25 @@ class Supervisor:
                 child.start(self.env)
         self.stop()
         return status
+
+    def _wait_for_emulators(self, child: Child) -> float | None:
+        """Seconds until both emulators answer their health check; None if the child died or Ctrl-C."""
+        started = time.monotonic()
+        urls = [
+            f"{self.settings.ferzl_endpoint}/_control/health",
+            f"{self.settings.smev_endpoint}/_control/health",
+        ]
+        urls = [u for u in urls if u.startswith("http://127.0.0.1:")]  # real systems are not ours to wait for
+        while not self._stopping:
+            if child.process is not None and child.process.poll() is not None:
+                self.say(
+                    f"emulators exited with {child.process.returncode} while starting; see var/log/emulators.log"
+                )
+                return None
+            if all(_answers(u) for u in urls):
+                return time.monotonic() - started
+            time.sleep(0.3)
+        return None
 
     def stop(self) -> None:
         self.say("stopping…")
@@ -140,9 +170,15 @@ class Supervisor:
             self.say(line)
 
 
-def _healthy(settings: Settings) -> bool:
+def _answers(url: str) -> bool:
+    if not url.startswith("http://"):
+        return False
     try:
-        with urllib.request.urlopen(f"http://{settings.host}:{settings.port}/healthz", timeout=1) as r:
+        with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 — http:// only, checked above
             return bool(r.status == 200)
     except OSError:
         return False
+
+
+def _healthy(settings: Settings) -> bool:
+    return _answers(f"http://{settings.host}:{settings.port}/healthz")

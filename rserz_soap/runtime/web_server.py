@@ -9,7 +9,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from rserz_soap.config import Settings
+from rserz_soap.config import Settings, supervised_log_dir
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -32,6 +32,9 @@ class HubServer(BaseApplication):  # type: ignore[misc]
         self.cfg.set("graceful_timeout", 15)
         self.cfg.set("keepalive", 5)
         self.cfg.set("accesslog", None)
+        folder = supervised_log_dir()
+        if folder is not None:  # under `rserz up`: gunicorn's own lines beside the process's log
+            self.cfg.set("errorlog", str(folder / "gunicorn-web.log"))
         self.cfg.set("proc_name", "rserz-web")
         self.cfg.set("child_exit", _child_exit)
         # gunicornc's control socket lives with the hub's other runtime files, one per var/ (two hubs on one
