@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.federal import FederalPerson
-from rserz_soap.usecases import manual, reconcile
+from rserz_soap.usecases import identify, manual, reconcile
 from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 
 log = logging.getLogger(__name__)
@@ -90,24 +90,40 @@ def lookup(federal: Callable[[], PersonLookup], key: dict[str, Any], on: date | 
         return FederalAnswer(None, f"ФЕРЗЛ не настроен: {exc}")
 
 
+NAMES = ("fam", "im", "ot", "dr")
+
+
+def _names(fam: str | None, im: str | None, ot: str | None, dr: date | None) -> dict[str, str | None]:
+    def norm(v: str | None) -> str | None:
+        return v.strip().upper().replace("Ё", "Е") or None if v else None
+
+    return {"fam": norm(fam), "im": norm(im), "ot": norm(ot), "dr": dr.isoformat() if dr else None}
+
+
 def compare(uow: UnitOfWork, person_id: int, enp: str, federal: FederalPerson) -> list[FieldComparison]:
     """Every compared field of the regional and the federal card, the way reconciliation compares them
     (same normalisation, pinned fields as accepted deviations); the federal values are remembered, so the
     buffer flags a change that contradicts them and the manual change can offer them."""
     rows = reconcile.regional_rows(uow, enps=[enp], limit=1)
-    if not rows:
+    card = identify.person_data(uow, enp)
+    if not rows or card is None:
         return []
-    ours = rows[0].values
-    theirs = reconcile.federal_values(federal)
+    # reconciliation compares what the витрина carries; a card from getPersonData also has the name and
+    # the birth date, so the console compares those too
+    ours = {**_names(card.data.fam, card.data.im, card.data.ot, card.data.dr), **rows[0].values}
+    theirs = {**_names(federal.fam, federal.im, federal.ot, federal.dr), **reconcile.federal_values(federal)}
     pins = set(manual.pinned_fields(uow, person_id))
     out = []
-    for name in reconcile.FIELDS:
+    for name in (*NAMES, *reconcile.FIELDS):
         if ours[name] == theirs[name]:
             category = "equal"
         else:
             category = "accepted_deviation" if name in pins else "differs"
         out.append(FieldComparison(name, ours[name], theirs[name], category))
     manual.remember_federal(
-        uow, person_id, {n: federal.card_value(n) for n in reconcile.CORRECTABLE}, source="console"
+        uow,
+        person_id,
+        {n: federal.card_value(n) for n in (*NAMES, *reconcile.CORRECTABLE)},
+        source="console",
     )
     return out

@@ -116,7 +116,7 @@ class Overview:
                 "SELECT count(*), min(created_at),"
                 " (SELECT last_error FROM federal_push WHERE state = 'pending' AND last_error IS NOT NULL"
                 " ORDER BY entry_id DESC LIMIT 1),"
-                " (SELECT max(day) FROM federal_sync_day WHERE finished_at IS NOT NULL),"
+                " (SELECT min(done_until) FROM federal_event_window),"
                 " (SELECT count(*) FROM reconciliation_run WHERE state = 'running')"
                 " FROM federal_push WHERE state = 'pending'"
             )
