@@ -5,26 +5,38 @@
 Uses ``RSERZ_DATABASE_URL`` when set, else an embedded PostgreSQL under ``--var-dir`` (the seeding
 benchmark's folder by default, so a register seeded there is reused). An empty register is seeded first.
 
-Two measurements in the same run, on different persons of the same register:
+Measurements in the same run, on different persons of the same register:
 1. **baseline** — the operations' transitions stored directly (``apply_operation`` + ``persons.save``,
    one commit per chunk): the floor of writing versions, without ФЛК, the buffer or conflict checks;
-2. **registry** — the full path a participant's batch takes: receive (commit), then per record ФЛК,
-   conflicts, buffer states and trail, apply; chunked transactions with a savepoint per record.
+2. **registry, federal first** (the default since issue 5, and the production mode) — the whole path a
+   participant's batch takes: receive (commit), ФЛК, conflicts, buffer states and trail, then the
+   application to ФЕРЗЛ (the emulator, a separate process on this machine, over signed-free SOAP with a
+   token as ФОМС's document describes), ФЕРЗЛ's answer, and the apply with the ЕНП and policy ФЕРЗЛ formed.
+   Timed until every entry is final (applied or refused) — none left awaiting ФЕРЗЛ;
+3. **registry, federal first off** (an isolated stand) — the same without ФЕРЗЛ: apply at once.
 The figures go to the section "Register throughput" of docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import math
 import multiprocessing
+import os
 import random
+import signal
+import socket
+import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -44,10 +56,11 @@ from rserz_soap.demo.load import region_reference_from_nsi, seed_region  # noqa:
 from rserz_soap.domain.buffer import Submitter  # noqa: E402
 from rserz_soap.domain.operations import OperationContext, apply_operation  # noqa: E402
 from rserz_soap.domain.person import PersonCard  # noqa: E402
+from rserz_soap.federal.mpi_client import MpiClient  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
 from rserz_soap.runtime.services import running_services  # noqa: E402
-from rserz_soap.usecases import intake  # noqa: E402
+from rserz_soap.usecases import intake, outbox  # noqa: E402
 from rserz_soap.usecases.wiring import build_intake  # noqa: E402
 
 SECTION = "Register throughput"
@@ -106,18 +119,31 @@ def baseline(engine: Engine, plan: list[operations.PlannedOperation], region_cod
     return time.perf_counter() - started
 
 
-def _drain(args: tuple[str, int]) -> int:
-    """One worker process of the parallel run: process the buffer until nothing is left to take."""
-    url, _index = args
-    settings = dataclasses.replace(load_settings(), database_url=url)
+def _drain(args: tuple[str, int, bool, str | None, str]) -> int:
+    """One worker process: process the buffer and, federal first, push what waits for ФЕРЗЛ and apply its
+    answers, until nothing is left to do (what the hub's RQ jobs do, without the queue in between)."""
+    url, _index, federal_first, ferzl_url, var_dir = args
+    settings = dataclasses.replace(
+        load_settings(), database_url=url, federal_first=federal_first, ferzl_url=ferzl_url, var_dir=var_dir
+    )
     db = Database.connect(url, pool_size=1)
     configured = build_intake(db.unit_of_work(), settings)
-    done = 0
+    client = MpiClient.from_settings(settings, None, None) if federal_first else None
+    done = idle = 0
     while True:
         n = intake.process_pending(db.unit_of_work(), configured, limit=2_000)
+        sent = 0
+        if client is not None:
+            sent = outbox.push_pending(db.unit_of_work(), configured, client, limit=500).sent
+            waiting = len(outbox.pending_pushes(db.unit_of_work(), 1))
+        else:
+            waiting = 0
         done += n
-        if n == 0:
-            return done
+        if n == 0 and sent == 0:
+            if waiting == 0:
+                return done
+            idle += 1  # another worker holds the sender: wait for it
+            time.sleep(0.05)
 
 
 def run_registry(
@@ -126,6 +152,10 @@ def run_registry(
     plan: list[operations.PlannedOperation],
     submitters: dict[str, Submitter],
     workers: int,
+    *,
+    federal_first: bool,
+    ferzl_url: str | None,
+    var_dir: str,
 ) -> tuple[float, Counter[str]]:
     """Receive every СМО's batches, then process them with ``workers`` processes (RQ workers in the hub)."""
     db = Database(engine)
@@ -141,11 +171,12 @@ def run_registry(
             ids += intake.receive(
                 db.unit_of_work(), submitters[code], recs, batch_ref=f"bench-{code}-{i}"
             ).entry_ids
+    jobs = [(url, i, federal_first, ferzl_url, var_dir) for i in range(workers)]
     if workers == 1:
-        _drain((url, 0))
+        _drain(jobs[0])
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            pool.map(_drain, [(url, i) for i in range(workers)])
+            pool.map(_drain, jobs)
     seconds = time.perf_counter() - started
     with db.unit_of_work() as uow:
         results = uow.buffer.results(ids)
@@ -153,6 +184,46 @@ def run_registry(
     # refusals by their first error code and text (what a reader checks: only the planted bad records?)
     outcomes.update(f"refused: {r.comment[:70]}" for r in results if r.code_erp == "AE")
     return seconds, outcomes
+
+
+@contextlib.contextmanager
+def ferzl_emulator(urls: Any, var_dir: str, persons_count: int, seed: int) -> Iterator[str]:
+    """The ФЕРЗЛ emulator of `rserz emulators` on a free port, seeded (once per register) with the federal
+    copy of this register's population; yields its endpoint."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(
+        os.environ,
+        RSERZ_DATABASE_URL=urls.database_url,
+        RSERZ_REDIS_URL=urls.redis_url,
+        RSERZ_VAR_DIR=var_dir,
+        RSERZ_EMULATORS_PORT=str(port),
+        RSERZ_DEMO_PERSONS=str(persons_count),
+        RSERZ_DEMO_SEED=str(seed),
+        RSERZ_LOG_LEVEL="WARNING",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rserz_soap", "emulators"], env=env, start_new_session=True
+    )
+    endpoint = f"http://127.0.0.1:{port}/ferzl"
+    try:
+        deadline = time.monotonic() + 3600  # the first start seeds the federal copy of the whole register
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the emulators exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{endpoint}/_control/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        yield endpoint
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(engine)
         bootstrap.import_nsi(engine, bundled_files(), say=lambda _m: None)
         bootstrap.load_flk_directory(engine, say=lambda _m: None)
+        bootstrap.init_certificates(settings, engine, say=lambda _m: None)  # the emulators sign with them
         with engine.connect() as conn:
             count = conn.execute(select(func.count()).select_from(person)).scalar_one()
             reference = region_reference_from_nsi(conn, dt.date.today(), settings)
@@ -224,10 +296,40 @@ def main(argv: list[str] | None = None) -> int:
         base_s = baseline(engine, [p for p in base_plan if not p.expect_refusal], settings.region_code)
         base_n = sum(1 for p in base_plan if not p.expect_refusal)
 
-        half = len(plan) // 2
-        one_s, one_out = run_registry(engine, urls.database_url, plan[:half], submitters, 1)
-        two_s, two_out = run_registry(engine, urls.database_url, plan[half:], submitters, args.workers)
-        outcomes = one_out + two_out
+        third = len(plan) // 3
+        parts = [plan[:third], plan[third : 2 * third], plan[2 * third :]]
+        with ferzl_emulator(urls, args.var_dir, count, args.seed) as ferzl_url:
+            one_s, one_out = run_registry(
+                engine,
+                urls.database_url,
+                parts[0],
+                submitters,
+                1,
+                federal_first=True,
+                ferzl_url=ferzl_url,
+                var_dir=args.var_dir,
+            )
+            two_s, two_out = run_registry(
+                engine,
+                urls.database_url,
+                parts[1],
+                submitters,
+                args.workers,
+                federal_first=True,
+                ferzl_url=ferzl_url,
+                var_dir=args.var_dir,
+            )
+        off_s, off_out = run_registry(
+            engine,
+            urls.database_url,
+            parts[2],
+            submitters,
+            args.workers,
+            federal_first=False,
+            ferzl_url=None,
+            var_dir=args.var_dir,
+        )
+        outcomes = one_out + two_out + off_out
         engine.dispose()
     top = sorted(
         ((k.removeprefix("refused: "), n) for k, n in outcomes.items() if k.startswith("refused: ")),
@@ -236,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     codes = {k: n for k, n in outcomes.items() if not k.startswith("refused: ")}
 
     base_rate = base_n / base_s
-    one_rate, two_rate = half / one_s, (len(plan) - half) / two_s
+    n1, n2, n3 = (len(p) for p in parts)
+    one_rate, two_rate, off_rate = n1 / one_s, n2 / two_s, n3 / off_s
     mix = ", ".join(f"{k} {w:.0%}" for k, w in operations.MIX)
     body = f"""
 Measured {dt.date.today().isoformat()} on {machine()}, embedded PostgreSQL 18 unless RSERZ_DATABASE_URL is set.
@@ -245,8 +348,13 @@ Command: `python bench/bench_registry.py --persons {args.persons} --ops {args.op
 | path | operations | seconds | operations/s |
 |---|---:|---:|---:|
 | baseline: transitions + versioned bulk save, no ФЛК/buffer, 1 process | {base_n:,} | {base_s:.1f} | {base_rate:,.0f} |
-| registry: receive → ФЛК → conflicts → buffer → apply, 1 worker | {half:,} | {one_s:.1f} | {one_rate:,.0f} |
-| registry: the same, {args.workers} workers draining the buffer together | {len(plan) - half:,} | {two_s:.1f} | **{two_rate:,.0f}** |
+| registry, federal first: receive → ФЛК → conflicts → buffer → ФЕРЗЛ application → answer → apply, 1 worker | {n1:,} | {one_s:.1f} | {one_rate:,.0f} |
+| registry, federal first: the same, {args.workers} workers | {n2:,} | {two_s:.1f} | **{two_rate:,.0f}** |
+| registry, federal first off (isolated stand): receive → ФЛК → conflicts → buffer → apply, {args.workers} workers | {n3:,} | {off_s:.1f} | {off_rate:,.0f} |
+
+Ratio of the whole path ({args.workers} workers) to the baseline: {two_rate / base_rate:.2f}. The ФЕРЗЛ emulator runs on
+the same machine (one gunicorn worker with threads), so it takes CPU from the hub's workers; every outcome
+above is final (applied or refused), none awaiting ФЕРЗЛ.
 
 Operation mix: {mix}. Outcomes: {codes}.
 Most frequent refusals: {"; ".join(f"{c} ×{n}" for c, n in top) or "none"}.
