@@ -119,10 +119,10 @@ def baseline(engine: Engine, plan: list[operations.PlannedOperation], region_cod
     return time.perf_counter() - started
 
 
-def _drain(args: tuple[str, int, bool, str | None, str]) -> int:
+def _drain(args: tuple[str, int, bool, str | None, str, int]) -> int:
     """One worker process: process the buffer and, federal first, push what waits for ФЕРЗЛ and apply its
     answers, until nothing is left to do (what the hub's RQ jobs do, without the queue in between)."""
-    url, _index, federal_first, ferzl_url, var_dir = args
+    url, _index, federal_first, ferzl_url, var_dir, lanes = args
     settings = dataclasses.replace(
         load_settings(), database_url=url, federal_first=federal_first, ferzl_url=ferzl_url, var_dir=var_dir
     )
@@ -134,7 +134,7 @@ def _drain(args: tuple[str, int, bool, str | None, str]) -> int:
         n = intake.process_pending(db.unit_of_work(), configured, limit=2_000)
         sent = 0
         if client is not None:
-            sent = outbox.push_pending(db.unit_of_work(), configured, client, limit=500).sent
+            sent = outbox.push_pending(db.unit_of_work(), configured, client, limit=500, lanes=lanes).sent
             waiting = len(outbox.pending_pushes(db.unit_of_work(), 1))
         else:
             waiting = 0
@@ -171,7 +171,7 @@ def run_registry(
             ids += intake.receive(
                 db.unit_of_work(), submitters[code], recs, batch_ref=f"bench-{code}-{i}"
             ).entry_ids
-    jobs = [(url, i, federal_first, ferzl_url, var_dir) for i in range(workers)]
+    jobs = [(url, i, federal_first, ferzl_url, var_dir, workers) for i in range(workers)]
     if workers == 1:
         _drain(jobs[0])
     else:

@@ -166,6 +166,14 @@ class Settings:
         default=30.0,
         metadata={"env": "RSERZ_FERZL_TIMEOUT", "doc": "seconds to wait for one ФЕРЗЛ answer"},
     )
+    ferzl_push_lanes: int = field(
+        default=2,
+        metadata={
+            "env": "RSERZ_FERZL_PUSH_LANES",
+            "doc": "parallel senders of applications to ФЕРЗЛ (entries split by person, so each person's "
+            "changes keep their order); one RQ worker runs one lane at a time",
+        },
+    )
     ferzl_breaker_reset: float = field(
         default=30.0,
         metadata={

@@ -73,16 +73,13 @@ class FederalPushes:
             .on_conflict_do_nothing(index_elements=["entry_id"])
         )
 
-    def pending(self, limit: int) -> list[int]:
-        """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in)."""
-        return list(
-            self._conn.execute(
-                select(federal_push.c.entry_id)
-                .where(federal_push.c.state == "pending")
-                .order_by(federal_push.c.entry_id)
-                .limit(limit)
-            ).scalars()
-        )
+    def pending(self, limit: int, *, lane: int = 0, lanes: int = 1) -> list[int]:
+        """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in), of one lane: a
+        person's entries are always in the lane of their person id, a new person's (no id yet) in lane 0."""
+        q = select(federal_push.c.entry_id).where(federal_push.c.state == "pending")
+        if lanes > 1:
+            q = q.where(func.mod(func.coalesce(federal_push.c.person_id, 0), lanes) == lane)
+        return list(self._conn.execute(q.order_by(federal_push.c.entry_id).limit(limit)).scalars())
 
     def get(self, entry_id: int) -> PushRow:
         r = self._conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()

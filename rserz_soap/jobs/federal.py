@@ -61,7 +61,12 @@ def push_pending() -> dict[str, int]:
         if not settings.federal_first:
             return {}
         client = MpiClient.from_settings(settings, redis, db)
-        report = outbox.push_pending(db.unit_of_work(), build_intake(db.unit_of_work(), settings), client)
+        report = outbox.push_pending(
+            db.unit_of_work(),
+            build_intake(db.unit_of_work(), settings),
+            client,
+            lanes=settings.ferzl_push_lanes,
+        )
     if report.sent or report.not_sent:
         log.info("ФЕРЗЛ applications: %s", report)
     return {k: v for k, v in vars(report).items() if k != "formed"}
@@ -131,6 +136,11 @@ def resume_stale_reconciliations() -> list[int]:
 
 
 def scheduled_push() -> dict[str, int]:
+    job = get_current_job()
+    if job is not None:  # the other lanes to workers that are free (a fixed id each: one waiting at a time)
+        lanes = load_settings().ferzl_push_lanes
+        for lane in range(1, lanes):
+            _enqueue_once(job.connection, push_pending, f"rserz-ferzl-push-lane-{lane}", delay=0)
     try:
         return push_pending()
     except FederalUnavailable as exc:
@@ -150,17 +160,23 @@ def scheduled_sync() -> list[dict[str, Any]]:
 
 def _retry_later(func: Any, job_id: str) -> None:
     job = get_current_job()
-    if job is None:
-        return
+    if job is not None:
+        _enqueue_once(job.connection, func, job_id, delay=RETRY_INTERVALS[0])
+
+
+def _enqueue_once(connection: Any, func: Any, job_id: str, *, delay: int) -> None:
+    """Enqueue ``func`` under a fixed id unless that job is already waiting or running."""
     try:
-        existing = Job.fetch(job_id, connection=job.connection)
+        existing = Job.fetch(job_id, connection=connection)
     except NoSuchJobError:
         existing = None
     if existing is not None and existing.get_status(refresh=True) in _WAITING:
         return
-    Queue(queues.FEDERAL, connection=job.connection).enqueue_in(
-        timedelta(seconds=RETRY_INTERVALS[0]), func, job_id=job_id, retry=retry()
-    )
+    queue = Queue(queues.FEDERAL, connection=connection)
+    if delay:
+        queue.enqueue_in(timedelta(seconds=delay), func, job_id=job_id, retry=retry())
+    else:
+        queue.enqueue(func, job_id=job_id, retry=retry())
 
 
 _WAITING = (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED)

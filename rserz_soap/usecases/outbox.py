@@ -94,10 +94,10 @@ class PushReport:
     formed: list[str] = field(default_factory=list)  # ЕНП ФЕРЗЛ formed or kept for the applications
 
 
-def pending_pushes(uow: UnitOfWork, limit: int = 1000) -> list[int]:
-    """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in)."""
+def pending_pushes(uow: UnitOfWork, limit: int = 1000, *, lane: int = 0, lanes: int = 1) -> list[int]:
+    """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in), of one sender lane."""
     with uow:
-        return uow.outbox.pending(limit)
+        return uow.outbox.pending(limit, lane=lane, lanes=lanes)
 
 
 def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
@@ -239,34 +239,46 @@ def federal_unreachable(uow: UnitOfWork, entry_id: int, error: str) -> None:
 
 
 def push_pending(
-    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, *, limit: int = 1000
+    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, *, limit: int = 1000, lanes: int = 1
 ) -> PushReport:
-    """Send up to ``limit`` waiting entries; one sender at a time (a second one returns at once)."""
-    with uow.exclusive(SENDER_LOCK) as alone:
-        if not alone:
-            return PushReport()
-        report = PushReport()
-        for entry_id in pending_pushes(uow, limit):
-            push = prepare_push(uow, intake, entry_id)
-            if push is None:
-                report.not_sent += 1
-                continue
-            try:
-                answer = send(federal, push, intake.region_okato)
-            except FederalUnavailable as exc:
-                federal_unreachable(uow, entry_id, str(exc))
-                log.warning("ФЕРЗЛ push of entry %s: %s; the entry waits", entry_id, exc)
-                raise
-            report.sent += 1
-            result = federal_answered(uow, intake, entry_id, answer)
-            if answer.accepted:
-                report.accepted += 1
-                if answer.formed is not None:
-                    report.formed.append(answer.formed.enp)
-            else:
-                report.rejected += 1
-                log.info("ФЕРЗЛ rejected entry %s: %s (%s)", entry_id, answer.text, result.state)
-        return report
+    """Send up to ``limit`` waiting entries of the first sender lane no other process holds.
+
+    The entries are split into ``lanes`` by person (``FederalPushes.pending``): one sender per lane at a time,
+    so a person's changes still reach ФЕРЗЛ one after another in the order they were accepted, while several
+    workers overlap their waits for ФЕРЗЛ's answers. A caller that finds every lane busy returns at once.
+    """
+    for lane in range(lanes):
+        with uow.exclusive(SENDER_LOCK, lane) as alone:
+            if alone:
+                return _push_lane(uow, intake, federal, limit, lane, lanes)
+    return PushReport()
+
+
+def _push_lane(
+    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, limit: int, lane: int, lanes: int
+) -> PushReport:
+    report = PushReport()
+    for entry_id in pending_pushes(uow, limit, lane=lane, lanes=lanes):
+        push = prepare_push(uow, intake, entry_id)
+        if push is None:
+            report.not_sent += 1
+            continue
+        try:
+            answer = send(federal, push, intake.region_okato)
+        except FederalUnavailable as exc:
+            federal_unreachable(uow, entry_id, str(exc))
+            log.warning("ФЕРЗЛ push of entry %s: %s; the entry waits", entry_id, exc)
+            raise
+        report.sent += 1
+        result = federal_answered(uow, intake, entry_id, answer)
+        if answer.accepted:
+            report.accepted += 1
+            if answer.formed is not None:
+                report.formed.append(answer.formed.enp)
+        else:
+            report.rejected += 1
+            log.info("ФЕРЗЛ rejected entry %s: %s (%s)", entry_id, answer.text, result.state)
+    return report
 
 
 def _rsmo(rec: OperationRecord) -> int | None:

@@ -359,3 +359,43 @@ def test_a_vs_is_converted_as_the_document_says_never_issued_anew(small_stand: S
             {"e": enp, "n": vs_number},
         ).one()
     assert old.vpolis == 2 and old.dstop is not None and old.stop_reason == 8  # kept, closed: reissued
+
+
+def test_senders_share_the_work_by_person_and_each_person_keeps_their_order(small_stand: Stand) -> None:
+    """Two lanes: a person's entries are in one lane (in order), new persons in lane 0; while one sender
+    holds lane 0 a second sender takes lane 1, and a third finds nothing free."""
+    stand = small_stand
+    registry = _registry(stand)
+    enps = []
+    for _ in range(4):  # four known persons
+        _submit(stand, _new_person_record())
+        enps += registry.push_pending(stand.client()).formed
+    changes = []
+    for enp in enps:  # two changes each, in order: a document, then another
+        card = _card(stand, enp)
+        for k in (1, 2):
+            doc = builders.passport(docser="45 97", docnum=f"{k}{enp[-5:]}", docdate=date(2025, 3, 10 + k))
+            rec = builders.record(
+                "П040", enp=enp, policy=None, dvizit=date(2025, 4, k), person=card.data, documents=(doc,)
+            )
+            changes.append((enp, _submit(stand, rec)))
+    newcomer = _submit(stand, _new_person_record())
+    ids = [r.entry_id for _, r in changes]
+    lanes = {lane: outbox.pending_pushes(registry.uow(), lane=lane, lanes=2) for lane in (0, 1)}
+    assert sorted(lanes[0] + lanes[1]) == sorted([*ids, newcomer.entry_id])
+    assert newcomer.entry_id in lanes[0]
+    for enp, _ in changes:  # both changes of a person in one lane, the earlier first
+        mine = [r.entry_id for e, r in changes if e == enp]
+        lane = 0 if mine[0] in lanes[0] else 1
+        assert [i for i in lanes[lane] if i in mine] == mine
+    with registry.uow().exclusive(outbox.SENDER_LOCK, 0) as held:
+        assert held
+        second = registry.push_pending(stand.client(), lanes=2)
+        assert second.sent == len(lanes[1])  # it took lane 1 only
+        with registry.uow().exclusive(outbox.SENDER_LOCK, 1) as held_too:
+            assert held_too
+            assert registry.push_pending(stand.client(), lanes=2).sent == 0  # both lanes busy: returns
+    rest = registry.push_pending(stand.client(), lanes=2)
+    assert rest.sent == len(lanes[0])
+    for enp in enps:  # the later document won: the changes were applied in order
+        assert stand.ferzl_scalar("SELECT doc_num FROM fed_person WHERE enp = :e", e=enp) == f"2{enp[-5:]}"
