@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = dataclasses.replace(load_settings(), var_dir=args.var_dir, log_level="WARNING")
     with running_services(settings) as urls:
         settings = dataclasses.replace(settings, database_url=urls.database_url, redis_url=urls.redis_url)
-        engine = make_engine(urls.database_url)
+        engine = make_engine(urls.database_url, pre_ping=False)  # as the web app
         migrate.upgrade(engine)
         bootstrap.import_nsi(engine, bundled_files(), say=lambda _m: None)
         bootstrap.load_flk_directory(engine, say=lambda _m: None)

@@ -84,6 +84,10 @@ class TrustStore:
                 raise ValueError(f"CRL of {crl.issuer.rfc4514_string()} is not signed by a trusted CA")
             self._crls.setdefault(_fingerprint(issuer), []).append(crl)
         self._warned: set[tuple[bytes, dt.datetime]] = set()
+        # what does not depend on the time of the check: the issuer a certificate verifies under and its key
+        # usage; one chain verification per certificate for the life of this store (a CRL reload makes a
+        # new store), not per request
+        self._checked: dict[bytes, x509.Certificate | TrustError] = {}
 
     @classmethod
     def from_pki_dir(cls, path: str | os.PathLike[str], *, require_crl: bool = False) -> TrustStore:
@@ -123,15 +127,34 @@ class TrustStore:
         signing time when an archived message is re-checked)."""
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError("`at` must be timezone-aware")
-        issuer = self._issuer_of(cert)
-        if issuer is None:
-            raise TrustError("untrusted_issuer", f"{cert.issuer.rfc4514_string()} is not a trusted CA")
+        issuer = self._static_checks(cert)
         if at < cert.not_valid_before_utc:
             raise TrustError("not_yet_valid", f"valid from {cert.not_valid_before_utc.isoformat()}")
         if at > cert.not_valid_after_utc:
             raise TrustError("expired", f"expired {cert.not_valid_after_utc.isoformat()}")
         self._check_revocation(cert, issuer, at)
-        _check_key_usage(cert)
+
+    def _static_checks(self, cert: x509.Certificate) -> x509.Certificate:
+        """The issuer ``cert`` verifies under, its key usage checked — remembered per certificate."""
+        key = _fingerprint(cert)
+        known = self._checked.get(key)
+        if known is None:
+            try:
+                issuer = self._issuer_of(cert)
+                if issuer is None:
+                    raise TrustError(
+                        "untrusted_issuer", f"{cert.issuer.rfc4514_string()} is not a trusted CA"
+                    )
+                _check_key_usage(cert)
+                known = issuer
+            except TrustError as exc:
+                known = exc
+            if len(self._checked) >= _CHECKED_MAX:  # bounded: a flood of self-made certificates
+                self._checked.clear()
+            self._checked[key] = known
+        if isinstance(known, TrustError):
+            raise TrustError(known.code, known.message)
+        return known
 
     def _issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
         for ca in self._cas:
@@ -161,6 +184,9 @@ class TrustStore:
             log.warning(
                 "CRL of %s is stale (nextUpdate %s); still using it", crl.issuer.rfc4514_string(), next_update
             )
+
+
+_CHECKED_MAX = 10_000
 
 
 def _optional_ca_dirs(root: Path) -> list[Path]:
