@@ -166,6 +166,32 @@ class Settings:
         default=30.0,
         metadata={"env": "RSERZ_FERZL_TIMEOUT", "doc": "seconds to wait for one ФЕРЗЛ answer"},
     )
+    iszl_url: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_ISZL_URL",
+            "doc": "the ИСЗЛ's notification endpoint; unset = the bundled emulator at "
+            "http://127.0.0.1:<emulators port>/iszl",
+        },
+    )
+    iszl_events: str = field(
+        default="NEW_INSURED,SMO_CHANGED,DEATH,DEATH_CANCELLED,SUSPENDED,ENDED,ATTACHMENT",
+        metadata={
+            "env": "RSERZ_ISZL_EVENTS",
+            "doc": "event kinds pushed to the ИСЗЛ (comma-separated; CHANGED adds every other change)",
+        },
+    )
+    iszl_cert: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_ISZL_CERT",
+            "doc": "the ИСЗЛ's certificate its answers must be signed with; unset = var/pki/iszl/cert.pem "
+            "when present, else any certificate the hub's CAs trust",
+        },
+    )
+    iszl_timeout: float = field(
+        default=30.0, metadata={"env": "RSERZ_ISZL_TIMEOUT", "doc": "seconds to wait for the ИСЗЛ's answer"}
+    )
     ferzl_push_lanes: int = field(
         default=2,
         metadata={
@@ -326,6 +352,10 @@ class Settings:
     @property
     def ferzl_endpoint(self) -> str:
         return self.ferzl_url or f"http://127.0.0.1:{self.emulators_port}/ferzl"
+
+    @property
+    def iszl_endpoint(self) -> str:
+        return self.iszl_url or f"http://127.0.0.1:{self.emulators_port}/iszl"
 
     @property
     def smev_endpoint(self) -> str:

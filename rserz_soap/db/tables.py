@@ -978,3 +978,16 @@ smev_request = Table(
     Index("ix_smev_request_person", "person_id"),
     comment="requests the hub sent through СМЭВ (СФР СНИЛС) and what their answers did",
 )
+
+
+# --- outbound feeds: how far each consumer (the ИСЗЛ) has been served ---------------------------------------
+
+feed_cursor = Table(
+    "feed_cursor",
+    metadata,
+    Column("name", String(32), primary_key=True, comment="the consumer, e.g. iszl"),
+    Column("position", BigInteger, nullable=False, comment="change_journal.feed_seq delivered up to"),
+    Column("delivered", BigInteger, nullable=False, server_default=text("0"), comment="events sent so far"),
+    Column("updated_at", TIMESTAMP(timezone=True), server_default=func.now()),
+    Column("last_error", Text, comment="why the last attempt failed; NULL after a success"),
+)

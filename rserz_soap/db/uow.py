@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from rserz_soap.db.accounts import Accounts
 from rserz_soap.db.attachments import Attachments
 from rserz_soap.db.buffer import BufferEntries
+from rserz_soap.db.cursors import Cursors
 from rserz_soap.db.disclosures import Disclosures
 from rserz_soap.db.engine import make_engine
 from rserz_soap.db.exchange import ExchangeJournal
@@ -249,6 +250,10 @@ class UnitOfWork:
     @property
     def nsi(self) -> Nsi:
         return self._repo(Nsi)
+
+    @property
+    def cursors(self) -> Cursors:
+        return self._repo(Cursors)
 
     @property
     def disclosures(self) -> Disclosures:

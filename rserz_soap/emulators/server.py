@@ -24,6 +24,9 @@ from rserz_soap.config import Settings, supervised_log_dir
 from rserz_soap.db.engine import make_engine
 from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import MOUNT, build_ferzl_app
+from rserz_soap.emulators.iszl.app import MOUNT as ISZL_MOUNT
+from rserz_soap.emulators.iszl.app import IszlApp, prepare_iszl
+from rserz_soap.emulators.iszl.store import iszl_database_url
 from rserz_soap.emulators.smev3 import store as smev_store
 from rserz_soap.emulators.smev3.app import MOUNT as SMEV_MOUNT
 from rserz_soap.emulators.smev3.app import build_smev_app
@@ -43,6 +46,7 @@ def emulators_app(settings: Settings, hub_database_url: str) -> Callable[..., It
     smev = build_smev_app(settings, smev_engine)
     if settings.demo_persons > 0:
         smev.start_demo_ticker(settings.smev_demo_events_per_hour)
+    iszl = IszlApp(settings, make_engine(iszl_database_url(hub_database_url), application_name="rserz-iszl"))
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -50,7 +54,12 @@ def emulators_app(settings: Settings, hub_database_url: str) -> Callable[..., It
             return ferzl(environ, start_response)
         if path == SMEV_MOUNT or path.startswith(SMEV_MOUNT + "/"):
             return smev(environ, start_response)
-        body = b"emulators of the outside world: /ferzl (?wsdl, /ferzl/_control/health), /smev3 (?wsdl, /smev3/_control/health)\n"
+        if path == ISZL_MOUNT or path.startswith(ISZL_MOUNT + "/"):
+            return iszl(environ, start_response)
+        body = (
+            b"emulators of the outside world: /ferzl (?wsdl, /ferzl/_control/health),"
+            b" /smev3 (?wsdl, /smev3/_control/health), /iszl (?wsdl, /iszl/_control/health)\n"
+        )
         status = "200 OK" if path in ("", "/") else "404 Not Found"
         start_response(
             status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
@@ -144,5 +153,10 @@ def serve_emulators(settings: Settings, hub_database_url: str) -> None:
     """Prepare the emulators' data, then serve them on 127.0.0.1:``settings.emulators_port``."""
     prepare_ferzl(settings, hub_database_url).dispose()
     prepare_smev(settings, hub_database_url).dispose()
+    iszl_url = iszl_database_url(hub_database_url)
+    store.ensure_database(iszl_url)
+    iszl_engine = make_engine(iszl_url, application_name="rserz-iszl-prepare")
+    prepare_iszl(iszl_engine)
+    iszl_engine.dispose()
     (Path(settings.var_dir) / "run").mkdir(parents=True, exist_ok=True)
     EmulatorServer(settings, hub_database_url).run()

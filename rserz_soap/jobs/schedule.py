@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, federal, housekeeping, queues, smev, snapshots
+from rserz_soap.jobs import buffer, federal, housekeeping, iszl, queues, smev, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -14,6 +14,7 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(buffer.drain, queues.DEFAULT, interval=60, job_timeout=1800)
     scheduler.register(buffer.publish_feed, queues.DEFAULT, interval=10, job_timeout=300)
     scheduler.register(federal.scheduled_push, queues.FEDERAL, interval=30, job_timeout=1800)
+    scheduler.register(iszl.deliver_events, queues.DEFAULT, interval=10, job_timeout=600)
     scheduler.register(federal.scheduled_sync, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
     scheduler.register(smev.scheduled_zags, queues.SMEV, interval=30, job_timeout=1800)

@@ -39,6 +39,7 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
             "buffer      " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "empty"),
             *_federal(engine, settings),
             *_smev(engine, settings, redis if rd.ok else None),
+            _iszl(engine, settings),
         ]
     lines.append(_trust(settings))
     if rd.ok:
@@ -64,6 +65,18 @@ def _trust(settings: Settings) -> str:
         return f"trust       BROKEN — every SOAP request is refused: {exc}"
     stale = store.stale_crls(dt.datetime.now(dt.UTC))
     return "trust       " + (f"CRL stale (the CA has not published): {'; '.join(stale)}" if stale else "ok")
+
+
+def _iszl(engine: Engine, settings: Settings) -> str:
+    """The ИСЗЛ's pushes: how far it has been served, what waits, why the last attempt failed."""
+    from rserz_soap.db.uow import Database
+    from rserz_soap.usecases import iszl
+
+    position, last, error = iszl.state(Database(engine).reading())
+    waiting = f"{last - position} published changes to look at" if last > position else "up to date"
+    return f"ИСЗЛ        {settings.iszl_endpoint}: served up to {position}, {waiting}" + (
+        f"; last attempt failed: {error}" if error else ""
+    )
 
 
 def _smev(engine: Engine, settings: Settings, redis: Redis | None) -> list[str]:

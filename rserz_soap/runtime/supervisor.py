@@ -85,7 +85,7 @@ class Supervisor:
         if waited is None:
             self.stop()
             return 1
-        self.say(f"emulators of ФЕРЗЛ and СМЭВ 3 ready after {waited:.0f} s")
+        self.say(f"emulators of ФЕРЗЛ, СМЭВ 3 and ИСЗЛ ready after {waited:.0f} s")
         self.children += [
             Child("web", [*py, "serve"]),
             Child("worker", [*py, "worker"]),
@@ -121,6 +121,7 @@ class Supervisor:
         urls = [
             f"{self.settings.ferzl_endpoint}/_control/health",
             f"{self.settings.smev_endpoint}/_control/health",
+            f"{self.settings.iszl_endpoint}/_control/health",
         ]
         urls = [u for u in urls if u.startswith("http://127.0.0.1:")]  # real systems are not ours to wait for
         while not self._stopping:
@@ -164,6 +165,8 @@ class Supervisor:
             f"  ФЕРЗЛ    {s.ferzl_endpoint}?wsdl" + ("" if s.ferzl_url else "  (emulator)"),
             f"  СМЭВ 3   {s.smev_endpoint}?wsdl"
             + ("" if s.smev_url else "  (emulator, ЗАГС and СФР behind it)"),
+            f"  ИСЗЛ     {s.iszl_endpoint}?wsdl"
+            + ("" if s.iszl_url else "  (emulator; the hub pushes events to it)"),
             f"  PKI      {s.pki_dir}",
             "Ctrl-C stops everything.",
         ):

@@ -18,7 +18,7 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
 
 
 def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
-    from rserz_soap.jobs import buffer, federal, smev, snapshots
+    from rserz_soap.jobs import buffer, federal, iszl, smev, snapshots
 
     jobs = build_scheduler(redis_conn).get_jobs()
     assert [j.func for j in jobs] == [
@@ -26,6 +26,7 @@ def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
         buffer.drain,
         buffer.publish_feed,
         federal.scheduled_push,
+        iszl.deliver_events,
         federal.scheduled_sync,
         federal.resume_stale_reconciliations,
         smev.scheduled_zags,

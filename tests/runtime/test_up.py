@@ -114,7 +114,12 @@ def test_up_serves_healthz_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
     assert "Traceback" not in out, out
     startup = out[: out.index("Ctrl-C stops everything.")].splitlines()
     assert len(startup) <= 30, "\n".join(startup)
-    assert "emulators of ФЕРЗЛ and СМЭВ 3 ready" in out and "/ferzl?wsdl" in out and "/smev3?wsdl" in out
+    assert (
+        "emulators of ФЕРЗЛ, СМЭВ 3 and ИСЗЛ ready" in out
+        and "/ferzl?wsdl" in out
+        and "/smev3?wsdl" in out
+        and "/iszl?wsdl" in out
+    )
     assert (var / "log" / "worker.log").stat().st_size > 0 and (var / "log" / "rserz-up.log").exists()
 
     # A second start reuses var/: no new region, same CA.

@@ -1,0 +1,1 @@
+"""The hub's side of the regional information-support system (ИСЗЛ): the notifications it is pushed."""
