@@ -28,7 +28,8 @@ DATA = (
     "rserz_soap/data/nsi/F003.xml",
     "rserz_soap/data/flk/errors.xml",
     "rserz_soap/admin/templates/base.html",
-    "rserz_soap/emulators/ferzl/contract/ferzl.wsdl",
+    "rserz_soap/emulators/ferzl/contract/xsd/commonTypes.xsd",
+    "rserz_soap/iszl/contract/iszl.wsdl",
     "rserz_soap/emulators/smev3/contract/smev-message-exchange.wsdl",
 )
 

@@ -179,7 +179,12 @@ def test_up_serves_the_smev_emulator_and_the_demo_deaths_and_births_flow_on_the_
         while time.monotonic() < deadline:
             text = _status(var)
             line = next((x for x in text.splitlines() if "ЗАГС inbox:" in x), "")
-            if "applied" in line and "newborns waiting for a policy 0;" not in line:
+            # the poll's own note (last poll …) is written just after its transaction: wait for both
+            if (
+                "applied" in line
+                and "newborns waiting for a policy 0;" not in line
+                and "last poll 20" in text
+            ):
                 break
             time.sleep(5)
         assert "СМЭВ 3      http://127.0.0.1:" in text and "circuit closed" in text, text
