@@ -52,7 +52,11 @@ class Settings:
     )
     redis_url: str | None = field(
         default=None,
-        metadata={"env": "RSERZ_REDIS_URL", "doc": "Redis URL; unset = embedded server under var/"},
+        metadata={
+            "env": "RSERZ_REDIS_URL",
+            "doc": "Redis URL (redis://…, or redis+sentinel://host:26379,host2:26379/<service>/<db> to follow "
+            "the primary through Sentinel); unset = embedded server under var/",
+        },
     )
     var_dir: str = field(
         default_factory=_default_var_dir,

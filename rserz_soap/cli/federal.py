@@ -111,12 +111,11 @@ def reconcile_cancel(ctx: Context, run_id: int, actor: str) -> None:
 
 
 def _mpi(settings: Settings, urls: ServiceUrls, engine: Engine | None = None) -> Any:
-    from redis import Redis
-
     from rserz_soap.federal.mpi_client import MpiClient
+    from rserz_soap.jobs.redis_conn import redis_from_url
 
     return MpiClient.from_settings(
-        settings, Redis.from_url(urls.redis_url), Database(engine) if engine is not None else None
+        settings, redis_from_url(urls.redis_url), Database(engine) if engine is not None else None
     )
 
 
@@ -125,13 +124,12 @@ def _uow(engine: Engine) -> UnitOfWork:
 
 
 def _drive(settings: Settings, urls: ServiceUrls, engine: Engine, run_id: int, here: bool) -> None:
-    from redis import Redis
-
     from rserz_soap.jobs.federal import enqueue_reconciliation
+    from rserz_soap.jobs.redis_conn import redis_from_url
     from rserz_soap.usecases import reconcile as rec
 
     if not here:
-        job = enqueue_reconciliation(Redis.from_url(urls.redis_url), run_id)
+        job = enqueue_reconciliation(redis_from_url(urls.redis_url), run_id)
         click.echo(f"queued as job {job.id}; follow it with: rserz reconcile status {run_id}")
         return
     reconciler = rec.Reconciler(_uow(engine), _mpi(settings, urls, engine), settings.region_okato)

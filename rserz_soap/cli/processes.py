@@ -37,13 +37,13 @@ def emulators(ctx: Context) -> None:
 @pass_ctx
 def worker(ctx: Context, burst: bool) -> None:
     """Run an RQ worker on every queue of the hub, in priority order."""
-    from redis import Redis
     from rq import Worker
 
     from rserz_soap.jobs import queues
+    from rserz_soap.jobs.redis_conn import redis_from_url
 
     with _connected(ctx.settings) as (_settings, urls, _engine):
-        conn = Redis.from_url(urls.redis_url)
+        conn = redis_from_url(urls.redis_url)
         # with its scheduler: RQ retries with intervals (the federal jobs') wait in Redis, not in a process
         Worker(list(queues.ALL), connection=conn, name=f"rserz-worker-{os.getpid()}").work(
             burst=burst, with_scheduler=True
@@ -54,9 +54,8 @@ def worker(ctx: Context, burst: bool) -> None:
 @pass_ctx
 def scheduler(ctx: Context) -> None:
     """Run the scheduler that enqueues the hub's periodic jobs."""
-    from redis import Redis
-
+    from rserz_soap.jobs.redis_conn import redis_from_url
     from rserz_soap.jobs.schedule import build_scheduler
 
     with _connected(ctx.settings) as (_settings, urls, _engine):
-        build_scheduler(Redis.from_url(urls.redis_url)).start()  # type: ignore[no-untyped-call]
+        build_scheduler(redis_from_url(urls.redis_url)).start()  # type: ignore[no-untyped-call]

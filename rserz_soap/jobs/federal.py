@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from redis import Redis
 from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -23,6 +22,7 @@ from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.jobs import queues
+from rserz_soap.jobs.redis_conn import redis_from_url
 from rserz_soap.usecases import federal_events, outbox, reconcile
 from rserz_soap.usecases.federal_port import FederalUnavailable
 from rserz_soap.usecases.wiring import build_intake
@@ -47,7 +47,7 @@ def _resources() -> Iterator[tuple[Settings, Database, Any]]:
         "workers get their URLs from rserz up or the environment"
     )
     db = Database.connect(settings.database_url, pool_size=2)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_from_url(settings.redis_url)
     try:
         yield settings, db, redis
     finally:

@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
 from rserz_soap.jobs import queues
+from rserz_soap.jobs.redis_conn import redis_from_url
 from rserz_soap.smev.client import SmevClient
 from rserz_soap.smev.gateway import SfrGateway, ZagsGateway
 from rserz_soap.usecases import snils, zags
@@ -48,7 +49,7 @@ def _resources() -> Iterator[tuple[Settings, Database, Redis]]:
         "workers get their URLs from rserz up or the environment"
     )
     db = Database.connect(settings.database_url, pool_size=2)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_from_url(settings.redis_url)
     try:
         yield settings, db, redis
     finally:

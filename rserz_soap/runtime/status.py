@@ -12,12 +12,13 @@ from rserz_soap.db.tables import buffer_entry, nsi_version, participant, person
 from rserz_soap.db.uow import Database
 from rserz_soap.jobs import queues
 from rserz_soap.jobs.housekeeping import HEARTBEAT_KEY
+from rserz_soap.jobs.redis_conn import redis_from_url
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.web import health
 
 
 def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
-    redis = Redis.from_url(urls.redis_url, socket_timeout=2)
+    redis = redis_from_url(urls.redis_url, socket_timeout=2)
     pg, rd = health.check_postgres(Database(engine)), health.check_redis(redis)
     lines = [
         f"PostgreSQL  {'ok' if pg.ok else 'DOWN ' + str(pg.error)}  {urls.database_url}",

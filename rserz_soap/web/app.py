@@ -16,6 +16,7 @@ from rserz_soap.admin import ConsoleDeps, create_console
 from rserz_soap.config import Settings, load_settings
 from rserz_soap.db.uow import Database
 from rserz_soap.federal.mpi_client import MpiClient
+from rserz_soap.jobs.redis_conn import redis_from_url
 from rserz_soap.soap.faults import FaultCode, SoapFault, fault_bytes
 from rserz_soap.web import health, metrics
 
@@ -68,7 +69,7 @@ def create_app(
         application_name="rserz-web",
         pre_ping=False,
     )
-    rds = redis_client or redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    rds = redis_client or redis_from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["rserz"] = {"settings": settings, "db": db, "redis": rds}
 
     @app.before_request
