@@ -294,11 +294,26 @@ def _counts(hub: Hub) -> dict[str, int]:
         return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in COUNTED}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_a_hostile_request_gets_its_coded_fault_and_changes_nothing(hub: Hub, case: Case) -> None:
-    service = case.service or (
-        "identification" if case.raw or case.file is None else _service((CORPUS / case.file).read_text())
-    )
+ENDPOINTS = ("identification", "register", "attachment", "changes")
+
+
+def _targets(case: Case) -> list[str]:
+    """A case whose body names no operation (a whole hostile envelope, a generated one) is sent to every
+    SOAP endpoint: the XML gate stands in front of each; an operation's case goes to its own service."""
+    if case.service:
+        return [case.service]
+    if case.raw or case.file is None:
+        return list(ENDPOINTS)
+    return [_service((CORPUS / case.file).read_text())]
+
+
+TARGETED = [(case, service) for case in CASES for service in _targets(case)]
+
+
+@pytest.mark.parametrize(("case", "service"), TARGETED, ids=[f"{c.name} → {s}" for c, s in TARGETED])
+def test_a_hostile_request_gets_its_coded_fault_and_changes_nothing(
+    hub: Hub, case: Case, service: str
+) -> None:
 
     def send(data: bytes) -> requests.Response:
         return requests.request(
