@@ -210,16 +210,11 @@ def _xlsx(raw: bytes, name: str, limits: Limits) -> tuple[Any, list[dict[str, An
             raise MilitaryFileError(FILE_UNREADABLE, f"{name}: пустой лист")
         columns = _columns(list(first), name, limits)
         rows: list[dict[str, Any]] = []
-        blank_run = 0
-        for line in lines:
+        for seen, line in enumerate(lines, start=1):
+            if seen > limits.max_rows:  # blank rows count too: a sheet padded to a million rows is refused
+                raise MilitaryFileError(FILE_TOO_LARGE, f"{name}: более {limits.max_rows} строк на листе")
             if not any(v not in (None, "") for v in line):
-                blank_run += 1
-                if blank_run > 1000:  # a sheet padded with empty rows: the list has ended
-                    break
                 continue
-            blank_run = 0
-            if len(rows) >= limits.max_rows:
-                raise MilitaryFileError(FILE_TOO_LARGE, f"{name}: более {limits.max_rows} строк")
             rows.append({c: _cell(line[i] if i < len(line) else None) for c, i in columns.items()})
     finally:
         book.close()
