@@ -187,6 +187,9 @@ def _apply(
         )
         return pid, "applied" if result.changed else "kept_pinned", f"kateg {card.data.kateg} → {kateg}"
     if action == ev.SUSPENSION:
+        if card.status is Status.INSURED and _active(fed) is not None:
+            # ФЕРЗЛ holds an active policy again (a военкомат's discharge list restored it since): stale
+            return pid, "unchanged", "ФЕРЗЛ's card holds an active policy now: the suspension was lifted"
         return pid, suspend(uow, pid, _day(event), f"ФЕРЗЛ:{event.event}", reason), None
     if action == ev.END:
         return pid, end_insurance(uow, pid, _day(event), reason), None

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from rserz_soap.cli import main
 from rserz_soap.db.participants import register_certificate
 from rserz_soap.files.military import HEADER_COLUMNS, ROW_COLUMNS
+from rserz_soap.usecases import federal_events
 from rserz_soap.xmlsig import devpki
 from rserz_soap.xmlsig.trust import TrustStore
 from rserz_soap.xmlsig.zeep_plugin import WsseSigner
@@ -184,7 +185,18 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     assert status(second, START - timedelta(days=1)).INSURED is True
     assert status(second, TODAY).INSURED is False and status(second, TODAY).STATUS == "suspended"
 
-    # 5. the discharge list again changes nothing
+    # 5. ФЕРЗЛ's own events of both lists (ПРИОСТ, ВОССТ) taken afterwards: they confirm, never undo
+    versions = _counts(stand)["person_version"]
+    for feed in federal_events.FEEDS:
+        federal_events.pull(stand.uow(), stand.client(), stand.settings.region_okato, today=TODAY, feed=feed)
+    taken = stand.hub_scalar(
+        "SELECT string_agg(event || ':' || outcome, ',' ORDER BY event) FROM federal_event"
+    )
+    assert taken == "ВОССТ:unchanged,ПРИОСТ:unchanged,ПРИОСТ:unchanged", taken
+    assert _counts(stand)["person_version"] == versions
+    assert status(first, TODAY).INSURED is True and status(second, TODAY).INSURED is False
+
+    # 6. the discharge list again changes nothing
     before = _counts(stand)
     assert "repeat" in _run(stand, str(discharge), "--out", str(tmp_path / "again")).output
     assert _counts(stand) == before
