@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from rserz_soap.db.notices import NewCorrection
 from rserz_soap.db.persons import VersionMeta
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain import federal_events as ev
@@ -329,7 +330,8 @@ def resume(
 ) -> str:
     """Insurance resumed from ``on`` after military service (ВОССТ, §3.3.1 case 2): a new open period with
     the same ЕНП and the СМО of the suspended period — the policy ФЕРЗЛ formed (``formed``), else the
-    suspended one reopened. The СМО sees the new period in its changes (``getChanges``).
+    suspended one reopened. The СМО is told by its RECLIST (``getCorrections``) and sees the new period in
+    its changes (``getChanges``).
 
     ``unchanged`` when it was resumed from ``on`` already; ``not_suspended`` when the insurance is not
     suspended; ``review`` for a dead, merged or annulled person."""
@@ -364,7 +366,13 @@ def resume(
         meta = VersionMeta(
             operation, source, source, on, actor=ACTOR if source == "ferzl" else source, reason=reason[:500]
         )
-        uow.persons.save(stored, after, meta)
+        saved = uow.persons.save(stored, after, meta)
+        # RECLIST: the insurer learns that the fund restored its insured person's policy
+        uow.notices.add_correction(
+            NewCorrection(
+                new.smo_code, person_id, saved.version_id, operation, 1, None, f"с {on}: {reason}"[:500]
+            )
+        )
         return "applied"
 
 

@@ -89,7 +89,10 @@ def _row(kind: str, p: Any, *, number: str, start: date | None, end: date | None
 
 
 def _counts(stand: Stand) -> dict[str, int]:
-    tables = ("person_version", "stop_list_entry", "buffer_entry", "idempotency_key", "insurance_period")
+    tables = (
+        "person_version", "stop_list_entry", "buffer_entry", "idempotency_key", "insurance_period",
+        "correction_entry",
+    )  # fmt: skip
     out = {t: int(stand.hub_scalar(f"SELECT count(*) FROM {t}")) for t in tables}
     out["fed_event"] = int(stand.ferzl_scalar("SELECT count(*) FROM fed_event"))
     return out
@@ -168,6 +171,14 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     assert stand.ferzl_scalar(
         "SELECT event FROM fed_event WHERE enp = :e ORDER BY event_id DESC", e=first.enp
     ) == "ВОССТ"  # fmt: skip
+    assert (
+        stand.hub_scalar(
+            "SELECT count(*) FROM correction_entry WHERE person_id = :p AND smo_code = :s AND tip_op = 'ВОССТ'",
+            p=first.id,
+            s=first.smo_code,
+        )
+        == 1
+    )  # fmt: skip  (RECLIST: the СМО is told its insured person's policy was restored)
 
     # 4. what a participant sees: insured, suspended, insured again — the same ЕНП and СМО
     client = _status_client(hub)
