@@ -4,7 +4,7 @@ Every form is untrusted: the XML goes through the hardened parser (no DTD, no en
 DOCTYPE is refused whole); a CSV is UTF-8 (a BOM allowed) or windows-1251, ``;``-separated, and text with
 control characters is refused as a wrong encoding; an XLSX is opened only after its ZIP directory was
 checked (entries, uncompressed size, ratio — a zip bomb never inflates) and its XML parts were seen to carry
-no DOCTYPE, then read by openpyxl in read-only mode with a row limit. A file that fails raises
+no DOCTYPE anywhere, then read by openpyxl (itself on defusedxml) in read-only mode with a row limit. A file that fails raises
 :class:`~rserz_soap.domain.military.MilitaryFileError` with its code; a row that fails becomes a row error.
 
 The protocol CSV never starts a cell with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a
@@ -191,11 +191,8 @@ def _xlsx(raw: bytes, name: str, limits: Limits) -> tuple[Any, list[dict[str, An
     if total > limits.max_unzipped:
         raise MilitaryFileError(FILE_TOO_LARGE, f"{name}: {total} байт после распаковки")
     for info in infos:
-        if info.filename.lower().endswith((".xml", ".rels")):
-            with archive.open(info) as part:
-                start = part.read(65536)
-            if b"<!DOCTYPE" in start.upper() or b"<!ENTITY" in start.upper():
-                raise MilitaryFileError(FILE_HOSTILE, f"{name}: DOCTYPE в {info.filename}")
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and _declares_dtd(archive, info):
+            raise MilitaryFileError(FILE_HOSTILE, f"{name}: DOCTYPE в {info.filename}")
     from openpyxl import load_workbook
 
     try:
@@ -219,6 +216,19 @@ def _xlsx(raw: bytes, name: str, limits: Limits) -> tuple[Any, list[dict[str, An
     finally:
         book.close()
     return _flat(rows, name)
+
+
+def _declares_dtd(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """A DOCTYPE or an entity declaration anywhere in the part (comments may push it far from the start;
+    inside a cell it would be escaped, so a match is never text). Read in chunks, inflated once."""
+    tail = b""
+    with archive.open(info) as part:
+        while chunk := part.read(1 << 20):
+            window = (tail + chunk).upper()
+            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                return True
+            tail = window[-16:]
+    return False
 
 
 def _cell(value: Any) -> str | date | None:

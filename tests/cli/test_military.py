@@ -222,6 +222,6 @@ def test_a_file_refused_as_a_whole_changes_nothing_and_exits_2(mil_stand: Stand,
     assert _counts(mil_stand) == before
 
 
-def test_help_names_the_layout() -> None:
-    result = CliRunner().invoke(main, ["military", "import", "--help"])
+def test_help_names_the_layout(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["military", "import", "--help"], env={"RSERZ_VAR_DIR": str(tmp_path)})
     assert result.exit_code == 0 and "protocol" in result.output and "--out" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date
 from pathlib import Path
 
@@ -156,3 +157,34 @@ def test_the_protocol_csv_never_starts_a_cell_with_a_formula(tmp_path: Path) -> 
     xml = files.protocol_xml(protocol)
     assert b"<CODE>MIL-107</CODE>" in xml and b"<BUFFER_ENTRY>7</BUFFER_ENTRY>" in xml
     assert files.protocol_name(protocol, "csv") == "MILP_4501_12_2026_20261201.csv"
+
+
+def test_an_xml_list_in_windows_1251_reads_by_its_declaration() -> None:
+    raw = _xml(ROWS).decode().replace('encoding="UTF-8"', 'encoding="windows-1251"').encode("cp1251")
+    assert (
+        files.read_list(raw, "l.xml", today=TODAY).rows
+        == files.read_list(_xml(ROWS), "u.xml", today=TODAY).rows
+    )
+
+
+def test_a_doctype_hidden_behind_a_long_comment_in_an_xlsx_part_is_found(tmp_path: Path) -> None:
+    import zipfile
+
+    good = _xlsx([[*r[:4], *r[4:]] for r in ROWS])
+    src = zipfile.ZipFile(io.BytesIO(good))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                pad = b"<!--" + os.urandom(1 << 20).hex().encode() + b"-->"  # 2 MB, not compressible
+                data = (
+                    b'<?xml version="1.0"?>'
+                    + pad
+                    + b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                    + data
+                )
+            z.writestr(info.filename, data)
+    with pytest.raises(mil.MilitaryFileError) as err:
+        files.read_list(out.getvalue(), "x.xlsx", today=TODAY)
+    assert err.value.code == mil.FILE_HOSTILE
