@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -88,3 +89,31 @@ def military_import(ctx: Context, file: Path, out: Path | None, fmt: str | None,
     counts = ", ".join(f"{k} {v}" for k, v in sorted(protocol.counts.items())) or "no rows"
     click.echo(f"{'repeat: nothing changed; ' if protocol.repeat else ''}{counts}")
     click.echo(f"protocol: {target}")
+
+
+@military.command("resolve")
+@click.argument("entry_id", type=int)
+@click.option("--person", "person_id", type=int, help="the register's person the row is about")
+@click.option("--dismiss", is_flag=True, help="reject the row: it changes nothing")
+@click.option("--reason", required=True, help="why (kept in the buffer's trail)")
+@click.option("--actor", default=lambda: os.environ.get("USER", "operator"), show_default="$USER")
+@pass_ctx
+def military_resolve(
+    ctx: Context, entry_id: int, person_id: int | None, dismiss: bool, reason: str, actor: str
+) -> None:
+    """Settle a held row of a военкомат list (a buffer entry awaiting review, BUFFER_ENTRY in the protocol):
+    apply it to --person (ФЕРЗЛ first, then the register, as the import would have), or --dismiss it."""
+    from rserz_soap.usecases import military as usecase
+
+    if dismiss == (person_id is not None):
+        raise click.UsageError("give exactly one of --person and --dismiss")
+    with _connected(ctx.settings) as (settings, urls, engine):
+        from rserz_soap.cli.federal import _mpi, _uow
+
+        federal = _mpi(settings, urls, engine) if settings.federal_first else None
+        try:
+            status = usecase.resolve(_uow(engine), federal, entry_id, person_id, actor=actor, reason=reason)
+        except usecase.NotHeld as exc:
+            click.echo(f"refused: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"buffer entry {entry_id}: {status}")

@@ -37,7 +37,7 @@ from typing import Protocol
 
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain import military as mil
-from rserz_soap.domain.buffer import State, Submitter, Trail
+from rserz_soap.domain.buffer import ACCEPTED_CODE, REJECTED_CODE, State, Submitter, Trail
 from rserz_soap.domain.civil import CivilDocument, CivilPerson
 from rserz_soap.domain.codec import decode, encode
 from rserz_soap.domain.federal import FederalAnswer, MilitaryService, PersonFacts, PolicyApplication
@@ -180,6 +180,120 @@ def import_list(
     return protocol
 
 
+# -- an operator settles a held row -------------------------------------------------------------------------
+
+
+class NotHeld(ValueError):
+    """The buffer entry is not a военкомат row awaiting an operator."""
+
+
+def resolve(
+    uow: UnitOfWork,
+    federal: MilitaryPort | None,
+    entry_id: int,
+    person_id: int | None,
+    *,
+    actor: str,
+    reason: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Apply a held row to the person an operator found (ФЕРЗЛ first, then the register), or dismiss it
+    (``person_id`` None); the entry ends applied or rejected. Returns the row's new status."""
+    from rserz_soap.usecases import review
+
+    with uow:
+        entry = uow.buffer.get(entry_id)
+    if entry is None or entry.state is not State.AWAITING_REVIEW or "military_kind" not in entry.record.extra:
+        raise NotHeld(f"buffer entry {entry_id} is not a военкомат row awaiting review")
+    if person_id is None:
+        review.reject(uow, entry_id, actor=actor, reason=reason)
+        return mil.ST_REJECTED
+    row, header = _held_row(entry.record)
+    with uow:
+        card = uow.persons.load(person_id).card
+    doc = card.main_document()
+    if doc is not None:  # ФЕРЗЛ is told the person as the register holds them, not as the list misspelt them
+        d = card.data
+        row = replace(row, fam=d.fam, im=d.im, ot=d.ot, dr=d.dr, doctype=doc.doctype, docser=doc.docser,
+                      docnum=doc.docnum, snils=d.ss)  # fmt: skip
+    m = _Row(row, person_id, "operator", card)
+    refusal: str | None = None
+    formed = None
+    if row.kind is mil.Kind.ENTERING:
+        refused = _federal_suspend(
+            federal, header, [m], lambda _: None, 0.2, 3000, sleep, suffix=f"|{entry_id}"
+        )
+        refusal = refused.get(row.n)
+    elif card.status is Status.SUSPENDED:
+        answer = _federal_restore(federal, header, m, suffix=f"|{entry_id}")
+        if answer is not None and not answer.accepted:
+            refusal = answer.text
+        formed = answer.formed if answer is not None else None
+    why = f"{reason}; {_reason(header, row)}"
+    if refusal is None:
+        if row.kind is mil.Kind.ENTERING:
+            assert row.start is not None
+            outcome = federal_events.suspend(uow, person_id, row.start, Op.P025.value, why, ACTOR)
+        else:
+            assert row.end is not None
+            outcome = federal_events.resume(uow, person_id, row.end, formed, "ВОССТ", why, ACTOR)
+        if outcome not in ("applied", "unchanged"):
+            refusal = mil.MESSAGES[mil.NOT_SUSPENDED if outcome == "not_suspended" else mil.STATUS_FORBIDS]
+    with uow:
+        locked = uow.buffer.lock_one(entry_id)
+        if locked.state is not State.AWAITING_REVIEW:
+            raise NotHeld(f"buffer entry {entry_id} was decided meanwhile")
+        trail = Trail(entry_id, State.AWAITING_REVIEW)
+        work = Work.of(locked, actor=actor, review_done=True, reason=reason)
+        if refusal is not None:
+            trail.move(State.REJECTED, actor, f"{reason}: {refusal}"[:500])
+            comment = f"Не применено: {refusal}"
+            settle(uow, [Outcome(work, trail, card, REJECTED_CODE, comment, [], reject_reason=comment)])
+            return mil.ST_REFUSED
+        trail.move(State.ACCEPTED, actor, reason)
+        trail.move(State.APPLIED, actor, None)
+        after = uow.persons.load(person_id).card
+        status = mil.ST_SUSPENDED if row.kind is mil.Kind.ENTERING else mil.ST_RESUMED
+        settle(
+            uow,
+            [
+                Outcome(
+                    work,
+                    trail,
+                    after,
+                    ACCEPTED_CODE,
+                    mil.MESSAGES[mil.SUSPENDED if status == mil.ST_SUSPENDED else mil.RESUMED],
+                    [],
+                )
+            ],
+        )
+        return status
+
+
+def _held_row(record: OperationRecord) -> tuple[mil.ServiceRow, mil.ListHeader]:
+    """The row and its list back from a held buffer entry (``_record``)."""
+    x = record.extra
+    code, number, when = x["military_list"].split("|")
+    doc = record.documents[0]
+    p = record.person
+    row = mil.ServiceRow(
+        record.n_rec,
+        mil.Kind(x["military_kind"]),
+        p.fam,
+        p.im,
+        p.ot,
+        p.dr,
+        doc.doctype,
+        doc.docser,
+        doc.docnum,
+        p.ss,
+        date.fromisoformat(x["service_start"]) if x.get("service_start") else None,
+        date.fromisoformat(x["service_end"]) if x.get("service_end") else None,
+        p.w,
+    )
+    return row, mil.ListHeader(code, number, date.fromisoformat(when))
+
+
 # -- matching -----------------------------------------------------------------------------------------------
 
 
@@ -221,6 +335,8 @@ def _federal_suspend(
     poll_seconds: float,
     max_polls: int,
     sleep: Callable[[float], None],
+    *,
+    suffix: str = "",
 ) -> dict[int, str]:
     """suspendOmsPolicy for the list's matched persons entering service; row → ФЕРЗЛ's refusal."""
     if federal is None or not entering:
@@ -240,7 +356,7 @@ def _federal_suspend(
         )
         for m in entering
     ]
-    request_id = str(uuid.uuid5(mil.LIST_NAMESPACE, f"{header.key}|suspend"))
+    request_id = str(uuid.uuid5(mil.LIST_NAMESPACE, f"{header.key}|suspend{suffix}"))
     progress(f"ФЕРЗЛ suspendOmsPolicy: {len(persons)} лиц")
     token = federal.suspend(request_id, persons)
     results = None
@@ -259,7 +375,9 @@ def _federal_suspend(
     return refused
 
 
-def _federal_restore(federal: MilitaryPort | None, header: mil.ListHeader, m: _Row) -> FederalAnswer | None:
+def _federal_restore(
+    federal: MilitaryPort | None, header: mil.ListHeader, m: _Row, *, suffix: str = ""
+) -> FederalAnswer | None:
     """submitPolicyApplication 2/3 (restore unchanged) from the service's end, the same ЕНП and СМО."""
     if federal is None:
         return None
@@ -281,7 +399,7 @@ def _federal_restore(federal: MilitaryPort | None, header: mil.ListHeader, m: _R
         enp=card.enp or last.enp,
         snils=d.ss,
     )
-    request_id = str(uuid.uuid5(mil.LIST_NAMESPACE, f"{header.key}|resume|{row.n}"))
+    request_id = str(uuid.uuid5(mil.LIST_NAMESPACE, f"{header.key}|resume|{row.n}{suffix}"))
     return federal.submit_application(request_id, app)
 
 

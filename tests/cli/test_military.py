@@ -107,14 +107,15 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     mil_stand: Stand, hub: Hub, tmp_path: Path
 ) -> None:
     stand = mil_stand
-    first, second = _conscripts(stand, 2)
+    first, second, third = _conscripts(stand, 3)
     stranger = SimpleNamespace(**(vars(first) | {"fam": "Неизвестный", "docnum": "999999", "ss": None}))
     hostile = SimpleNamespace(**(vars(first) | {"fam": "=cmd|' /C calc'!A0", "docnum": "888888"}))
+    misspelt = SimpleNamespace(**(vars(third) | {"fam": third.fam + "ий", "docnum": "777777", "ss": None}))
 
     # 1. the spring call-up: two persons the register knows, one it does not, one row with a formula
     entering = [
         _row("призыв", p, number="В-1", start=START, end=START + timedelta(days=364))
-        for p in (first, second, stranger, hostile)
+        for p in (first, second, stranger, hostile, misspelt)
     ]
     out = io.StringIO(newline="")
     csv.writer(out, delimiter=";", lineterminator="\r\n").writerows([COLUMNS, *entering])
@@ -122,15 +123,16 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     listing.write_bytes(out.getvalue().encode("cp1251"))
     result = _run(stand, str(listing), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert "suspended 2" in result.output and "held 1" in result.output and "rejected 1" in result.output
+    assert "suspended 2" in result.output and "held 2" in result.output and "rejected 1" in result.output
     protocol = tmp_path / "out" / f"MILP_4501_В-1_{TODAY:%Y%m%d}.csv"
     lines = list(csv.reader(io.StringIO(protocol.read_text("utf-8")), delimiter=";"))
     by_n = {r[0]: r for r in lines[3:]}
-    assert [by_n[n][1:3] for n in "1234"] == [
+    assert [by_n[n][1:3] for n in "12345"] == [
         ["suspended", "MIL-200"],
         ["suspended", "MIL-200"],
         ["held", "MIL-210"],
         ["rejected", "MIL-107"],
+        ["held", "MIL-210"],
     ]
     assert "=cmd" not in protocol.read_text("utf-8").replace("'=cmd", "")  # never a formula a sheet would run
     held_entry = int(by_n["3"][6])
@@ -148,6 +150,29 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
         assert stand.hub_scalar(
             "SELECT count(*) FROM stop_list_entry WHERE enp = :e AND stop_date = :d", e=p.enp, d=START
         ) == 1  # fmt: skip
+
+    # an operator settles the held rows: the misspelt one is the third person, the stranger is nobody
+    env = {k: v for k, v in stand.env().items() if k.startswith("RSERZ_")}
+    resolve = [
+        "military",
+        "resolve",
+        by_n["5"][6],
+        "--person",
+        str(third.id),
+        "--reason",
+        "опечатка в списке",
+    ]
+    done = CliRunner().invoke(main, resolve, env=env)
+    assert done.exit_code == 0 and "suspended" in done.output, done.output
+    assert stand.hub_scalar(f"SELECT state FROM buffer_entry WHERE id = {by_n['5'][6]}") == "applied"
+    assert stand.ferzl_scalar(
+        "SELECT event FROM fed_event WHERE enp = :e ORDER BY event_id DESC", e=third.enp
+    ) == "ПРИОСТ"  # fmt: skip
+    again_resolved = CliRunner().invoke(main, resolve, env=env)
+    assert again_resolved.exit_code == 1 and "not a военкомат row awaiting review" in again_resolved.output
+    dismiss = ["military", "resolve", str(held_entry), "--dismiss", "--reason", "не наш житель"]
+    assert CliRunner().invoke(main, dismiss, env=env).exit_code == 0
+    assert stand.hub_scalar(f"SELECT state FROM buffer_entry WHERE id = {held_entry}") == "rejected"
 
     # 2. the same list again: the first protocol, nothing changes anywhere
     before = _counts(stand)
@@ -195,6 +220,7 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     assert status(first, TODAY).INSURED is True
     assert status(second, START - timedelta(days=1)).INSURED is True
     assert status(second, TODAY).INSURED is False and status(second, TODAY).STATUS == "suspended"
+    assert status(third, START - timedelta(days=1)).INSURED is True and status(third, TODAY).INSURED is False
 
     # 5. ФЕРЗЛ's own events of both lists (ПРИОСТ, ВОССТ) taken afterwards: they confirm, never undo
     versions = _counts(stand)["person_version"]
@@ -203,7 +229,7 @@ def test_a_list_suspends_and_a_later_one_resumes_as_get_insurance_status_shows(
     taken = stand.hub_scalar(
         "SELECT string_agg(event || ':' || outcome, ',' ORDER BY event) FROM federal_event"
     )
-    assert taken == "ВОССТ:unchanged,ПРИОСТ:unchanged,ПРИОСТ:unchanged", taken
+    assert taken == "ВОССТ:unchanged,ПРИОСТ:unchanged,ПРИОСТ:unchanged,ПРИОСТ:unchanged", taken
     assert _counts(stand)["person_version"] == versions
     assert status(first, TODAY).INSURED is True and status(second, TODAY).INSURED is False
 
