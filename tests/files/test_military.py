@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -188,3 +189,13 @@ def test_a_doctype_hidden_behind_a_long_comment_in_an_xlsx_part_is_found(tmp_pat
     with pytest.raises(mil.MilitaryFileError) as err:
         files.read_list(out.getvalue(), "x.xlsx", today=TODAY)
     assert err.value.code == mil.FILE_HOSTILE
+
+
+def test_the_layout_documents_an_example_that_reads() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "military.md").read_text("utf-8")
+    example = doc.split("```xml\n", 1)[1].split("```", 1)[0]
+    lst = files.read_list(example.encode(), "docs/military.md", today=TODAY)
+    assert lst.errors == () and [r.kind for r in lst.rows] == [mil.Kind.ENTERING]
+    assert set(files.ROW_COLUMNS + files.HEADER_COLUMNS) <= {
+        w.strip("`") for w in doc.split() if w.startswith("`")
+    }
