@@ -196,6 +196,4 @@ def test_the_layout_documents_an_example_that_reads() -> None:
     example = doc.split("```xml\n", 1)[1].split("```", 1)[0]
     lst = files.read_list(example.encode(), "docs/military.md", today=TODAY)
     assert lst.errors == () and [r.kind for r in lst.rows] == [mil.Kind.ENTERING]
-    assert set(files.ROW_COLUMNS + files.HEADER_COLUMNS) <= {
-        w.strip("`") for w in doc.split() if w.startswith("`")
-    }
+    assert set(files.ROW_COLUMNS + files.HEADER_COLUMNS) <= set(re.findall(r"`([A-Z_]+)`", doc))
