@@ -47,11 +47,13 @@ def military_import(ctx: Context, file: Path, out: Path | None, fmt: str | None,
     the ЕНП kept, the СМО's STOPLIST). Leaving: ФЕРЗЛ restores the policy (application 2/3), the register
     reopens it from the end date with the same ЕНП and СМО. Unmatched or ambiguous rows go to the buffer
     for review. Importing the same list again changes nothing and writes the first protocol again.
-    Exit status: 0 the list was taken (row errors are in the protocol), 2 the file was refused as a whole.
+    Exit status: 0 the list was taken (row errors are in the protocol), 2 the file was refused as a whole,
+    3 ФЕРЗЛ could not answer (nothing is lost: import the same list again).
     """
     from rserz_soap.domain.military import MilitaryFileError
     from rserz_soap.files import military as files
     from rserz_soap.usecases import military as usecase
+    from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 
     raw = file.read_bytes()
     try:
@@ -80,6 +82,9 @@ def military_import(ctx: Context, file: Path, out: Path | None, fmt: str | None,
         except usecase.ListConflict as exc:
             click.echo(f"refused: {exc}", err=True)
             sys.exit(2)
+        except (FederalUnavailable, FederalError) as exc:
+            click.echo(f"ФЕРЗЛ: {exc}; no protocol stored — run the same list again later", err=True)
+            sys.exit(3)
     form = fmt or ("xml" if lst.source_format == "xml" else "csv")
     body = files.protocol_xml(protocol) if form == "xml" else files.protocol_csv(protocol, encoding=encoding)
     target_dir = out or file.parent
@@ -104,6 +109,7 @@ def military_resolve(
     """Settle a held row of a военкомат list (a buffer entry awaiting review, BUFFER_ENTRY in the protocol):
     apply it to --person (ФЕРЗЛ first, then the register, as the import would have), or --dismiss it."""
     from rserz_soap.usecases import military as usecase
+    from rserz_soap.usecases.federal_port import FederalError, FederalUnavailable
 
     if dismiss == (person_id is not None):
         raise click.UsageError("give exactly one of --person and --dismiss")
@@ -116,4 +122,7 @@ def military_resolve(
         except usecase.NotHeld as exc:
             click.echo(f"refused: {exc}", err=True)
             sys.exit(1)
+        except (FederalUnavailable, FederalError) as exc:
+            click.echo(f"ФЕРЗЛ: {exc}; the row is still held — try again later", err=True)
+            sys.exit(3)
     click.echo(f"buffer entry {entry_id}: {status}")
