@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
+from rserz_soap.db.idempotency import Claim
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain import military as mil
 from rserz_soap.domain.buffer import ACCEPTED_CODE, REJECTED_CODE, State, Submitter, Trail
@@ -108,7 +109,11 @@ def import_list(
     progress(
         f"строк {len(lst.rows) + len(lst.errors)}: проверено {len(lst.rows)}, с ошибками {len(lst.errors)}"
     )
-    matched = [_match(uow, r) for r in lst.rows]
+    matched = []
+    for i, r in enumerate(lst.rows, start=1):
+        matched.append(_match(uow, r))
+        if i % 1000 == 0:
+            progress(f"сопоставлено {i} из {len(lst.rows)}")
     progress(f"найдено в регистре {sum(1 for m in matched if m.person_id)} из {len(matched)}")
     lines: dict[int, mil.ProtocolLine] = {
         e.n: mil.ProtocolLine(e.n, mil.ST_REJECTED, e.code, e.message) for e in lst.errors
@@ -156,6 +161,8 @@ def import_list(
 
     with uow:  # the buffer's entries, the protocol and the list's id: together or not at all
         claim = uow.idempotency.claim(participant_id, header.list_id, OPERATION, fingerprint)
+        if claim.claim is Claim.CONFLICT:  # another content under this list's id came in meanwhile
+            raise ListConflict(f"{mil.LIST_CONFLICT} {mil.MESSAGES[mil.LIST_CONFLICT]}: {header.key}")
         if claim.stored_response:  # a concurrent import of the same list finished first
             return replace(decode(mil.ImportProtocol, json.loads(claim.stored_response)), repeat=True)
         entries = _hold(uow, submitter, header, held, terr)

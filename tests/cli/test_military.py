@@ -278,3 +278,8 @@ def test_with_ferzl_down_nothing_is_stored_and_the_same_list_later_goes_through(
     time.sleep(2.2)  # the stand's breaker resets after 2 s
     up = _run(mil_stand, str(listing), "--out", str(tmp_path))
     assert up.exit_code == 0 and "suspended 1" in up.output, up.output
+
+    # the same list number and date with another content is not the same list
+    listing.write_text(out.getvalue().replace(person.docnum, "000001"), "utf-8")
+    other = _run(mil_stand, str(listing), "--out", str(tmp_path))
+    assert other.exit_code == 2 and "MIL-006" in other.output, other.output
