@@ -45,7 +45,8 @@ def _conscript(conn: Connection, n: int, **person: object) -> persons.StoredCard
         documents=(builders.passport(docser="45 05", docnum=f"90000{n}"),),
         policy=PolicyInput(vpolis=3, npolis=f"45000000000000{n:02d}", dbeg=date(2024, 3, 3)),
     )
-    return builders.register_person(conn, rec)
+    stored: persons.StoredCard = builders.register_person(conn, rec)
+    return stored
 
 
 def _row(n: int, kind: mil.Kind, card: persons.StoredCard, **change: object) -> mil.ServiceRow:
