@@ -43,6 +43,10 @@ def military() -> None:
 def military_import(ctx: Context, file: Path, out: Path | None, fmt: str | None, encoding: str) -> None:
     """Import a военкомат list FILE and write its protocol (one line per row: status, code, message).
 
+    FILE is XML, CSV (';', UTF-8 or windows-1251) or XLSX in the layout of docs/military.md: VK_CODE,
+    VK_NAME, LIST_NUM, LIST_DATE, KIND (призыв/увольнение), FAM, IM, OT, DR, DOCTYPE, DOCSER, DOCNUM, SNILS,
+    DSTART, DEND.
+
     Entering: ФЕРЗЛ suspendOmsPolicy, then the register suspends the insurance from the start date (П025,
     the ЕНП kept, the СМО's STOPLIST). Leaving: ФЕРЗЛ restores the policy (application 2/3), the register
     reopens it from the end date with the same ЕНП and СМО. Unmatched or ambiguous rows go to the buffer

@@ -251,7 +251,7 @@ def test_a_file_refused_as_a_whole_changes_nothing_and_exits_2(mil_stand: Stand,
 
 def test_help_names_the_layout(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["military", "import", "--help"], env={"RSERZ_VAR_DIR": str(tmp_path)})
-    assert result.exit_code == 0 and "protocol" in result.output and "--out" in result.output
+    assert result.exit_code == 0 and "docs/military.md" in result.output and "--out" in result.output
 
 
 def test_with_ferzl_down_nothing_is_stored_and_the_same_list_later_goes_through(
