@@ -79,3 +79,13 @@ class IdempotencyKeys:
 
     def remember(self, participant_id: int, request_id: uuid.UUID, response_body: str) -> None:
         remember(self._conn, participant_id, request_id, response_body)
+
+    def stored(self, participant_id: int, request_id: uuid.UUID) -> tuple[str, str, str | None] | None:
+        """(operation, fingerprint, stored answer) of a claimed id, without claiming it; None if unclaimed."""
+        k = idempotency_key.c
+        row = self._conn.execute(
+            select(k.operation, k.request_sha256, k.response_body).where(
+                k.participant_id == participant_id, k.request_id == request_id
+            )
+        ).first()
+        return (row.operation, row.request_sha256, row.response_body) if row is not None else None

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
+from rserz_soap.db.notices import NewCorrection
 from rserz_soap.db.persons import VersionMeta
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain import federal_events as ev
-from rserz_soap.domain.federal import ChangeEvent, FederalPerson, FederalPolicy
+from rserz_soap.domain.federal import ChangeEvent, FederalPerson, FederalPolicy, FormedPolicy
 from rserz_soap.domain.operations import StopNotice
 from rserz_soap.domain.person import Document, InsurancePeriod, PersonCard, PersonData, Status, StopReason
 from rserz_soap.domain.policy_types import LETTERS, f008_of
@@ -187,6 +188,9 @@ def _apply(
         )
         return pid, "applied" if result.changed else "kept_pinned", f"kateg {card.data.kateg} → {kateg}"
     if action == ev.SUSPENSION:
+        if card.status is Status.INSURED and _active(fed) is not None:
+            # ФЕРЗЛ holds an active policy again (a военкомат's discharge list restored it since): stale
+            return pid, "unchanged", "ФЕРЗЛ's card holds an active policy now: the suspension was lifted"
         return pid, suspend(uow, pid, _day(event), f"ФЕРЗЛ:{event.event}", reason), None
     if action == ev.END:
         return pid, end_insurance(uow, pid, _day(event), reason), None
@@ -312,6 +316,63 @@ def suspend(
             operation, source, source, on, actor=ACTOR if source == "ferzl" else source, reason=reason[:500]
         )
         uow.persons.save(stored, after, meta, notices)
+        return "applied"
+
+
+def resume(
+    uow: UnitOfWork,
+    person_id: int,
+    on: date,
+    formed: FormedPolicy | None,
+    operation: str,
+    reason: str,
+    source: str = "ferzl",
+) -> str:
+    """Insurance resumed from ``on`` after military service (ВОССТ, §3.3.1 case 2): a new open period with
+    the same ЕНП and the СМО of the suspended period — the policy ФЕРЗЛ formed (``formed``), else the
+    suspended one reopened. The СМО is told by its RECLIST (``getCorrections``) and sees the new period in
+    its changes (``getChanges``).
+
+    ``unchanged`` when it was resumed from ``on`` already; ``not_suspended`` when the insurance is not
+    suspended; ``review`` for a dead, merged or annulled person."""
+    with uow:
+        stored = uow.persons.load(person_id, for_update=True)
+        card = stored.card
+        ours = card.open_period()
+        if card.status is Status.INSURED and ours is not None and ours.dbeg == on:
+            return "unchanged"
+        if card.status in (Status.DEAD, Status.MERGED, Status.ANNULLED):
+            return "review"
+        if card.status is not Status.SUSPENDED or not card.insurance:
+            return "not_suspended"
+        last = max(card.insurance, key=lambda q: q.dbeg)
+        enp = card.enp or last.enp
+        if formed is not None:
+            letter = formed.pcy_type if formed.pcy_type in LETTERS else "Ц"
+            new = InsurancePeriod(
+                smo_code=formed.smo or last.smo_code,
+                ter_st=last.ter_st,
+                enp=enp,
+                vpolis=f008_of(letter),
+                npolis=formed.num if letter in ("С", "В", "Е", "К") and formed.num else enp,
+                dbeg=on,
+                spolis=formed.ser,
+                dend=formed.dend,
+            )
+        else:
+            new = dataclasses.replace(last, dbeg=on, dstop=None, stop_reason=None, dend=last.dend)
+        periods = [q.stopped(max(q.dbeg, on), StopReason.OTHER) if q is ours else q for q in card.insurance]
+        after = card.with_periods([*periods, new]).replace(status=Status.INSURED, enp=enp)
+        meta = VersionMeta(
+            operation, source, source, on, actor=ACTOR if source == "ferzl" else source, reason=reason[:500]
+        )
+        saved = uow.persons.save(stored, after, meta)
+        # RECLIST: the insurer learns that the fund restored its insured person's policy
+        uow.notices.add_correction(
+            NewCorrection(
+                new.smo_code, person_id, saved.version_id, operation, 1, None, f"с {on}: {reason}"[:500]
+            )
+        )
         return "applied"
 
 

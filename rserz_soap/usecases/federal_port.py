@@ -1,7 +1,7 @@
 """What the register needs from the federal register (ФЕРЗЛ): the two failures every port shares.
 
 Each use case names the few methods it needs as a protocol of its own (``outbox.ApplicationsPort``,
-``federal_events.EventsPort``, ``reconcile.VitrinaPort``, ``military.SuspensionPort``,
+``federal_events.EventsPort``, ``reconcile.VitrinaPort``, ``military.MilitaryPort``,
 ``attachments_federal.AttachPort``); the adapter is ``rserz_soap.federal.mpi_client.MpiClient`` (ФОМС's
 description v5.07: a token, SOAP, MTOM, a circuit breaker). Tests and the use cases see only the
 protocols and these failures.

@@ -9,24 +9,27 @@ from typing import Any
 
 from sqlalchemy import text
 
-from rserz_soap.domain.federal import MilitaryService
+from rserz_soap.domain import military as mil
 from rserz_soap.domain.person import Attachment, Document
 from rserz_soap.usecases import federal_attach, military
 from tests.federal.conftest import Stand
 
 
-def _persons(stand: Stand, n: int) -> list[tuple[int, str, Document, str | None, date]]:
+def _persons(stand: Stand, n: int) -> list[tuple[int, str, Document, str | None, date, str, str, str | None]]:
     planted = {p.enp for p in stand.planted}
     with stand.hub.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT p.id, p.main_enp, x.doctype, x.docser, x.docnum, d.ss, d.dr, d.fam, d.im FROM person p"
+                "SELECT p.id, p.main_enp, x.doctype, x.docser, x.docnum, d.ss, d.dr, d.fam, d.im, d.ot FROM person p"
                 " JOIN person_data d ON d.person_id = p.id AND d.superseded_at IS NULL AND d.valid_to IS NULL"
                 " JOIN identity_document x ON x.person_id = p.id AND x.superseded_at IS NULL AND x.is_main"
                 " AND x.valid_to IS NULL WHERE d.status = 'insured' AND d.w = 1 ORDER BY p.id DESC LIMIT 200"
             )
         ).all()
-    out = [(r.id, r.main_enp, Document(r.doctype, r.docser, r.docnum), r.ss, r.dr) for r in rows]
+    out = [
+        (r.id, r.main_enp, Document(r.doctype, r.docser, r.docnum), r.ss, r.dr, r.fam, r.im, r.ot)
+        for r in rows
+    ]
     return [p for p in out if p[1] not in planted][:n]
 
 
@@ -34,17 +37,23 @@ def test_a_military_list_suspends_insurance_in_ferzl_and_in_the_register_once(sm
     stand = small_stand
     chosen = _persons(stand, 2)
     start = date(2026, 11, 15)
-    services = [
-        MilitaryService(str(i), "Призывник", "Иван", None, dr, doc, start, date(2027, 11, 14), 12, snils)
-        for i, (_pid, _enp, doc, snils, dr) in enumerate(chosen)
-    ]
-    stranger = MilitaryService(
-        "x", "Неизвестный", "Пётр", None, date(2000, 1, 1), Document(14, "45 00", "000000"), start, start, 12
+    header = mil.ListHeader("4599", "вк-2026-11", date(2026, 11, 16))
+    rows = [
+        mil.ServiceRow(
+            i + 1, mil.Kind.ENTERING, fam, im, ot, dr, doc.doctype, doc.docser, doc.docnum, snils, start,
+            date(2027, 11, 14),
+        )
+        for i, (_pid, _enp, doc, snils, dr, fam, im, ot) in enumerate(chosen)
+    ]  # fmt: skip
+    stranger = mil.ServiceRow(
+        3, mil.Kind.ENTERING, "Неизвестный", "Пётр", None, date(2000, 1, 1), 14, "45 00", "000000", None,
+        start, start,
+    )  # fmt: skip
+    lst = mil.MilitaryList(header, (*rows, stranger))
+    protocol = military.import_list(
+        stand.uow(), stand.client(), lst, terr=stand.settings.region_okato, sleep=lambda _s: None
     )
-    report = military.suspend_for_service(
-        stand.uow(), stand.client(), "вк-2026-11", [*services, stranger], sleep=lambda _s: None
-    )
-    assert sorted(report.suspended) == ["0", "1"] and list(report.refused) == ["x"], report
+    assert [(ln.n, ln.status) for ln in protocol.lines] == [(1, "suspended"), (2, "suspended"), (3, "held")]
     for _pid, enp, *_ in chosen:
         assert stand.hub_scalar(
             "SELECT d.status FROM person_data d JOIN person p ON p.id = d.person_id WHERE p.main_enp = :e"
@@ -55,11 +64,11 @@ def test_a_military_list_suspends_insurance_in_ferzl_and_in_the_register_once(sm
             == "ПРИОСТ"
         )
         assert stand.hub_scalar("SELECT count(*) FROM stop_list_entry WHERE enp = :e", e=enp) == 1
-    # the same list again: ФЕРЗЛ answers its first answer, the register changes nothing
-    again = military.suspend_for_service(
-        stand.uow(), stand.client(), "вк-2026-11", services, sleep=lambda _s: None
+    # the same list again: the first protocol, ФЕРЗЛ not asked again, the register unchanged
+    again = military.import_list(
+        stand.uow(), stand.client(), lst, terr=stand.settings.region_okato, sleep=lambda _s: None
     )
-    assert sorted(again.already) == ["0", "1"] and again.suspended == []
+    assert again.repeat and again.lines == protocol.lines
     assert stand.ferzl_scalar("SELECT count(*) FROM fed_event WHERE event = 'ПРИОСТ'") == 2
 
 
