@@ -19,6 +19,7 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
     scheduler.register(smev.scheduled_zags, queues.SMEV, interval=30, job_timeout=1800)
     scheduler.register(smev.scheduled_snils, queues.SMEV, interval=600, job_timeout=1800)
-    scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
+    # 00:00 on the 1st publishes and exports the month's snapshot; the hourly runs after catch up a missed one
+    scheduler.register(snapshots.publish_due, queues.EXPORTS, cron="0 * * * *", job_timeout=3600)
     scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler

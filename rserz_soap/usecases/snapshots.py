@@ -8,18 +8,24 @@ a date with none is answered as such (the contract's ``ERR_CODE`` 1), never comp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from rserz_soap.db.snapshots import SnapshotInfo
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.buffer import Submitter
 from rserz_soap.domain.snapshot import InsuredRow
+from rserz_soap.files import output, snapshot_export
 
 __all__ = [
+    "Exported",
     "InsuredRow",
     "SnapshotInfo",
     "SnapshotPage",
+    "export",
+    "export_chunks",
     "insured_on",
     "page",
     "publish",
@@ -106,3 +112,101 @@ def rows(uow: UnitOfWork, day: date, *, after: str | None, limit: int) -> list[I
         if info is None or info.state != "published":
             raise LookupError(f"no snapshot of {day} is published")
         return uow.snapshots.rows_after(info.id, after, limit)
+
+
+#: rows read per query while exporting (keyset pages over the published rows)
+EXPORT_PAGE = 10_000
+
+
+def published_one(uow: UnitOfWork, day: date) -> SnapshotInfo:
+    """The published snapshot of ``day``; LookupError when none is."""
+    with uow:
+        info = uow.snapshots.get(day)
+    if info is None or info.state != "published":
+        raise LookupError(f"no snapshot of {day} is published")
+    return info
+
+
+def _stream(
+    uow: UnitOfWork, info: SnapshotInfo, on_rows: Callable[[int], object] | None
+) -> Iterator[InsuredRow]:
+    after: str | None = None
+    with uow:
+        while True:
+            found = uow.snapshots.rows_after(info.id, after, EXPORT_PAGE)
+            yield from found
+            if on_rows is not None and found:
+                on_rows(len(found))
+            if len(found) < EXPORT_PAGE:
+                return
+            after = found[-1].enp
+
+
+def export_chunks(
+    uow: UnitOfWork,
+    info: SnapshotInfo,
+    fmt: str,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+) -> Iterator[bytes]:
+    """The bytes of a published snapshot's export, streamed (the console's download and :func:`export`)."""
+    header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
+    return snapshot_export.chunks(fmt, header, _stream(uow, info, on_rows))
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    manifest: Path
+    size: int
+    sha256: str
+    persons: int
+    written: bool  # False: an intact export of the same snapshot was already there
+
+
+def export(
+    read: Callable[[], UnitOfWork],
+    day: date,
+    fmt: str,
+    out_dir: Path,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+    force: bool = False,
+) -> Exported:
+    """Write the export of the published snapshot of ``day`` to ``out_dir`` with its manifest.
+
+    An intact export of the same snapshot already there is kept (a re-run job rewrites nothing); a rebuilt
+    one is byte-identical anyway. ``read`` gives units of work for reading."""
+    info = published_one(read(), day)
+    path = out_dir / snapshot_export.file_name(okato, day, fmt)
+    manifest = output.read_manifest(path)
+    if (
+        not force
+        and manifest is not None
+        and manifest.get("snapshot_sha256") == info.checksum
+        and output.is_intact(path, manifest)
+    ):
+        return Exported(
+            path,
+            output.manifest_path(path),
+            path.stat().st_size,
+            str(manifest["sha256"]),
+            info.persons,
+            False,
+        )
+    done = output.write_atomically(path, export_chunks(read(), info, fmt, okato=okato, on_rows=on_rows))
+    facts = {
+        "kind": "snapshot",
+        "format": fmt,
+        "file": path.name,
+        "bytes": done.size,
+        "sha256": done.sha256,
+        "day": info.day.isoformat(),
+        "persons": info.persons,
+        "snapshot_sha256": info.checksum,
+        "published_at": info.published_at.isoformat() if info.published_at else None,
+        "counts": info.counts,
+    }
+    return Exported(path, output.write_manifest(path, facts), done.size, done.sha256, info.persons, True)

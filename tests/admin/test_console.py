@@ -451,7 +451,7 @@ def test_jobs_schedule_trigger_and_retry_of_a_failed_job(stand: ConsoleStand, as
 # -- snapshots, НСИ ------------------------------------------------------------------------------------------
 
 
-def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand, as_role) -> None:
+def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand, as_role, tmp_path) -> None:
     day = date.today().replace(day=1)
     info = snapshots.publish(stand.db().unit_of_work(), day, actor="test")
     op = as_role("operator")
@@ -460,6 +460,12 @@ def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand,
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     assert rows[0][0] == "ENP" and len(rows) == info.persons + 1
     assert as_role("viewer").get(f"/admin/snapshots/{day.isoformat()}.csv").status_code == 403
+    # the XML download is the very file `rserz snapshot export` writes (the same use case, the same bytes)
+    xml = op.get(f"/admin/snapshots/{day.isoformat()}.xml")
+    assert xml.status_code == 200 and f"SNAP_T45000_{day:%Y%m%d}.xml" in xml.headers["Content-Disposition"]
+    written = snapshots.export(stand.db().reading, day, "xml", tmp_path, okato="45000")
+    assert xml.get_data() == written.path.read_bytes()
+    assert op.get(f"/admin/snapshots/{day.isoformat()}.pdf").status_code == 404
     assert as_role("viewer").get("/admin/nsi").status_code == 200 and "F002" in as_role("viewer").get(
         "/admin/nsi"
     ).get_data(as_text=True)
