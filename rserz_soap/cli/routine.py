@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -78,3 +79,67 @@ def restore(ctx: Context, file: Path, into: str) -> None:
     click.echo(
         f"  {len(done.manifest['tables'])} main tables: the same row counts and checksums as backed up"
     )
+
+
+@main.group()
+def files() -> None:
+    """Files for participants that still exchange files: the СМО's daily REPLIST/STOPLIST/RECLIST package."""
+
+
+@files.command("export")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="default: yesterday")
+@click.option("--smo", help="one СМО's package (default: every active СМО)")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="default: RSERZ_EXPORTS_DIR/smo (packages go to DIR/<date>/)",
+)
+@pass_ctx
+def files_export(ctx: Context, day: datetime | None, smo: str | None, out_dir: Path | None) -> None:
+    """Write the day's package of every СМО: REPLIST (protocols of what it sent), STOPLIST (its insurance
+    stopped), RECLIST (corrections by the ТФОМС) as XML in a ZIP, in the СМО's encoding, with a manifest.
+    The same data getProtocol, getStopList and getCorrections serve; layouts: docs/exports.md."""
+    from tqdm import tqdm
+
+    from rserz_soap.db.uow import Database
+    from rserz_soap.usecases import change_files
+
+    when = day.date() if day else date.today() - timedelta(days=1)
+    with _connected(ctx.settings) as (settings, _urls, engine):
+        db = Database(engine)
+        try:
+            total = len(change_files.smos(db.reading, smo))
+        except change_files.UnknownSmo as exc:
+            raise click.ClickException(str(exc)) from None
+        with tqdm(total=total, unit=" СМО", disable=not sys.stderr.isatty()) as bar:
+            done = change_files.export_day(
+                db.reading,
+                when,
+                out_dir or settings.exports_path / "smo",
+                okato=settings.region_okato,
+                smo=smo,
+                on_package=lambda _p: bar.update(1),
+            )
+    for p in done:
+        counts = ", ".join(f"{k} {v}" for k, v in p.counts.items())
+        click.echo(f"{p.path} ({p.encoding}): {counts}; sha256 {p.sha256}")
+    if not done:
+        click.echo("no active СМО is registered: nothing written")
+
+
+@files.command("encoding")
+@click.argument("smo")
+@click.argument("encoding", type=click.Choice(["utf-8", "windows-1251"]))
+@pass_ctx
+def files_encoding(ctx: Context, smo: str, encoding: str) -> None:
+    """Set the encoding of the files written for an СМО (its daily package)."""
+    from rserz_soap.db.uow import Database
+    from rserz_soap.usecases import participants
+
+    with _connected(ctx.settings) as (_settings, _urls, engine):
+        try:
+            participants.set_file_encoding(Database(engine).unit_of_work(), "smo", smo, encoding)
+        except participants.ParticipantError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"СМО {smo}: files in {encoding}")

@@ -19,8 +19,12 @@ __all__ = [
     "listing",
     "register_certificate",
     "revoke",
+    "set_file_encoding",
     "set_flags",
 ]
+
+#: encodings the files written for a participant may use (СМО software of the file era reads windows-1251)
+FILE_ENCODINGS = ("utf-8", "windows-1251")
 
 
 class ParticipantError(ValueError):
@@ -54,6 +58,15 @@ def set_flags(uow: UnitOfWork, participant_id: int, *, active: bool, log_bodies:
             raise ParticipantError(f"нет участника {participant_id}")
         uow.participants.set_flags(participant_id, active=active, log_bodies=log_bodies)
         return before
+
+
+def set_file_encoding(uow: UnitOfWork, kind: str, code: str, encoding: str) -> None:
+    """The encoding of the files the hub writes for a participant (the daily СМО package)."""
+    if encoding not in FILE_ENCODINGS:
+        raise ParticipantError(f"кодировка {encoding!r} не поддерживается: {', '.join(FILE_ENCODINGS)}")
+    with uow:
+        if not uow.participants.set_file_encoding(kind, code, encoding):
+            raise ParticipantError(f"нет участника {kind}:{code}")
 
 
 def revoke(uow: UnitOfWork, certificate_id: int) -> int:
