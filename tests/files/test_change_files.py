@@ -178,3 +178,7 @@ def test_the_cli_and_the_daily_job_write_the_packages(
     assert written.read_bytes() == package.read_bytes()  # the job and the CLI write the same package
     status = redis_conn.hgetall(ROUTINE_KEY)
     assert b"smo-files:last_ok_at" in status and b"2 packages" in status[b"smo-files:last_result"]
+    from rserz_soap.runtime.status import _routine
+
+    (line,) = [x for x in _routine(redis_conn) if x.startswith("smo files")]
+    assert f"{day}: 2 packages" in line and "FAILED" not in line
