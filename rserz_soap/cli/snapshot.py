@@ -95,7 +95,7 @@ def snapshot_export(ctx: Context, day: datetime, fmt: str, out_dir: Path | None,
             total=info.persons, unit=" persons", unit_scale=True, disable=not sys.stderr.isatty()
         ) as bar:
             done = snapshots.export(
-                db.reading,
+                db,
                 day.date(),
                 fmt,
                 target,

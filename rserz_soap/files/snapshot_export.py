@@ -68,21 +68,31 @@ def csv_chunks(rows: Iterable[InsuredRow]) -> Iterator[bytes]:
     yield buf.getvalue().encode("utf-8")
 
 
+def _x(text: str) -> str:
+    """XML text content: most values hold no markup characters, and skip the three replacements."""
+    if "&" in text or "<" in text or ">" in text:
+        return escape(text)
+    return text
+
+
+def _zap(n: int, r: InsuredRow) -> str:
+    ot = f"<OT>{_x(r.ot)}</OT>" if r.ot else ""
+    spolis = f"<SPOLIS>{_x(r.spolis)}</SPOLIS>" if r.spolis else ""
+    dend = f"<DEND>{r.dend.isoformat()}</DEND>" if r.dend else ""
+    mo = "".join(f"<MO>{_x(m)}</MO>" for m in r.mo_codes)
+    return (
+        f"<ZAP><N_ZAP>{n}</N_ZAP><ENP>{_x(r.enp)}</ENP><PERSON><FAM>{_x(r.fam)}</FAM><IM>{_x(r.im)}</IM>{ot}"
+        f"<W>{r.w}</W><DR>{r.dr.isoformat()}</DR></PERSON><INSURANCE><SMO>{_x(r.smo_code)}</SMO><POLIS>"
+        f"<VPOLIS>{r.vpolis}</VPOLIS>{spolis}<NPOLIS>{_x(r.npolis)}</NPOLIS><DBEG>{r.dbeg.isoformat()}</DBEG>"
+        f"{dend}</POLIS></INSURANCE>{mo}</ZAP>\n"
+    )
+
+
 def _e(tag: str, value: str | int | date | None) -> str:
     if value is None or value == "":
         return ""
     text = value.isoformat() if isinstance(value, date) else str(value)
-    return f"<{tag}>{escape(text)}</{tag}>"
-
-
-def _zap(n: int, r: InsuredRow) -> str:
-    mo = "".join(f"<MO>{escape(m)}</MO>" for m in r.mo_codes)
-    return (
-        f"<ZAP><N_ZAP>{n}</N_ZAP>{_e('ENP', r.enp)}<PERSON>{_e('FAM', r.fam)}{_e('IM', r.im)}{_e('OT', r.ot)}"
-        f"{_e('W', r.w)}{_e('DR', r.dr)}</PERSON><INSURANCE>{_e('SMO', r.smo_code)}<POLIS>"
-        f"{_e('VPOLIS', r.vpolis)}{_e('SPOLIS', r.spolis)}{_e('NPOLIS', r.npolis)}{_e('DBEG', r.dbeg)}"
-        f"{_e('DEND', r.dend)}</POLIS></INSURANCE>{mo}</ZAP>\n"
-    )
+    return f"<{tag}>{_x(text)}</{tag}>"
 
 
 def xml_chunks(header: SnapshotHeader, rows: Iterable[InsuredRow]) -> Iterator[bytes]:

@@ -30,7 +30,7 @@ def publish_due(today: str | None = None) -> str:
             info = snapshots.publish(db.unit_of_work(), day, actor=ACTOR)
             written = [
                 snapshots.export(
-                    db.reading, day, fmt, settings.exports_path / "snapshots", okato=settings.region_okato
+                    db, day, fmt, settings.exports_path / "snapshots", okato=settings.region_okato
                 )
                 for fmt in ("xml", "csv")
             ]

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from rserz_soap.db.snapshots import SnapshotInfo
-from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.buffer import Submitter
 from rserz_soap.domain.snapshot import InsuredRow
 from rserz_soap.files import output, snapshot_export
@@ -114,7 +114,7 @@ def rows(uow: UnitOfWork, day: date, *, after: str | None, limit: int) -> list[I
         return uow.snapshots.rows_after(info.id, after, limit)
 
 
-#: rows read per query while exporting (keyset pages over the published rows)
+#: rows fetched at a time while exporting (a server-side cursor over the published rows)
 EXPORT_PAGE = 10_000
 
 
@@ -130,16 +130,16 @@ def published_one(uow: UnitOfWork, day: date) -> SnapshotInfo:
 def _stream(
     uow: UnitOfWork, info: SnapshotInfo, on_rows: Callable[[int], object] | None
 ) -> Iterator[InsuredRow]:
-    after: str | None = None
     with uow:
-        while True:
-            found = uow.snapshots.rows_after(info.id, after, EXPORT_PAGE)
-            yield from found
-            if on_rows is not None and found:
-                on_rows(len(found))
-            if len(found) < EXPORT_PAGE:
-                return
-            after = found[-1].enp
+        n = 0
+        for row in uow.snapshots.stream(info.id, EXPORT_PAGE):
+            yield row
+            n += 1
+            if on_rows is not None and n == EXPORT_PAGE:
+                on_rows(n)
+                n = 0
+        if on_rows is not None and n:
+            on_rows(n)
 
 
 def export_chunks(
@@ -150,7 +150,9 @@ def export_chunks(
     okato: str,
     on_rows: Callable[[int], object] | None = None,
 ) -> Iterator[bytes]:
-    """The bytes of a published snapshot's export, streamed (the console's download and :func:`export`)."""
+    """The bytes of a published snapshot's export, streamed (the console's download and :func:`export`).
+
+    ``uow`` must be a transaction (``Database.unit_of_work``): the rows come through a server-side cursor."""
     header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
     return snapshot_export.chunks(fmt, header, _stream(uow, info, on_rows))
 
@@ -166,7 +168,7 @@ class Exported:
 
 
 def export(
-    read: Callable[[], UnitOfWork],
+    db: Database,
     day: date,
     fmt: str,
     out_dir: Path,
@@ -178,8 +180,8 @@ def export(
     """Write the export of the published snapshot of ``day`` to ``out_dir`` with its manifest.
 
     An intact export of the same snapshot already there is kept (a re-run job rewrites nothing); a rebuilt
-    one is byte-identical anyway. ``read`` gives units of work for reading."""
-    info = published_one(read(), day)
+    one is byte-identical anyway."""
+    info = published_one(db.reading(), day)
     path = out_dir / snapshot_export.file_name(okato, day, fmt)
     manifest = output.read_manifest(path)
     if (
@@ -196,7 +198,9 @@ def export(
             info.persons,
             False,
         )
-    done = output.write_atomically(path, export_chunks(read(), info, fmt, okato=okato, on_rows=on_rows))
+    done = output.write_atomically(
+        path, export_chunks(db.unit_of_work(), info, fmt, okato=okato, on_rows=on_rows)
+    )
     facts = {
         "kind": "snapshot",
         "format": fmt,

@@ -463,7 +463,7 @@ def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand,
     # the XML download is the very file `rserz snapshot export` writes (the same use case, the same bytes)
     xml = op.get(f"/admin/snapshots/{day.isoformat()}.xml")
     assert xml.status_code == 200 and f"SNAP_T45000_{day:%Y%m%d}.xml" in xml.headers["Content-Disposition"]
-    written = snapshots.export(stand.db().reading, day, "xml", tmp_path, okato="45000")
+    written = snapshots.export(stand.db(), day, "xml", tmp_path, okato="45000")
     assert xml.get_data() == written.path.read_bytes()
     assert op.get(f"/admin/snapshots/{day.isoformat()}.pdf").status_code == 404
     assert as_role("viewer").get("/admin/nsi").status_code == 200 and "F002" in as_role("viewer").get(

@@ -47,7 +47,7 @@ def test_exports_match_the_register_and_rebuild_byte_identical(seeded: Engine, t
     assert info.persons == len(expected) > 200
 
     seen: list[int] = []
-    xml = snapshots.export(db.reading, DAY, "xml", tmp_path, okato="45000", on_rows=seen.append)
+    xml = snapshots.export(db, DAY, "xml", tmp_path, okato="45000", on_rows=seen.append)
     assert xml.written and xml.path.name == f"SNAP_T45000_{DAY:%Y%m%d}.xml" and sum(seen) == info.persons
     root = etree.parse(str(xml.path)).getroot()
     assert root.tag == "ZL_LIST" and root.findtext("ZGLV/NRECORDS") == str(info.persons)
@@ -59,7 +59,7 @@ def test_exports_match_the_register_and_rebuild_byte_identical(seeded: Engine, t
     enps = [z.findtext("ENP") for z in zaps]
     assert enps == sorted(enps)  # ЕНП order
 
-    csv_file = snapshots.export(db.reading, DAY, "csv", tmp_path, okato="45000")
+    csv_file = snapshots.export(db, DAY, "csv", tmp_path, okato="45000")
     raw = csv_file.path.read_bytes()
     assert raw.startswith("\ufeff".encode()) and b"\r\n" in raw
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
@@ -98,21 +98,21 @@ def test_exports_match_the_register_and_rebuild_byte_identical(seeded: Engine, t
         assert manifest["snapshot_sha256"] == info.checksum and manifest["persons"] == info.persons
 
     # a re-run keeps an intact export; a forced rebuild (elsewhere) gives the same bytes and manifest
-    assert not snapshots.export(db.reading, DAY, "xml", tmp_path, okato="45000").written
+    assert not snapshots.export(db, DAY, "xml", tmp_path, okato="45000").written
     again = tmp_path / "again"
     for done in (xml, csv_file):
         fmt = done.path.suffix.lstrip(".")
-        rebuilt = snapshots.export(db.reading, DAY, fmt, again, okato="45000", force=True)
+        rebuilt = snapshots.export(db, DAY, fmt, again, okato="45000", force=True)
         assert rebuilt.path.read_bytes() == done.path.read_bytes()
         assert rebuilt.manifest.read_bytes() == done.manifest.read_bytes()
 
     # a damaged file is noticed and written again
     xml.path.write_bytes(xml.path.read_bytes()[:-10])
-    assert snapshots.export(db.reading, DAY, "xml", tmp_path, okato="45000").written
+    assert snapshots.export(db, DAY, "xml", tmp_path, okato="45000").written
     assert output.sha256_of(xml.path) == xml.sha256
 
 
 def test_an_unpublished_date_exports_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(LookupError, match="no snapshot"):
-        snapshots.export(Database(fresh_engine).reading, date(2020, 1, 1), "xml", tmp_path, okato="45000")
+        snapshots.export(Database(fresh_engine), date(2020, 1, 1), "xml", tmp_path, okato="45000")
     assert list(tmp_path.iterdir()) == []

@@ -43,7 +43,7 @@ def snapshot_file(day: str, fmt: str) -> Response:
     okato = d.settings.region_okato
     audit(Event.EXPORTED, object_type="snapshot", object_id=on.isoformat(), format=fmt)
     response = Response(
-        snapshots.export_chunks(d.reading(), info, fmt, okato=okato),
+        snapshots.export_chunks(d.uow(), info, fmt, okato=okato),
         mimetype="text/csv" if fmt == "csv" else "application/xml",
     )
     name = snapshot_export.file_name(okato, on, fmt)
