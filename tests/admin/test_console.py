@@ -27,7 +27,7 @@ from rserz_soap.db.federal import ItemRow
 from rserz_soap.domain.federal import FederalPerson, FederalPolicy
 from rserz_soap.domain.person import Document, PolicyType
 from rserz_soap.domain.records import PolicyInput
-from rserz_soap.usecases import snapshots
+from rserz_soap.usecases import participants, snapshots
 from tests import builders
 from tests.admin.conftest import ConsoleStand, Person, csrf_of, login
 
@@ -497,6 +497,9 @@ def test_administrator_manages_participants_and_certificates(stand: ConsoleStand
         r.status_code == 302
         and stand.scalar("SELECT log_bodies FROM participant WHERE id = :p", p=pid) is True
     )
+    # the encoding of the СМО's daily files shows on its card
+    participants.set_file_encoding(stand.db().unit_of_work(), "smo", stand.smo.code, "windows-1251")
+    assert "кодировке <code>windows-1251</code>" in adm.get("/admin/participants").get_data(as_text=True)
     r = adm.post(
         f"/admin/participants/{pid}/certificates",
         data={"pem": (io.BytesIO(_certificate(10)), "smo.pem"), "csrf_token": token},
