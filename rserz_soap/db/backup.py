@@ -10,6 +10,7 @@ value whatever their physical order, and memory stays flat (32 bytes a row).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from rserz_soap.db.engine import make_engine, normalize_url
 
@@ -45,6 +47,10 @@ MAIN_TABLES = (
 )
 
 
+#: names `rserz restore --into NAME` may create
+SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
 class BackupToolError(RuntimeError):
     """pg_dump / pg_restore failed or cannot be found; the message carries their own words."""
 
@@ -65,9 +71,16 @@ def pg_tool(name: str) -> Path:
     return Path(found)
 
 
-def libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as libpq reads it (``postgresql://…``, the socket directory in ``host=``)."""
-    return normalize_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
+def libpq(url: str) -> tuple[str, dict[str, str]]:
+    """The SQLAlchemy URL as libpq reads it (``postgresql://…``, the socket directory in ``host=``) without
+    its password, and the environment for the client program (``PGPASSWORD``: never on a command line,
+    where ``ps`` would show it)."""
+    u = make_url(normalize_url(url))
+    env = dict(os.environ)
+    if u.password:
+        env["PGPASSWORD"] = str(u.password)
+    bare = u.set(password=None).render_as_string(hide_password=False)
+    return bare.replace("postgresql+psycopg://", "postgresql://", 1), env
 
 
 def database_name(url: str) -> str:
@@ -132,8 +145,9 @@ def _tables_in(engine: Engine) -> int:
 
 def dump(url: str, target: Path, *, on_table: Callable[[str], object] | None = None) -> None:
     """``pg_dump --format=custom`` of the database at ``url`` into ``target``; ``on_table`` per table."""
-    cmd = [str(pg_tool("pg_dump")), "--format=custom", "--verbose", f"--file={target}", libpq_url(url)]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    conninfo, env = libpq(url)
+    cmd = [str(pg_tool("pg_dump")), "--format=custom", "--verbose", f"--file={target}", conninfo]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     assert proc.stderr is not None
     tail: list[str] = []
     for line in proc.stderr:
@@ -157,32 +171,41 @@ def prepare_target(url: str, *, create: bool) -> None:
     """Make sure the target database exists (``create``: make it on the same server) and holds no tables:
     a restore never lands on top of a database in use."""
     name = database_name(url)
-    if create:
-        admin = make_engine(with_database(url, "postgres"), pool_size=1)
-        try:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                exists = conn.execute(
-                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-                ).first()
-                if exists is None:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            admin.dispose()
-    if count_tables(url):
+    if not SAFE_NAME.match(name):
+        raise BackupToolError(f"{name!r} is not a database name this command creates (letters, digits, _)")
+    try:
+        if create:
+            admin = make_engine(with_database(url, "postgres"), pool_size=1)
+            try:
+                with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    found = conn.execute(
+                        text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                    ).first()
+                    if found is None:
+                        conn.execute(text(f'CREATE DATABASE "{name}"'))
+            finally:
+                admin.dispose()
+        tables = count_tables(url)
+    except SQLAlchemyError as exc:
+        raise BackupToolError(
+            f"database {name}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from None
+    if tables:
         raise BackupToolError(f"database {name} already holds tables; restore only into an empty database")
 
 
 def restore(dump_file: Path, url: str) -> None:
     """``pg_restore`` the custom-format ``dump_file`` into the (empty) database at ``url``."""
+    conninfo, env = libpq(url)
     cmd = [
         str(pg_tool("pg_restore")),
         "--no-owner",
         "--no-privileges",
         "--exit-on-error",
-        f"--dbname={libpq_url(url)}",
+        f"--dbname={conninfo}",
         str(dump_file),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise BackupToolError(f"pg_restore failed: {done.stderr.strip()[-800:]}")
 

@@ -79,6 +79,12 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(populated: Engin
         )
     with pytest.raises(backups.BackupError, match="no such backup"):
         backups.verify(tmp_path / "missing.dump")
+    good = backups.backup(url, tmp_path / "good", keep=1)
+    with pytest.raises(backups.BackupError, match="not a database name"):
+        backups.restore(good.path, 'x"; DROP DATABASE postgres; --', server_url=url)
+    absent = url.replace(str(populated.url.database), "no_such_database_here")
+    with pytest.raises(backups.BackupError, match="no_such_database_here"):
+        backups.restore(good.path, absent, server_url=url)  # a URL names an existing, empty database
 
 
 def test_retention_keeps_the_newest(populated: Engine, tmp_path: Path) -> None:
