@@ -39,6 +39,34 @@ def write_atomically(path: Path, chunks: Iterable[bytes]) -> Written:
     return Written(path, size, digest.hexdigest())
 
 
+def write_many(targets: dict[str, Path], parts: Iterable[dict[str, bytes]]) -> dict[str, Written]:
+    """Several files from one stream of parts (key → bytes), each written as :func:`write_atomically` does."""
+    digests = {k: hashlib.sha256() for k in targets}
+    sizes = dict.fromkeys(targets, 0)
+    tmps = {k: p.with_name(f".{p.name}.{os.getpid()}.part") for k, p in targets.items()}
+    files = {}
+    try:
+        for k, p in targets.items():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            files[k] = tmps[k].open("wb")
+        for part in parts:
+            for k, chunk in part.items():
+                digests[k].update(chunk)
+                sizes[k] += len(chunk)
+                files[k].write(chunk)
+        for k, f in files.items():
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+            os.replace(tmps[k], targets[k])
+    finally:
+        for f in files.values():
+            f.close()
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+    return {k: Written(targets[k], sizes[k], digests[k].hexdigest()) for k in targets}
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

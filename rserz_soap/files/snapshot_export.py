@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from xml.sax.saxutils import escape
 
 from rserz_soap.domain.snapshot import InsuredRow
@@ -54,20 +55,6 @@ def csv_row(r: InsuredRow) -> tuple[str, ...]:
     )  # fmt: skip
 
 
-def csv_chunks(rows: Iterable[InsuredRow]) -> Iterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    buf.write("\ufeff")
-    writer.writerow(CSV_HEADER)
-    for n, r in enumerate(rows, 1):
-        writer.writerow(csv_row(r))
-        if n % CHUNK_ROWS == 0:
-            yield buf.getvalue().encode("utf-8")
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode("utf-8")
-
-
 def _x(text: str) -> str:
     """XML text content: most values hold no markup characters, and skip the three replacements."""
     if "&" in text or "<" in text or ">" in text:
@@ -95,27 +82,50 @@ def _e(tag: str, value: str | int | date | None) -> str:
     return f"<{tag}>{_x(text)}</{tag}>"
 
 
-def xml_chunks(header: SnapshotHeader, rows: Iterable[InsuredRow]) -> Iterator[bytes]:
+def _head(fmt: str, header: SnapshotHeader) -> bytes:
+    if fmt == "csv":
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        csv.writer(buf, delimiter=";", lineterminator="\r\n").writerow(CSV_HEADER)
+        return buf.getvalue().encode("utf-8")
     name = file_name(header.okato, header.day, "xml").removesuffix(".xml")
-    yield (
+    return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<ZL_LIST>\n'
         f"<ZGLV><VERSION>{XML_VERSION}</VERSION>{_e('DATA', header.day)}{_e('FILENAME', name)}"
         f"{_e('TF_OKATO', header.okato)}<NRECORDS>{header.persons}</NRECORDS>"
         f"{_e('SNAPSHOT_SHA256', header.checksum)}</ZGLV>\n"
     ).encode()
-    part: list[str] = []
-    for n, r in enumerate(rows, 1):
-        part.append(_zap(n, r))
-        if len(part) >= CHUNK_ROWS:
-            yield "".join(part).encode()
-            part.clear()
-    part.append("</ZL_LIST>\n")
-    yield "".join(part).encode()
+
+
+def _part(fmt: str, rows: Sequence[InsuredRow], first: int) -> bytes:
+    """The lines of ``rows`` (``first`` is the number of the first, for ``N_ZAP``)."""
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(csv_row(r) for r in rows)
+        return buf.getvalue().encode("utf-8")
+    return "".join(_zap(n, r) for n, r in enumerate(rows, first)).encode()
+
+
+_TAIL = {"xml": b"</ZL_LIST>\n", "csv": b""}
+
+
+def parts(
+    formats: Sequence[str], header: SnapshotHeader, rows: Iterable[InsuredRow]
+) -> Iterator[dict[str, bytes]]:
+    """The bytes of several formats from one pass over ``rows``: a dict (format → bytes) per chunk."""
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    yield {fmt: _head(fmt, header) for fmt in formats}
+    it = iter(rows)
+    first = 1
+    while batch := list(islice(it, CHUNK_ROWS)):
+        yield {fmt: _part(fmt, batch, first) for fmt in formats}
+        first += len(batch)
+    yield {fmt: _TAIL[fmt] for fmt in formats}
 
 
 def chunks(fmt: str, header: SnapshotHeader, rows: Iterable[InsuredRow]) -> Iterator[bytes]:
-    if fmt == "xml":
-        return xml_chunks(header, rows)
-    if fmt == "csv":
-        return csv_chunks(rows)
-    raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    """One format's bytes, chunk by chunk (the console's download)."""
+    for part in parts((fmt,), header, rows):
+        yield part[fmt]

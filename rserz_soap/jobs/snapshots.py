@@ -28,12 +28,9 @@ def publish_due(today: str | None = None) -> str:
     try:
         with database() as db:
             info = snapshots.publish(db.unit_of_work(), day, actor=ACTOR)
-            written = [
-                snapshots.export(
-                    db, day, fmt, settings.exports_path / "snapshots", okato=settings.region_okato
-                )
-                for fmt in ("xml", "csv")
-            ]
+            written = snapshots.export_all(
+                db, day, ("xml", "csv"), settings.exports_path / "snapshots", okato=settings.region_okato
+            )
     except Exception as exc:
         note_routine("snapshot", ok=False, result=f"{day}: {exc}")
         raise

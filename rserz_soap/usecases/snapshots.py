@@ -8,7 +8,7 @@ a date with none is answered as such (the contract's ``ERR_CODE`` 1), never comp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ __all__ = [
     "SnapshotInfo",
     "SnapshotPage",
     "export",
+    "export_all",
     "export_chunks",
     "insured_on",
     "page",
@@ -177,40 +178,56 @@ def export(
     on_rows: Callable[[int], object] | None = None,
     force: bool = False,
 ) -> Exported:
-    """Write the export of the published snapshot of ``day`` to ``out_dir`` with its manifest.
+    """Write one export of the published snapshot of ``day`` to ``out_dir`` with its manifest."""
+    return export_all(db, day, (fmt,), out_dir, okato=okato, on_rows=on_rows, force=force)[0]
+
+
+def export_all(
+    db: Database,
+    day: date,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+    force: bool = False,
+) -> list[Exported]:
+    """Write the exports of the published snapshot of ``day`` in ``formats`` (one pass over its rows) to
+    ``out_dir``, each with its manifest.
 
     An intact export of the same snapshot already there is kept (a re-run job rewrites nothing); a rebuilt
     one is byte-identical anyway."""
     info = published_one(db.reading(), day)
-    path = out_dir / snapshot_export.file_name(okato, day, fmt)
-    manifest = output.read_manifest(path)
-    if (
-        not force
-        and manifest is not None
-        and manifest.get("snapshot_sha256") == info.checksum
-        and output.is_intact(path, manifest)
-    ):
-        return Exported(
-            path,
-            output.manifest_path(path),
-            path.stat().st_size,
-            str(manifest["sha256"]),
-            info.persons,
-            False,
-        )
-    done = output.write_atomically(
-        path, export_chunks(db.unit_of_work(), info, fmt, okato=okato, on_rows=on_rows)
-    )
-    facts = {
-        "kind": "snapshot",
-        "format": fmt,
-        "file": path.name,
-        "bytes": done.size,
-        "sha256": done.sha256,
-        "day": info.day.isoformat(),
-        "persons": info.persons,
-        "snapshot_sha256": info.checksum,
-        "published_at": info.published_at.isoformat() if info.published_at else None,
-        "counts": info.counts,
-    }
-    return Exported(path, output.write_manifest(path, facts), done.size, done.sha256, info.persons, True)
+    paths = {fmt: out_dir / snapshot_export.file_name(okato, day, fmt) for fmt in formats}
+    kept: dict[str, Exported] = {}
+    for fmt, path in paths.items():
+        manifest = output.read_manifest(path)
+        if (
+            not force
+            and manifest is not None
+            and manifest.get("snapshot_sha256") == info.checksum
+            and output.is_intact(path, manifest)
+        ):
+            size, digest = path.stat().st_size, str(manifest["sha256"])
+            kept[fmt] = Exported(path, output.manifest_path(path), size, digest, info.persons, False)
+    todo = {fmt: path for fmt, path in paths.items() if fmt not in kept}
+    written: dict[str, Exported] = {}
+    if todo:
+        header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
+        rows = _stream(db.unit_of_work(), info, on_rows)
+        for fmt, done in output.write_many(todo, snapshot_export.parts(list(todo), header, rows)).items():
+            facts = {
+                "kind": "snapshot",
+                "format": fmt,
+                "file": done.path.name,
+                "bytes": done.size,
+                "sha256": done.sha256,
+                "day": info.day.isoformat(),
+                "persons": info.persons,
+                "snapshot_sha256": info.checksum,
+                "published_at": info.published_at.isoformat() if info.published_at else None,
+                "counts": info.counts,
+            }
+            manifest_path = output.write_manifest(done.path, facts)
+            written[fmt] = Exported(done.path, manifest_path, done.size, done.sha256, info.persons, True)
+    return [kept.get(fmt) or written[fmt] for fmt in formats]

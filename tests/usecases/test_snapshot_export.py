@@ -106,9 +106,14 @@ def test_exports_match_the_register_and_rebuild_byte_identical(seeded: Engine, t
         assert rebuilt.path.read_bytes() == done.path.read_bytes()
         assert rebuilt.manifest.read_bytes() == done.manifest.read_bytes()
 
-    # a damaged file is noticed and written again
+    # both formats in one pass over the rows: the same bytes as one by one
+    both = snapshots.export_all(db, DAY, ("xml", "csv"), tmp_path / "both", okato="45000")
+    assert [b.path.read_bytes() for b in both] == [xml.path.read_bytes(), csv_file.path.read_bytes()]
+
+    # a damaged file is noticed and written again (and only that one)
     xml.path.write_bytes(xml.path.read_bytes()[:-10])
-    assert snapshots.export(db, DAY, "xml", tmp_path, okato="45000").written
+    again_xml, kept_csv = snapshots.export_all(db, DAY, ("xml", "csv"), tmp_path, okato="45000")
+    assert again_xml.written and not kept_csv.written
     assert output.sha256_of(xml.path) == xml.sha256
 
 
