@@ -10,6 +10,7 @@ import click
 
 from rserz_soap.cli.main import Context, main, pass_ctx
 from rserz_soap.cli.main import connected as _connected
+from rserz_soap.files.change_files import ENCODINGS
 
 
 @main.command("backup")
@@ -130,7 +131,7 @@ def files_export(ctx: Context, day: datetime | None, smo: str | None, out_dir: P
 
 @files.command("encoding")
 @click.argument("smo")
-@click.argument("encoding", type=click.Choice(["utf-8", "windows-1251"]))
+@click.argument("encoding", type=click.Choice(ENCODINGS))
 @pass_ctx
 def files_encoding(ctx: Context, smo: str, encoding: str) -> None:
     """Set the encoding of the files written for an СМО (its daily package)."""

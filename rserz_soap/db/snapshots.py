@@ -207,17 +207,6 @@ class Snapshots:
         )
         return int(total), [_row(r) for r in rows]
 
-    def rows_after(self, snapshot_id: int, after: str | None, limit: int) -> list[InsuredRow]:
-        """A published snapshot's rows in ЕНП order after ``after`` (keyset: an export of a million rows
-        costs a million rows, not a sum of offsets)."""
-        rows = self._conn.execute(
-            text(
-                "SELECT r.* FROM snapshot_row r WHERE r.snapshot_id = :s AND r.enp > :a ORDER BY r.enp LIMIT :lim"
-            ),
-            {"s": snapshot_id, "a": after or "", "lim": limit},
-        )
-        return [_row(r) for r in rows]
-
     def stream(self, snapshot_id: int, chunk: int = 10_000) -> Iterator[InsuredRow]:
         """Every row of a published snapshot in ЕНП order through a server-side cursor (``chunk`` rows per
         fetch): an export of a million rows holds one chunk at a time and pays one query, not a page each."""

@@ -28,6 +28,7 @@ from rserz_soap.domain.person import Document, InsurancePeriod, PersonCard, Pers
 
 VERSION = "2.1"
 KINDS = ("REPLIST", "STOPLIST", "RECLIST")
+#: encodings of the files written for an СМО (the software of the file era reads windows-1251)
 ENCODINGS = ("utf-8", "windows-1251")
 
 

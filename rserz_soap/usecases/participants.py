@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rserz_soap.db.participants import CertificateRow, Participant
 from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.files.change_files import ENCODINGS
 
 __all__ = [
     "CertificateRow",
@@ -22,9 +23,6 @@ __all__ = [
     "set_file_encoding",
     "set_flags",
 ]
-
-#: encodings the files written for a participant may use (СМО software of the file era reads windows-1251)
-FILE_ENCODINGS = ("utf-8", "windows-1251")
 
 
 class ParticipantError(ValueError):
@@ -62,8 +60,8 @@ def set_flags(uow: UnitOfWork, participant_id: int, *, active: bool, log_bodies:
 
 def set_file_encoding(uow: UnitOfWork, kind: str, code: str, encoding: str) -> None:
     """The encoding of the files the hub writes for a participant (the daily СМО package)."""
-    if encoding not in FILE_ENCODINGS:
-        raise ParticipantError(f"кодировка {encoding!r} не поддерживается: {', '.join(FILE_ENCODINGS)}")
+    if encoding not in ENCODINGS:
+        raise ParticipantError(f"кодировка {encoding!r} не поддерживается: {', '.join(ENCODINGS)}")
     with uow:
         if not uow.participants.set_file_encoding(kind, code, encoding):
             raise ParticipantError(f"нет участника {kind}:{code}")

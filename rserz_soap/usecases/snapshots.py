@@ -32,7 +32,6 @@ __all__ = [
     "publish",
     "published",
     "reproduces",
-    "rows",
 ]
 
 
@@ -104,15 +103,6 @@ def page(uow: UnitOfWork, day: date, viewer: Submitter, *, page: int, page_size:
             page_size=page_size,
         )
     return SnapshotPage(info, total, rows)
-
-
-def rows(uow: UnitOfWork, day: date, *, after: str | None, limit: int) -> list[InsuredRow]:
-    """Rows of the published snapshot of ``day`` in ЕНП order after ``after`` (the console's export)."""
-    with uow:
-        info = uow.snapshots.get(day)
-        if info is None or info.state != "published":
-            raise LookupError(f"no snapshot of {day} is published")
-        return uow.snapshots.rows_after(info.id, after, limit)
 
 
 #: rows fetched at a time while exporting (a server-side cursor over the published rows)
