@@ -64,7 +64,7 @@ def snapshot_verify(ctx: Context, day: datetime) -> None:
 
 
 @snapshot.command("export")
-@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE")
 @click.option("--format", "fmt", type=click.Choice(["xml", "csv"]), default="xml", show_default=True)
 @click.option(
     "--out",
