@@ -60,6 +60,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(BIN)/python bench/bench_soap.py
 	$(BIN)/python bench/bench_reconcile.py --persons $${PERSONS:-1000000}
+	$(BIN)/python bench/bench_snapshot.py --persons $${PERSONS:-1000000} --rebuild
 
 clean:
 	rm -rf $(VENV) var

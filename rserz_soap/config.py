@@ -349,9 +349,40 @@ class Settings:
         },
     )
 
+    exports_dir: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_EXPORTS_DIR",
+            "doc": "where the scheduled jobs write snapshot exports and daily СМО change files "
+            "(default: <var>/exports)",
+        },
+    )
+    backup_dir: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_BACKUP_DIR",
+            "doc": "where `rserz backup` and the nightly job write (default: <var>/backups)",
+        },
+    )
+    backup_keep: int = field(
+        default=7,
+        metadata={
+            "env": "RSERZ_BACKUP_KEEP",
+            "doc": "backups kept; older ones are removed after a successful backup",
+        },
+    )
+
     @property
     def var_path(self) -> Path:
         return Path(self.var_dir)
+
+    @property
+    def exports_path(self) -> Path:
+        return Path(self.exports_dir) if self.exports_dir else self.var_path / "exports"
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else self.var_path / "backups"
 
     @property
     def ferzl_endpoint(self) -> str:

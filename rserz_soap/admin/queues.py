@@ -31,7 +31,9 @@ JOB_TITLES = {
     "rserz_soap.jobs.federal.scheduled_sync": "ФЕРЗЛ: суточные изменения",
     "rserz_soap.jobs.federal.resume_stale_reconciliations": "ФЕРЗЛ: возобновление прерванных сверок",
     "rserz_soap.jobs.federal.run_reconciliation": "ФЕРЗЛ: сверка",
-    "rserz_soap.jobs.snapshots.publish_due": "Срез на 1-е число",
+    "rserz_soap.jobs.snapshots.publish_due": "Срез на 1-е число и его выгрузки (XML, CSV)",
+    "rserz_soap.jobs.files.daily": "Суточные файлы СМО (REPLIST, STOPLIST, RECLIST)",
+    "rserz_soap.jobs.backup.nightly": "Резервная копия БД (pg_dump)",
 }
 
 

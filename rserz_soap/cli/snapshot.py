@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import click
 
@@ -60,3 +61,47 @@ def snapshot_verify(ctx: Context, day: datetime) -> None:
         same = snapshots.reproduces(Database(engine).unit_of_work(), day.date())
     click.echo("reproduces: the same rows and checksum" if same else "DIFFERS from what was published")
     sys.exit(0 if same else 1)
+
+
+@snapshot.command("export")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE")
+@click.option("--format", "fmt", type=click.Choice(["xml", "csv"]), default="xml", show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="default: RSERZ_EXPORTS_DIR/snapshots",
+)
+@click.option("--force", is_flag=True, help="write again even when an intact export of the snapshot is there")
+@pass_ctx
+def snapshot_export(ctx: Context, day: datetime, fmt: str, out_dir: Path | None, force: bool) -> None:
+    """Export a published snapshot: the FFOMS-style XML list or the attachment-list CSV, with a manifest.
+
+    The file depends only on the published snapshot: exporting it again gives the same bytes (the sha256
+    in DIR/<file>.manifest.json). Layouts: docs/exports.md."""
+    from tqdm import tqdm
+
+    from rserz_soap.db.uow import Database
+    from rserz_soap.usecases import snapshots
+
+    with _connected(ctx.settings) as (settings, _urls, engine):
+        db = Database(engine)
+        target = out_dir or settings.exports_path / "snapshots"
+        try:
+            info = snapshots.published_one(db.reading(), day.date())
+        except LookupError as exc:
+            raise click.ClickException(f"{exc} (rserz snapshot publish --date {day:%Y-%m-%d})") from None
+        with tqdm(
+            total=info.persons, unit=" persons", unit_scale=True, disable=not sys.stderr.isatty()
+        ) as bar:
+            done = snapshots.export(
+                db,
+                day.date(),
+                fmt,
+                target,
+                okato=settings.region_okato,
+                on_rows=bar.update,
+                force=force,
+            )
+    state = "written" if done.written else "already there, intact"
+    click.echo(f"{done.path} ({state}): {done.persons} persons, {done.size} bytes, sha256 {done.sha256}")

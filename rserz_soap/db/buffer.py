@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
@@ -170,6 +170,18 @@ class BufferEntries:
         return Batch(
             first.batch_id, tuple(r.id for r in rows), first.received_at, first.batch_ref, first.request_id
         )
+
+    def batch_ids_on(self, participant_id: int, first: date, last: date) -> list[uuid.UUID]:
+        """The batches a participant sent on the days ``first``…``last``, in the order they arrived."""
+        e = buffer_entry
+        day = func.date(e.c.received_at)
+        rows = self._conn.execute(
+            select(e.c.batch_id, func.min(e.c.id).label("first"))
+            .where(e.c.participant_id == participant_id, day >= first, day <= last)
+            .group_by(e.c.batch_id)
+            .order_by("first")
+        ).all()
+        return [r.batch_id for r in rows]
 
     def lock(self, entry_ids: Sequence[int], *, skip_locked: bool = False) -> list[Entry]:
         """The entries, locked in id order (two workers never wait on each other in a cycle).

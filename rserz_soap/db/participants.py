@@ -25,6 +25,7 @@ class Participant:
     active: bool
     log_bodies: bool = False
     legacy_sha1: bool = False  # may still sign with SHA-1 digests (opt-in per peer, off by default)
+    file_encoding: str = "utf-8"  # of the files the hub writes for it (utf-8 or windows-1251)
 
 
 def upsert_participant(conn: Connection, kind: str, code: str, name: str, ogrn: str | None = None) -> int:
@@ -141,7 +142,14 @@ class Participants:
         p = participant
         rows = self._conn.execute(
             select(
-                p.c.id, p.c.kind, p.c.code, p.c.name, p.c.active, p.c.log_bodies, p.c.legacy_sha1
+                p.c.id,
+                p.c.kind,
+                p.c.code,
+                p.c.name,
+                p.c.active,
+                p.c.log_bodies,
+                p.c.legacy_sha1,
+                p.c.file_encoding,
             ).order_by(p.c.kind, p.c.code)
         )
         return [Participant(*r) for r in rows]
@@ -158,6 +166,15 @@ class Participants:
             .where(participant.c.id == participant_id)
             .values(active=active, log_bodies=log_bodies)
         )
+
+    def set_file_encoding(self, kind: str, code: str, encoding: str) -> bool:
+        """The encoding of the files written for a participant; False when there is no such participant."""
+        done = self._conn.execute(
+            update(participant)
+            .where(participant.c.kind == kind, participant.c.code == code)
+            .values(file_encoding=encoding)
+        )
+        return bool(done.rowcount)
 
     def certificate_rows(self) -> list[CertificateRow]:
         c = participant_certificate

@@ -120,8 +120,16 @@ participant = Table(
         comment="may still sign with SHA-1 reference digests (opt-in per peer)",
     ),
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "file_encoding",
+        String(16),
+        nullable=False,
+        server_default=text("'utf-8'"),
+        comment="encoding of the files written for the participant: utf-8 or windows-1251",
+    ),
     UniqueConstraint("kind", "code"),
     CheckConstraint(f"kind IN {PARTICIPANT_KINDS!r}", name="kind"),
+    CheckConstraint("file_encoding IN ('utf-8', 'windows-1251')", name="file_encoding"),
 )
 
 participant_certificate = Table(

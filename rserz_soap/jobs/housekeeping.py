@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from rq import get_current_job
 
@@ -27,3 +28,23 @@ def prune_disclosures() -> int:
     settings = load_settings()
     with database() as db:
         return prune(db.unit_of_work(), settings.disclosure_retention_days)
+
+
+#: Redis hash of the routine jobs' last runs (snapshot exports, daily files, backups): for `rserz status`
+ROUTINE_KEY = "rserz:routine:status"
+
+
+def note_routine(name: str, *, ok: bool, result: str) -> None:
+    """Record a routine job's last run (when it runs under RQ) so `rserz status` and the console show it."""
+    job = get_current_job()
+    if job is None:
+        return
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    fields: dict[Any, Any] = {f"{name}:last_run_at": now, f"{name}:last_result": result[:300]}
+    if ok:
+        fields[f"{name}:last_ok_at"] = now
+    else:
+        fields[f"{name}:last_error"] = f"{now} {result}"[:300]
+    job.connection.hset(ROUTINE_KEY, mapping=fields)
+    job.meta["result"] = result[:300]
+    job.save_meta()  # type: ignore[no-untyped-call]

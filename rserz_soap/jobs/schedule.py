@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, federal, housekeeping, iszl, queues, smev, snapshots
+from rserz_soap.jobs import backup, buffer, federal, files, housekeeping, iszl, queues, smev, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -19,6 +19,9 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)
     scheduler.register(smev.scheduled_zags, queues.SMEV, interval=30, job_timeout=1800)
     scheduler.register(smev.scheduled_snils, queues.SMEV, interval=600, job_timeout=1800)
-    scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
+    # 00:00 on the 1st publishes and exports the month's snapshot; the hourly runs after catch up a missed one
+    scheduler.register(snapshots.publish_due, queues.EXPORTS, cron="0 * * * *", job_timeout=3600)
+    scheduler.register(files.daily, queues.EXPORTS, cron="15 0 * * *", job_timeout=3600)
+    scheduler.register(backup.nightly, queues.EXPORTS, cron="30 2 * * *", job_timeout=6 * 3600)
     scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler

@@ -1,7 +1,9 @@
-"""Monthly snapshots: the state at 00:00 on the 1st is published on the 1st (and caught up after).
+"""Monthly snapshots: the state at 00:00 on the 1st is published on the 1st (and caught up after), and
+exported as the FFOMS-style XML and the attachment-list CSV under ``RSERZ_EXPORTS_DIR/snapshots``.
 
-The job runs hourly and publishes the current month's snapshot if it is not published yet, so a
-scheduler that was down at midnight catches up; publishing a published day changes nothing.
+The scheduler runs the job at 00:00 on the 1st and hourly after (a scheduler that was down at midnight
+catches up). Re-running it is harmless: a published day is returned unchanged, and an export whose
+manifest matches the snapshot and whose bytes are intact is not written again.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from rserz_soap.config import load_settings
 from rserz_soap.jobs.buffer import database
+from rserz_soap.jobs.housekeeping import note_routine
 from rserz_soap.usecases import snapshots
 
 log = logging.getLogger(__name__)
@@ -18,9 +22,19 @@ ACTOR = "scheduler"
 
 
 def publish_due(today: str | None = None) -> str:
-    """Publish the snapshot of the 1st of the current month; returns its checksum."""
+    """Publish the snapshot of the 1st of the current month and export it; returns its checksum."""
+    settings = load_settings()
     day = (date.fromisoformat(today) if today else date.today()).replace(day=1)
-    with database() as db:
-        info = snapshots.publish(db.unit_of_work(), day, actor=ACTOR)
-    log.info("snapshot of %s: %d persons, checksum %s", info.day, info.persons, info.checksum)
+    try:
+        with database() as db:
+            info = snapshots.publish(db.unit_of_work(), day, actor=ACTOR)
+            written = snapshots.export_all(
+                db, day, ("xml", "csv"), settings.exports_path / "snapshots", okato=settings.region_okato
+            )
+    except Exception as exc:
+        note_routine("snapshot", ok=False, result=f"{day}: {exc}")
+        raise
+    files = ", ".join(f"{w.path.name}{'' if w.written else ' (kept)'}" for w in written)
+    note_routine("snapshot", ok=True, result=f"{day}: {info.persons} persons; {files}")
+    log.info("snapshot of %s: %d persons, checksum %s; %s", info.day, info.persons, info.checksum, files)
     return str(info.checksum)

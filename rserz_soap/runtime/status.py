@@ -51,6 +51,35 @@ def collect(settings: Settings, urls: ServiceUrls, engine: Engine) -> list[str]:
         beat = redis.hget(HEARTBEAT_KEY, "at")
         when = beat.decode() if isinstance(beat, bytes) else beat
         lines.append(f"scheduler   last heartbeat job ran at {when or 'never'}")
+        lines += _routine(redis)
+    return lines
+
+
+#: the routine jobs `note_routine` records, and how `rserz status` names them
+ROUTINE = (("snapshot", "snapshot"), ("smo-files", "smo files"), ("backup", "backup"))
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _routine(redis: Redis) -> list[str]:
+    """The last run of each routine job (snapshot export, daily СМО files, backup) as the jobs noted it."""
+    from rserz_soap.jobs.housekeeping import ROUTINE_KEY
+
+    raw = redis.hgetall(ROUTINE_KEY)
+    notes = {_s(k): _s(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    lines = []
+    for key, title in ROUTINE:
+        last = notes.get(f"{key}:last_run_at")
+        if last is None:
+            lines.append(f"{title:<11} never run")
+            continue
+        failed = notes.get(f"{key}:last_ok_at", "") < last
+        state = (
+            f"FAILED {notes.get(f'{key}:last_error', '')}" if failed else notes.get(f"{key}:last_result", "")
+        )
+        lines.append(f"{title:<11} {last}: {state}")
     return lines
 
 

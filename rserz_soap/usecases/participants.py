@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rserz_soap.db.participants import CertificateRow, Participant
 from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.files.change_files import ENCODINGS
 
 __all__ = [
     "CertificateRow",
@@ -19,6 +20,7 @@ __all__ = [
     "listing",
     "register_certificate",
     "revoke",
+    "set_file_encoding",
     "set_flags",
 ]
 
@@ -54,6 +56,15 @@ def set_flags(uow: UnitOfWork, participant_id: int, *, active: bool, log_bodies:
             raise ParticipantError(f"нет участника {participant_id}")
         uow.participants.set_flags(participant_id, active=active, log_bodies=log_bodies)
         return before
+
+
+def set_file_encoding(uow: UnitOfWork, kind: str, code: str, encoding: str) -> None:
+    """The encoding of the files the hub writes for a participant (the daily СМО package)."""
+    if encoding not in ENCODINGS:
+        raise ParticipantError(f"кодировка {encoding!r} не поддерживается: {', '.join(ENCODINGS)}")
+    with uow:
+        if not uow.participants.set_file_encoding(kind, code, encoding):
+            raise ParticipantError(f"нет участника {kind}:{code}")
 
 
 def revoke(uow: UnitOfWork, certificate_id: int) -> int:

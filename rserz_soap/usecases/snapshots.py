@@ -8,24 +8,30 @@ a date with none is answered as such (the contract's ``ERR_CODE`` 1), never comp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from rserz_soap.db.snapshots import SnapshotInfo
-from rserz_soap.db.uow import UnitOfWork
+from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.buffer import Submitter
 from rserz_soap.domain.snapshot import InsuredRow
+from rserz_soap.files import output, snapshot_export
 
 __all__ = [
+    "Exported",
     "InsuredRow",
     "SnapshotInfo",
     "SnapshotPage",
+    "export",
+    "export_all",
+    "export_chunks",
     "insured_on",
     "page",
     "publish",
     "published",
     "reproduces",
-    "rows",
 ]
 
 
@@ -99,10 +105,119 @@ def page(uow: UnitOfWork, day: date, viewer: Submitter, *, page: int, page_size:
     return SnapshotPage(info, total, rows)
 
 
-def rows(uow: UnitOfWork, day: date, *, after: str | None, limit: int) -> list[InsuredRow]:
-    """Rows of the published snapshot of ``day`` in ЕНП order after ``after`` (the console's export)."""
+#: rows fetched at a time while exporting (a server-side cursor over the published rows)
+EXPORT_PAGE = 10_000
+
+
+def published_one(uow: UnitOfWork, day: date) -> SnapshotInfo:
+    """The published snapshot of ``day``; LookupError when none is."""
     with uow:
         info = uow.snapshots.get(day)
-        if info is None or info.state != "published":
-            raise LookupError(f"no snapshot of {day} is published")
-        return uow.snapshots.rows_after(info.id, after, limit)
+    if info is None or info.state != "published":
+        raise LookupError(f"no snapshot of {day} is published")
+    return info
+
+
+def _stream(
+    uow: UnitOfWork, info: SnapshotInfo, on_rows: Callable[[int], object] | None
+) -> Iterator[InsuredRow]:
+    with uow:
+        n = 0
+        for row in uow.snapshots.stream(info.id, EXPORT_PAGE):
+            yield row
+            n += 1
+            if on_rows is not None and n == EXPORT_PAGE:
+                on_rows(n)
+                n = 0
+        if on_rows is not None and n:
+            on_rows(n)
+
+
+def export_chunks(
+    uow: UnitOfWork,
+    info: SnapshotInfo,
+    fmt: str,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+) -> Iterator[bytes]:
+    """The bytes of a published snapshot's export, streamed (the console's download and :func:`export`).
+
+    ``uow`` must be a transaction (``Database.unit_of_work``): the rows come through a server-side cursor."""
+    header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
+    return snapshot_export.chunks(fmt, header, _stream(uow, info, on_rows))
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    manifest: Path
+    size: int
+    sha256: str
+    persons: int
+    written: bool  # False: an intact export of the same snapshot was already there
+
+
+def export(
+    db: Database,
+    day: date,
+    fmt: str,
+    out_dir: Path,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+    force: bool = False,
+) -> Exported:
+    """Write one export of the published snapshot of ``day`` to ``out_dir`` with its manifest."""
+    return export_all(db, day, (fmt,), out_dir, okato=okato, on_rows=on_rows, force=force)[0]
+
+
+def export_all(
+    db: Database,
+    day: date,
+    formats: Sequence[str],
+    out_dir: Path,
+    *,
+    okato: str,
+    on_rows: Callable[[int], object] | None = None,
+    force: bool = False,
+) -> list[Exported]:
+    """Write the exports of the published snapshot of ``day`` in ``formats`` (one pass over its rows) to
+    ``out_dir``, each with its manifest.
+
+    An intact export of the same snapshot already there is kept (a re-run job rewrites nothing); a rebuilt
+    one is byte-identical anyway."""
+    info = published_one(db.reading(), day)
+    paths = {fmt: out_dir / snapshot_export.file_name(okato, day, fmt) for fmt in formats}
+    kept: dict[str, Exported] = {}
+    for fmt, path in paths.items():
+        manifest = output.read_manifest(path)
+        if (
+            not force
+            and manifest is not None
+            and manifest.get("snapshot_sha256") == info.checksum
+            and output.is_intact(path, manifest)
+        ):
+            size, digest = path.stat().st_size, str(manifest["sha256"])
+            kept[fmt] = Exported(path, output.manifest_path(path), size, digest, info.persons, False)
+    todo = {fmt: path for fmt, path in paths.items() if fmt not in kept}
+    written: dict[str, Exported] = {}
+    if todo:
+        header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
+        rows = _stream(db.unit_of_work(), info, on_rows)
+        for fmt, done in output.write_many(todo, snapshot_export.parts(list(todo), header, rows)).items():
+            facts = {
+                "kind": "snapshot",
+                "format": fmt,
+                "file": done.path.name,
+                "bytes": done.size,
+                "sha256": done.sha256,
+                "day": info.day.isoformat(),
+                "persons": info.persons,
+                "snapshot_sha256": info.checksum,
+                "published_at": info.published_at.isoformat() if info.published_at else None,
+                "counts": info.counts,
+            }
+            manifest_path = output.write_manifest(done.path, facts)
+            written[fmt] = Exported(done.path, manifest_path, done.size, done.sha256, info.persons, True)
+    return [kept.get(fmt) or written[fmt] for fmt in formats]

@@ -27,7 +27,7 @@ from rserz_soap.db.federal import ItemRow
 from rserz_soap.domain.federal import FederalPerson, FederalPolicy
 from rserz_soap.domain.person import Document, PolicyType
 from rserz_soap.domain.records import PolicyInput
-from rserz_soap.usecases import snapshots
+from rserz_soap.usecases import participants, snapshots
 from tests import builders
 from tests.admin.conftest import ConsoleStand, Person, csrf_of, login
 
@@ -451,7 +451,7 @@ def test_jobs_schedule_trigger_and_retry_of_a_failed_job(stand: ConsoleStand, as
 # -- snapshots, НСИ ------------------------------------------------------------------------------------------
 
 
-def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand, as_role) -> None:
+def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand, as_role, tmp_path) -> None:
     day = date.today().replace(day=1)
     info = snapshots.publish(stand.db().unit_of_work(), day, actor="test")
     op = as_role("operator")
@@ -460,6 +460,12 @@ def test_a_published_snapshot_downloads_as_csv_for_whom_may(stand: ConsoleStand,
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
     assert rows[0][0] == "ENP" and len(rows) == info.persons + 1
     assert as_role("viewer").get(f"/admin/snapshots/{day.isoformat()}.csv").status_code == 403
+    # the XML download is the very file `rserz snapshot export` writes (the same use case, the same bytes)
+    xml = op.get(f"/admin/snapshots/{day.isoformat()}.xml")
+    assert xml.status_code == 200 and f"SNAP_T45000_{day:%Y%m%d}.xml" in xml.headers["Content-Disposition"]
+    written = snapshots.export(stand.db(), day, "xml", tmp_path, okato="45000")
+    assert xml.get_data() == written.path.read_bytes()
+    assert op.get(f"/admin/snapshots/{day.isoformat()}.pdf").status_code == 404
     assert as_role("viewer").get("/admin/nsi").status_code == 200 and "F002" in as_role("viewer").get(
         "/admin/nsi"
     ).get_data(as_text=True)
@@ -491,6 +497,9 @@ def test_administrator_manages_participants_and_certificates(stand: ConsoleStand
         r.status_code == 302
         and stand.scalar("SELECT log_bodies FROM participant WHERE id = :p", p=pid) is True
     )
+    # the encoding of the СМО's daily files shows on its card
+    participants.set_file_encoding(stand.db().unit_of_work(), "smo", stand.smo.code, "windows-1251")
+    assert "кодировке <code>windows-1251</code>" in adm.get("/admin/participants").get_data(as_text=True)
     r = adm.post(
         f"/admin/participants/{pid}/certificates",
         data={"pem": (io.BytesIO(_certificate(10)), "smo.pem"), "csrf_token": token},

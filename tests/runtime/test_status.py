@@ -23,6 +23,7 @@ def test_status_reports_databases_schema_buffer_and_queues(
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert f"schema      revision {head}" in text and "buffer      " in text
     assert "queue       federal: " in text and "scheduler   last heartbeat" in text
+    assert "snapshot    " in text and "smo files   " in text and "backup      " in text  # the routine jobs
     assert "СМЭВ 3      http://127.0.0.1:" in text and "circuit closed" in text and "ЗАГС inbox: " in text
 
 

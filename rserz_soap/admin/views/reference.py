@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from rserz_soap.admin import exports
 from rserz_soap.admin.web import audit, deps, requires
 from rserz_soap.domain.access import Event, Outcome, Permission
+from rserz_soap.files import snapshot_export
 from rserz_soap.usecases import nsi, participants, snapshots
 from rserz_soap.usecases.participants import ParticipantError
 
@@ -25,34 +25,31 @@ def snapshots_index() -> str:
     return render_template("snapshots.html", published=snapshots.published(deps().reading()))
 
 
-@bp.get("/snapshots/<day>.csv")
+@bp.get("/snapshots/<day>.<fmt>")
 @requires(Permission.SNAPSHOTS_DOWNLOAD)
-def snapshot_csv(day: str) -> Response:
+def snapshot_file(day: str, fmt: str) -> Response:
+    """The published snapshot as the same file `rserz snapshot export` writes (XML or CSV), streamed."""
+    if fmt not in snapshot_export.FORMATS:
+        abort(404)
     try:
         on = date.fromisoformat(day)
     except ValueError:
         abort(404)
     d = deps()
-    if not any(s.day == on for s in snapshots.published(d.reading(), on, on)):
+    try:
+        info = snapshots.published_one(d.reading(), on)
+    except LookupError:
         abort(404)
-
-    def rows() -> exports.Rows:
-        after = None
-        while True:
-            page = snapshots.rows(d.reading(), on, after=after, limit=10_000)
-            for r in page:
-                yield (
-                    r.enp, r.fam, r.im, r.ot or "", r.dr.isoformat(), r.w, r.smo_code, r.vpolis,
-                    r.spolis or "", r.npolis, r.dbeg.isoformat(), r.dend.isoformat() if r.dend else "",
-                    " ".join(r.mo_codes),
-                )  # fmt: skip
-            if len(page) < 10_000:
-                return
-            after = page[-1].enp
-
-    audit(Event.EXPORTED, object_type="snapshot", object_id=on.isoformat(), format="csv")
-    header = ("ENP", "FAM", "IM", "OT", "DR", "W", "SMO", "VPOLIS", "SPOLIS", "NPOLIS", "DBEG", "DEND", "MO")
-    return exports.respond("csv", f"snapshot-{on.isoformat()}", header, rows())
+    okato = d.settings.region_okato
+    audit(Event.EXPORTED, object_type="snapshot", object_id=on.isoformat(), format=fmt)
+    response = Response(
+        snapshots.export_chunks(d.uow(), info, fmt, okato=okato),
+        mimetype="text/csv" if fmt == "csv" else "application/xml",
+    )
+    name = snapshot_export.file_name(okato, on, fmt)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/nsi")

@@ -7,7 +7,7 @@ Create Date: 2026-12-05
 * ``feed_cursor``: how far each consumer of the published feed has been served (the ИСЗЛ's pushes):
   the feed position delivered up to, the count sent, and why the last attempt failed.
 
-Revises 0009 here; 0010 (the routine's tables) is chained before it when that work lands.
+Revises 0009 (no 0010: the routine's migration landed as 0012, after this one).
 """
 
 from __future__ import annotations
