@@ -5,6 +5,7 @@ from rserz_soap.cli import (  # noqa: F401  (each registers)
     extract,
     federal,
     files_import,
+    nsi_update,
     processes,
     snapshot,
     users,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import buffer, federal, housekeeping, iszl, queues, smev, snapshots
+from rserz_soap.jobs import buffer, federal, housekeeping, iszl, nsi, queues, smev, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -20,5 +20,6 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(smev.scheduled_zags, queues.SMEV, interval=30, job_timeout=1800)
     scheduler.register(smev.scheduled_snils, queues.SMEV, interval=600, job_timeout=1800)
     scheduler.register(snapshots.publish_due, queues.EXPORTS, interval=3600, job_timeout=3600)
+    scheduler.register(nsi.scheduled_update, queues.DEFAULT, interval=3600, job_timeout=1800)
     scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler
