@@ -202,8 +202,8 @@ def _check_entry(entry: zipfile.ZipInfo, limits: PackageLimits) -> None:
         raise PackageError(NOT_A_ZIP, f"entry name {n!r} is a path; a package holds bare file names")
     if "/" in n.rstrip("/"):
         raise PackageError(NOT_A_ZIP, f"entry {n!r} is in a folder; a package holds bare file names")
-    mode = entry.external_attr >> 16
-    if entry.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    kind = stat.S_IFMT(entry.external_attr >> 16)  # Unix file type, when the archiver recorded one
+    if entry.create_system == 3 and kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         raise PackageError(NOT_A_ZIP, f"entry {n!r} is a link or a special file")
     if entry.flag_bits & 0x1:
         raise PackageError(NOT_A_ZIP, f"entry {n!r} is encrypted")
