@@ -91,7 +91,9 @@ def import_file(
     report.records, report.accepted, report.rejected = len(protocol.lines), outcome.accepted, outcome.rejected
     report.pending = protocol.pending
     name = package.name
-    rep = replist.replist_xml(protocol, file_name=name.replist, smo=name.smo, encoding=encoding)
+    rep = replist.replist_xml(
+        protocol, file_name=name.replist, smo=name.smo, przcod=package.przcod, encoding=encoding
+    )
     flk = replist.flk_p_xml(
         replist.flk_lines(protocol), file_name=name.flk_p, answers=name.stem, encoding=encoding
     )

@@ -119,6 +119,11 @@ class OplistPackage:
         return uuid.uuid5(_REQUEST_IDS, f"{self.name.smo}:{self.sha256}")
 
     @property
+    def przcod(self) -> str:
+        """The point of registration: the header's PRZCOD, else the one in the package's name."""
+        return header(self.oplist, "PRZCOD") or self.name.point
+
+    @property
     def nrecords(self) -> int:
         return len(xml.children(self.oplist, "OP"))
 

@@ -1,9 +1,8 @@
 """REPLIST and FLK_P as files: the answer to an OPLIST package, in the package's own encoding.
 
-The element names are those of the SOAP protocol (``getProtocol``), which follow the files СМО software
-reads (rt.srz ``REPType``: N_REC, ID, CODE_ERP; ``PRType``: N_REC, OSHIB, COMMENT; FLK_P headed by the
-names of the protocol and of the file it answers, FNAME and FNAME_I, as in FFOMS's FLK_P). See docs/files.md.
-``replist_xml`` is shared by every REPLIST the hub writes as a file.
+The layouts are rt.srz's (``rt.srz.model.HL7/smo/xsd/REPLIST.xsd``, ``REP.xsd``, ``FLK_P.xsd``), which
+СМО software reads, without namespaces as the files are written; see docs/files.md. ``replist_xml`` is
+shared by every REPLIST the hub writes as a file.
 """
 
 from __future__ import annotations
@@ -18,9 +17,12 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from rserz_soap.domain.buffer import BatchProtocol
+from rserz_soap.domain.buffer import ACCEPTED_CODE, BatchProtocol
+from rserz_soap.domain.codec import decode
+from rserz_soap.domain.person import InsurancePeriod
+from rserz_soap.soap import xml
 
-VERSION = "1.0"
+VERSION = "2.0"  # the layout of rt.srz's REPLIST.xsd and FLK_P.xsd (their VERS default)
 _SAFE_NAME = re.compile(r"[^0-9A-Za-z_.-]")
 
 
@@ -45,23 +47,39 @@ def _bytes(root: Any, encoding: str) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding=encoding, pretty_print=True))
 
 
-def replist_xml(protocol: BatchProtocol, *, file_name: str, smo: str, encoding: str = "utf-8") -> bytes:
-    """REPLIST: a header and one REP per record, in the order the records were sent."""
+def replist_xml(
+    protocol: BatchProtocol, *, file_name: str, smo: str, przcod: str = "", encoding: str = "UTF-8"
+) -> bytes:
+    """REPLIST (rt.srz ``REPLIST.xsd``): a header and one REP per record, in the order they were sent.
+
+    REP/ID is the hub's id of the record (rt.srz: «Идентификатор записи ТФОМС»); INSURANCE is the
+    insurance in force after an accepted change. A record still waiting (an operator's review, ФЕРЗЛ) has
+    no CODE_ERP yet, and a rejected one no INSURANCE."""
     root = etree.Element("REPLIST")
     _add(root, "VERS", VERSION)
     _add(root, "FILENAME", file_name)
-    _add(root, "FILENAME_I", protocol.file_name)
     _add(root, "SMOCOD", smo)
+    etree.SubElement(root, "PRZCOD").text = przcod
     _add(root, "NRECORDS", len(protocol.lines))
+    _add(root, "NERR", sum(1 for r in protocol.lines if r.final and r.code_erp != ACCEPTED_CODE))
     for line in protocol.lines:
         rep = etree.SubElement(root, "REP")
         _add(rep, "N_REC", line.n_rec)
-        _add(rep, "ID", line.record_id)
+        _add(rep, "ID", line.entry_id)
         _add(rep, "CODE_ERP", line.code_erp)
-        _add(rep, "STATE", line.state.value)
-        _add(rep, "ENP", line.enp)
         _add(rep, "COMMENT", line.comment[:2000] if line.comment else None)
-    return _bytes(root, encoding)
+        if line.insurance:
+            xml.insurance(rep, xml.COMMON_NS, decode(InsurancePeriod, line.insurance))
+    return _bytes(_unqualified(root), encoding)
+
+
+def _unqualified(root: Any) -> Any:
+    """The file forms carry no namespaces: the contract's shared writers qualify what they write."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith("{"):
+            el.tag = etree.QName(el).localname
+    etree.cleanup_namespaces(root)
+    return root
 
 
 def flk_lines(protocol: BatchProtocol) -> list[FlkLine]:
@@ -75,19 +93,24 @@ def _line(e: Mapping[str, Any]) -> FlkLine:
     )
 
 
-def flk_p_xml(lines: Iterable[FlkLine], *, file_name: str, answers: str, encoding: str = "utf-8") -> bytes:
-    """FLK_P: FNAME (this protocol), FNAME_I (the file it answers) and one PR per finding."""
+def flk_p_xml(lines: Iterable[FlkLine], *, file_name: str, answers: str, encoding: str = "UTF-8") -> bytes:
+    """FLK_P (rt.srz ``FLK_P.xsd``): FNAME (this protocol), FNAME_I (the file it answers), one PR per
+    finding with all five of its elements (IM_POL, BAS_EL, N_REC empty where a finding has none — a
+    package refused whole has no record). Warnings are listed too; their record's CODE_ERP is AA."""
     root = etree.Element("FLK_P")
+    _add(root, "VERS", VERSION)
     _add(root, "FNAME", file_name)
     _add(root, "FNAME_I", answers)
     for line in lines:
         pr = etree.SubElement(root, "PR")
-        _add(pr, "OSHIB", line.code)
-        _add(pr, "IM_POL", line.field)
-        _add(pr, "BAS_EL", line.parent)
-        _add(pr, "N_REC", line.n_rec)
-        _add(pr, "COMMENT", line.comment[:2000])
-        _add(pr, "SEVERITY", line.severity)
+        for name, value in (
+            ("OSHIB", line.code),
+            ("IM_POL", line.field),
+            ("BAS_EL", line.parent),
+            ("N_REC", line.n_rec),
+            ("COMMENT", line.comment[:2000]),
+        ):
+            etree.SubElement(pr, name).text = "" if value is None else str(value)
     return _bytes(root, encoding)
 
 

@@ -74,18 +74,21 @@ def test_a_windows_1251_package_round_trips_to_replist_and_flk_p(registry: Regis
     raw = replist_path.read_bytes()
     assert raw.startswith(b"<?xml version='1.0' encoding='windows-1251'?>")
     replist = _read(replist_path)
-    assert (replist.findtext("FILENAME"), replist.findtext("FILENAME_I")) == (
-        "p45001_01_122601",
-        "i45001_01_122601",
-    )
-    assert (replist.findtext("SMOCOD"), replist.findtext("NRECORDS")) == ("45001", "6")
+    header = [c.tag for c in replist if c.tag != "REP"]
+    assert header == ["VERS", "FILENAME", "SMOCOD", "PRZCOD", "NRECORDS", "NERR"]  # rt.srz REPLIST.xsd
+    assert [replist.findtext(t) for t in header[1:]] == ["p45001_01_122601", "45001", "4500101", "6", "0"]
     reps = {int(r.findtext("N_REC")): r for r in replist.iter("REP")}
     assert sorted(reps) == [1, 2, 3, 4, 5, 6]
     assert {r.findtext("CODE_ERP") for r in reps.values()} == {"AA"}
-    assert all(len(r.findtext("ENP") or "") == 16 for r in reps.values())
+    assert [c.tag for c in reps[1]] == ["N_REC", "ID", "CODE_ERP", "COMMENT", "INSURANCE"]
+    assert all(len(r.findtext("INSURANCE/ENP") or "") == 16 for r in reps.values())
+    assert (
+        reps[1].findtext("INSURANCE/SMOCOD") == "45001" and reps[1].find("INSURANCE/POLIS/NPOLIS") is not None
+    )
     flk = _read(flk_path)
     assert (flk.findtext("FNAME"), flk.findtext("FNAME_I")) == ("f45001_01_122601", "i45001_01_122601")
-    assert all(pr.findtext("SEVERITY") != "E" for pr in flk.iter("PR"))
+    for pr in flk.iter("PR"):  # warnings only, each PR with the five elements of rt.srz FLK_P.xsd
+        assert [c.tag for c in pr] == ["OSHIB", "IM_POL", "BAS_EL", "N_REC", "COMMENT"]
     with registry.engine.connect() as conn:  # the Cyrillic of windows-1251 reached the register intact
         names = set(conn.execute(text("SELECT fam FROM person_data WHERE superseded_at IS NULL")).scalars())
         package = conn.execute(text("SELECT name, encoding, nrecords, accepted FROM intake_package")).one()
@@ -103,6 +106,15 @@ def test_broken_records_get_their_f012_and_flk_codes_and_the_others_apply(
     replist = _read(out / "p45001_01_122602.xml")
     codes = {int(r.findtext("N_REC")): r.findtext("CODE_ERP") for r in replist.iter("REP")}
     assert codes == {1: "AE", 2: "AE", 3: "AE", 4: "AA", 5: "AA", 6: "AA"}
+    assert replist.findtext("NERR") == "3"
+    assert [r.find("INSURANCE") is None for r in replist.iter("REP")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     found = set(_prs(_read(out / "f45001_01_122602.xml")))
     assert {("1", "904", "W"), ("2", "119", "DR"), ("3", "903", "SS")} <= found, found
     assert "318-204-5X" not in (out / "f45001_01_122602.xml").read_text(encoding="windows-1251")
