@@ -24,6 +24,7 @@ class ImportedPackage:
     name: str
     sha256: str
     encoding: str
+    przcod: str | None
     batch_id: uuid.UUID | None
     nrecords: int
     accepted: int
@@ -35,11 +36,11 @@ class Packages:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def claim(self, participant_id: int, name: str, sha256: str, encoding: str) -> int | None:
+    def claim(self, participant_id: int, name: str, sha256: str, encoding: str, przcod: str) -> int | None:
         """The new row's id, or None when this participant already handed in this name or these bytes."""
         return self._conn.execute(
             insert(intake_package)
-            .values(participant_id=participant_id, name=name, sha256=sha256, encoding=encoding)
+            .values(participant_id=participant_id, name=name, sha256=sha256, encoding=encoding, przcod=przcod)
             .on_conflict_do_nothing()
             .returning(intake_package.c.id)
         ).scalar_one_or_none()
@@ -52,6 +53,14 @@ class Packages:
             .where(intake_package.c.id == package_id)
             .values(batch_id=batch_id, nrecords=nrecords, accepted=accepted, rejected=rejected)
         )
+
+    def by_name(self, participant_id: int, name: str) -> ImportedPackage | None:
+        row = self._conn.execute(
+            select(intake_package).where(
+                intake_package.c.participant_id == participant_id, intake_package.c.name == name
+            )
+        ).one_or_none()
+        return None if row is None else ImportedPackage(**row._mapping)
 
     def find(self, participant_id: int, name: str, sha256: str) -> ImportedPackage | None:
         """The earlier package with this name or these bytes (the one a repeat collides with)."""

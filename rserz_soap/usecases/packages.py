@@ -18,7 +18,7 @@ from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.buffer import ACCEPTED_CODE, BatchProtocol, Submitter
 from rserz_soap.domain.records import OperationRecord
 from rserz_soap.usecases.intake import Intake
-from rserz_soap.usecases.submit import submit_operations
+from rserz_soap.usecases.submit import protocol, submit_operations
 
 ALREADY_REGISTERED = "805"
 
@@ -68,11 +68,12 @@ def import_package(
     name: str,
     sha256: str,
     encoding: str,
+    przcod: str,
     request_id: uuid.UUID,
 ) -> PackageOutcome:
     """Claim the package and put its records through the batch, all in one transaction."""
     with uow:
-        package_id = uow.packages.claim(submitter.participant_id, name, sha256, encoding)
+        package_id = uow.packages.claim(submitter.participant_id, name, sha256, encoding, przcod)
         if package_id is None:
             raise AlreadyRegistered(uow.packages.find(submitter.participant_id, name, sha256), name)
         protocol = submit_operations(
@@ -83,6 +84,17 @@ def import_package(
             package_id, uuid.UUID(protocol.batch_id), len(protocol.lines), outcome.accepted, outcome.rejected
         )
     return outcome
+
+
+def answer(uow: UnitOfWork, submitter: Submitter, name: str) -> tuple[ImportedPackage, BatchProtocol] | None:
+    """The package this СМО handed in under ``name`` and its batch's protocol as it stands now (records
+    that waited for review or ФЕРЗЛ then have their final answer); None if there is no such package."""
+    with uow:
+        package = uow.packages.by_name(submitter.participant_id, name)
+        if package is None or package.batch_id is None:
+            return None
+        found = protocol(uow, submitter, batch_id=package.batch_id)
+    return (package, found) if found is not None else None
 
 
 def imported(uow: UnitOfWork, submitter: Submitter | None = None) -> list[ImportedPackage]:

@@ -14,9 +14,10 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Engine, text
 
 from rserz_soap.cli import main
-from rserz_soap.cli.files_import import ImportReport, import_file
+from rserz_soap.cli.files_import import ImportReport, answer_file, import_file
 from rserz_soap.config import Settings
 from rserz_soap.db.participants import upsert_participant
+from rserz_soap.domain.federal import FederalAnswer
 from rserz_soap.runtime.services import ServiceUrls
 from tests.conftest import data_path
 from tests.harness import Register
@@ -212,3 +213,26 @@ def test_the_command_imports_and_reports(
         "f45001_01_122609.xml",
         "p45001_01_122601.xml",
     ]
+
+
+def test_records_waiting_for_ferzl_get_their_final_answer_later(
+    fresh_engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with fresh_engine.begin() as conn:
+        upsert_participant(conn, "smo", "45001", "СМО 45001")
+    registry = Register.of(fresh_engine, settings, federal_first=True)
+    first = _import(registry, _package(tmp_path, GOOD), tmp_path / "out")
+    assert first.code is None and first.pending > 0, first
+    waiting = _read(tmp_path / "out" / "p45001_01_122601.xml")
+    assert sum(r.find("CODE_ERP") is None for r in waiting.iter("REP")) == first.pending
+
+    for _round in range(3):  # ФЕРЗЛ refuses each application pushed to it
+        for entry_id in registry.pending_pushes():
+            registry.federal_answered(entry_id, FederalAnswer(False, errors=(("E-001", "отказ"),)))
+
+    again = answer_file(registry.db, "i45001_01_122601", out=tmp_path / "later")
+    assert again is not None and again.pending == 0 and again.rejected == first.pending + first.rejected
+    final = _read(tmp_path / "later" / "p45001_01_122601.xml")
+    assert all(r.findtext("CODE_ERP") in ("AA", "AE") for r in final.iter("REP"))
+    assert final.findtext("PRZCOD") == "4500101"
+    assert answer_file(registry.db, "i45001_01_122699", out=tmp_path / "none") is None

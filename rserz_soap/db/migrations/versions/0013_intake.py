@@ -31,8 +31,9 @@ def upgrade() -> None:
         ),
         sa.Column("sha256", sa.String(length=64), nullable=False, comment="of the package's bytes"),
         sa.Column(
-            "encoding", sa.String(length=16), nullable=False, comment="of its OPLIST file: utf-8 or windows-1251"
+            "encoding", sa.String(length=16), nullable=False, comment="of its OPLIST file: UTF-8 or windows-1251"
         ),
+        sa.Column("przcod", sa.String(length=16), nullable=True, comment="the point of registration the package came from"),
         sa.Column("batch_id", postgresql.UUID(as_uuid=True), nullable=True, comment="the buffer batch its records went to"),
         sa.Column("nrecords", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("accepted", sa.Integer(), server_default=sa.text("0"), nullable=False),
