@@ -160,3 +160,11 @@ def test_the_command_prints_the_report(
     (folder / "F003_broken.xml").write_bytes(b"<packet>")
     refused = CliRunner().invoke(main, ["nsi", "update", "--from", str(folder)], env=env)
     assert refused.exit_code == 1 and "refused, nothing imported" in refused.output
+
+
+def test_an_index_may_name_only_http_files(fresh_engine: Engine, served: str, folder: Path) -> None:
+    (folder / "index.txt").write_text("F002_2026_2.xml\nfile:///etc/passwd\n", encoding="utf-8")
+    before = _versions(fresh_engine)
+    with pytest.raises(NsiFormatError, match="not an http"):
+        update_from(Database(fresh_engine), f"{served}/index.txt", TODAY)
+    assert _versions(fresh_engine) == before
