@@ -90,7 +90,8 @@ def import_file(
             exc.code, _message(intake, exc.code, report.reason), field=getattr(exc, "field", None)
         )
         content = replist.flk_p_xml([line], file_name=flk_name, answers=answers, encoding=encoding)
-        report.written.append(replist.write_into(out, f"{flk_name}.xml", content))
+        # a refusal never replaces an answer already there (the repeat of a package beside its first answer)
+        report.written.append(replist.write_into(out, f"{flk_name}.xml", content, replace=False))
         return report
     protocol = outcome.protocol
     deadline = time.monotonic() + wait

@@ -120,10 +120,15 @@ def safe_name(name: str) -> str:
     return base[:120] or "package"
 
 
-def write_into(directory: Path, name: str, content: bytes) -> Path:
-    """``content`` as ``directory/name`` (a safe name), written whole or not at all."""
+def write_into(directory: Path, name: str, content: bytes, *, replace: bool = True) -> Path:
+    """``content`` as ``directory/name`` (a safe name), written whole or not at all; with ``replace``
+    False an existing file is kept and the new one gets ``-2``, ``-3`` … before its extension."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / safe_name(name)
+    n = 1
+    while not replace and target.exists():
+        n += 1
+        target = directory / safe_name(f"{Path(name).stem}-{n}{Path(name).suffix}")
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".xml")
     try:
         with os.fdopen(fd, "wb") as out:

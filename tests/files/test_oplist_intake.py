@@ -162,12 +162,15 @@ def test_805_a_package_handed_in_again_is_applied_once(registry: Register, tmp_p
     assert first.code is None
     before = _counts(registry.engine)
 
-    again = _import(registry, _package(tmp_path, GOOD, folder="again"), tmp_path / "out2")
+    again = _import(registry, _package(tmp_path, GOOD, folder="again"), tmp_path / "out1")
 
     assert again.code == "805", again
     assert _counts(registry.engine) == before
-    (pr,) = _read(tmp_path / "out2" / "f45001_01_122601.xml").iter("PR")
+    (pr,) = _read(tmp_path / "out1" / "f45001_01_122601-2.xml").iter("PR")
     assert pr.findtext("OSHIB") == "805" and "уже зарегистрирован" in pr.findtext("COMMENT")
+    first_flk = _read(tmp_path / "out1" / "f45001_01_122601.xml")  # the first answer is kept
+    assert [p.findtext("OSHIB") for p in first_flk.iter("PR")] != ["805"]
+    assert (tmp_path / "out1" / "p45001_01_122601.xml").exists()
 
 
 def test_the_same_package_imported_concurrently_is_applied_once(registry: Register, tmp_path: Path) -> None:
