@@ -168,3 +168,17 @@ def test_an_index_may_name_only_http_files(fresh_engine: Engine, served: str, fo
     with pytest.raises(NsiFormatError, match="not an http"):
         update_from(Database(fresh_engine), f"{served}/index.txt", TODAY)
     assert _versions(fresh_engine) == before
+
+
+def test_the_hourly_job_reads_its_source_and_repeats_safely(
+    fresh_engine: Engine, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rserz_soap.jobs.nsi import scheduled_update
+
+    monkeypatch.setenv("RSERZ_DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("RSERZ_NSI_SOURCE", str(tmp_path / "nowhere"))
+    assert scheduled_update().startswith("no НСИ source at")
+    monkeypatch.setenv("RSERZ_NSI_SOURCE", str(folder))
+    first = scheduled_update()
+    assert first.startswith("F002 2026.2 (F002_2026_2.xml): added 1")
+    assert scheduled_update() == "F002 2026.2 (F002_2026_2.xml): loaded before, nothing changed"
