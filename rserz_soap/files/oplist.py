@@ -53,7 +53,7 @@ ALREADY_REGISTERED = "805"
 
 #: i<СМО, 5 digits>_<point of registration>_<MMYY><number of the package in the month>
 PACKAGE_NAME = re.compile(
-    r"^i(?P<smo>\d{5})_(?P<point>[0-9A-Za-z]{1,6})_(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})(?P<number>\d{1,6})$"
+    r"^[iI](?P<smo>\d{5})_(?P<point>[0-9A-Za-z]{1,16})_(?P<mm>0[1-9]|1[0-2])(?P<yy>\d{2})(?P<number>\d{1,6})$"
 )
 ENCODINGS = {"utf-8": "UTF-8", "utf8": "UTF-8", "windows-1251": "windows-1251", "cp1251": "windows-1251"}
 _DECLARATION = re.compile(rb"""^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")

@@ -14,6 +14,7 @@ import zipfile
 from datetime import date
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +98,28 @@ def test_a_package_whose_archiver_records_no_file_type_is_read() -> None:
     package = _read(_package([], "UTF-8"))
     assert isinstance(package, oplist.OplistPackage), package
     assert package.nrecords == 6 and package.encoding == "UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stem"),
+    [("i45001_01_122601.zip", "i45001_01_122601"), ("I45001_4500101_122612.ZIP", "I45001_4500101_122612")],
+)
+def test_package_names_as_smo_software_writes_them(file_name: str, stem: str) -> None:
+    name = oplist.package_name(f"/some/folder/{file_name}")
+    assert (name.stem, name.smo, name.replist[1:], name.flk_p[0]) == (stem, "45001", stem[1:], "f")
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "i45001_01_122601.xml",
+        "i4500_01_122601.zip",
+        "i45001_01_132601.zip",
+        "x45001_01_122601.zip",
+        "i45001.zip",
+    ],
+)
+def test_other_names_are_802(file_name: str) -> None:
+    with pytest.raises(oplist.PackageError) as refused:
+        oplist.package_name(file_name)
+    assert refused.value.code == "802"
