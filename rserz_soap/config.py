@@ -170,6 +170,14 @@ class Settings:
         default=30.0,
         metadata={"env": "RSERZ_FERZL_TIMEOUT", "doc": "seconds to wait for one ФЕРЗЛ answer"},
     )
+    nsi_source: str | None = field(
+        default=None,
+        metadata={
+            "env": "RSERZ_NSI_SOURCE",
+            "doc": "where the scheduled НСИ update (hourly) and `rserz nsi update` find new directory versions: "
+            "a folder of *.xml, an http(s) URL of one file or of a text index of files; unset = var/nsi/incoming",
+        },
+    )
     iszl_url: str | None = field(
         default=None,
         metadata={
@@ -387,6 +395,10 @@ class Settings:
     @property
     def ferzl_endpoint(self) -> str:
         return self.ferzl_url or f"http://127.0.0.1:{self.emulators_port}/ferzl"
+
+    @property
+    def nsi_update_source(self) -> str:
+        return self.nsi_source or str(self.var_path / "nsi" / "incoming")
 
     @property
     def iszl_endpoint(self) -> str:

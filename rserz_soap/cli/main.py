@@ -51,6 +51,18 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Context(settings)
 
 
+def group(name: str, doc: str) -> click.Group:
+    """The `rserz NAME` group, made by whichever module needs it first: several modules add commands to
+    one group (`rserz files import` and `rserz files export` live in different modules), and neither
+    replaces the other's."""
+    existing = main.commands.get(name)
+    if isinstance(existing, click.Group):
+        return existing
+    made = click.Group(name, help=doc)
+    main.add_command(made)
+    return made
+
+
 #: commands that are processes: their log is their output (the supervisor or systemd collects it)
 PROCESSES = frozenset({"up", "serve", "worker", "scheduler", "emulators"})
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rserz_soap.cli.main import Context, main, pass_ctx
+from rserz_soap.cli.main import Context, group, main, pass_ctx
 from rserz_soap.cli.main import connected as _connected
 from rserz_soap.files.change_files import ENCODINGS
 
@@ -82,9 +82,9 @@ def restore(ctx: Context, file: Path, into: str) -> None:
     )
 
 
-@main.group()
-def files() -> None:
-    """Files for participants that still exchange files: the СМО's daily REPLIST/STOPLIST/RECLIST package."""
+files = group(
+    "files", "Exchange files of the file era: OPLIST packages in, REPLIST/FLK_P (and daily lists) out."
+)
 
 
 @files.command("export")

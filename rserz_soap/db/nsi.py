@@ -94,6 +94,27 @@ def import_file(conn: Connection, nsi: NsiFile) -> ImportResult:
     return ImportResult(nsi.directory, int(new_id), len(nsi.records), already_loaded=False)
 
 
+_UPDATE_LOCK = 0x4E534955  # "NSIU"
+
+
+def latest_records(conn: Connection, directory: str) -> list[NsiRecord]:
+    """The records of the directory's latest import (``imported_at``, then ``id``), by code and start."""
+    r, v = nsi_record, nsi_version
+    latest = (
+        select(v.c.id)
+        .where(v.c.directory == directory)
+        .order_by(v.c.imported_at.desc(), v.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        select(r.c.directory, r.c.code, r.c.date_beg, r.c.date_end, r.c.data)
+        .where(r.c.version_id == latest)
+        .order_by(r.c.code, r.c.date_beg)
+    )
+    return [_to_record(row) for row in rows]
+
+
 def record_on(conn: Connection, directory: str, code: str, on: date) -> NsiRecord | None:
     """The entry ``code`` of ``directory`` valid on ``on``, or None when there is none on that date."""
     row = conn.execute(_valid_on_query(directory, on, code)).first()
@@ -229,3 +250,14 @@ class Nsi:
     def versions(self, directory: str | None = None) -> list[VersionInfo]:
         """Every imported version (of one directory or of all)."""
         return versions(self._conn, directory)
+
+    def import_file(self, nsi: NsiFile) -> ImportResult:
+        return import_file(self._conn, nsi)
+
+    def latest_records(self, directory: str) -> list[NsiRecord]:
+        """The records of the directory's latest imported version (none if it was never imported)."""
+        return latest_records(self._conn, directory)
+
+    def lock_imports(self) -> None:
+        """One НСИ update at a time (held until the transaction ends): each compares with the one before."""
+        self._conn.execute(select(func.pg_advisory_xact_lock(_UPDATE_LOCK)))

@@ -999,3 +999,29 @@ feed_cursor = Table(
     Column("updated_at", TIMESTAMP(timezone=True), server_default=func.now()),
     Column("last_error", Text, comment="why the last attempt failed; NULL after a success"),
 )
+
+
+# --- legacy file intake: the OPLIST packages a СМО has handed in (issue 15) --------------------------------
+
+intake_package = Table(
+    "intake_package",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("participant_id", Integer, ForeignKey("participant.id"), nullable=False),
+    Column(
+        "name",
+        String(64),
+        nullable=False,
+        comment="the package's file name without .zip, e.g. i45002_01_120501",
+    ),
+    Column("sha256", String(64), nullable=False, comment="of the package's bytes"),
+    Column("encoding", String(16), nullable=False, comment="of its OPLIST file: UTF-8 or windows-1251"),
+    Column("przcod", String(16), comment="the point of registration the package came from"),
+    Column("batch_id", UUID(as_uuid=True), comment="the buffer batch its records went to"),
+    Column("nrecords", Integer, nullable=False, server_default=text("0")),
+    Column("accepted", Integer, nullable=False, server_default=text("0")),
+    Column("rejected", Integer, nullable=False, server_default=text("0")),
+    Column("imported_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("participant_id", "name", name="uq_intake_package_name"),
+    UniqueConstraint("participant_id", "sha256", name="uq_intake_package_sha256"),
+)

@@ -42,6 +42,7 @@ from rserz_soap.db.merges import Merges
 from rserz_soap.db.notices import Notices
 from rserz_soap.db.nsi import Nsi
 from rserz_soap.db.overview import Overview
+from rserz_soap.db.packages import Packages
 from rserz_soap.db.participants import Participants
 from rserz_soap.db.persons import Persons
 from rserz_soap.db.pins import Pins
@@ -250,6 +251,11 @@ class UnitOfWork:
     @property
     def nsi(self) -> Nsi:
         return self._repo(Nsi)
+
+    @property
+    def packages(self) -> Packages:
+        """The OPLIST packages each СМО has handed in (legacy file intake)."""
+        return self._repo(Packages)
 
     @property
     def cursors(self) -> Cursors:

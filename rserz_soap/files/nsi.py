@@ -300,3 +300,66 @@ def _check_no_overlaps(records: list[NsiRecord], lines: list[int | None], file: 
                     file=file,
                     line=line,
                 )
+
+
+#: The most directory files one update takes from a folder or an index, and how long a download may take.
+MAX_UPDATE_FILES: Final = 64
+DOWNLOAD_TIMEOUT: Final = 60.0
+
+
+def update_files(source: str, into: Path) -> list[Path]:
+    """The directory files of an update: ``*.xml`` of a folder (sorted by name), or from a URL — an XML
+    file itself, or a text index listing file names or URLs (relative to the index), one per line.
+    Downloads go into ``into``, each under its own plain name, at most ``MAX_FILE_BYTES`` each."""
+    if not source.startswith(("http://", "https://")):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise NsiFormatError("not a folder or an http(s) URL", file=source)
+        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xml")
+        if len(found) > MAX_UPDATE_FILES:
+            raise NsiFormatError(f"more than {MAX_UPDATE_FILES} files", file=source)
+        return found
+    raw, content_type = _download(source)
+    if raw.lstrip().startswith(b"<"):
+        return [_save(into, source, raw)]
+    if not content_type.startswith("text/plain") and not source.lower().endswith(".txt"):
+        raise NsiFormatError(f"neither XML nor a text index ({content_type})", file=source)
+    lines = [ln.strip() for ln in raw.decode("utf-8", "replace").splitlines()]
+    names = [ln for ln in lines if ln and not ln.startswith("#")]
+    if len(names) > MAX_UPDATE_FILES:
+        raise NsiFormatError(f"the index lists more than {MAX_UPDATE_FILES} files", file=source)
+    from urllib.parse import urljoin
+
+    files = []
+    for name in names:
+        url = urljoin(source, name)
+        if not url.startswith(("http://", "https://")):
+            raise NsiFormatError(f"index entry {name!r} is not an http(s) address", file=source)
+        files.append(_save(into, url, _download(url)[0]))
+    return files
+
+
+def _download(url: str) -> tuple[bytes, str]:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as resp:  # noqa: S310  (http(s) only, checked)
+            raw = resp.read(MAX_FILE_BYTES + 1)
+            content_type = str(resp.headers.get("Content-Type") or "").lower()
+    except OSError as exc:
+        raise NsiFormatError(f"cannot be downloaded: {exc}", file=url) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise NsiFormatError(f"file is larger than {MAX_FILE_BYTES} bytes", file=url)
+    return raw, content_type
+
+
+def _save(into: Path, url: str, raw: bytes) -> Path:
+    from urllib.parse import urlparse
+
+    name = re.sub(r"[^0-9A-Za-z_.-]", "_", Path(urlparse(url).path).name).lstrip(".") or "directory.xml"
+    into.mkdir(parents=True, exist_ok=True)
+    target = into / name
+    if target.exists():
+        raise NsiFormatError("two files of the update have this name", file=name)
+    target.write_bytes(raw)
+    return target

@@ -50,3 +50,12 @@ def parse_untrusted(raw: bytes, name: str, error: type[XmlFileError] = XmlFileEr
         # Entities are never resolved, but a DOCTYPE has no business in these files: refuse it whole.
         raise error("DOCTYPE is not allowed", file=name)
     return root
+
+
+def depth(root: Any) -> int:
+    """How deeply ``root``'s elements nest (the root alone is 1)."""
+    level = deepest = 0
+    for event, _el in etree.iterwalk(root, events=("start", "end")):
+        level += 1 if event == "start" else -1
+        deepest = max(deepest, level)
+    return deepest

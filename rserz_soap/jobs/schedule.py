@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import Redis
 from rq.cron import CronScheduler
 
-from rserz_soap.jobs import backup, buffer, federal, files, housekeeping, iszl, queues, smev, snapshots
+from rserz_soap.jobs import backup, buffer, federal, files, housekeeping, iszl, nsi, queues, smev, snapshots
 
 
 def build_scheduler(connection: Redis) -> CronScheduler:
@@ -23,5 +23,6 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(snapshots.publish_due, queues.EXPORTS, cron="0 * * * *", job_timeout=3600)
     scheduler.register(files.daily, queues.EXPORTS, cron="15 0 * * *", job_timeout=3600)
     scheduler.register(backup.nightly, queues.EXPORTS, cron="30 2 * * *", job_timeout=6 * 3600)
+    scheduler.register(nsi.scheduled_update, queues.DEFAULT, interval=3600, job_timeout=1800)
     scheduler.register(housekeeping.prune_disclosures, queues.DEFAULT, interval=86400, job_timeout=3600)
     return scheduler

@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from rserz_soap.files.xmlfile import hardened_parser
+from rserz_soap.files.xmlfile import depth, hardened_parser
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault
 
 
@@ -82,14 +82,6 @@ def parse_envelope(raw: bytes, limits: Limits) -> Any:
     body = root.find(f"{{{SOAP_ENV}}}Body")
     if body is None or len(body) != 1:
         raise SoapFault(FaultCode.NOT_SOAP, "soap:Body must hold exactly one element")
-    if _depth(root) > limits.max_depth:
+    if depth(root) > limits.max_depth:
         raise SoapFault(FaultCode.MALFORMED, f"nested deeper than {limits.max_depth} elements")
     return root
-
-
-def _depth(root: Any) -> int:
-    depth = deepest = 0
-    for event, _el in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        deepest = max(deepest, depth)
-    return deepest

@@ -184,10 +184,10 @@ class SoapApp:
             op = service.operations.get(operation)
             if op is None:
                 raise SoapFault(FaultCode.UNKNOWN_OPERATION)
-            record_errors = {} if service.schema.validate(element) else _record_errors(service, op, element)
+            bad_records = {} if service.schema.validate(element) else record_errors(service, op, element)
             if caller.participant.kind not in op.kinds:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
-            request = Request(caller, element, name, operation, correlation_id, self.hub, record_errors)
+            request = Request(caller, element, name, operation, correlation_id, self.hub, bad_records)
             body = self._answer(op, request)
             self.disclosures.submit(
                 caller.participant.id, operation, uuid.UUID(correlation_id), request.disclosed
@@ -344,7 +344,7 @@ def schema_fault(error_log: Any) -> SoapFault:
     return SoapFault(FaultCode.SCHEMA, _reason(err), field=field, parent=parent)
 
 
-def _record_errors(service: Service, op: Operation, element: Any) -> dict[int, tuple[FormatError, ...]]:
+def record_errors(service: Service, op: Operation, element: Any) -> dict[int, tuple[FormatError, ...]]:
     """The schema's findings grouped by record, when every one lies inside a record; else REQ-002.
 
     The batch without the faulty records is validated again, so a fault outside them is never hidden."""

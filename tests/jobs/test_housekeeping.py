@@ -18,7 +18,7 @@ def test_heartbeat_runs_on_a_real_worker(redis_conn: redis.Redis) -> None:
 
 
 def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
-    from rserz_soap.jobs import backup, buffer, federal, files, iszl, smev, snapshots
+    from rserz_soap.jobs import backup, buffer, federal, files, iszl, nsi, smev, snapshots
 
     jobs = build_scheduler(redis_conn).get_jobs()
     assert [j.func for j in jobs] == [
@@ -34,6 +34,7 @@ def test_schedule_registers_the_periodic_jobs(redis_conn: redis.Redis) -> None:
         snapshots.publish_due,
         files.daily,
         backup.nightly,
+        nsi.scheduled_update,
         housekeeping.prune_disclosures,
     ]
     # federal work has its own queue, so a long reconciliation never delays the buffer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rserz_soap.domain.buffer import BatchProtocol
@@ -207,9 +208,26 @@ def _person_old(el: Any) -> PersonData:
 # -- operations -----------------------------------------------------------------------------------------
 
 
-def _header(oplist: Any, name: str) -> str:
+def header(oplist: Any, name: str) -> str:
     """An OPLIST header field: a child element (the contract, rt.srz) or an attribute (I_Policies)."""
     return xml.child_text(oplist, name) or str(oplist.get(name) or "")
+
+
+def batch_records(
+    ops: Sequence[Any],
+    header_smo: str,
+    countries: CountryCodes,
+    record_errors: Mapping[int, tuple[FormatError, ...]],
+    received_on: dt.date,
+) -> list[OperationRecord]:
+    """The OPs of one OPLIST as the domain's records, those that failed the schema kept with their F012
+    errors — the one reading of an OPLIST, for ``submitOperations`` and for a file package alike."""
+    return [
+        _malformed(op, position, record_errors[position])
+        if position in record_errors
+        else operation_record(op, header_smo, countries, received_on)
+        for position, op in enumerate(ops, start=1)
+    ]
 
 
 # -- operations -----------------------------------------------------------------------------------------
@@ -220,7 +238,7 @@ def submit_operations(req: Request) -> Any:
     oplist = xml.child(req.element, "OPLIST")
     if oplist is None:
         raise SoapFault(FaultCode.SCHEMA, "OPLIST is required")
-    header_smo = _header(oplist, "SMOCOD")
+    header_smo = header(oplist, "SMOCOD")
     if header_smo != req.caller.participant.code:
         raise SoapFault(
             FaultCode.FORBIDDEN,
@@ -229,7 +247,7 @@ def submit_operations(req: Request) -> Any:
             parent="OPLIST",
         )
     ops = xml.children(oplist, "OP")
-    declared = int(_header(oplist, "NRECORDS") or 0)
+    declared = int(header(oplist, "NRECORDS") or 0)
     if declared != len(ops):
         raise SoapFault(
             FaultCode.INVALID,
@@ -238,13 +256,7 @@ def submit_operations(req: Request) -> Any:
             parent="OPLIST",
         )
     countries = submit.country_codes(req.hub.db.reading(), req.hub.intake)
-    today = dt.date.today()
-    records = [
-        _malformed(op, position, req.record_errors[position])
-        if position in req.record_errors
-        else operation_record(op, header_smo, countries, today)
-        for position, op in enumerate(ops, start=1)
-    ]
+    records = batch_records(ops, header_smo, countries, req.record_errors, dt.date.today())
     answer = submit.submit_operations(
         req.hub.db.unit_of_work(),
         req.hub.intake,
@@ -252,7 +264,7 @@ def submit_operations(req: Request) -> Any:
         records,
         request_id,
         fingerprint=req.key().fingerprint,
-        file_name=_header(oplist, "FILENAME") or None,
+        file_name=header(oplist, "FILENAME") or None,
     )
     return _protocol("submitOperationsResponse", answer, req)
 
