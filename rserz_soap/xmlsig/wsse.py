@@ -40,7 +40,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
 
-from rserz_soap.xmlsig.algorithms import public_key_from_certificate
+from rserz_soap.xmlsig.algorithms import load_der_certificate, public_key_from_certificate
 from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N
 from rserz_soap.xmlsig.dsig import Reference, SignatureError, VerifiedSignature, resolve_id, sign, verify
 from rserz_soap.xmlsig.keys import KeyPair
@@ -438,6 +438,6 @@ def _decode(text: str | None, what: str) -> bytes:
 
 def _certificate(text: str | None) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(_decode(text, "certificate"))
+        return load_der_certificate(_decode(text, "certificate"))
     except ValueError:
         raise WsseError("malformed", "the security token is not a DER X.509 certificate") from None
