@@ -6,7 +6,8 @@ Shared by the tests (tests/xmlsig/test_differential_*.py, a few hundred mutants)
 * ours — ``wsse.verify_envelope`` with the signer pinned (``authorize``), exactly what the gate runs
   before trust checks; its verdict is ``valid`` or the ``WsseError`` code;
 * signxml — ``XMLVerifier.verify`` with the signer's certificate given out of band, any number of
-  references (it has no WS-Security layer; "see what is signed" is left to its caller);
+  references (it has no WS-Security layer; "see what is signed" is left to its caller), SHA-1 reference
+  digests allowed as in our core (the gate refuses them per signer, not the core);
 * xmlsec — ``SignatureContext.verify`` with the certificate's key, every ``wsu:Id`` / ``Id``
   registered as an ID (as zeep's ``BinarySignature`` does for the Body and the Timestamp).
 
@@ -296,9 +297,16 @@ def verdict_ours(data: bytes, key: Signer) -> str:
 
 
 def verdict_signxml(data: bytes, key: Signer) -> str:
+    from signxml.algorithms import DigestAlgorithm
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-    config = SignatureConfiguration(expect_references=True, verification_time=SIGNING_TIME)
+    # SHA-1 *digests* allowed, as in our core (refusing them is the gate's per-signer policy, SignerPolicy),
+    # so that signxml is compared on everything else; SHA-1 signature methods stay refused, as by us.
+    config = SignatureConfiguration(
+        expect_references=True,
+        verification_time=SIGNING_TIME,
+        digest_algorithms=frozenset(DigestAlgorithm),
+    )
     try:
         XMLVerifier().verify(data, x509_cert=key.certificate, expect_config=config)
     except Exception as exc:  # noqa: BLE001  # every refusal is a verdict; its class is recorded
@@ -497,10 +505,17 @@ def m_namespace(env: Any, rng: random.Random) -> None:
     """A namespace declaration added, renamed or re-bound (prefix changed under the same URI)."""
     zone = rng.choice([_body(env), _timestamp_of(env), _signature(env)[0], env])
     element = _pick(rng, _elements(zone))
-    action = rng.randrange(3)
+    action = rng.randrange(4)
+    if action == 3:  # a declaration with a relative URI, used by a new child (deprecated by Namespaces 1.0)
+        uri = rng.choice(["relative", "../up", "urn:absolute"])
+        etree.SubElement(element, f"{{{uri}}}x", nsmap={"r": uri})
+        return
     if action == 0:  # an unused declaration: exclusive c14n ignores it, so every verifier still accepts
         new = etree.Element(
-            element.tag, nsmap={**element.nsmap, "unused": "urn:unused"}, attrib=element.attrib
+            element.tag,
+            # libxml2's c14n refuses a relative namespace URI (C14NError): a verdict, never a crash
+            nsmap={**element.nsmap, "unused": rng.choice(["urn:unused", "urn:unused", "relative/uri"])},
+            attrib=element.attrib,
         )
     elif action == 1:  # the element's own prefix renamed (same namespace): exc-c14n output changes
         namespace = etree.QName(element).namespace
@@ -510,7 +525,7 @@ def m_namespace(env: Any, rng: random.Random) -> None:
         nsmap[rng.choice(["p0", None, "zz"])] = namespace
         new = etree.Element(element.tag, nsmap=nsmap, attrib=element.attrib)
     else:  # the default namespace bound on an ancestor of the element
-        nsmap = {**element.nsmap, None: rng.choice(["urn:default", WSSE_NS, ""])}
+        nsmap = {**element.nsmap, None: rng.choice(["urn:default", WSSE_NS, "", "default"])}
         if nsmap[None] == "":
             del nsmap[None]
         new = etree.Element(element.tag, nsmap=nsmap, attrib=element.attrib)
