@@ -73,6 +73,7 @@ __all__ = [
     "element_id",
     "resolve_id",
     "sign",
+    "simple_content",
     "verify",
 ]
 
@@ -380,7 +381,7 @@ def verify(
             raise SignatureError(
                 "unsupported_algorithm", f"digest method {ref.digest.uri} is not accepted here"
             )
-    signature_value = _base64(_simple_content(signature_value_element), "SignatureValue")
+    signature_value = _base64(simple_content(signature_value_element), "SignatureValue")
 
     if not signature_algorithm.accepts(public_key):
         raise SignatureError("bad_signature", f"a {type(public_key).__name__} cannot verify {method_uri}")
@@ -447,7 +448,7 @@ def _parse_reference(reference: Any, signature: Any) -> _ParsedReference:
         raise SignatureError("malformed", f"#{ref_id}: expected ds:DigestMethod and ds:DigestValue")
     digest = _lookup_digest(_algorithm_attribute(children[0]))
     return _ParsedReference(
-        ref_id, element, steps, digest, _base64(_simple_content(children[1]), "DigestValue")
+        ref_id, element, steps, digest, _base64(simple_content(children[1]), "DigestValue")
     )
 
 
@@ -484,10 +485,10 @@ def _lookup_transform(uri: str) -> None:
         raise SignatureError("unsupported_algorithm", f"transform {uri}") from None
 
 
-def _simple_content(element: Any) -> str:
-    """The text of a base64Binary element (SignatureValue, DigestValue), comments skipped as libxmlsec1
-    does; a child element is malformed — ``.text`` alone would read only what precedes it, and signxml
-    and libxmlsec1 refuse it (found by the differential fuzzer)."""
+def simple_content(element: Any) -> str:
+    """The text of a simple-content element (SignatureValue, DigestValue, a token, a time), comments
+    skipped as libxmlsec1 does; a child element is malformed — ``.text`` alone would read only what
+    precedes it, and signxml and libxmlsec1 refuse it (found by the differential fuzzer)."""
     if any(isinstance(child.tag, str) for child in element):
         raise SignatureError("malformed", f"{etree.QName(element).localname} has child elements")
     return (element.text or "") + "".join(child.tail or "" for child in element)

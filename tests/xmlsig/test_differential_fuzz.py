@@ -170,3 +170,18 @@ def test_load_der_certificate_turns_every_unreadable_certificate_into_a_value_er
     for broken in (bytes(der), b"", b"\x30\x00", bytes(der[:40])):
         with pytest.raises(ValueError, match=r"\w"):
             load_der_certificate(broken)
+
+
+def test_an_element_inside_the_certificate_of_the_key_info_is_malformed() -> None:
+    """Regression (found by ``make fuzz``): ds:X509Certificate (like the token and wsu:Created) was read
+    from ``.text``, so an element after the base64 was ignored. signxml refuses it by schema; libxmlsec1,
+    which ignores KeyInfo when handed a key, accepts (the accepted difference element-inside-a-base64-value)."""
+    seed = next(s for s in d.all_seeds() if s.spec.signer == "signxml")
+    envelope = d.parse(seed.data)
+    etree.SubElement(envelope.find(f".//{d.ds('X509Certificate')}"), "{urn:x}extra")
+    with pytest.raises(WsseError) as info:
+        verify_envelope(envelope, now=d.SIGNING_TIME)
+    assert info.value.code == "malformed"
+    found = d.verdicts(etree.tostring(envelope), seed.signer)
+    explained = d.explain(seed.name, "namespace", found)
+    assert explained is not None and explained.id == "element-inside-a-base64-value", found
