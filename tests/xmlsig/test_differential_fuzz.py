@@ -185,3 +185,16 @@ def test_an_element_inside_the_certificate_of_the_key_info_is_malformed() -> Non
     found = d.verdicts(etree.tostring(envelope), seed.signer)
     explained = d.explain(seed.name, "namespace", found)
     assert explained is not None and explained.id == "element-inside-a-base64-value", found
+
+
+def test_an_element_inside_the_token_is_malformed_and_an_explained_difference() -> None:
+    """Found by the second 100,000-mutant run once tokens were read strictly: the others never read it."""
+    seed = next(s for s in d.all_seeds() if s.spec.signer == "ours")
+    envelope = d.parse(seed.data)
+    etree.SubElement(envelope.find(f".//{d.wsse('BinarySecurityToken')}"), "{urn:x}extra")
+    with pytest.raises(WsseError) as info:
+        verify_envelope(envelope, now=d.SIGNING_TIME)
+    assert info.value.code == "malformed"
+    found = d.verdicts(etree.tostring(envelope), seed.signer)
+    explained = d.explain(seed.name, "namespace", found)
+    assert explained is not None and explained.id == "element-inside-the-token", found
