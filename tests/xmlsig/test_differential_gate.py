@@ -2,7 +2,7 @@
 get a coded SOAP Fault, change nothing in the register and are never served.
 
 Each signer (an RSA and an ECDSA participant of the hub) signs a read request now; the original is sent
-first and answered, so a mutant that leaves the signed content intact (a comment, whitespace outside
+first and answered (and the hub's signed answer verifies with signxml and libxmlsec1), so a mutant that leaves the signed content intact (a comment, whitespace outside
 SignedInfo, ECDSA s → n−s, another KeyInfo form) must be refused as a replay (SEC-105). For every other
 mutant the Fault code is the one our core's verdict maps to (soap/security.py), except that a changed
 token is refused by trust (SEC-11x) before any signature work.
@@ -23,7 +23,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from rserz_soap.soap.faults import FaultCode
 from rserz_soap.soap.security import _WSSE_FAULTS
-from rserz_soap.xmlsig.wsse import WsseError, sign_envelope, verify_envelope
+from rserz_soap.xmlsig.wsse import WSU_NS, WsseError, sign_envelope, verify_envelope
 from tests.soap.conftest import Hub, hub  # noqa: F401  # the running hub fixture
 from tests.soap.test_hostile_corpus import _counts
 from tests.xmlsig import differential as d
@@ -55,6 +55,23 @@ def _signed(live: Hub, key: d.Signer) -> bytes:
     return bytes(etree.tostring(envelope))
 
 
+def _answer_verifies_with_signxml_and_xmlsec(live: Hub, answer: bytes) -> None:
+    """The hub's own signed answer (WS-Security over Body and Timestamp) verifies with both independents."""
+    import xmlsec
+    from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+    cert_pem = (live.pki / "hub" / "cert.pem").read_bytes()
+    config = SignatureConfiguration(expect_references=2)
+    XMLVerifier().verify(answer, x509_cert=cert_pem.decode(), expect_config=config)
+    root = etree.fromstring(answer)
+    context = xmlsec.SignatureContext()
+    context.key = xmlsec.Key.from_memory(cert_pem, xmlsec.constants.KeyDataFormatCertPem, None)
+    for element in root.iter(etree.Element):
+        if element.get(d.WSU_ID) is not None:
+            context.register_id(element, "Id", WSU_NS)
+    context.verify(xmlsec.tree.find_node(root, xmlsec.constants.NodeSignature))
+
+
 def _expected(mutant: bytes, mutation: str) -> set[str]:
     """The Fault codes the gate may answer with, from our core's own verdict on the mutant."""
     try:
@@ -76,6 +93,7 @@ def test_no_mutant_is_served_and_each_gets_its_coded_fault(hub: Hub, folder: str
     headers = {"Content-Type": "text/xml; charset=utf-8"}
     served = requests.post(url, data=original, headers=headers, timeout=30)
     assert served.status_code == 200, served.text[:300]
+    _answer_verifies_with_signxml_and_xmlsec(hub, served.content)
     seed = d.Seed(d.SeedSpec(f"gate-{folder}", "ours", key.kind, str(OPERATION)), original, key)
 
     before = _counts(hub)
