@@ -33,7 +33,7 @@ from typing import Any, Final
 from cryptography import x509
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from rserz_soap.xmlsig.algorithms import public_key_from_certificate
+from rserz_soap.xmlsig.algorithms import load_der_certificate, public_key_from_certificate
 from rserz_soap.xmlsig.c14n import DS_NS
 from rserz_soap.xmlsig.dsig import SignatureError, resolve_id, verify
 from rserz_soap.xmlsig.keys import KeyPair
@@ -496,7 +496,7 @@ _SIGNATURE_CODE: Final = {
 
 @functools.lru_cache(maxsize=256)
 def _certificate(der: bytes) -> tuple[x509.Certificate, object]:
-    cert = x509.load_der_x509_certificate(der)
+    cert = load_der_certificate(der)  # a ValueError for anything unreadable, InvalidVersion included
     return cert, public_key_from_certificate(cert)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "UnknownAlgorithm",
     "get_digest",
     "get_signature_algorithm",
+    "load_der_certificate",
     "public_key_from_certificate",
     "register_digest",
     "register_public_key_loader",
@@ -223,6 +224,19 @@ def register_public_key_loader(loader: PublicKeyLoader) -> None:
     A loader returns None for certificates that are not its kind.
     """
     _PUBLIC_KEY_LOADERS.append(loader)
+
+
+def load_der_certificate(der: bytes) -> x509.Certificate:
+    """A DER certificate from a message; anything ``cryptography`` cannot read is a ``ValueError``.
+
+    ``load_der_x509_certificate`` raises ``x509.InvalidVersion`` (not a ValueError) for a certificate whose
+    version field is not v1/v3: one flipped bit of a token. Callers that catch ValueError for "not a
+    certificate" would otherwise let it escape as an internal error (found by the differential fuzzer).
+    """
+    try:
+        return x509.load_der_x509_certificate(der)
+    except x509.InvalidVersion as exc:
+        raise ValueError(f"not an X.509 certificate: {exc}") from None
 
 
 def public_key_from_certificate(certificate: x509.Certificate) -> object:

@@ -73,6 +73,7 @@ __all__ = [
     "element_id",
     "resolve_id",
     "sign",
+    "simple_content",
     "verify",
 ]
 
@@ -343,6 +344,11 @@ def verify(
     if len(children) < 2 or children[0].tag != _ds("SignedInfo") or children[1].tag != _ds("SignatureValue"):
         raise SignatureError("malformed", "ds:Signature must start with ds:SignedInfo, ds:SignatureValue")
     signed_info, signature_value_element = children[0], children[1]
+    rest = children[3:] if len(children) > 2 and children[2].tag == _ds("KeyInfo") else children[2:]
+    if any(child.tag != _ds("Object") for child in rest):
+        # XMLDSig §4.1: SignedInfo, SignatureValue, KeyInfo?, Object*. signxml and libxmlsec1 refuse
+        # anything else too (found by the differential fuzzer).
+        raise SignatureError("malformed", "ds:Signature holds an element other than KeyInfo and Object")
 
     parts = _element_children(signed_info)
     if (
@@ -375,11 +381,16 @@ def verify(
             raise SignatureError(
                 "unsupported_algorithm", f"digest method {ref.digest.uri} is not accepted here"
             )
-    signature_value = _base64(signature_value_element.text, "SignatureValue")
+    signature_value = _base64(simple_content(signature_value_element), "SignatureValue")
 
     if not signature_algorithm.accepts(public_key):
         raise SignatureError("bad_signature", f"a {type(public_key).__name__} cannot verify {method_uri}")
-    signed_octets = canonicalize(signed_info, c14n_method, inclusive_ns_prefixes=inclusive_prefixes(parts[0]))
+    try:
+        signed_octets = canonicalize(
+            signed_info, c14n_method, inclusive_ns_prefixes=inclusive_prefixes(parts[0])
+        )
+    except TransformError as exc:
+        raise SignatureError("malformed", f"ds:SignedInfo: {exc}") from None
     if not signature_algorithm.verify(public_key, signature_value, signed_octets):
         raise SignatureError("bad_signature", "SignatureValue does not verify over SignedInfo")
 
@@ -436,7 +447,9 @@ def _parse_reference(reference: Any, signature: Any) -> _ParsedReference:
     if len(children) != 2 or children[0].tag != _ds("DigestMethod") or children[1].tag != _ds("DigestValue"):
         raise SignatureError("malformed", f"#{ref_id}: expected ds:DigestMethod and ds:DigestValue")
     digest = _lookup_digest(_algorithm_attribute(children[0]))
-    return _ParsedReference(ref_id, element, steps, digest, _base64(children[1].text, "DigestValue"))
+    return _ParsedReference(
+        ref_id, element, steps, digest, _base64(simple_content(children[1]), "DigestValue")
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -470,6 +483,15 @@ def _lookup_transform(uri: str) -> None:
         get_transform(uri)
     except UnsupportedTransform:
         raise SignatureError("unsupported_algorithm", f"transform {uri}") from None
+
+
+def simple_content(element: Any) -> str:
+    """The text of a simple-content element (SignatureValue, DigestValue, a token, a time), comments
+    skipped as libxmlsec1 does; a child element is malformed — ``.text`` alone would read only what
+    precedes it, and signxml and libxmlsec1 refuse it (found by the differential fuzzer)."""
+    if any(isinstance(child.tag, str) for child in element):
+        raise SignatureError("malformed", f"{etree.QName(element).localname} has child elements")
+    return (element.text or "") + "".join(child.tail or "" for child in element)
 
 
 def _base64(text: str | None, what: str) -> bytes:

@@ -36,6 +36,7 @@ from rserz_soap.xmlsig.algorithms import (
     UnknownAlgorithm,
     get_digest,
     get_signature_algorithm,
+    load_der_certificate,
     public_key_from_certificate,
 )
 from rserz_soap.xmlsig.c14n import (
@@ -293,7 +294,7 @@ def _certificate(signature: Any) -> x509.Certificate | None:
                 return None
     for candidate in candidates:
         try:
-            return x509.load_der_x509_certificate(_b64(candidate.text))
+            return load_der_certificate(_b64(candidate.text))
         except ValueError:
             continue
     return None

@@ -40,9 +40,17 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
 
-from rserz_soap.xmlsig.algorithms import public_key_from_certificate
+from rserz_soap.xmlsig.algorithms import load_der_certificate, public_key_from_certificate
 from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N
-from rserz_soap.xmlsig.dsig import Reference, SignatureError, VerifiedSignature, resolve_id, sign, verify
+from rserz_soap.xmlsig.dsig import (
+    Reference,
+    SignatureError,
+    VerifiedSignature,
+    resolve_id,
+    sign,
+    simple_content,
+    verify,
+)
 from rserz_soap.xmlsig.keys import KeyPair
 
 __all__ = [
@@ -351,8 +359,8 @@ def _timestamp_times(timestamp: Any) -> tuple[dt.datetime, dt.datetime]:
     if created is None or expires is None:
         # Expires is optional in WSS, but without it a message never goes stale: we require both.
         raise WsseError("malformed", "wsu:Timestamp needs wsu:Created and wsu:Expires")
-    created_at = _parse_time(created.text, "Created")
-    expires_at = _parse_time(expires.text, "Expires")
+    created_at = _parse_time(_content(created), "Created")
+    expires_at = _parse_time(_content(expires), "Expires")
     if expires_at < created_at:
         raise WsseError("malformed", "wsu:Timestamp expires before it was created")
     return created_at, expires_at
@@ -372,7 +380,7 @@ def _token_certificate(envelope: Any, security: Any, signature: Any) -> x509.Cer
     holder = token_reference if token_reference is not None else key_info
     inline = holder.find(f"{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
     if inline is not None:
-        return _certificate(inline.text)
+        return _certificate(_content(inline))
     if token_reference is None:
         raise WsseError("no_token", "ds:KeyInfo has neither wsse:SecurityTokenReference nor ds:X509Data")
 
@@ -393,7 +401,7 @@ def _token_certificate(envelope: Any, security: Any, signature: Any) -> x509.Cer
 
     identifier = token_reference.find(f"{{{WSSE_NS}}}KeyIdentifier")
     if identifier is not None:
-        wanted = _decode(identifier.text, "KeyIdentifier")
+        wanted = _decode(_content(identifier), "KeyIdentifier")
         matcher = _KEY_IDENTIFIERS.get(identifier.get("ValueType") or "")
         if matcher is None:
             raise WsseError(
@@ -426,7 +434,7 @@ def _token_value(token: Any) -> x509.Certificate:
         raise WsseError("no_token", f"token type {token.get('ValueType')!r} is not X509v3")
     if (token.get("EncodingType") or BASE64_BINARY) != BASE64_BINARY:
         raise WsseError("no_token", f"token encoding {token.get('EncodingType')!r} is not Base64Binary")
-    return _certificate(token.text)
+    return _certificate(_content(token))
 
 
 def _decode(text: str | None, what: str) -> bytes:
@@ -436,8 +444,16 @@ def _decode(text: str | None, what: str) -> bytes:
         raise WsseError("malformed", f"{what} is not base64") from None
 
 
+def _content(element: Any) -> str:
+    """A token's, an identifier's or a time's text; a child element in it is malformed (``dsig``)."""
+    try:
+        return simple_content(element)
+    except SignatureError as exc:
+        raise WsseError("malformed", exc.message) from None
+
+
 def _certificate(text: str | None) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(_decode(text, "certificate"))
+        return load_der_certificate(_decode(text, "certificate"))
     except ValueError:
         raise WsseError("malformed", "the security token is not a DER X.509 certificate") from None

@@ -198,6 +198,20 @@ def _xml_id(env: Any, hub: Hub) -> None:
     _tamper(env, hub)
 
 
+def _token_bad_version(env: Any, hub: Hub) -> None:
+    """The token's certificate says X.509 version 4: ``cryptography`` raises InvalidVersion, not ValueError."""
+    token = env.find(f".//{{{WSSE}}}BinarySecurityToken")
+    der = bytearray(base64.b64decode(token.text))
+    version = der.index(bytes([0xA0, 0x03, 0x02, 0x01, 0x02]))  # [0] EXPLICIT INTEGER 2 (= v3)
+    der[version + 4] = 0x03
+    token.text = base64.b64encode(bytes(der)).decode()
+
+
+def _relative_namespace(env: Any, hub: Hub) -> None:
+    """SignedInfo holds an element in a relative namespace: libxml2 cannot canonicalise it (C14NError)."""
+    etree.SubElement(env.find(f".//{{{DS}}}SignedInfo"), "{relative}x", nsmap={"r": "relative"})
+
+
 AFTER_SIGNING: dict[str, Callable[[Any, Hub], None]] = {
     "tamper": _tamper,
     "refs32": _refs32,
@@ -205,6 +219,8 @@ AFTER_SIGNING: dict[str, Callable[[Any, Hub], None]] = {
     "second_security": _second_security,
     "duplicate_id": _duplicate_id,
     "xml_id": _xml_id,
+    "token_bad_version": _token_bad_version,
+    "relative_namespace": _relative_namespace,
 }
 
 
