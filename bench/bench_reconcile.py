@@ -153,7 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(hub)
         bootstrap.import_nsi(hub, bundled_files(), say=lambda _m: None)
         bootstrap.load_flk_directory(hub, say=lambda _m: None)
-        devpki.init_pki(settings.pki_dir, [devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)")])
+        devpki.init_pki(  # the emulators' process serves ФЕРЗЛ, СМЭВ and the ИСЗЛ: each signs with its key
+            settings.pki_dir,
+            [
+                devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)"),
+                devpki.ParticipantSpec("smev", None, "СМЭВ 3 (эмулятор)"),
+                devpki.ParticipantSpec("iszl", None, "ИСЗЛ (эмулятор)"),
+            ],
+        )
         with hub.connect() as conn:
             count = conn.execute(select(func.count()).select_from(person)).scalar_one()
             reference = region_reference_from_nsi(conn, dt.date.today(), settings)
