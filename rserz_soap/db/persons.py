@@ -10,13 +10,14 @@ answering for dates before the change. The person row's ``version_no`` is the lo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy import Connection, Table, TextClause, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.tables import (
@@ -151,14 +152,31 @@ _DATE_FIELDS = {
 }
 
 
+@functools.lru_cache(maxsize=64)
+def _sql(sql: str) -> TextClause:
+    """One ``text()`` per statement: building it parses the statement for its parameters every time."""
+    return text(sql)
+
+
+_FIELD_NAMES: dict[Any, tuple[str, ...]] = {}
+
+
+def _field_names(kind: Any) -> tuple[str, ...]:
+    """A dataclass's field names, asked of ``dataclasses.fields`` once per class, not once per row."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
 def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
     vals: dict[str, Any] = {
         k: (date.fromisoformat(v) if k in _DATE_FIELDS and v is not None else v) for k, v in row.items()
     }
     if aspect.kind is DataRow:
-        pd = PersonData(**{f.name: vals[f.name] for f in fields(PersonData)})
+        pd = PersonData(**{name: vals[name] for name in _field_names(PersonData)})
         return DataRow(pd, Status(vals["status"]), vals["ddeath"])
-    return aspect.kind(**{f.name: vals[f.name] for f in fields(aspect.kind)})
+    return aspect.kind(**{name: vals[name] for name in _field_names(aspect.kind)})
 
 
 def load(conn: Connection, person_id: int, *, for_update: bool = False) -> StoredCard:
@@ -181,7 +199,7 @@ def load(conn: Connection, person_id: int, *, for_update: bool = False) -> Store
 
 
 def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard | None:
-    row = conn.execute(text(sql), params).mappings().one_or_none()
+    row = conn.execute(_sql(sql), params).mappings().one_or_none()
     if row is None:
         raise PersonNotFound(params["id"])
     return _from_row(row)
@@ -192,7 +210,7 @@ def load_by_enp(conn: Connection, enp: str) -> PersonCard | None:
     sql = _LOAD_SQL.replace(
         "WHERE p.id = :id", "WHERE p.id = (SELECT person_id FROM enp_alias WHERE enp = :enp)"
     )
-    row = conn.execute(text(sql), {"enp": enp}).mappings().one_or_none()
+    row = conn.execute(_sql(sql), {"enp": enp}).mappings().one_or_none()
     stored = _from_row(row) if row is not None else None
     return stored.card if stored else None
 
@@ -205,7 +223,7 @@ def load_many_for_update(conn: Connection, person_ids: Iterable[int]) -> dict[in
     conn.execute(text("SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids})
     sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
     out: dict[int, StoredCard] = {}
-    for row in conn.execute(text(sql), {"ids": ids}).mappings():
+    for row in conn.execute(_sql(sql), {"ids": ids}).mappings():
         stored = _from_row(row)
         if stored is None:
             raise ValueError(f"person {row['id']} has no current data row")
@@ -220,7 +238,7 @@ def load_many(conn: Connection, person_ids: Iterable[int]) -> dict[int, PersonCa
         return {}
     sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
     cards = {}
-    for row in conn.execute(text(sql), {"ids": ids}).mappings():
+    for row in conn.execute(_sql(sql), {"ids": ids}).mappings():
         stored = _from_row(row)
         if stored is not None:
             cards[row["id"]] = stored.card
