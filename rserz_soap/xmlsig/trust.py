@@ -239,5 +239,19 @@ def _registered_verify(
     return verifier is not None and verifier(ca, tbs, signature)
 
 
-def _fingerprint(cert: x509.Certificate) -> bytes:
-    return cert.fingerprint(hashes.SHA256())
+_FINGERPRINTS: dict[x509.Certificate, bytes] = {}
+
+
+def certificate_sha256(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the certificate's DER (what participants are registered by), remembered per certificate:
+    every request of a participant carries the same one (hashing a certificate object costs a third of
+    hashing its DER again). Bounded: a flood of self-made certificates only empties the memo."""
+    known = _FINGERPRINTS.get(cert)
+    if known is None:
+        if len(_FINGERPRINTS) >= _CHECKED_MAX:
+            _FINGERPRINTS.clear()
+        known = _FINGERPRINTS[cert] = cert.fingerprint(hashes.SHA256())
+    return known
+
+
+_fingerprint = certificate_sha256

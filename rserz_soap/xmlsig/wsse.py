@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import re
 import uuid
@@ -439,6 +440,13 @@ def _decode(text: str | None, what: str) -> bytes:
 
 
 def _certificate(text: str | None) -> x509.Certificate:
+    return _parsed_certificate(text or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_certificate(text: str) -> x509.Certificate:
+    """The token's certificate, parsed once per distinct token text (a participant sends the same one with
+    every request); a malformed token raises, and is not remembered."""
     try:
         return x509.load_der_x509_certificate(_decode(text, "certificate"))
     except ValueError:
