@@ -160,25 +160,35 @@ def _sql(sql: str) -> TextClause:
     return text(sql)
 
 
-_FIELD_NAMES: dict[Any, tuple[str, ...]] = {}
+_FIELD_SPECS: dict[Any, tuple[tuple[str, bool], ...]] = {}
 
 
-def _field_names(kind: Any) -> tuple[str, ...]:
-    """A dataclass's field names, asked of ``dataclasses.fields`` once per class, not once per row."""
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
-    return names
+def _field_spec(kind: Any) -> tuple[tuple[str, bool], ...]:
+    """A dataclass's field names, each with whether it holds a date, asked of ``dataclasses.fields`` once
+    per class, not once per row."""
+    spec = _FIELD_SPECS.get(kind)
+    if spec is None:
+        spec = _FIELD_SPECS[kind] = tuple((f.name, f.name in _DATE_FIELDS) for f in fields(kind))
+    return spec
+
+
+def _fields_of(kind: Any, row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, is_date in _field_spec(kind):
+        value = row[name]
+        out[name] = date.fromisoformat(value) if is_date and value is not None else value
+    return out
 
 
 def _value(aspect: Aspect, row: Mapping[str, Any]) -> Any:
-    vals: dict[str, Any] = {
-        k: (date.fromisoformat(v) if k in _DATE_FIELDS and v is not None else v) for k, v in row.items()
-    }
     if aspect.kind is DataRow:
-        pd = PersonData(**{name: vals[name] for name in _field_names(PersonData)})
-        return DataRow(pd, Status(vals["status"]), vals["ddeath"])
-    return aspect.kind(**{name: vals[name] for name in _field_names(aspect.kind)})
+        ddeath = row["ddeath"]
+        return DataRow(
+            PersonData(**_fields_of(PersonData, row)),
+            Status(row["status"]),
+            date.fromisoformat(ddeath) if ddeath is not None else None,
+        )
+    return aspect.kind(**_fields_of(aspect.kind, row))
 
 
 def load(conn: Connection, person_id: int, *, for_update: bool = False) -> StoredCard:
