@@ -1,12 +1,16 @@
 """Benchmark: signed SOAP requests against a 1M-person register, beside an unsigned spyne echo.
 
-    python bench/bench_soap.py [--var-dir /tmp/seedbench] [--duration 20] [--connections 8]
+    python bench/bench_soap.py [--var-dir /tmp/seedbench] [--persons 1000000] [--duration 20] [--connections 8]
 
-Runs on the register left by ``bench_seed.py`` (seeding one if it is empty), starts ``rserz serve`` with 2
-gunicorn workers on loopback, registers a benchmark МО with a development certificate, pre-signs every
-request (each carries its own WS-Security signature: the replay guard refuses a repeated one), and drives
-the hub with ``wrk`` (Debian package ``wrk``) — the load generator signs nothing while it measures.
-The baseline, measured in the same run under the same gunicorn settings: an unsigned spyne echo.
+Runs on the register left by ``bench_seed.py`` (seeding one of ``--persons`` if it is empty), starts
+``rserz serve`` with 2 gunicorn workers on loopback, registers a benchmark МО (its RSA and its GOST
+certificate) and an ИСЗЛ, pre-signs every request (each carries its own WS-Security signature: the replay
+guard refuses a repeated one), and drives the hub with ``wrk`` (Debian package ``wrk``) — the load
+generator signs nothing while it measures. Scenarios: getPersonData and identifyPerson signed with RSA
+and with GOST, searchPersons, and the getChanges read rate (an ИСЗЛ paging through the whole feed, 1,000
+changes a page, signing each request as a client does). Baselines, measured in the same run: an unsigned
+spyne echo under the same gunicorn settings for the request scenarios, the same feed pages read straight
+from PostgreSQL (``db.feed.read``) for getChanges. The load average is taken before each run.
 Figures go to the section "SOAP endpoint" of docs/benchmarks.md.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import http.client
 import os
 import random
 import re
@@ -35,8 +40,8 @@ from lxml import etree  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.report import machine, write_section  # noqa: E402
-from bench.spyne_echo import BODY as ECHO_BODY  # noqa: E402
 from rserz_soap.config import load_settings  # noqa: E402
+from rserz_soap.db import feed as feed_db  # noqa: E402
 from rserz_soap.db import migrate  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
 from rserz_soap.db.participants import register_certificate, upsert_participant  # noqa: E402
@@ -53,6 +58,7 @@ from rserz_soap.xmlsig.wsse import sign_envelope  # noqa: E402
 SECTION = "SOAP endpoint"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 IDN = "urn:ru:rserz:soap:identification:v1"
+CHG = "urn:ru:rserz:soap:changes:v1"
 
 WRK_SCRIPT = r"""
 local bodies = {}
@@ -143,15 +149,15 @@ def signed_bodies(keypair: Any, bodies: list[Any], path: Path) -> None:
             f.write(etree.tostring(env, encoding="unicode").replace("\n", "&#10;") + "\n")
 
 
-def _op(name: str, **fields: Any) -> Any:
-    el = etree.Element(f"{{{IDN}}}{name}", nsmap={"idn": IDN})
+def _op(name: str, ns: str = IDN, **fields: Any) -> Any:
+    el = etree.Element(f"{{{ns}}}{name}", nsmap={"op": ns})
     for key, value in fields.items():
         if isinstance(value, dict):
-            sub = etree.SubElement(el, f"{{{IDN}}}{key}")
+            sub = etree.SubElement(el, f"{{{ns}}}{key}")
             for k2, v2 in value.items():
-                etree.SubElement(sub, f"{{{IDN}}}{k2}").text = str(v2)
+                etree.SubElement(sub, f"{{{ns}}}{k2}").text = str(v2)
         else:
-            etree.SubElement(el, f"{{{IDN}}}{key}").text = str(value)
+            etree.SubElement(el, f"{{{ns}}}{key}").text = str(value)
     return el
 
 
@@ -175,6 +181,84 @@ def typo(word: str, rnd: random.Random) -> str:
     return word[:i] + rnd.choice([c for c in vowels if c != word[i]]) + word[i + 1 :]
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def fio(r: Any, rnd: random.Random) -> dict[str, Any]:
+    return {"FAM": typo(r.fam, rnd), "IM": r.im, **({"OT": r.ot} if r.ot else {}), "DR": r.dr}
+
+
+def search(r: Any, rnd: random.Random) -> Any:
+    """A remote search as a registry clerk types it: a misspelt surname, the name, a birth-date window."""
+    return _op(
+        "searchPersons",
+        FAM=typo(r.fam, rnd),
+        IM=r.im,
+        DR_FROM=(r.dr - dt.timedelta(days=90)).isoformat(),
+        DR_TO=(r.dr + dt.timedelta(days=90)).isoformat(),
+        PAGE_SIZE=20,
+    )
+
+
+def publish_feed(engine: Any) -> int:
+    """Publish the whole change journal before measuring: the read rate is of reading, not publishing."""
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            done = feed_db.publish(conn)
+        total += done
+        if done == 0:
+            return total
+
+
+def feed_direct(engine: Any, page: int, duration: float) -> dict[str, float]:
+    """The baseline of getChanges: the same pages read straight from PostgreSQL, in this process."""
+    rows = pages = 0
+    after = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < duration:
+        with engine.connect() as conn:
+            entries, more = feed_db.read(conn, after, page, kind="iszl", code="iszl")
+        rows += len(entries)
+        pages += 1
+        if not entries or not more:
+            break
+        after = entries[-1].feed_seq
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "pages": pages, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
+def feed_soap(port: int, keypair: Any, page: int, duration: float) -> dict[str, float]:
+    """An ИСЗЛ paging through the feed over SOAP as a client does: sign, send, read NEXT_SEQ and MORE."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    rows = pages = 0
+    after = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < duration:
+        env = etree.Element(f"{{{ENV}}}Envelope", nsmap={"soap": ENV})
+        etree.SubElement(env, f"{{{ENV}}}Body").append(_op("getChanges", CHG, AFTER_SEQ=after, LIMIT=page))
+        sign_envelope(env, keypair)
+        conn.request(
+            "POST", "/soap/changes", etree.tostring(env), {"Content-Type": "text/xml; charset=utf-8"}
+        )
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"getChanges: {response.status} {body[:300]!r}")
+        answer = etree.fromstring(body)
+        found = len(answer.findall(f".//{{{CHG}}}CHANGE"))
+        rows += found
+        pages += 1
+        after = int(answer.findtext(f".//{{{CHG}}}NEXT_SEQ"))
+        if not found or answer.findtext(f".//{{{CHG}}}MORE") != "true":
+            break
+    conn.close()
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "pages": pages, "seconds": seconds, "rows_per_s": rows / seconds}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--var-dir", default="/tmp/seedbench")
@@ -182,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--requests", type=int, default=24_000, help="pre-signed requests per scenario")
+    ap.add_argument("--feed-page", type=int, default=1000, help="LIMIT of each getChanges page")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -203,8 +288,11 @@ def main(argv: list[str] | None = None) -> int:
                 reference = region_reference_from_nsi(conn, dt.date.today(), settings)
             seed_region(engine, reference, args.persons, 1)
             count = args.persons
-        spec = devpki.ParticipantSpec("mo", "450001", "Бенчмарк МО")
-        issued = devpki.init_pki(settings.pki_dir, [spec])
+        specs = [
+            devpki.ParticipantSpec("mo", "450001", "Бенчмарк МО"),
+            devpki.ParticipantSpec("iszl", None, "ИСЗЛ"),
+        ]
+        issued = devpki.init_pki(settings.pki_dir, specs)
         with engine.begin() as conn:
             for cert in issued:
                 pid = upsert_participant(
@@ -223,32 +311,58 @@ def main(argv: list[str] | None = None) -> int:
                 ),
                 {"n": args.requests},
             ).all()
-        engine.dispose()
+        published = publish_feed(engine)
+        with engine.connect() as conn:
+            feed_rows = feed_db.last_published(conn)
         rows = [sample[i % len(sample)] for i in range(args.requests)]
         warm = work / "warm.txt"
-        keypair = load_keypair(
-            settings.pki_dir / "mo-450001" / "key.pem", settings.pki_dir / "mo-450001" / "cert.pem"
+        mo = settings.pki_dir / "mo-450001"
+        keypair = load_keypair(mo / "key.pem", mo / "cert.pem")
+        gost_keypair = load_keypair(mo / "gost" / "key.pem", mo / "gost" / "cert.pem")
+        iszl_keypair = load_keypair(
+            settings.pki_dir / "iszl" / "key.pem", settings.pki_dir / "iszl" / "cert.pem"
         )
-        gost_keypair = load_keypair(
-            settings.pki_dir / "mo-450001" / "gost" / "key.pem",
-            settings.pki_dir / "mo-450001" / "gost" / "cert.pem",
+        scenarios = [  # name, file, signing key, requests
+            (
+                "getPersonData by ЕНП, RSA",
+                "by_enp",
+                keypair,
+                [_op("getPersonData", ENP=r.main_enp) for r in rows],
+            ),
+            (
+                "identifyPerson by name + birth date with a typo, RSA",
+                "by_typo",
+                keypair,
+                [_op("identifyPerson", FIO=fio(r, rnd)) for r in rows],
+            ),
+            (
+                "getPersonData by ЕНП, GOST",
+                "by_enp_gost",
+                gost_keypair,
+                [_op("getPersonData", ENP=r.main_enp) for r in rows],
+            ),
+            (
+                "identifyPerson by name + birth date with a typo, GOST",
+                "by_typo_gost",
+                gost_keypair,
+                [_op("identifyPerson", FIO=fio(r, rnd)) for r in rows],
+            ),
+            (
+                "searchPersons: misspelt surname, name, 180-day birth window, RSA",
+                "search",
+                keypair,
+                [search(r, rnd) for r in rows],
+            ),
+        ]
+        print(
+            f"register: {count} persons, feed of {feed_rows} ({published} published now); signing …",
+            flush=True,
         )
-        print(f"register: {count} persons; signing {3 * args.requests} requests …", flush=True)
-        by_enp, by_typo, by_enp_gost = work / "by_enp.txt", work / "by_typo.txt", work / "by_enp_gost.txt"
-        signed_bodies(keypair, [_op("getPersonData", ENP=r.main_enp) for r in rows], by_enp)
-        signed_bodies(gost_keypair, [_op("getPersonData", ENP=r.main_enp) for r in rows], by_enp_gost)
-        signed_bodies(
-            keypair,
-            [
-                _op(
-                    "identifyPerson",
-                    FIO={"FAM": typo(r.fam, rnd), "IM": r.im, **({"OT": r.ot} if r.ot else {}), "DR": r.dr},
-                )
-                for r in rows
-            ],
-            by_typo,
-        )
+        for _name, file, key, bodies in scenarios:
+            signed_bodies(key, bodies, work / f"{file}.txt")
         signed_bodies(keypair, [_op("getPersonData", ENP=r.main_enp) for r in rows[:3000]], warm)
+        from bench.spyne_echo import BODY as ECHO_BODY  # spyne (the `bench` extra) only where it is used
+
         (work / "echo.txt").write_text((ECHO_BODY + "\n") * 100, encoding="utf-8")
 
         port, echo_port = free_port(), free_port()
@@ -269,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                 "gunicorn",
                 "-w",
                 "2",
+                "--keep-alive",
+                "5",
                 "-b",
                 f"127.0.0.1:{echo_port}",
                 "--log-level",
@@ -277,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
             cwd=ROOT,
         )
+        results: list[tuple[str, dict[str, float], str]] = []
         try:
             wait_up(f"http://127.0.0.1:{port}/healthz")
             wait_up(f"http://127.0.0.1:{echo_port}/?wsdl")
@@ -284,43 +401,71 @@ def main(argv: list[str] | None = None) -> int:
             wrk(
                 hub_url, warm, 2, args.connections, 3
             )  # warm-up (its own signatures): caches, prepared statements
+            load = load_average()
             baseline = wrk(
                 f"http://127.0.0.1:{echo_port}/", work / "echo.txt", 2, args.connections, args.duration
             )
-            enp = wrk(hub_url, by_enp, 2, args.connections, args.duration)
-            fuzzy = wrk(hub_url, by_typo, 2, args.connections, args.duration)
-            gost = wrk(hub_url, by_enp_gost, 2, args.connections, args.duration)
+            results.append(("baseline: unsigned spyne echo", baseline, load))
+            for name, file, _key, _bodies in scenarios:
+                load = load_average()
+                results.append(
+                    (name, wrk(hub_url, work / f"{file}.txt", 2, args.connections, args.duration), load)
+                )
+            feed_load_direct = load_average()
+            direct = feed_direct(engine, args.feed_page, args.duration)
+            feed_load_soap = load_average()
+            over_soap = feed_soap(port, iszl_keypair, args.feed_page, args.duration)
         finally:
             for proc in (hub, echo):
                 proc.terminate()
                 proc.wait(20)
+            engine.dispose()
     shutil.rmtree(work, ignore_errors=True)
 
-    def row(name: str, v: dict[str, float]) -> str:
+    def row(name: str, v: dict[str, float], load: str) -> str:
+        ratio = v["rps"] / baseline["rps"] if baseline["rps"] else 0.0
         return (
-            f"| {name} | {v['rps']:,.0f} | {v['p50']:.1f} | {v['p95']:.1f} | {v['p99']:.1f} | "
-            f"{int(v['errors'] + v['non2xx'])} |"
+            f"| {name} | {v['rps']:,.0f} | {ratio:.2f} | {v['p50']:.1f} | {v['p95']:.1f} | {v['p99']:.1f} | "
+            f"{int(v['errors'] + v['non2xx'])} | {load} |"
         )
 
-    body = f"""
+    enp = results[1][1]
+    ratio = enp["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+    verdict = "met" if ratio >= 0.45 and enp["p99"] <= 15 else "not met"
+    feed_ratio = over_soap["rows_per_s"] / direct["rows_per_s"] if direct["rows_per_s"] else 0.0
+    body = (
+        f"""
 Measured {dt.date.today().isoformat()} on {machine()}; register of {count:,} persons, embedded PostgreSQL 18.
-Command: `python bench/bench_soap.py --duration {args.duration} --connections {args.connections}`.
-Hub: `rserz serve` (gunicorn, 2 sync workers) on loopback; load: `wrk -t2 -c{args.connections}` replaying
-requests pre-signed with the МО's RSA-2048 key (WS-Security over Body and Timestamp; each request unique, so
-the replay guard passes them), the hub verifying, checking the chain and CRL, validating against the XSD,
-journaling and signing every answer. Baseline in the same run: an unsigned 5-field spyne echo under the
-same gunicorn settings (`bench/spyne_echo.py`). The GOST row: the same МО registered with its GOST
-certificate (2012-256, CryptoPro-A), Streebog digests, the hub answering with its own GOST key{gost_note()}.
+Command: `python bench/bench_soap.py --persons {count} --duration {args.duration} --connections {args.connections}`.
+Hub: `rserz serve` (gunicorn, 2 sync workers, keep-alive 5 s) on loopback; load: `wrk -t2 -c{args.connections}`
+replaying requests pre-signed with the МО's RSA-2048 key or its GOST R 34.10-2012 (256-bit, CryptoPro-A)
+key (WS-Security over Body and Timestamp; each request unique, so the replay guard passes them), the hub
+verifying, checking the chain and CRL, validating against the XSD, journaling and signing every answer
+(with its own GOST key for a GOST caller{gost_note()}). Baseline in the same run: an unsigned 5-field
+spyne echo under the same gunicorn settings (`bench/spyne_echo.py`); "ratio" is req/s over the
+baseline's. "load" is the load average (1 / 5 / 15 min) just before the row's run.
 
-| scenario | req/s | p50 ms | p95 ms | p99 ms | errors |
-|---|---:|---:|---:|---:|---:|
-{row("baseline: unsigned spyne echo", baseline)}
-{row("getPersonData by ЕНП, signed", enp)}
-{row("identifyPerson by name + birth date with a typo, signed", fuzzy)}
-{row("getPersonData by ЕНП, signed with GOST R 34.10-2012 (answered with the hub's GOST key)", gost)}
-
-Targets (issue 4): getPersonData ≥ 600 req/s with p99 ≤ 30 ms; identifyPerson with a typo p95 ≤ 50 ms.
+| scenario | req/s | ratio | p50 ms | p95 ms | p99 ms | errors | load |
+|---|---:|---:|---:|---:|---:|---:|---|
 """
+        + "\n".join(row(name, v, load) for name, v, load in results)
+        + f"""
+
+getChanges read rate: an ИСЗЛ (sees every change) pages through the published feed of {feed_rows:,} changes,
+{args.feed_page:,} a page, for at most {args.duration} s, signing each request and reading NEXT_SEQ and MORE from the
+signed answer (one client, one connection). Baseline in the same run: the same pages read straight from
+PostgreSQL with `db.feed.read` in one process (no SOAP, no signatures).
+
+| path | changes | pages | seconds | changes/s | ratio | load |
+|---|---:|---:|---:|---:|---:|---|
+| baseline: `db.feed.read`, in process | {direct["rows"]:,.0f} | {direct["pages"]:,.0f} | {direct["seconds"]:.1f} | {direct["rows_per_s"]:,.0f} | 1.00 | {feed_load_direct} |
+| getChanges over SOAP, signed both ways | {over_soap["rows"]:,.0f} | {over_soap["pages"]:,.0f} | {over_soap["seconds"]:.1f} | {over_soap["rows_per_s"]:,.0f} | {feed_ratio:.2f} | {feed_load_soap} |
+
+Target (issue 17): signed getPersonData at ≥ 0.45 of the echo with p99 ≤ 15 ms — this run: ratio
+{ratio:.2f}, p99 {enp["p99"]:.1f} ms: **{verdict}**. Earlier target (issue 4): ≥ 600 req/s with p99 ≤ 30 ms;
+identifyPerson with a typo p95 ≤ 50 ms. Where a request's CPU goes: `bench/profile_soap.py` (below).
+"""
+    )
     print(body)
     if not args.no_write:
         write_section(SECTION, body)

@@ -39,7 +39,7 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from rserz_soap.domain.countries import CountryCodes
 from rserz_soap.domain.records import FormatError, OperationRecord
-from rserz_soap.files.xmlfile import XmlFileError, depth, parse_untrusted
+from rserz_soap.files.xmlfile import XmlFileError, deeper_than, parse_untrusted
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import SoapFault
 from rserz_soap.soap.server import record_errors
@@ -260,7 +260,7 @@ def _oplist(content: bytes, name: PackageName, limits: PackageLimits) -> Any:
         raise PackageError(
             WRONG_VALUE, f"{file}: the root element is <{etree.QName(root).localname}>, not <OPLIST>"
         )
-    if depth(root) > limits.max_depth:
+    if deeper_than(root, limits.max_depth):
         raise PackageError(WRONG_VALUE, f"{file}: elements nested deeper than {limits.max_depth}")
     return _qualified(root)
 

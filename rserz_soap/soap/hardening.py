@@ -9,12 +9,13 @@ the parsed envelope, handed on so that nothing parses the body twice.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from rserz_soap.files.xmlfile import depth, hardened_parser
+from rserz_soap.files.xmlfile import deeper_than, hardened_parser
 from rserz_soap.soap.faults import SOAP_ENV, FaultCode, SoapFault
 
 
@@ -25,8 +26,15 @@ class Limits:
     content_types: tuple[str, ...] = ("text/xml",)
 
 
+_PARSERS = threading.local()
+
+
 def _parser() -> Any:
-    return hardened_parser()
+    """The hardened parser of this thread: lxml parsers are reusable, but not across threads."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = hardened_parser()
+    return parser
 
 
 def check_content_type(content_type: str | None, limits: Limits) -> None:
@@ -82,6 +90,6 @@ def parse_envelope(raw: bytes, limits: Limits) -> Any:
     body = root.find(f"{{{SOAP_ENV}}}Body")
     if body is None or len(body) != 1:
         raise SoapFault(FaultCode.NOT_SOAP, "soap:Body must hold exactly one element")
-    if depth(root) > limits.max_depth:
+    if deeper_than(root, limits.max_depth):
         raise SoapFault(FaultCode.MALFORMED, f"nested deeper than {limits.max_depth} elements")
     return root

@@ -251,6 +251,7 @@ class SoapApp:
         raw: bytes,
         body: bytes,
     ) -> None:
+        log_bodies = caller.participant.log_bodies if caller else False
         rec = exchange.ExchangeRecord(
             uuid.UUID(correlation_id),
             "in",
@@ -263,10 +264,11 @@ class SoapApp:
             else ("refused" if code and code.startswith("SEC-1") else None),
             error_code=code,
             duration_ms=int((time.perf_counter() - started) * 1000),
-            request_body=raw.decode("utf-8", "replace"),
-            response_body=body.decode("utf-8", "replace"),
+            # decoded only when kept: the journal drops the bodies of a participant that does not log them
+            request_body=raw.decode("utf-8", "replace") if log_bodies else None,
+            response_body=body.decode("utf-8", "replace") if log_bodies else None,
         )
-        self.journal.submit(rec, log_bodies=caller.participant.log_bodies if caller else False)
+        self.journal.submit(rec, log_bodies=log_bodies)
 
     # -- contract files ----------------------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ def element(ns: str, name: str) -> Any:
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # most values: no isinstance chain
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):

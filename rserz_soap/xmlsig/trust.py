@@ -77,12 +77,16 @@ class TrustStore:
             raise ValueError("a trust store needs at least one CA certificate")
         self._cas = tuple(ca_certs)
         self._crls: dict[bytes, list[x509.CertificateRevocationList]] = {}
+        # each CRL's entries by serial, read once: cryptography's get_revoked_certificate_by_serial_number
+        # scans the whole list on every call (≈ 0.5 ms at 10,000 entries, 6 ms at 100,000)
+        self._revoked: dict[int, dict[int, dt.datetime]] = {}
         for crl in crls:
             issuer = next((ca for ca in self._cas if _crl_signed_by(crl, ca)), None)
             if issuer is None:
                 # A CRL nobody we trust signed could un-revoke anything; refuse to start rather than use it.
                 raise ValueError(f"CRL of {crl.issuer.rfc4514_string()} is not signed by a trusted CA")
             self._crls.setdefault(_fingerprint(issuer), []).append(crl)
+            self._revoked[id(crl)] = _revoked_serials(crl)
         self._warned: set[tuple[bytes, dt.datetime]] = set()
         # what does not depend on the time of the check: the issuer a certificate verifies under and its key
         # usage; one chain verification per certificate for the life of this store (a CRL reload makes a
@@ -168,12 +172,9 @@ class TrustStore:
             next_update = crl.next_update_utc
             if next_update is not None and next_update < at:
                 self._warn_stale(issuer_key, crl, next_update)
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is not None and entry.revocation_date_utc <= at:
-                raise TrustError(
-                    "revoked",
-                    f"serial {cert.serial_number:x} revoked {entry.revocation_date_utc.isoformat()}",
-                )
+            revoked_at = self._revoked[id(crl)].get(cert.serial_number)
+            if revoked_at is not None and revoked_at <= at:
+                raise TrustError("revoked", f"serial {cert.serial_number:x} revoked {revoked_at.isoformat()}")
 
     def _warn_stale(
         self, issuer_key: bytes, crl: x509.CertificateRevocationList, next_update: dt.datetime
@@ -187,6 +188,15 @@ class TrustStore:
 
 
 _CHECKED_MAX = 10_000
+
+
+def _revoked_serials(crl: x509.CertificateRevocationList) -> dict[int, dt.datetime]:
+    """Serial → revocation date of every entry (the first entry of a serial listed twice, as
+    ``get_revoked_certificate_by_serial_number`` answers)."""
+    revoked: dict[int, dt.datetime] = {}
+    for entry in crl:
+        revoked.setdefault(entry.serial_number, entry.revocation_date_utc)
+    return revoked
 
 
 def _optional_ca_dirs(root: Path) -> list[Path]:
@@ -239,5 +249,19 @@ def _registered_verify(
     return verifier is not None and verifier(ca, tbs, signature)
 
 
-def _fingerprint(cert: x509.Certificate) -> bytes:
-    return cert.fingerprint(hashes.SHA256())
+_FINGERPRINTS: dict[x509.Certificate, bytes] = {}
+
+
+def certificate_sha256(cert: x509.Certificate) -> bytes:
+    """SHA-256 of the certificate's DER (what participants are registered by), remembered per certificate:
+    every request of a participant carries the same one (hashing a certificate object costs a third of
+    hashing its DER again). Bounded: a flood of self-made certificates only empties the memo."""
+    known = _FINGERPRINTS.get(cert)
+    if known is None:
+        if len(_FINGERPRINTS) >= _CHECKED_MAX:
+            _FINGERPRINTS.clear()
+        known = _FINGERPRINTS[cert] = cert.fingerprint(hashes.SHA256())
+    return known
+
+
+_fingerprint = certificate_sha256

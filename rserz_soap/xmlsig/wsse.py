@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import re
 import uuid
@@ -43,10 +44,10 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml sh
 from rserz_soap.xmlsig.algorithms import load_der_certificate, public_key_from_certificate
 from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N
 from rserz_soap.xmlsig.dsig import (
+    IdIndex,
     Reference,
     SignatureError,
     VerifiedSignature,
-    resolve_id,
     sign,
     simple_content,
     verify,
@@ -278,7 +279,8 @@ def verify_envelope(
         if max_age is not None and now - created > dt.timedelta(seconds=max_age) + skew:
             raise WsseError("timestamp_expired", f"Created {created.isoformat()} is older than {max_age} s")
 
-    certificate = _token_certificate(envelope, security, signature)
+    ids = IdIndex(envelope)  # one pass for the token and every reference
+    certificate = _token_certificate(ids, security, signature)
     policy = authorize(certificate) if authorize is not None else SignerPolicy()
     try:
         public_key = public_key_from_certificate(certificate)
@@ -290,6 +292,7 @@ def verify_envelope(
             public_key=public_key,
             max_references=max_references,
             refused_algorithms=policy.refused_algorithms,
+            ids=ids,
         )
     except SignatureError as exc:
         raise WsseError(exc.code, exc.message) from None
@@ -366,7 +369,7 @@ def _timestamp_times(timestamp: Any) -> tuple[dt.datetime, dt.datetime]:
     return created_at, expires_at
 
 
-def _token_certificate(envelope: Any, security: Any, signature: Any) -> x509.Certificate:
+def _token_certificate(ids: IdIndex, security: Any, signature: Any) -> x509.Certificate:
     """The signer's certificate, found the ways peers reference it.
 
     wsse:Reference URI="#id" to a BinarySecurityToken (the usual), wsse:KeyIdentifier (SKI or
@@ -390,7 +393,7 @@ def _token_certificate(envelope: Any, security: Any, signature: Any) -> x509.Cer
         if not uri.startswith("#") or len(uri) < 2:
             raise WsseError("no_token", f"only in-message token references are supported, got {uri!r}")
         try:
-            token = resolve_id(envelope, uri[1:])
+            token = ids.resolve(uri[1:])
         except SignatureError as exc:
             raise WsseError(
                 "duplicate_id" if exc.code == "duplicate_id" else "no_token", exc.message
@@ -453,6 +456,13 @@ def _content(element: Any) -> str:
 
 
 def _certificate(text: str | None) -> x509.Certificate:
+    return _parsed_certificate(text or "")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_certificate(text: str) -> x509.Certificate:
+    """The token's certificate, parsed once per distinct token text (a participant sends the same one with
+    every request); a malformed token raises, and is not remembered."""
     try:
         return load_der_certificate(_decode(text, "certificate"))
     except ValueError:

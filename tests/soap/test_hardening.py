@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
+from rserz_soap.files.xmlfile import deeper_than as _deeper_than
+from rserz_soap.files.xmlfile import depth as _depth
 from rserz_soap.soap.faults import COMMON_NS, FaultCode, SoapFault, fault_bytes
-from rserz_soap.soap.hardening import Limits, check_content_type, parse_envelope, read_body
+from rserz_soap.soap.hardening import (
+    Limits,
+    check_content_type,
+    parse_envelope,
+    read_body,
+)
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OK = f'<soap:Envelope xmlns:soap="{ENV}"><soap:Body><x xmlns="urn:t"/></soap:Body></soap:Envelope>'.encode()
@@ -59,6 +67,40 @@ def test_deep_nesting_is_refused() -> None:
     with pytest.raises(SoapFault) as exc:
         parse_envelope(raw, Limits(max_depth=64))
     assert _code(exc) == FaultCode.MALFORMED.code
+
+
+def test_nesting_at_the_limit_passes_and_one_deeper_is_refused() -> None:
+    for depth, refused in ((64, False), (65, True)):
+        inner = b"<a>" * (depth - 3) + b"</a>" * (depth - 3)  # Envelope, Body, x: 3 levels already
+        raw = OK.replace(b'<x xmlns="urn:t"/>', b'<x xmlns="urn:t">' + inner + b"</x>")
+        if refused:
+            with pytest.raises(SoapFault):
+                parse_envelope(raw, Limits(max_depth=64))
+        else:
+            parse_envelope(raw, Limits(max_depth=64))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_xpath_depth_check_agrees_with_walking_the_tree(seed: int) -> None:
+    """The check libxml2 answers (``_deeper_than``) says what counting levels in Python says, for trees
+    of every shape: wide, deep, with comments, PIs and text at the deepest level."""
+    rnd = random.Random(seed)
+    root = etree.Element("r")
+    nodes = [root]
+    for _ in range(rnd.randrange(1, 60)):
+        parent = rnd.choice(nodes[-8:] if rnd.random() < 0.7 else nodes)
+        kind = rnd.random()
+        if kind < 0.1:
+            parent.append(etree.Comment("c"))
+        elif kind < 0.15:
+            parent.append(etree.ProcessingInstruction("p"))
+        elif kind < 0.25:
+            parent.text = "t"
+        else:
+            nodes.append(etree.SubElement(parent, "e"))
+    depth = _depth(root)
+    for limit in range(1, depth + 3):
+        assert _deeper_than(root, limit) == (depth > limit), (limit, depth)
 
 
 def test_size_limit_is_enforced_without_reading_everything() -> None:

@@ -26,7 +26,7 @@ from rserz_soap.xmlsig.algorithms import (
     register_signature_algorithm,
 )
 from rserz_soap.xmlsig.c14n import C14N, DS_NS, ENVELOPED_SIGNATURE, EXC_C14N, EXC_C14N_NS, canonicalize
-from rserz_soap.xmlsig.dsig import Reference, SignatureError, resolve_id, sign, verify
+from rserz_soap.xmlsig.dsig import IdIndex, Reference, SignatureError, resolve_id, sign, verify
 
 DOCUMENT = """<?xml version="1.0" encoding="UTF-8"?>
 <erz:Message xmlns:erz="urn:rserz:test" xmlns:unused="urn:unused">
@@ -278,6 +278,35 @@ def test_signing_an_ambiguous_id_is_refused(rsa_key: Any) -> None:
     with pytest.raises(SignatureError) as info:
         sign(root, [Reference(root[1])], rsa_key, signature_parent=root[2])
     assert info.value.code == "duplicate_id"
+
+
+def test_the_id_index_answers_as_resolve_id() -> None:
+    """One pass over the document (verify's references, wsse's token) finds what the per-Id XPath finds:
+    the one element, a duplicate under any Id convention, or nothing."""
+    root = etree.fromstring(
+        b'<r xmlns:w="urn:w" xmlns:u="urn:u"><a Id="1"/><b ID="2"/><c w:Id="3"/><d u:id="3"/>'
+        b'<e xml:id="x4"/><f Id="5" data="6"/><g Name="7"/><h id="8"><i id="9"/></h></r>'
+    )
+    index = IdIndex(root[3])  # made from any node of the document: the whole document is indexed
+    for value in [*(str(n) for n in range(11)), "x4"]:
+        try:
+            expected: Any = resolve_id(root, value)
+        except SignatureError as exc:
+            expected = exc.code
+        try:
+            found: Any = index.resolve(value)
+        except SignatureError as exc:
+            found = exc.code
+        assert found is expected if not isinstance(expected, str) else found == expected, value
+    assert index.resolve("9") is root[7][0]
+    assert index.covers(root[0]) and not index.covers(_document())
+
+
+def test_verify_does_not_trust_an_index_of_another_document(rsa_key: Any) -> None:
+    root = _signed(rsa_key)
+    other = _signed(rsa_key)
+    result = verify(_signature(root), public_key=rsa_key.public_key(), ids=IdIndex(other))
+    assert result.covers(root[1]) and not result.covers(other[1])
 
 
 # --- references and algorithms --------------------------------------------------------------------------

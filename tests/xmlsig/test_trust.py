@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,47 @@ def test_a_key_that_is_not_the_certificates_is_refused(pki: Path) -> None:
     smo: IssuedCertificate = devpki.load_issued(pki)[1]
     with pytest.raises(ValueError, match="does not belong"):
         KeyPair.from_pem((pki / "hub" / "key.pem").read_bytes(), smo.cert_path.read_bytes())
+
+
+def test_a_long_crl_is_read_once_and_answers_as_cryptography_does(pki: Path, tmp_path: Path) -> None:
+    """A region's CRL can list tens of thousands of serials: the store reads each CRL's entries once, so a
+    check costs a lookup, not a scan of the list (≈ 0.5 ms at 10,000 entries with cryptography's own
+    search), and answers as that search does — the first entry of a serial listed twice counts."""
+    copy = tmp_path / "pki"
+    shutil.copytree(pki, copy)
+    ca = load_keypair(copy / "ca" / "key.pem", copy / "ca" / "cert.pem")
+    good, revoked = _issued(copy, "smo-45001"), _issued(copy, "mo-450012")
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.certificate.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=1))
+    )
+    serials = [10**9 + i for i in range(20_000)]
+    serials.insert(10_000, revoked.serial_number)
+    for serial in serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now + dt.timedelta(minutes=1))
+            .build()
+        )
+    builder = builder.add_revoked_certificate(  # the same serial again, revoked later: the first entry counts
+        x509.RevokedCertificateBuilder()
+        .serial_number(revoked.serial_number)
+        .revocation_date(now + dt.timedelta(days=1))
+        .build()
+    )
+    assert isinstance(ca.private_key, rsa.RSAPrivateKey)  # the dev CA's key
+    crl = builder.sign(ca.private_key, hashes.SHA256())
+    (copy / "ca" / "crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    store = TrustStore.from_pki_dir(copy, require_crl=True)
+    entry = crl.get_revoked_certificate_by_serial_number(revoked.serial_number)
+    assert entry is not None and entry.revocation_date_utc < now + dt.timedelta(minutes=2)
+    assert _code(store, revoked, now + dt.timedelta(minutes=2)) == "revoked"
+    store.validate(revoked, now)  # signed before its revocation
+    started = time.process_time()
+    for _ in range(1000):
+        store.validate(good, now)
+    assert time.process_time() - started < 0.5  # a scan of 20,001 entries per check would take ≈ 1 s
