@@ -68,9 +68,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/profile_soap.py --var-dir $(SEEDBENCH) --requests 3000 --top 15
 	$(BIN)/python bench/bench_soap.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000}
 	$(BIN)/python bench/bench_registry.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000} --ops $${OPS:-10000}
-	$(BIN)/python bench/bench_snapshot.py --persons $${PERSONS:-1000000}
+	$(BIN)/python bench/bench_snapshot.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000} --rebuild
 	$(BIN)/python bench/bench_reconcile.py --persons $${PERSONS:-1000000}
-	$(BIN)/python bench/bench_snapshot.py --persons $${PERSONS:-1000000} --rebuild
 
 # The signature core against signxml and python-xmlsec (issue 18): MUTANTS=20000 for a shorter run.
 fuzz: $(STAMP)
