@@ -8,6 +8,7 @@ port to collide with, nothing reachable from the network). A region's deployment
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -167,6 +168,8 @@ def postgres_running(pgdata: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie does not (an exited Redis whose parent, another process, has not
+    reaped it yet must not make ``stop`` wait, nor ``start`` believe the server is up)."""
     if pid <= 0:
         return False
     try:
@@ -175,6 +178,9 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
     return True
 
 
