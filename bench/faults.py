@@ -65,7 +65,6 @@ WRITERS = ("smo-45001", "smo-45002")  # the second СМО signs with ECDSA
 READER = "mo-450001"
 KNOWN_PERSON = {"FAM": "Примерова", "IM": "Анна", "OT": "Сергеевна", "DR": dt.date(1985, 4, 12)}
 RECOVERY_TIMEOUT_S = 30.0
-OUTAGE_S = 4.0  # how long PostgreSQL, Redis and an emulator stay down
 FAULT_KINDS = (
     "kill -9 web worker",
     "kill -9 RQ worker",
@@ -285,8 +284,9 @@ def _record(n: int, serial: int, smo: str) -> dict[str, Any]:
 class Load:
     """Writer threads (one per СМО) and a reader thread, until ``stop``."""
 
-    def __init__(self, stand: Stand, stats: Stats, *, batch: int = 2, seed: int = 0) -> None:
+    def __init__(self, stand: Stand, stats: Stats, *, rate: float, batch: int = 2, seed: int = 0) -> None:
         self.stand, self.stats, self.batch = stand, stats, batch
+        self.interval = len(WRITERS) / rate  # each writer's pause between its requests
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self._serial = 700_000_000 + (seed % 200) * 1_000_000  # СНИЛС serials below 10**9
@@ -331,6 +331,7 @@ class Load:
             rid = uuid.uuid4()
             with self.stats.lock:
                 self.stats.writes_sent += 1
+            began = time.monotonic()
             if self._until_answered(client, rid, oplist):
                 with self.stats.lock:
                     self.stats.writes_acknowledged += 1
@@ -338,6 +339,7 @@ class Load:
             else:
                 with self.stats.lock:
                     self.stats.writes_unanswered += 1
+            self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
     def _until_answered(
         self, client: Any, rid: uuid.UUID, oplist: dict[str, Any], give_up: float = 90
@@ -378,7 +380,7 @@ class Load:
                     self.stats.reads_ok += 1
                 else:
                     self.stats.reads_failed += 1
-            self.stop_event.wait(0.05 if ok else 0.5)
+            self.stop_event.wait(0.1 if ok else 0.5)
 
 
 # --- the faults ---------------------------------------------------------------------------------------------
@@ -394,8 +396,8 @@ class Injection:
 
 
 class Injector:
-    def __init__(self, stand: Stand, t0: float) -> None:
-        self.stand, self.t0 = stand, t0
+    def __init__(self, stand: Stand, t0: float, outage: float) -> None:
+        self.stand, self.t0, self.outage = stand, t0, outage
         self.done: list[Injection] = []
 
     def inject(self, kind: str) -> Injection:
@@ -462,31 +464,31 @@ class Injector:
     def _restart_postgres(self) -> Injection:
         pg = EmbeddedPostgres(self.stand.var / "pg")
         pg.stop()
-        time.sleep(OUTAGE_S)
+        time.sleep(self.outage)
         pg.start()
         took = self._wait(self.stand.healthy)
-        return Injection(0, "", f"stopped (fast), down {OUTAGE_S:.0f} s, started", took is not None, took)
+        return Injection(0, "", f"stopped (fast), down {self.outage:.0f} s, started", took is not None, took)
 
     def _restart_redis(self) -> Injection:
         redis = EmbeddedRedis(self.stand.var / "redis")
         redis.stop()
-        time.sleep(OUTAGE_S)
+        time.sleep(self.outage)
         redis.start()
         took = self._wait(self.stand.healthy)
-        return Injection(0, "", f"stopped, down {OUTAGE_S:.0f} s, started", took is not None, took)
+        return Injection(0, "", f"stopped, down {self.outage:.0f} s, started", took is not None, took)
 
     def _outage(self, emulator: str) -> Injection:
         base = f"{self.stand.emulators}/{emulator}/_control/faults"
         if emulator == "iszl":
             _http("POST", base, {"outage": True})
-            time.sleep(OUTAGE_S)
+            time.sleep(self.outage)
             _http("POST", base, {"outage": False})
         else:
-            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=OUTAGE_S)
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.outage)
             _http("PUT", base, {"outage_until": until.isoformat()})
-            time.sleep(OUTAGE_S)
+            time.sleep(self.outage)
             _http("PUT", base, {})
-        return Injection(0, "", f"outage switch on for {OUTAGE_S:.0f} s, then off", None)
+        return Injection(0, "", f"outage switch on for {self.outage:.0f} s, then off", None)
 
 
 def _answers(url: str) -> bool:
@@ -569,8 +571,20 @@ def schedule(duration: float, rounds: int) -> list[tuple[float, str]]:
     return [(step * (i + 1), kind) for i, kind in enumerate(kinds)]
 
 
-def run(var: Path, duration: float, rounds: int, persons: int, drain_timeout: float, command: str) -> Outcome:
-    stand = Stand(var, _free_port(), _free_port(), persons)
+@dataclass(frozen=True)
+class Plan:
+    duration: float = 300  # seconds of load
+    rounds: int = 5  # every kind of fault this many times
+    persons: int = 500  # the synthetic region
+    rate: float = 2  # signed write requests per second (2 records each), all СМО together
+    outage: float = 4  # seconds PostgreSQL, Redis or an emulator stays down
+    drain_timeout: float = 180
+    command: str = "python bench/faults.py"
+
+
+def run(var: Path, plan: Plan) -> Outcome:
+    duration, rounds, command = plan.duration, plan.rounds, plan.command
+    stand = Stand(var, _free_port(), _free_port(), plan.persons)
     print(f"starting the hub (rserz up) in {var} …", flush=True)
     started_in = stand.start()
     print(
@@ -579,8 +593,8 @@ def run(var: Path, duration: float, rounds: int, persons: int, drain_timeout: fl
     )
     stats = Stats()
     t0 = time.monotonic()
-    load = Load(stand, stats, seed=int(time.time()))
-    injector = Injector(stand, t0)
+    load = Load(stand, stats, rate=plan.rate, seed=int(time.time()))
+    injector = Injector(stand, t0, plan.outage)
     try:
         load.start()
         for at, kind in schedule(duration, rounds):
@@ -598,7 +612,7 @@ def run(var: Path, duration: float, rounds: int, persons: int, drain_timeout: fl
             f"{stats.reads_ok} reads; draining …",
             flush=True,
         )
-        drained_in, results = drain(stand, list(stats.acknowledged), drain_timeout)
+        drained_in, results = drain(stand, list(stats.acknowledged), plan.drain_timeout)
         hub_alive = stand.alive()
     finally:
         load.stop_event.set()
@@ -661,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=300, help="seconds of load (default 300)")
     parser.add_argument("--rounds", type=int, default=0, help="rounds of every fault (default: 1 per 60 s)")
     parser.add_argument("--persons", type=int, default=500, help="size of the synthetic region")
+    parser.add_argument("--rate", type=float, default=2, help="signed write requests per second (default 2)")
+    parser.add_argument("--outage", type=float, default=4, help="seconds a server or emulator stays down")
     parser.add_argument("--drain-timeout", type=float, default=180)
     parser.add_argument("--var-dir", type=Path, help="the stand's var dir (default: a fresh temporary one)")
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="where the section goes")
@@ -669,7 +685,10 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or max(1, int(args.duration // 60))
     command = "python bench/faults.py " + " ".join(argv if argv is not None else sys.argv[1:])
     with _var_dir(args.var_dir) as var:
-        outcome = run(var, args.duration, rounds, args.persons, args.drain_timeout, command.strip())
+        plan = Plan(
+            args.duration, rounds, args.persons, args.rate, args.outage, args.drain_timeout, command.strip()
+        )
+        outcome = run(var, plan)
     text = render(outcome)
     print(text)
     if not args.no_report:
