@@ -5,12 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint imports typecheck pytest bench sysdeps clean help
+.PHONY: run test lint imports typecheck pytest bench faults sysdeps clean help
 
 help:
 	@echo "make run    - start the whole hub with demo data (embedded PostgreSQL and Redis under var/)"
 	@echo "make test   - ruff, mypy and the test suite against real PostgreSQL and Redis"
 	@echo "make bench  - scale benchmarks (1M persons); figures go to docs/benchmarks.md"
+	@echo "make faults - the fault suite: rserz up under signed load, parts killed and restarted (docs/faults.md)"
 	@echo "make clean  - remove .venv and var/ (the demo databases, PKI and exports)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
@@ -60,6 +61,11 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || true
 	$(BIN)/python bench/bench_soap.py
 	$(BIN)/python bench/bench_reconcile.py --persons $${PERSONS:-1000000}
+
+# The fault suite at full size (≈ 8 min): 5 min of signed load, every fault 5 times, then the invariants.
+# DURATION=… ROUNDS=… change the size; the result is the section "Fault suite" of docs/faults.md.
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py --duration $${DURATION:-300} --rounds $${ROUNDS:-5} --report docs/faults.md
 
 clean:
 	rm -rf $(VENV) var

@@ -210,6 +210,7 @@ class Stats:
     writes_unanswered: int = 0
     reads_ok: int = 0
     reads_failed: int = 0
+    internal_errors: int = 0  # SRV-002 answers: an outage must be SRV-001 (retry), never an internal error
     errors: Counter[str] = field(default_factory=Counter)
     acknowledged: list[invariants.Acknowledged] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -218,6 +219,8 @@ class Stats:
         text = f"{type(exc).__name__}: {exc}".splitlines()[0][:90]
         with self.lock:
             self.errors[text] += 1
+            if "internal error" in text:
+                self.internal_errors += 1
 
 
 def _client(stand: Stand, service: str, folder: str) -> Any:
@@ -533,6 +536,8 @@ class Outcome:
             and all(r.ok for r in self.results)
             and all(i.recovered is not False for i in self.injections)
             and self.stats.writes_acknowledged > 0
+            and self.stats.writes_unanswered == 0
+            and self.stats.internal_errors == 0
         )
 
 
@@ -666,6 +671,11 @@ def render(o: Outcome) -> str:
     if s.errors:
         top = "; ".join(f"{n}× {e}" for e, n in s.errors.most_common(6))
         lines += ["", f"What clients saw while faults were on (most frequent): {top}."]
+    lines += [
+        "",
+        f"Internal errors (SRV-002) answered: {s.internal_errors}"
+        + (" — an outage must be answered SRV-001, retry later." if s.internal_errors else "."),
+    ]
     lines += ["", f"Verdict: **{'every invariant holds' if o.ok else 'FAILED'}**."]
     return "\n".join(lines)
 

