@@ -591,7 +591,11 @@ def run(var: Path, plan: Plan) -> Outcome:
     duration, rounds, command = plan.duration, plan.rounds, plan.command
     stand = Stand(var, _free_port(), _free_port(), plan.persons)
     print(f"starting the hub (rserz up) in {var} …", flush=True)
-    started_in = stand.start()
+    try:
+        started_in = stand.start()
+    except BaseException:
+        stand.stop()
+        raise
     print(
         f"healthy after {started_in:.1f} s; load for {duration:.0f} s, {rounds} round(s) of faults",
         flush=True,

