@@ -528,6 +528,7 @@ class Outcome:
     hub_alive: bool
     restarts: str
     command: str
+    hub_errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -627,12 +628,41 @@ def run(var: Path, plan: Plan) -> Outcome:
         load.stop_event.set()
         lift_all_faults(stand)
         out = stand.stop()
+        hub_errors = logged_errors(stand.var / "log")
     restarts = "; ".join(
         line for line in out.splitlines() if "restart #" in line or "right after start" in line
     )
     return Outcome(
-        started_in, duration, rounds, injector.done, stats, drained_in, results, hub_alive, restarts, command
+        started_in,
+        duration,
+        rounds,
+        injector.done,
+        stats,
+        drained_in,
+        results,
+        hub_alive,
+        restarts,
+        command,
+        hub_errors,
     )
+
+
+def logged_errors(folder: Path) -> Counter[str]:
+    """ERROR lines of the hub's own JSON logs (var/log/<process>.log) by process and last traceback line:
+    what a failed request or job was, without keeping the var dir."""
+    found: Counter[str] = Counter()
+    for path in sorted(folder.glob("*.log")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if '"level": "ERROR"' not in line:
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            trace = str(entry.get("traceback") or "").strip().splitlines()
+            what = trace[-1] if trace else str(entry.get("message", ""))
+            found[f"{path.stem}: {what[:160]}"] += 1
+    return found
 
 
 def render(o: Outcome) -> str:
@@ -675,6 +705,9 @@ def render(o: Outcome) -> str:
     if s.errors:
         top = "; ".join(f"{n}× {e}" for e, n in s.errors.most_common(6))
         lines += ["", f"What clients saw while faults were on (most frequent): {top}."]
+    if o.hub_errors:
+        top = "; ".join(f"{n}× {e}" for e, n in o.hub_errors.most_common(8))
+        lines += ["", f"ERROR lines in the hub's logs (most frequent): {top}."]
     lines += [
         "",
         f"Internal errors (SRV-002) answered: {s.internal_errors}"
