@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -659,9 +660,15 @@ def logged_errors(folder: Path) -> Counter[str]:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            trace = str(entry.get("traceback") or "").strip().splitlines()
-            what = trace[-1] if trace else str(entry.get("message", ""))
-            found[f"{path.stem}: {what[:160]}"] += 1
+            trace = [
+                t
+                for t in str(entry.get("traceback") or "").strip().splitlines()
+                if not t.startswith("(Background")
+            ]
+            message = (str(entry.get("message", "")).strip().splitlines() or [""])[0]
+            what = trace[-1] if trace else message
+            what = re.sub(r"rserz-worker-\d+", "rserz-worker-N", what.replace(str(folder.parent), "var"))
+            found[f"{path.stem}: {what[:140]}"] += 1
     return found
 
 
