@@ -119,7 +119,8 @@ class Supervisor:
         return status
 
     def watch(self, child: Child) -> bool:
-        """Restart ``child`` if it exited; False when the hub must stop (it died right after its first start).
+        """Restart ``child`` if it exited; False when the hub must stop (it exited by itself right after its
+        first start).
 
         Only the first start's crash means the child is broken (a bad setting, a missing file). A child that
         ran and then died — killed, or lost Redis or PostgreSQL while they restart — is restarted; one that
@@ -137,7 +138,9 @@ class Supervisor:
         code = child.process.returncode
         child.kill_leftovers()
         quick = now - child.started_at < CRASH_WINDOW_S
-        if quick and child.restarts == 0:
+        # a child that exited by itself right after its first start is broken (a bad setting, a missing
+        # file); one killed by a signal (kill -9, the OOM killer) is not, and is restarted like any other
+        if quick and child.restarts == 0 and code >= 0:
             self.say(f"{child.name} exited with {code} right after start; stopping the hub")
             return False
         child.backoff = min(MAX_BACKOFF_S, max(1.0, child.backoff * 2)) if quick else 0.0

@@ -37,6 +37,25 @@ def test_a_crash_right_after_the_first_start_stops_the_hub(settings: Settings) -
     assert said == ["worker exited with 3 right after start; stopping the hub"]
 
 
+def test_a_child_killed_right_after_its_first_start_is_restarted(settings: Settings) -> None:
+    """A signal is not a broken setting: the fault suite's kill -9 of a fresh worker stopped the hub."""
+    said: list[str] = []
+    sup = _supervisor(settings, said)
+    child = Child("worker", [sys.executable, "-c", "import time; time.sleep(30)"])
+    child.start(sup.env)
+    first = child.process
+    assert first is not None
+    os.kill(first.pid, 9)
+    _exited(child)
+    assert sup.watch(child) is True  # the hub stays up …
+    assert said == ["worker exited with -9; restart #1 in 1 s"]
+    time.sleep(1.1)
+    assert sup.watch(child) is True
+    assert child.process is not first and child.restarts == 1  # … and the worker is back
+    child.signal(9)
+    _exited(child)
+
+
 def test_a_child_that_ran_and_died_is_restarted_at_once(settings: Settings) -> None:
     said: list[str] = []
     sup = _supervisor(settings, said)
