@@ -5,13 +5,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint imports typecheck pytest bench fuzz sysdeps clean help
+.PHONY: run test lint imports typecheck pytest bench fuzz faults soak sysdeps clean help
 
 help:
 	@echo "make run    - start the whole hub with demo data (embedded PostgreSQL and Redis under var/)"
 	@echo "make test   - ruff, mypy and the test suite against real PostgreSQL and Redis"
 	@echo "make bench  - scale benchmarks (1M persons); figures go to docs/benchmarks.md"
 	@echo "make fuzz   - 100,000 mutants: our XMLDSig core against signxml and xmlsec; figures go to docs/security.md"
+	@echo "make faults - the fault suite: rserz up under signed load, parts killed and restarted (docs/faults.md)"
+	@echo "make soak   - 30 min of mixed signed load at half the measured capacity (docs/benchmarks.md, Soak)"
 	@echo "make clean  - remove .venv and var/ (the demo databases, PKI and exports)"
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
@@ -74,6 +76,15 @@ bench: $(STAMP)
 # The signature core against signxml and python-xmlsec (issue 18): MUTANTS=20000 for a shorter run.
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz_xmlsig.py --mutants $${MUTANTS:-100000}
+
+# The fault suite at full size (≈ 8 min): 5 min of signed load, every fault 5 times, then the invariants.
+# DURATION=… ROUNDS=… change the size; the result is the section "Fault suite" of docs/faults.md.
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py --duration $${DURATION:-300} --rounds $${ROUNDS:-5} --report docs/faults.md
+
+# Soak (issue 17): the whole hub, mixed signed load at half its measured capacity; SOAK_MINUTES=5 for less.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes $${SOAK_MINUTES:-30}
 
 clean:
 	rm -rf $(VENV) var

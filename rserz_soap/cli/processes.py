@@ -32,6 +32,10 @@ def emulators(ctx: Context) -> None:
         serve_emulators(settings, urls.database_url)
 
 
+#: seconds between an RQ worker's maintenance rounds (RQ's default is 600)
+WORKER_MAINTENANCE_S = 15
+
+
 @main.command()
 @click.option("--burst", is_flag=True, help="Run the jobs that are queued, then exit.")
 @pass_ctx
@@ -44,10 +48,15 @@ def worker(ctx: Context, burst: bool) -> None:
 
     with _connected(ctx.settings) as (_settings, urls, _engine):
         conn = redis_from_url(urls.redis_url)
-        # with its scheduler: RQ retries with intervals (the federal jobs') wait in Redis, not in a process
-        Worker(list(queues.ALL), connection=conn, name=f"rserz-worker-{os.getpid()}").work(
-            burst=burst, with_scheduler=True
-        )
+        # with its scheduler: RQ retries with intervals (the federal jobs') wait in Redis, not in a process.
+        # RQ restarts a scheduler that died (Redis restarted) or takes over the lock of a killed worker's
+        # only in its maintenance round: every 10 minutes by default, 15 s here, so retries do not stall.
+        Worker(
+            list(queues.ALL),
+            connection=conn,
+            name=f"rserz-worker-{os.getpid()}",
+            maintenance_interval=WORKER_MAINTENANCE_S,
+        ).work(burst=burst, with_scheduler=True)
 
 
 @main.command()

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from rserz_soap.db.health import unreachable
 from rserz_soap.db.tables import exchange_journal, participant
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,11 @@ def record_call(engine: Engine, rec: ExchangeRecord) -> None:
 
 class BatchedInsert:
     """Rows of one table written off the request path: queued, inserted by a thread in multi-row INSERTs
-    at least every ``interval`` seconds; a stopping process flushes what is left."""
+    at least every ``interval`` seconds; a stopping process flushes what is left.
+
+    While PostgreSQL cannot be reached (restarting) the rows are kept and written once it is back — at most
+    ``max_held`` of them, the oldest dropped beyond that — so a short outage loses no journal or disclosure
+    row; a batch the server refuses for another reason is logged and dropped (it would fail forever)."""
 
     def __init__(
         self, engine: Engine, table: Any, *, name: str, interval: float = 0.2, max_batch: int = 500
@@ -104,27 +109,48 @@ class BatchedInsert:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._held: list[dict[str, Any]] = []  # rows of a batch that met an outage: written first
+        self.max_held = max_batch * 200
 
     def submit(self, row: dict[str, Any]) -> None:
         self._ensure_thread()
         self._queue.put(row)
 
     def flush(self) -> int:
-        """Write everything queued now (also used by tests to see the rows synchronously)."""
-        rows: list[dict[str, Any]] = []
-        while len(rows) < self._max_batch * 20:
+        """Write everything queued now (also used by tests to see the rows synchronously); returns how many
+        rows were written."""
+        with self._flushing:
+            rows, self._held = self._held, []
+            limit = len(rows) + self._max_batch * 20
+            while len(rows) < limit:
+                try:
+                    rows.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not rows:
+                return 0
             try:
-                rows.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        if not rows:
-            return 0
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(insert(self._table), rows)
-        except Exception:
-            log.exception("%s: %d rows could not be written", self._name, len(rows))
-        return len(rows)
+                with self._engine.begin() as conn:
+                    conn.execute(insert(self._table), rows)
+            except Exception as exc:
+                if not unreachable(exc):
+                    log.exception("%s: %d rows could not be written", self._name, len(rows))
+                    return 0
+                dropped = max(0, len(rows) - self.max_held)
+                self._held = rows[dropped:]
+                log.warning(
+                    "%s: PostgreSQL unreachable, %d rows held for the next attempt%s",
+                    self._name,
+                    len(self._held),
+                    f", {dropped} oldest dropped" if dropped else "",
+                )
+                return 0
+            return len(rows)
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():

