@@ -51,10 +51,15 @@ class Minute:
     rss_mb: float = 0.0
 
     def p(self, q: float) -> float:
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return percentile_ms(self.latencies, q)
+
+
+def percentile_ms(latencies: list[float], q: float) -> float:
+    """The ``q`` quantile of latencies in seconds, in milliseconds (0 for none)."""
+    if not latencies:
+        return 0.0
+    ordered = sorted(latencies)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
 class Mix:
@@ -211,8 +216,7 @@ def judge(minutes: list[Minute]) -> Verdict:
     third = max(1, len(steady) // 3)
 
     def p99(ms: list[Minute]) -> float:
-        lat = sorted(x for m in ms for x in m.latencies)
-        return lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000 if lat else 0.0
+        return percentile_ms([x for m in ms for x in m.latencies], 0.99)
 
     first_rss = steady[0].rss_mb or 1.0
     return Verdict(

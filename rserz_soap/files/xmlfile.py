@@ -52,21 +52,13 @@ def parse_untrusted(raw: bytes, name: str, error: type[XmlFileError] = XmlFileEr
     return root
 
 
-def depth(root: Any) -> int:
-    """How deeply ``root``'s elements nest (the root alone is 1)."""
-    level = deepest = 0
-    for event, _el in etree.iterwalk(root, events=("start", "end")):
-        level += 1 if event == "start" else -1
-        deepest = max(deepest, level)
-    return deepest
-
-
 _DEEPER_THAN: dict[int, Any] = {}
 
 
 def deeper_than(root: Any, limit: int) -> bool:
-    """``depth(root) > limit``, asked of libxml2's XPath (one compiled path per limit): is there an
-    element at level ``limit + 1``? Several times cheaper than walking the tree in Python."""
+    """Whether ``root``'s elements nest deeper than ``limit`` levels (the root alone is 1), asked of
+    libxml2's XPath (one compiled path per limit): is there an element at level ``limit + 1``? Several
+    times cheaper than walking the tree in Python."""
     test = _DEEPER_THAN.get(limit)
     if test is None:
         test = _DEEPER_THAN[limit] = etree.XPath("boolean(" + "/*" * (max(limit, 0) + 1) + ")")

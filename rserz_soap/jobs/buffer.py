@@ -7,28 +7,14 @@ so nothing accepted waits for a human. Several workers may run it together (SKIP
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 from rserz_soap.config import load_settings
-from rserz_soap.db.uow import Database
+from rserz_soap.jobs.resources import database
 from rserz_soap.usecases import changes, intake
 from rserz_soap.usecases.wiring import build_intake
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def database(pool_size: int = 1) -> Iterator[Database]:
-    """The register's database for one job run (a worker forks per job: no pool outlives it)."""
-    settings = load_settings()
-    assert settings.database_url, "workers get RSERZ_DATABASE_URL from rserz up or the environment"
-    db = Database.connect(settings.database_url, pool_size=pool_size)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 def drain(limit: int = 10_000) -> int:

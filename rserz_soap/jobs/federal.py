@@ -8,9 +8,7 @@ worker runs with its scheduler, so a retry waits in Redis, not in a sleeping pro
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,11 +16,10 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from rserz_soap.config import Settings, load_settings
-from rserz_soap.db.uow import Database
+from rserz_soap.config import load_settings
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.jobs import queues
-from rserz_soap.jobs.redis_conn import redis_from_url
+from rserz_soap.jobs.resources import services
 from rserz_soap.usecases import federal_events, outbox, reconcile
 from rserz_soap.usecases.federal_port import FederalUnavailable
 from rserz_soap.usecases.wiring import build_intake
@@ -40,24 +37,9 @@ def retry(intervals: list[int] | None = None) -> Retry:
     return Retry(max=len(chosen), interval=chosen)
 
 
-@contextlib.contextmanager
-def _resources() -> Iterator[tuple[Settings, Database, Any]]:
-    settings = load_settings()
-    assert settings.database_url and settings.redis_url, (
-        "workers get their URLs from rserz up or the environment"
-    )
-    db = Database.connect(settings.database_url, pool_size=2)
-    redis = redis_from_url(settings.redis_url)
-    try:
-        yield settings, db, redis
-    finally:
-        db.dispose()
-        redis.close()
-
-
 def push_pending() -> dict[str, int]:
     """Send every change waiting for ФЕРЗЛ (in order); raises while ФЕРЗЛ is unreachable."""
-    with _resources() as (settings, db, redis):
+    with services() as (settings, db, redis):
         if not settings.federal_first:
             return {}
         client = MpiClient.from_settings(settings, redis, db)
@@ -74,7 +56,7 @@ def push_pending() -> dict[str, int]:
 
 def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
     """Take ФЕРЗЛ's events (§5) of the days not yet taken, both feeds, and apply each once."""
-    with _resources() as (settings, db, redis):
+    with services() as (settings, db, redis):
         client = MpiClient.from_settings(settings, redis, db)
         day = date.fromisoformat(today) if today else date.today()
         reports = [
@@ -98,7 +80,7 @@ def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
 
 def run_reconciliation(run_id: int) -> str:
     """Drive a reconciliation run to its end; resumes from its cursor if it was interrupted."""
-    with _resources() as (settings, db, redis):
+    with services() as (settings, db, redis):
         reconciler = reconcile.Reconciler(
             db.unit_of_work(), MpiClient.from_settings(settings, redis, db), settings.region_okato
         )
@@ -121,7 +103,7 @@ def enqueue_reconciliation(redis: Any, run_id: int, *, intervals: list[int] | No
 
 def resume_stale_reconciliations() -> list[int]:
     """Re-enqueue runs whose worker died (no heartbeat): the run lock makes a double resume harmless."""
-    with _resources() as (_settings, db, redis):
+    with services() as (_settings, db, redis):
         stale = reconcile.stale_runs(db.unit_of_work(), STALE_AFTER_SECONDS)
         for run_id in stale:
             log.warning("reconciliation %s lost its worker; resuming", run_id)

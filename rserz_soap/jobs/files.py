@@ -8,8 +8,8 @@ import logging
 from datetime import date, timedelta
 
 from rserz_soap.config import load_settings
-from rserz_soap.jobs.buffer import database
 from rserz_soap.jobs.housekeeping import note_routine
+from rserz_soap.jobs.resources import database
 from rserz_soap.usecases import change_files
 
 log = logging.getLogger(__name__)

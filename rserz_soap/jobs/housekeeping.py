@@ -22,7 +22,7 @@ def heartbeat() -> str:
 def prune_disclosures() -> int:
     """Forget disclosure rows older than RSERZ_DISCLOSURE_RETENTION_DAYS (run daily)."""
     from rserz_soap.config import load_settings
-    from rserz_soap.jobs.buffer import database
+    from rserz_soap.jobs.resources import database
     from rserz_soap.usecases.audit import prune_disclosures as prune
 
     settings = load_settings()

@@ -10,9 +10,9 @@ import logging
 from typing import Any
 
 from rserz_soap.config import load_settings
-from rserz_soap.db.uow import Database
 from rserz_soap.domain.iszl import parse_kinds
 from rserz_soap.iszl.client import IszlClient
+from rserz_soap.jobs.resources import database
 from rserz_soap.usecases import iszl
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 def deliver_events() -> dict[str, Any]:
     settings = load_settings()
-    assert settings.database_url, "workers get their URLs from rserz up or the environment"
-    db = Database.connect(settings.database_url, pool_size=1)
-    try:
+    with database() as db:
         client = IszlClient.from_settings(settings)
         try:
             report = iszl.deliver(db.unit_of_work(), client, parse_kinds(settings.iszl_events))
@@ -30,8 +28,6 @@ def deliver_events() -> dict[str, Any]:
             log.warning("ИСЗЛ notifications wait: %s", exc)
             iszl.failed(db.unit_of_work(), str(exc))
             return {"waiting": str(exc)}
-    finally:
-        db.dispose()
     if report.sent:
         log.info(
             "ИСЗЛ: %d events sent (%s), up to feed position %d", report.sent, report.by_kind, report.position

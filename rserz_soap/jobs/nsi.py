@@ -10,7 +10,7 @@ from pathlib import Path
 from rserz_soap.config import load_settings
 from rserz_soap.db.uow import Database
 from rserz_soap.files.nsi import parse_nsi_file, update_files
-from rserz_soap.jobs.buffer import database
+from rserz_soap.jobs.resources import database
 from rserz_soap.usecases import nsi
 
 log = logging.getLogger(__name__)

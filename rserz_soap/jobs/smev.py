@@ -8,10 +8,8 @@ job's memory. The scheduler's entry points catch an unreachable СМЭВ and lea
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +18,8 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from rserz_soap.config import Settings, load_settings
-from rserz_soap.db.uow import Database
 from rserz_soap.jobs import queues
-from rserz_soap.jobs.redis_conn import redis_from_url
+from rserz_soap.jobs.resources import services
 from rserz_soap.smev.client import SmevClient
 from rserz_soap.smev.gateway import SfrGateway, ZagsGateway
 from rserz_soap.usecases import snils, zags
@@ -40,21 +36,6 @@ STATUS_KEY = "rserz:smev:status"
 def retry(intervals: list[int] | None = None) -> Retry:
     chosen = intervals or RETRY_INTERVALS
     return Retry(max=len(chosen), interval=chosen)
-
-
-@contextlib.contextmanager
-def _resources() -> Iterator[tuple[Settings, Database, Redis]]:
-    settings = load_settings()
-    assert settings.database_url and settings.redis_url, (
-        "workers get their URLs from rserz up or the environment"
-    )
-    db = Database.connect(settings.database_url, pool_size=2)
-    redis = redis_from_url(settings.redis_url)
-    try:
-        yield settings, db, redis
-    finally:
-        db.dispose()
-        redis.close()
 
 
 def _note(redis: Redis, *, ok: bool, error: str | None = None, **counts: int) -> None:
@@ -74,7 +55,7 @@ def _note(redis: Redis, *, ok: bool, error: str | None = None, **counts: int) ->
 
 def poll_zags(limit: int = 500) -> dict[str, Any]:
     """Take ЕГР ЗАГС pushes (deaths, births, cancellations) and apply them; raises while СМЭВ is away."""
-    with _resources() as (settings, db, redis):
+    with services() as (settings, db, redis):
         client = SmevClient.from_settings(settings, redis, db)
         try:
             report = zags.poll(db.unit_of_work(), ZagsGateway(client), limit=limit)
@@ -91,7 +72,7 @@ def poll_zags(limit: int = 500) -> dict[str, Any]:
 
 def snils_round(limit: int = 100) -> dict[str, Any]:
     """File СНИЛС requests for persons without one (and validations), send them, take the answers."""
-    with _resources() as (settings, db, redis):
+    with services() as (settings, db, redis):
         client = SmevClient.from_settings(settings, redis, db)
         gateway = SfrGateway(client)
         try:

@@ -12,8 +12,8 @@ import logging
 from datetime import date
 
 from rserz_soap.config import load_settings
-from rserz_soap.jobs.buffer import database
 from rserz_soap.jobs.housekeeping import note_routine
+from rserz_soap.jobs.resources import database
 from rserz_soap.usecases import snapshots
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from rserz_soap.files.xmlfile import deeper_than as _deeper_than
-from rserz_soap.files.xmlfile import depth as _depth
 from rserz_soap.soap.faults import COMMON_NS, FaultCode, SoapFault, fault_bytes
 from rserz_soap.soap.hardening import (
     Limits,
@@ -17,6 +16,16 @@ from rserz_soap.soap.hardening import (
     parse_envelope,
     read_body,
 )
+
+
+def _depth(root: object) -> int:
+    """The reference: how deeply ``root``'s elements nest, counted by walking the tree in Python."""
+    level = deepest = 0
+    for event, _el in etree.iterwalk(root, events=("start", "end")):
+        level += 1 if event == "start" else -1
+        deepest = max(deepest, level)
+    return deepest
+
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OK = f'<soap:Envelope xmlns:soap="{ENV}"><soap:Body><x xmlns="urn:t"/></soap:Body></soap:Envelope>'.encode()
