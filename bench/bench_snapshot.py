@@ -53,18 +53,19 @@ from rserz_soap.usecases import snapshots  # noqa: E402
 
 SECTION = "Snapshot: publish, store, export"
 NOTES = """
-Where the time goes, measured step by step on the 100,000-person register (2026-12-05, load average 5):
-the insured query alone 0.6 s (what *COPY, the same rows* also pays, plus sending), storing its rows with
-their two indexes about 1 s more, `snapshot_mo` 0.6 s, the sha256 0.3 s, the counts 0.2 s. The export
-reads the stored rows through one server-side cursor (0.3 s of raw fetching) and formats them in Python
-(0.35 s per format); keyset pages of 10,000 rows with a dataclass built by attribute access cost 2.4 s
-and per-field escaping calls 3.1 s before they were replaced.
+Where the publish goes, step by step on this 1,000,000-person register (2026-12-05, load average 5.3 — two
+other benchmarks ran beside it; `db/snapshots.py`, `Snapshots.build`): the insured rows into the snapshot's
+own table by one `CREATE TABLE … AS` in ЕНП order 10.7 s (the query alone, counted, 4–5 s; PostgreSQL runs
+its joins in parallel, the attachments' subplan and the final sort in the leader), NOT NULL 0.2 s,
+`snapshot_mo` 1.9 s, attaching both partitions (their indexes built, the foreign key checked once)
+2.0 + 1.4 s, the sha256 1.5 s, the counts in one pass 1.4 s: 19.0 s. Before migration 0014 the same rows
+went into the shared tables with their indexes and a foreign-key trigger per row: 20.8 s for the rows
+alone, 44.4 s for the publish on a calm machine.
 
-The machine is shared with other sessions' test runs and benchmarks: the same command measured 4.7 s
-at load average 4.0 (publish 2.8 s, XML 1.1 s, CSV 0.8 s, two separate passes) and 7–10 s at load 6.8–9.3.
-A 1,000,000-person run was not made here (the machine is shared); scaling the 100,000 figures linearly
-gives 47 s (at load 4) to 100 s (at load 9) on this machine, so the 30 s target is **not shown** by these runs —
-`make bench` (which runs this at 1,000,000 after `bench_seed.py`) on a quiet machine decides it.
+The export reads the stored rows as text through one `COPY … TO STDOUT` (1.7 s to read and split a
+million rows) and formats them in Python without a date or row object per person; before, a server-side
+cursor with a `datetime.date` per value and per-field escaping calls took 8 s to read and 14 s to format
+the same rows (cProfile of `export_all`: 22.7 s → 10.1 s for both files).
 """
 TARGET_SECONDS = 30.0  # issue 15: a 1M-person snapshot stored and exported in at most 30 s
 
@@ -79,8 +80,8 @@ def forget(engine: Engine, day: dt.date) -> None:
     with engine.begin() as conn:
         sid = conn.execute(text("SELECT id FROM snapshot WHERE day = :d"), {"d": day}).scalar()
         if sid is not None:
-            for table in ("snapshot_mo", "snapshot_row"):
-                conn.execute(text(f"DELETE FROM {table} WHERE snapshot_id = :s"), {"s": sid})
+            for table in ("snapshot_mo", "snapshot_row"):  # the snapshot's own partitions (migration 0014)
+                conn.execute(text(f"DROP TABLE IF EXISTS {table}_{int(sid)}"))
             conn.execute(text("DELETE FROM snapshot WHERE id = :s"), {"s": sid})
 
 

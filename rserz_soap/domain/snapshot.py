@@ -22,3 +22,14 @@ class InsuredRow:
     dbeg: date
     dend: date | None
     mo_codes: tuple[str, ...]
+
+
+#: The fields of a published row as its exports read them, in this order (the attachment-list CSV's own
+#: column order): every value text — dates as ГГГГ-ММ-ДД, numbers in decimal, an absent value as "" —
+#: and ``mo_codes`` the attached МО separated by spaces. An export of a million rows reads them so, straight
+#: from PostgreSQL's COPY, with no date or row object built per person.
+EXPORT_FIELDS = (
+    "enp", "fam", "im", "ot", "dr", "w", "smo_code", "vpolis", "spolis", "npolis", "dbeg", "dend", "mo_codes",
+)  # fmt: skip
+
+ExportRow = tuple[str, ...]

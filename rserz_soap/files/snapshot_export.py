@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from xml.sax.saxutils import escape
 
-from rserz_soap.domain.snapshot import InsuredRow
+from rserz_soap.domain.snapshot import ExportRow
 
 FORMATS = ("xml", "csv")
 XML_VERSION = "1.0"
@@ -48,31 +49,34 @@ def file_name(okato: str, day: date, fmt: str) -> str:
     return f"SNAP_T{okato}_{day:%Y%m%d}.{fmt}"
 
 
-def csv_row(r: InsuredRow) -> tuple[str, ...]:
-    return (
-        r.enp, r.fam, r.im, r.ot or "", r.dr.isoformat(), str(r.w), r.smo_code, str(r.vpolis), r.spolis or "",
-        r.npolis, r.dbeg.isoformat(), r.dend.isoformat() if r.dend else "", " ".join(r.mo_codes),
-    )  # fmt: skip
+#: a value holding any of these needs XML escaping or CSV quoting (rare: the slow path of a row)
+_SPECIAL = re.compile('[&<>;"\r\n]')
+_SEP = "\0"  # joins a row's values for one probe: PostgreSQL text never holds NUL
 
 
 def _x(text: str) -> str:
-    """XML text content: most values hold no markup characters, and skip the three replacements."""
-    if "&" in text or "<" in text or ">" in text:
-        return escape(text)
-    return text
+    return escape(text) if "&" in text or "<" in text or ">" in text else text
 
 
-def _zap(n: int, r: InsuredRow) -> str:
-    ot = f"<OT>{_x(r.ot)}</OT>" if r.ot else ""
-    spolis = f"<SPOLIS>{_x(r.spolis)}</SPOLIS>" if r.spolis else ""
-    dend = f"<DEND>{r.dend.isoformat()}</DEND>" if r.dend else ""
-    mo = "".join(f"<MO>{_x(m)}</MO>" for m in r.mo_codes)
+def _zap(n: int, r: ExportRow, plain: bool) -> str:
+    enp, fam, im, ot, dr, w, smo, vpolis, spolis, npolis, dbeg, dend, mo = r
+    if not plain:
+        enp, fam, im, ot, smo, spolis, npolis, mo = map(_x, (enp, fam, im, ot, smo, spolis, npolis, mo))
     return (
-        f"<ZAP><N_ZAP>{n}</N_ZAP><ENP>{_x(r.enp)}</ENP><PERSON><FAM>{_x(r.fam)}</FAM><IM>{_x(r.im)}</IM>{ot}"
-        f"<W>{r.w}</W><DR>{r.dr.isoformat()}</DR></PERSON><INSURANCE><SMO>{_x(r.smo_code)}</SMO><POLIS>"
-        f"<VPOLIS>{r.vpolis}</VPOLIS>{spolis}<NPOLIS>{_x(r.npolis)}</NPOLIS><DBEG>{r.dbeg.isoformat()}</DBEG>"
-        f"{dend}</POLIS></INSURANCE>{mo}</ZAP>\n"
+        f"<ZAP><N_ZAP>{n}</N_ZAP><ENP>{enp}</ENP><PERSON><FAM>{fam}</FAM><IM>{im}</IM>"
+        f"{f'<OT>{ot}</OT>' if ot else ''}<W>{w}</W><DR>{dr}</DR></PERSON><INSURANCE><SMO>{smo}</SMO><POLIS>"
+        f"<VPOLIS>{vpolis}</VPOLIS>{f'<SPOLIS>{spolis}</SPOLIS>' if spolis else ''}<NPOLIS>{npolis}</NPOLIS>"
+        f"<DBEG>{dbeg}</DBEG>{f'<DEND>{dend}</DEND>' if dend else ''}</POLIS></INSURANCE>"
+        f"{'<MO>' + mo.replace(' ', '</MO><MO>') + '</MO>' if mo else ''}</ZAP>\n"
     )
+
+
+def _csv_line(r: ExportRow, joined: str, plain: bool) -> str:
+    if plain:
+        return joined.replace(_SEP, ";") + "\r\n"
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerow(r)
+    return buf.getvalue()
 
 
 def _e(tag: str, value: str | int | date | None) -> str:
@@ -97,20 +101,35 @@ def _head(fmt: str, header: SnapshotHeader) -> bytes:
     ).encode()
 
 
-def _part(fmt: str, rows: Sequence[InsuredRow], first: int) -> bytes:
-    """The lines of ``rows`` (``first`` is the number of the first, for ``N_ZAP``)."""
-    if fmt == "csv":
-        buf = io.StringIO()
-        csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(csv_row(r) for r in rows)
-        return buf.getvalue().encode("utf-8")
-    return "".join(_zap(n, r) for n, r in enumerate(rows, first)).encode()
+def _lines(formats: Sequence[str], rows: Sequence[ExportRow], first: int) -> dict[str, bytes]:
+    """The lines of ``rows`` in each of ``formats`` (``first`` is the number of the first, for ``N_ZAP``).
+
+    One probe per row decides whether any value needs escaping or quoting; most rows need none and are
+    written straight from their text."""
+    xml = "xml" in formats
+    csv_ = "csv" in formats
+    xml_out: list[str] = []
+    csv_out: list[str] = []
+    for n, r in enumerate(rows, first):
+        joined = _SEP.join(r)
+        plain = _SPECIAL.search(joined) is None
+        if xml:
+            xml_out.append(_zap(n, r, plain))
+        if csv_:
+            csv_out.append(_csv_line(r, joined, plain))
+    out = {}
+    if xml:
+        out["xml"] = "".join(xml_out).encode()
+    if csv_:
+        out["csv"] = "".join(csv_out).encode()
+    return out
 
 
 _TAIL = {"xml": b"</ZL_LIST>\n", "csv": b""}
 
 
 def parts(
-    formats: Sequence[str], header: SnapshotHeader, rows: Iterable[InsuredRow]
+    formats: Sequence[str], header: SnapshotHeader, rows: Iterable[ExportRow]
 ) -> Iterator[dict[str, bytes]]:
     """The bytes of several formats from one pass over ``rows``: a dict (format → bytes) per chunk."""
     for fmt in formats:
@@ -120,12 +139,12 @@ def parts(
     it = iter(rows)
     first = 1
     while batch := list(islice(it, CHUNK_ROWS)):
-        yield {fmt: _part(fmt, batch, first) for fmt in formats}
+        yield _lines(formats, batch, first)
         first += len(batch)
     yield {fmt: _TAIL[fmt] for fmt in formats}
 
 
-def chunks(fmt: str, header: SnapshotHeader, rows: Iterable[InsuredRow]) -> Iterator[bytes]:
+def chunks(fmt: str, header: SnapshotHeader, rows: Iterable[ExportRow]) -> Iterator[bytes]:
     """One format's bytes, chunk by chunk (the console's download)."""
     for part in parts((fmt,), header, rows):
         yield part[fmt]

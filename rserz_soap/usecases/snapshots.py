@@ -16,7 +16,7 @@ from pathlib import Path
 from rserz_soap.db.snapshots import SnapshotInfo
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.buffer import Submitter
-from rserz_soap.domain.snapshot import InsuredRow
+from rserz_soap.domain.snapshot import ExportRow, InsuredRow
 from rserz_soap.files import output, snapshot_export
 
 __all__ = [
@@ -105,7 +105,7 @@ def page(uow: UnitOfWork, day: date, viewer: Submitter, *, page: int, page_size:
     return SnapshotPage(info, total, rows)
 
 
-#: rows fetched at a time while exporting (a server-side cursor over the published rows)
+#: rows between two progress reports of an export
 EXPORT_PAGE = 10_000
 
 
@@ -120,10 +120,10 @@ def published_one(uow: UnitOfWork, day: date) -> SnapshotInfo:
 
 def _stream(
     uow: UnitOfWork, info: SnapshotInfo, on_rows: Callable[[int], object] | None
-) -> Iterator[InsuredRow]:
+) -> Iterator[ExportRow]:
     with uow:
         n = 0
-        for row in uow.snapshots.stream(info.id, EXPORT_PAGE):
+        for row in uow.snapshots.stream(info.id):
             yield row
             n += 1
             if on_rows is not None and n == EXPORT_PAGE:
@@ -143,7 +143,7 @@ def export_chunks(
 ) -> Iterator[bytes]:
     """The bytes of a published snapshot's export, streamed (the console's download and :func:`export`).
 
-    ``uow`` must be a transaction (``Database.unit_of_work``): the rows come through a server-side cursor."""
+    ``uow`` must be a transaction (``Database.unit_of_work``): the rows come through ``COPY … TO STDOUT``."""
     header = snapshot_export.SnapshotHeader(info.day, info.persons, info.checksum or "", okato)
     return snapshot_export.chunks(fmt, header, _stream(uow, info, on_rows))
 
