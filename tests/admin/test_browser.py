@@ -115,13 +115,21 @@ class Console:
         self.open("/admin/login")
         self.find("#login").send_keys(who)
         self.find("#password").send_keys(PASSWORD)
-        self.find("#enter").click()
+        self.leave_by(self.find("#enter"))
         self.find("h1")
         assert "Вход в консоль" not in self.d.title + self.text(), self.text()
 
     def logout(self) -> None:
-        self.find("header .me button").click()
+        self.leave_by(self.find("header .me button"))
         self.find("#login")
+
+    def leave_by(self, button: Any) -> None:
+        """Click ``button`` and wait until its page is gone: the next page's elements, not the old ones."""
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        button.click()
+        WebDriverWait(self.d, WAIT).until(ec.staleness_of(button))
 
     def shot(self, name: str) -> None:
         """The whole page (up to 2,600 px) as PNG, through Chromium's DevTools."""
@@ -272,6 +280,9 @@ def test_a_role_without_the_right_gets_403_and_the_refusal_is_logged(
 
 
 def test_main_pages_of_the_other_roles_photographed(ui: Console, stand: ConsoleStand) -> None:
+    ui.login("operator")  # this test's own card view, for the auditor to find in the log
+    ui.open(f"/admin/persons/{stand.persons[0].person_id}")
+    ui.find("#person-enp")
     ui.login("auditor")
     ui.open("/admin/security")
     assert "Просмотр карточки ЗЛ" in ui.find("#security-table").text
