@@ -250,7 +250,10 @@ def federal_push(ctx: Context) -> None:
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            _uow(engine), build_intake(_uow(engine), settings), _mpi(settings, urls, engine)
+            _uow(engine),
+            build_intake(_uow(engine), settings),
+            _mpi(settings, urls, engine),
+            parallel=settings.ferzl_push_parallel,
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"

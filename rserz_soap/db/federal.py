@@ -85,6 +85,18 @@ class FederalPushes:
         r = self._conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
         return PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
 
+    def get_many(self, entry_ids: Sequence[int]) -> dict[int, PushRow]:
+        c = federal_push.c
+        rows = self._conn.execute(
+            select(c.entry_id, c.request_id, c.operation, c.change_date, c.enp, c.state).where(
+                c.entry_id.in_(list(entry_ids))
+            )
+        )
+        return {
+            r.entry_id: PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
+            for r in rows
+        }
+
     def prepared(self, entry_id: int, card: PersonCard) -> None:
         """The card as it is sent this time (recomputed against the register as it is now)."""
         self._conn.execute(

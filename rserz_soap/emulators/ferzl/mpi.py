@@ -25,6 +25,7 @@ same again for the same ``externalRequestId``. Bulk results (``content``) travel
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -33,13 +34,13 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch, draw
@@ -112,7 +113,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a method sees: the store, the version's namespaces, the switches, the caller's region."""
+    """What a method sees: the store, the version's namespaces, the switches, the caller's region; for a
+    write, the transaction its answer is stored in."""
 
     engine: Engine
     version: str
@@ -120,6 +122,19 @@ class Ctx:
     faults: Faults
     region_okato: str
     region_code: str
+    conn: Connection | None = None
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """The transaction a write changes the register in: inside the one that stores its answer
+        (``MpiApp._once``), as a savepoint (a refusal rolls back only the change), so the change and the
+        answer to a repeat commit together — or a transaction of its own outside a write."""
+        if self.conn is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self.conn.begin_nested():
+            yield self.conn
 
     def ns(self, schema: str | None = None) -> str:
         return types_ns(self.version, schema or self.schema)
@@ -376,7 +391,7 @@ class MpiApp:
                     [("Content-Type", "text/xml; charset=utf-8")],
                     stored.answer.encode(),
                 )
-            status, headers, body = self._answer(ctx, op, element, request_id)
+            status, headers, body = self._answer(replace(ctx, conn=conn), op, element, request_id)
             if status < 500:
                 conn.execute(
                     insert(fed_answer).values(
