@@ -123,15 +123,25 @@ def enp_of(conn: Connection, oip: str) -> str | None:
     return found
 
 
-def record_event(conn: Connection, enp: str, region: str, code: str, smo: str | None = None) -> int:
-    """An event that changed a person (§5), as the change feeds will deliver it."""
-    return int(
-        conn.execute(
-            insert(fed_event)
-            .values(enp=enp, oip=oip_of(conn, enp), region=region, smo=smo, event=code, dt=func.now())
-            .returning(fed_event.c.event_id)
-        ).scalar_one()
+_EVENT: Final = text(
+    """
+    WITH o AS (
+        INSERT INTO fed_oip (enp) VALUES (:enp)
+        ON CONFLICT (enp) DO UPDATE SET enp = excluded.enp
+        RETURNING n
     )
+    INSERT INTO fed_event (enp, oip, region, smo, event, dt)
+    SELECT :enp, (:base + o.n)::text, :region, :smo, :event, now() FROM o
+    RETURNING event_id
+    """
+)
+
+
+def record_event(conn: Connection, enp: str, region: str, code: str, smo: str | None = None) -> int:
+    """An event that changed a person (§5), as the change feeds will deliver it — with the person's ОИП
+    (assigned on first use, as :func:`oip_of` does), in one statement."""
+    values = {"enp": enp, "base": OIP_BASE, "region": region, "smo": smo, "event": code}
+    return int(conn.execute(_EVENT, values).scalar_one())
 
 
 # -- finding the person ----------------------------------------------------------------------------------

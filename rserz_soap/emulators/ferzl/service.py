@@ -45,16 +45,15 @@ def write_person(conn: Connection, card: PersonCard, region: str, version_no: in
         "version_no": version_no,
     }
     stmt = insert(fed_person).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[fed_person.c.enp],
-            set_={**{k: stmt.excluded[k] for k in values if k != "enp"}, "updated_at": func.now()},
-        )
-    )
-    conn.execute(
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[fed_person.c.enp],
+        set_={**{k: stmt.excluded[k] for k in values if k != "enp"}, "updated_at": func.now()},
+    ).returning(fed_person.c.enp)
+    conn.execute(  # one statement (one round trip): the current row and the version beside it
         insert(fed_person_version)
         .values(enp=card.enp, version_no=version_no, recorded_at=func.now(), source=source, card=payload)
         .on_conflict_do_nothing()
+        .add_cte(upsert.cte("person_upsert"))
     )
     return card
 
