@@ -244,7 +244,7 @@ def _federal_key(
 @federal.command("push")
 @pass_ctx
 def federal_push(ctx: Context) -> None:
-    """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 30 s)."""
+    """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 5 s)."""
     from rserz_soap.usecases.outbox import push_pending
     from rserz_soap.usecases.wiring import build_intake
 
