@@ -112,7 +112,10 @@ class FederalPushes:
             .values(state="rejected", last_error=f"not sent: {why}", answered_at=func.now())
         )
 
-    def answered(self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None) -> None:
+    def answered(
+        self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None, enp: str | None = None
+    ) -> None:
+        """ФЕРЗЛ's answer; ``enp``: the ЕНП it formed (or kept) for an application (``createdPcy``)."""
         self._conn.execute(
             update(federal_push)
             .where(federal_push.c.entry_id == entry_id)
@@ -122,12 +125,9 @@ class FederalPushes:
                 federal_text=text_ or None,
                 last_error=None,
                 answered_at=func.now(),
+                **({"enp": enp} if enp is not None else {}),
             )
         )
-
-    def formed(self, entry_id: int, enp: str) -> None:
-        """The ЕНП ФЕРЗЛ formed (or kept) for the entry's application (createdPcy)."""
-        self._conn.execute(update(federal_push).where(federal_push.c.entry_id == entry_id).values(enp=enp))
 
     def unreachable(self, entry_id: int, error: str) -> None:
         self._conn.execute(

@@ -302,9 +302,10 @@ def federal_answers(
             if push is None:
                 results[entry_id] = entry.result
                 continue
-            uow.outbox.answered(entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text)
-            if answer.accepted and answer.formed is not None:
-                uow.outbox.formed(entry_id, answer.formed.enp)
+            formed = answer.formed.enp if answer.accepted and answer.formed is not None else None
+            uow.outbox.answered(
+                entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text, enp=formed
+            )
             w = _federal_work(entry, accepted=answer.accepted, formed=answer.formed)
             if answer.accepted:
                 accepted.append(w)
