@@ -387,7 +387,7 @@ class MpiApp:
 
         The change and its stored answer commit in one transaction, so no answer is given for a change
         that is not kept, nor a change kept without its answer. A refusal rolls the change back and is
-        stored, under the same lock, in a transaction of its own."""
+        stored in a transaction of its own, holding the request id's lock again."""
         try:
             with self.engine.begin() as conn:
                 stored = self._claim(conn, op, request_id)
