@@ -134,7 +134,14 @@ def _drain(args: tuple[str, int, bool, str | None, str, int]) -> int:
         n = intake.process_pending(db.unit_of_work(), configured, limit=2_000)
         sent = 0
         if client is not None:
-            sent = outbox.push_pending(db.unit_of_work(), configured, client, limit=500, lanes=lanes).sent
+            sent = outbox.push_pending(
+                db.unit_of_work(),
+                configured,
+                client,
+                limit=500,
+                lanes=lanes,
+                parallel=settings.ferzl_push_parallel,
+            ).sent
             waiting = len(outbox.pending_pushes(db.unit_of_work(), 1))
         else:
             waiting = 0

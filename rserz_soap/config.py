@@ -212,6 +212,14 @@ class Settings:
             "changes keep their order); one RQ worker runs one lane at a time",
         },
     )
+    ferzl_push_parallel: int = field(
+        default=8,
+        metadata={
+            "env": "RSERZ_FERZL_PUSH_PARALLEL",
+            "doc": "calls to ФЕРЗЛ one sender keeps in flight at once, each about a different person (ФЕРЗЛ "
+            "takes one person per call); 1 sends one at a time",
+        },
+    )
     ferzl_breaker_reset: float = field(
         default=30.0,
         metadata={

@@ -244,13 +244,16 @@ def _federal_key(
 @federal.command("push")
 @pass_ctx
 def federal_push(ctx: Context) -> None:
-    """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 30 s)."""
+    """Send the accepted changes waiting for ФЕРЗЛ now (the scheduler does it every 5 s)."""
     from rserz_soap.usecases.outbox import push_pending
     from rserz_soap.usecases.wiring import build_intake
 
     with _connected(ctx.settings) as (settings, urls, engine):
         report = push_pending(
-            _uow(engine), build_intake(_uow(engine), settings), _mpi(settings, urls, engine)
+            _uow(engine),
+            build_intake(_uow(engine), settings),
+            _mpi(settings, urls, engine),
+            parallel=settings.ferzl_push_parallel,
         )
     click.echo(
         f"sent {report.sent}: accepted {report.accepted}, rejected {report.rejected}; not sent {report.not_sent}"

@@ -85,6 +85,18 @@ class FederalPushes:
         r = self._conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
         return PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
 
+    def get_many(self, entry_ids: Sequence[int]) -> dict[int, PushRow]:
+        c = federal_push.c
+        rows = self._conn.execute(
+            select(c.entry_id, c.request_id, c.operation, c.change_date, c.enp, c.state).where(
+                c.entry_id.in_(list(entry_ids))
+            )
+        )
+        return {
+            r.entry_id: PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
+            for r in rows
+        }
+
     def prepared(self, entry_id: int, card: PersonCard) -> None:
         """The card as it is sent this time (recomputed against the register as it is now)."""
         self._conn.execute(
@@ -100,7 +112,10 @@ class FederalPushes:
             .values(state="rejected", last_error=f"not sent: {why}", answered_at=func.now())
         )
 
-    def answered(self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None) -> None:
+    def answered(
+        self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None, enp: str | None = None
+    ) -> None:
+        """ФЕРЗЛ's answer; ``enp``: the ЕНП it formed (or kept) for an application (``createdPcy``)."""
         self._conn.execute(
             update(federal_push)
             .where(federal_push.c.entry_id == entry_id)
@@ -110,12 +125,9 @@ class FederalPushes:
                 federal_text=text_ or None,
                 last_error=None,
                 answered_at=func.now(),
+                **({"enp": enp} if enp is not None else {}),
             )
         )
-
-    def formed(self, entry_id: int, enp: str) -> None:
-        """The ЕНП ФЕРЗЛ formed (or kept) for the entry's application (createdPcy)."""
-        self._conn.execute(update(federal_push).where(federal_push.c.entry_id == entry_id).values(enp=enp))
 
     def unreachable(self, entry_id: int, error: str) -> None:
         self._conn.execute(

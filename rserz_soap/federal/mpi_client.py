@@ -144,6 +144,8 @@ class MpiClient:
         self._journal = journal
         self._token: _Token | None = None
         self._lock = threading.Lock()
+        self._owner = threading.get_ident()
+        self._local = threading.local()
         self.poll_seconds, self.poll_max_seconds, self.sleep = poll_seconds, poll_max_seconds, sleep
         self.com = types_ns(version, COMMON)
 
@@ -191,7 +193,7 @@ class MpiClient:
         started = time.perf_counter()
         outcome, code = "error", "UNAVAILABLE"
         try:
-            reply: Reply = self.breaker.call(self._exchange, method, element, rid)
+            reply: Reply = self._thread_breaker().call(self._exchange, method, element, rid)
             outcome, code = ("ok", None) if reply.status == 200 else ("fault", str(reply.status))  # type: ignore[assignment]
             return reply
         except pybreaker.CircuitBreakerError as exc:
@@ -211,6 +213,27 @@ class MpiClient:
                         duration_ms=int((time.perf_counter() - started) * 1000),
                     )
                 )  # fmt: skip
+
+    def _thread_breaker(self) -> pybreaker.CircuitBreaker:
+        """The breaker for this thread's calls. pybreaker holds a lock for the whole of a call, which would
+        make the calls of a parallel sender (``usecases/outbox.py``) one at a time; each other thread gets a
+        breaker of its own over the *same* state storage (Redis, or the owner's memory), so every thread
+        still sees one circuit: failures counted together, opened for all."""
+        if threading.get_ident() == self._owner:
+            return self.breaker
+        mine: pybreaker.CircuitBreaker | None = getattr(self._local, "breaker", None)
+        if mine is None or getattr(self._local, "of", None) is not self.breaker:
+            b = self.breaker
+            mine = pybreaker.CircuitBreaker(
+                fail_max=b.fail_max,
+                reset_timeout=b.reset_timeout,
+                success_threshold=b.success_threshold,
+                exclude=b._excluded_exceptions,
+                state_storage=b._state_storage,  # shared on purpose (the docstring)
+                name=b.name,
+            )
+            self._local.breaker, self._local.of = mine, b
+        return mine
 
     def _exchange(self, method: str, element: Any, rid: str) -> Reply:
         svc, op = operation(method)

@@ -39,7 +39,9 @@ def retry(intervals: list[int] | None = None) -> Retry:
 
 def push_pending() -> dict[str, int]:
     """Send every change waiting for ФЕРЗЛ (in order); raises while ФЕРЗЛ is unreachable."""
-    with services() as (settings, db, redis):
+    settings = load_settings()
+    # the sender's calls journal themselves from its threads, beside its lock and its transactions
+    with services(pool_size=settings.ferzl_push_parallel + 2) as (settings, db, redis):
         if not settings.federal_first:
             return {}
         client = MpiClient.from_settings(settings, redis, db)
@@ -48,6 +50,7 @@ def push_pending() -> dict[str, int]:
             build_intake(db.unit_of_work(), settings),
             client,
             lanes=settings.ferzl_push_lanes,
+            parallel=settings.ferzl_push_parallel,
         )
     if report.sent or report.not_sent:
         log.info("ФЕРЗЛ applications: %s", report)

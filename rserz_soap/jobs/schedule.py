@@ -13,7 +13,8 @@ def build_scheduler(connection: Redis) -> CronScheduler:
     scheduler.register(housekeeping.heartbeat, queues.DEFAULT, interval=60, job_timeout=30)
     scheduler.register(buffer.drain, queues.DEFAULT, interval=60, job_timeout=1800)
     scheduler.register(buffer.publish_feed, queues.DEFAULT, interval=10, job_timeout=300)
-    scheduler.register(federal.scheduled_push, queues.FEDERAL, interval=30, job_timeout=1800)
+    # an accepted change waits for ФЕРЗЛ at most a few seconds; a tick that finds the senders busy returns
+    scheduler.register(federal.scheduled_push, queues.FEDERAL, interval=5, job_timeout=1800)
     scheduler.register(iszl.deliver_events, queues.DEFAULT, interval=10, job_timeout=600)
     scheduler.register(federal.scheduled_sync, queues.FEDERAL, interval=3600, job_timeout=3 * 3600)
     scheduler.register(federal.resume_stale_reconciliations, queues.FEDERAL, interval=60, job_timeout=60)

@@ -437,8 +437,9 @@ def _new_person_keys(record: OperationRecord) -> list[str]:
     return keys + ([f"ss:{record.person.ss}"] if record.person.ss else [])
 
 
-def _record_keys(record: OperationRecord) -> set[str]:
-    """Identifiers by which two records of one chunk could be about the same person."""
+def record_keys(record: OperationRecord) -> set[str]:
+    """Identifiers by which two records of one chunk (or one batch of the federal sender) could be about
+    the same person."""
     keys = {f"enp:{record.insurance.enp}"} if record.insurance.enp else set()
     keys |= {
         f"doc:{d.key}" for d in (*record.documents, *([record.old_document] if record.old_document else []))
@@ -456,7 +457,7 @@ def _independent_groups(works: Sequence[Work]) -> list[list[Work]]:
     current: list[Work] = []
     seen: set[str] = set()
     for w in works:
-        keys = _record_keys(w.record)
+        keys = record_keys(w.record)
         if current and keys & seen:
             groups.append(current)
             current, seen = [], set()

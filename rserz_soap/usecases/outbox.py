@@ -17,12 +17,23 @@ Exactly once, on both sides:
 
 When ФЕРЗЛ cannot answer, the attempt is noted and :class:`FederalUnavailable` propagates: the sender
 stops (a later change of the same person must not overtake an earlier one) and its job retries later.
+
+Throughput: ФЕРЗЛ takes one person per call (§3.3.1, §3.6), so the sender pipelines them. It takes the
+waiting entries in batches of up to :data:`BATCH` about *different* persons (a batch ends before an entry
+whose person, document, СНИЛС, ЕНП or policy an earlier entry of the batch has), prepares a batch in one
+transaction, sends it with up to ``parallel`` calls in flight (threads), and settles its answers in one
+transaction. A person's next change is prepared only once the batch before it is settled, so each person's
+changes still reach ФЕРЗЛ and the register one after another, in order. (The phases do not overlap: calls
+in threads beside the sender's own many short statements would make each statement wait for the GIL.)
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -38,12 +49,25 @@ from rserz_soap.domain.operations import OperationRefused, apply_operation
 from rserz_soap.domain.person import Address, Document, PersonCard, PersonData
 from rserz_soap.domain.records import OperationRecord
 from rserz_soap.usecases.federal_port import FederalUnavailable
-from rserz_soap.usecases.intake import Intake, Work, context, federal_route, rejected, run, settle
+from rserz_soap.usecases.intake import (
+    Intake,
+    Work,
+    context,
+    federal_route,
+    record_keys,
+    rejected,
+    run,
+    settle,
+)
 from rserz_soap.usecases.resolve import resolve_person
 
 log = logging.getLogger(__name__)
 
 SENDER_LOCK = "rserz:ferzl-push"
+#: waiting entries one sender prepares in one transaction, sends together and settles in one transaction
+BATCH = 100
+#: calls to ФЕРЗЛ one sender keeps in flight by default (``RSERZ_FERZL_PUSH_PARALLEL``)
+PARALLEL = 8
 
 
 class ApplicationsPort(Protocol):
@@ -106,35 +130,87 @@ def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
     None when there is nothing to send: the entry is settled already, or the change no longer applies
     to the register (then it is rejected here, with the operation's code, and never sent)."""
     with uow:
-        entry, push = _waiting(uow, entry_id)
-        if push is None:
-            return None
-        w = _federal_work(entry, accepted=False)
-        ref = intake.reference(uow)
-        resolution = resolve_person(uow.search, w.record, ref)
-        stored = uow.persons.load(resolution.person_id) if resolution.person_id else None
-        card = stored.card if stored else None
-        try:
-            transition = apply_operation(card, w.record, context(uow, intake, w))
-        except OperationRefused as refused:
-            err = intake.directory.error(refused.code, n_rec=w.record.n_rec, detail=refused.message)
-            outcome = rejected(w, Trail(entry_id, State.AWAITING_FEDERAL), err, "auto", None)
-            settle(uow, [outcome])
-            uow.outbox.not_sent(entry_id, outcome.comment)
-            return None
-        uow.outbox.prepared(entry_id, transition.after)
-        route = federal_route(w.record, card)
-        rid = str(push.request_id)
-        if route.kind == OBJECTS:
-            assert card is not None and card.enp is not None
-            calls = object_calls(rid, card, transition.after)
-            return Push(entry_id, rid, push.operation, push.change_date, transition.after, objects=calls,
-                        person=transition.after.data)  # fmt: skip
-        assert route.kind == APPLICATION
-        countries = uow.countries(intake.nsi)
-        app = application(w.record, card, route.app_object or 1, app_cause(route, _rsmo(w.record)), intake,
-                          countries)  # fmt: skip
-        return Push(entry_id, rid, push.operation, push.change_date, transition.after, application=app)
+        prepared = _prepare(uow, intake, entry_id, None)
+    assert not isinstance(prepared, _Later)
+    return prepared
+
+
+@dataclass
+class Prepared:
+    """A batch of entries prepared together (:func:`prepare_pushes`)."""
+
+    pushes: list[Push] = field(default_factory=list)
+    taken: int = 0  # how many of the given entries the batch took (the rest wait for the next batch)
+    not_sent: int = 0  # of those, settled already or no longer applicable: nothing to send
+
+
+def prepare_pushes(uow: UnitOfWork, intake: Intake, entry_ids: Sequence[int]) -> Prepared:
+    """:func:`prepare_push` for the longest run of ``entry_ids`` (in order) about different persons, in one
+    transaction. The run ends before an entry whose person, or one of whose identifiers, an earlier entry
+    of the run already has: that entry must see the register after the earlier one is settled."""
+    out = Prepared()
+    seen: set[str] = set()
+    with uow:
+        locked = _lock_waiting(uow, entry_ids)
+        for entry_id in entry_ids:
+            prepared = _prepare(uow, intake, entry_id, seen, locked.get(entry_id))
+            if isinstance(prepared, _Later):
+                break
+            out.taken += 1
+            if prepared is None:
+                out.not_sent += 1
+            else:
+                out.pushes.append(prepared)
+    return out
+
+
+class _Later:
+    """The entry is about a person an earlier entry of the batch is about: it goes in the next batch."""
+
+
+def _prepare(
+    uow: UnitOfWork,
+    intake: Intake,
+    entry_id: int,
+    seen: set[str] | None,
+    locked: tuple[Entry, PushRow | None] | None = None,
+) -> Push | _Later | None:
+    entry, push = locked or _waiting(uow, entry_id)
+    if push is None:
+        return None
+    w = _federal_work(entry, accepted=False)
+    ref = intake.reference(uow)
+    resolution = resolve_person(uow.search, w.record, ref)
+    keys = record_keys(w.record)
+    if resolution.person_id:
+        keys.add(f"person:{resolution.person_id}")
+    if seen is not None:
+        if keys & seen:
+            return _Later()
+        seen |= keys
+    stored = uow.persons.load(resolution.person_id) if resolution.person_id else None
+    card = stored.card if stored else None
+    try:
+        transition = apply_operation(card, w.record, context(uow, intake, w))
+    except OperationRefused as refused:
+        err = intake.directory.error(refused.code, n_rec=w.record.n_rec, detail=refused.message)
+        outcome = rejected(w, Trail(entry_id, State.AWAITING_FEDERAL), err, "auto", None)
+        settle(uow, [outcome])
+        uow.outbox.not_sent(entry_id, outcome.comment)
+        return None
+    uow.outbox.prepared(entry_id, transition.after)
+    route = federal_route(w.record, card)
+    rid = str(push.request_id)
+    if route.kind == OBJECTS:
+        assert card is not None and card.enp is not None
+        calls = object_calls(rid, card, transition.after)
+        return Push(entry_id, rid, push.operation, push.change_date, transition.after, objects=calls,
+                    person=transition.after.data)  # fmt: skip
+    assert route.kind == APPLICATION
+    countries = uow.countries(intake.nsi)
+    app = application(w.record, card, route.app_object or 1, app_cause(route, _rsmo(w.record)), intake,
+                      countries)  # fmt: skip
+    return Push(entry_id, rid, push.operation, push.change_date, transition.after, application=app)  # fmt: skip
 
 
 def application(
@@ -207,29 +283,55 @@ def send(federal: ApplicationsPort, push: Push, okato: str) -> FederalAnswer:
 def federal_answered(uow: UnitOfWork, intake: Intake, entry_id: int, answer: FederalAnswer) -> RecordResult:
     """Settle an entry with ФЕРЗЛ's answer: apply it with the policy ФЕРЗЛ formed (accepted) or reject it
     with the federal code. An entry already settled (a repeated answer, a second sender) is left as it is."""
+    return federal_answers(uow, intake, [(entry_id, answer)])[entry_id]
+
+
+def federal_answers(
+    uow: UnitOfWork, intake: Intake, answers: Sequence[tuple[int, FederalAnswer]]
+) -> dict[int, RecordResult]:
+    """:func:`federal_answered` for entries about different persons, in one transaction: the accepted
+    ones applied together (one group of :func:`~rserz_soap.usecases.intake.run`), the refused ones
+    rejected together. Any failure rolls the whole transaction back: nothing of it is settled."""
+    results: dict[int, RecordResult] = {}
+    accepted: list[Work] = []
+    refused: list[tuple[Work, FederalAnswer]] = []
     with uow:
-        entry, push = _waiting(uow, entry_id)
-        if push is None:
-            return entry.result
-        uow.outbox.answered(entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text)
-        if answer.accepted and answer.formed is not None:
-            uow.outbox.formed(entry_id, answer.formed.enp)
-        w = _federal_work(entry, accepted=answer.accepted, formed=answer.formed)
-        if answer.accepted:
-            result = run(uow, intake, [w])[entry_id]
-            if result.state is not State.APPLIED:  # the register moved on since the push was sent
-                log.warning(
-                    "ФЕРЗЛ accepted entry %s but the register refuses it now (%s); the next"
-                    " reconciliation will show the difference",
-                    entry_id,
-                    result.comment,
-                )
-            return result
-        err = intake.directory.error(
-            FEDERAL_REJECTED, n_rec=w.record.n_rec, detail=f"ФЕРЗЛ {answer.text or 'отказ без кода'}"
-        )
-        outcome = rejected(w, Trail(entry_id, State.AWAITING_FEDERAL), err, "ferzl", answer.text or None)
-        return settle(uow, [outcome])[entry_id]
+        locked = _lock_waiting(uow, [entry_id for entry_id, _answer in answers])
+        for entry_id, answer in sorted(answers, key=lambda a: a[0]):
+            entry, push = locked[entry_id]
+            if push is None:
+                results[entry_id] = entry.result
+                continue
+            formed = answer.formed.enp if answer.accepted and answer.formed is not None else None
+            uow.outbox.answered(
+                entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text, enp=formed
+            )
+            w = _federal_work(entry, accepted=answer.accepted, formed=answer.formed)
+            if answer.accepted:
+                accepted.append(w)
+            else:
+                refused.append((w, answer))
+        if accepted:
+            applied = run(uow, intake, accepted)
+            for entry_id, result in applied.items():
+                if result.state is not State.APPLIED:  # the register moved on since the push was sent
+                    log.warning(
+                        "ФЕРЗЛ accepted entry %s but the register refuses it now (%s); the next"
+                        " reconciliation will show the difference",
+                        entry_id,
+                        result.comment,
+                    )
+            results.update(applied)
+        outcomes = []
+        for w, answer in refused:
+            err = intake.directory.error(
+                FEDERAL_REJECTED, n_rec=w.record.n_rec, detail=f"ФЕРЗЛ {answer.text or 'отказ без кода'}"
+            )
+            trail = Trail(w.entry_id, State.AWAITING_FEDERAL)
+            outcomes.append(rejected(w, trail, err, "ferzl", answer.text or None))
+        if outcomes:
+            results.update(settle(uow, outcomes))
+    return results
 
 
 def federal_unreachable(uow: UnitOfWork, entry_id: int, error: str) -> None:
@@ -239,50 +341,128 @@ def federal_unreachable(uow: UnitOfWork, entry_id: int, error: str) -> None:
 
 
 def push_pending(
-    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, *, limit: int = 1000, lanes: int = 1
+    uow: UnitOfWork,
+    intake: Intake,
+    federal: ApplicationsPort,
+    *,
+    limit: int = 1000,
+    lanes: int = 1,
+    parallel: int = PARALLEL,
 ) -> PushReport:
     """Send up to ``limit`` waiting entries of the first sender lane no other process holds.
 
     The entries are split into ``lanes`` by person (``FederalPushes.pending``): one sender per lane at a time,
     so a person's changes still reach ФЕРЗЛ one after another in the order they were accepted, while several
     workers overlap their waits for ФЕРЗЛ's answers. A caller that finds every lane busy returns at once.
+    Within a lane, up to ``parallel`` calls of different persons are in flight at once (the module's
+    docstring). ``federal`` must then be safe to call from several threads (``MpiClient`` is).
     """
     for lane in range(lanes):
         with uow.exclusive(SENDER_LOCK, lane) as alone:
             if alone:
-                return _push_lane(uow, intake, federal, limit, lane, lanes)
+                return _push_lane(uow, intake, federal, limit, lane, lanes, parallel)
     return PushReport()
 
 
 def _push_lane(
-    uow: UnitOfWork, intake: Intake, federal: ApplicationsPort, limit: int, lane: int, lanes: int
+    uow: UnitOfWork,
+    intake: Intake,
+    federal: ApplicationsPort,
+    limit: int,
+    lane: int,
+    lanes: int,
+    parallel: int,
 ) -> PushReport:
+    """Batch after batch: prepare (one transaction), send (``parallel`` calls in flight), settle (one
+    transaction). The first failure stops the calls not yet begun; what was answered is settled, then the
+    failure propagates (the failed and the unsent entries wait, in order, for the job's next attempt)."""
     report = PushReport()
-    for entry_id in pending_pushes(uow, limit, lane=lane, lanes=lanes):
-        push = prepare_push(uow, intake, entry_id)
-        if push is None:
-            report.not_sent += 1
-            continue
+    waiting = pending_pushes(uow, limit, lane=lane, lanes=lanes)
+    stop = threading.Event()
+    failures: list[tuple[Push, Exception]] = []
+
+    def call(push: Push) -> FederalAnswer | None:
+        if stop.is_set():
+            return None  # not attempted: the entry simply waits
         try:
-            answer = send(federal, push, intake.region_okato)
-        except FederalUnavailable as exc:
-            federal_unreachable(uow, entry_id, str(exc))
-            log.warning("ФЕРЗЛ push of entry %s: %s; the entry waits", entry_id, exc)
+            return send(federal, push, intake.region_okato)
+        except Exception:
+            stop.set()
             raise
-        report.sent += 1
-        result = federal_answered(uow, intake, entry_id, answer)
-        if answer.accepted:
-            report.accepted += 1
-            if answer.formed is not None:
-                report.formed.append(answer.formed.enp)
-        else:
-            report.rejected += 1
-            log.info("ФЕРЗЛ rejected entry %s: %s (%s)", entry_id, answer.text, result.state)
+
+    with ThreadPoolExecutor(max(1, parallel), thread_name_prefix="ferzl-push") as pool:
+        while waiting and not failures:
+            batch = prepare_pushes(uow, intake, waiting[:BATCH])
+            waiting = waiting[batch.taken :]
+            report.not_sent += batch.not_sent
+            futures = [(push, pool.submit(call, push)) for push in batch.pushes]
+            answered: list[tuple[Push, FederalAnswer]] = []
+            for push, future in futures:
+                try:
+                    got = future.result()
+                except Exception as exc:  # noqa: BLE001 - raised below, once the answers are settled
+                    failures.append((push, exc))
+                    continue
+                if got is not None:
+                    answered.append((push, got))
+            if answered:
+                _settle_answers(uow, intake, answered, report)
+    for push, failure in failures:
+        if isinstance(failure, FederalUnavailable):
+            federal_unreachable(uow, push.entry_id, str(failure))
+            log.warning("ФЕРЗЛ push of entry %s: %s; the entry waits", push.entry_id, failure)
+    if failures:
+        raise failures[0][1]
     return report
+
+
+def _settle_answers(
+    uow: UnitOfWork, intake: Intake, answers: Sequence[tuple[Push, FederalAnswer]], report: PushReport
+) -> None:
+    """Apply a batch's answers in one transaction; should that fail, one entry at a time, so that one entry
+    the register cannot take stops the sender at that entry (it stays waiting, as it would have alone)."""
+    by_id = [(push.entry_id, answer) for push, answer in answers]
+    try:
+        results = federal_answers(uow, intake, by_id)
+    except Exception as exc:  # noqa: BLE001 - retried one by one below, where it raises again
+        log.warning("settling %d ФЕРЗЛ answers together failed (%r); one by one", len(by_id), exc)
+        results = {}
+        for entry_id, answer in by_id:
+            results[entry_id] = federal_answered(uow, intake, entry_id, answer)
+            _count(report, entry_id, answer, results[entry_id])
+        return
+    for entry_id, answer in by_id:
+        _count(report, entry_id, answer, results[entry_id])
+
+
+def _count(report: PushReport, entry_id: int, answer: FederalAnswer, result: RecordResult) -> None:
+    report.sent += 1
+    if answer.accepted:
+        report.accepted += 1
+        if answer.formed is not None:
+            report.formed.append(answer.formed.enp)
+    else:
+        report.rejected += 1
+        log.info("ФЕРЗЛ rejected entry %s: %s (%s)", entry_id, answer.text, result.state)
 
 
 def _rsmo(rec: OperationRecord) -> int | None:
     return rec.visit.rsmo if rec.visit else None
+
+
+def _lock_waiting(uow: UnitOfWork, entry_ids: Sequence[int]) -> dict[int, tuple[Entry, PushRow | None]]:
+    """:func:`_waiting` for several entries in two statements (locked in id order)."""
+    entries = uow.buffer.lock(sorted(set(entry_ids)))
+    pushes = uow.outbox.get_many([e.id for e in entries])
+    out: dict[int, tuple[Entry, PushRow | None]] = {}
+    for entry in entries:
+        push = pushes[entry.id]
+        waiting = entry.state is State.AWAITING_FEDERAL and push.state == "pending"
+        out[entry.id] = (entry, push if waiting else None)
+    missing = set(entry_ids) - out.keys()
+    if missing:
+        raise LookupError(f"no buffer entries {sorted(missing)}")
+    return out
 
 
 def _waiting(uow: UnitOfWork, entry_id: int) -> tuple[Entry, PushRow | None]:

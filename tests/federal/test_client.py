@@ -141,6 +141,27 @@ def test_the_breaker_opens_after_five_failures_and_closes_after_its_reset(small_
     assert client.breaker.current_state == "closed"
 
 
+def test_calls_from_several_threads_share_one_circuit(small_stand: Stand) -> None:
+    """The outbox sends from several threads; each thread's breaker keeps its state in the same place, so
+    failures in different threads add up and the open circuit refuses every thread (here in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = MpiClient.from_settings(small_stand.settings)  # no Redis: the state is the owner's memory
+    enp = _some_enp(small_stand)
+    small_stand.faults(outage_until=(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).isoformat())
+    try:
+        for _ in range(5):  # each failure in a thread of its own
+            with ThreadPoolExecutor(1) as pool, pytest.raises(FederalUnavailable):
+                pool.submit(client.person, enp=enp).result()
+        assert client.breaker.current_state == "open"
+        with pytest.raises(FederalUnavailable, match="circuit open"):
+            client.person(enp=enp)
+        with ThreadPoolExecutor(1) as pool, pytest.raises(FederalUnavailable, match="circuit open"):
+            pool.submit(client.person, enp=enp).result()
+    finally:
+        small_stand.faults()
+
+
 def test_a_business_refusal_does_not_count_towards_the_breaker(small_stand: Stand) -> None:
     client = MpiClient.from_settings(small_stand.settings)
     for _ in range(7):

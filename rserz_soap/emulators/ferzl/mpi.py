@@ -25,6 +25,7 @@ same again for the same ``externalRequestId``. Bulk results (``content``) travel
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -33,13 +34,13 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch, draw
@@ -112,7 +113,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a method sees: the store, the version's namespaces, the switches, the caller's region."""
+    """What a method sees: the store, the version's namespaces, the switches, the caller's region; for a
+    write, the transaction its answer is stored in."""
 
     engine: Engine
     version: str
@@ -120,6 +122,18 @@ class Ctx:
     faults: Faults
     region_okato: str
     region_code: str
+    conn: Connection | None = None
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """The transaction a write changes the register in: the one that stores its answer
+        (``MpiApp._once``), so the change and the answer to a repeat commit together (a refusal rolls it
+        back whole) — or a transaction of its own outside a write."""
+        if self.conn is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        yield self.conn
 
     def ns(self, schema: str | None = None) -> str:
         return types_ns(self.version, schema or self.schema)
@@ -329,14 +343,23 @@ class MpiApp:
             raise _Fault(400, f"SOAPAction {given} is not {op.soap_action}")
         return op
 
-    def _answer(self, ctx: Ctx, op: Op, element: Any, request_id: str) -> tuple[int, list[Any], bytes]:
+    def _answer(
+        self, ctx: Ctx, op: Op, element: Any, request_id: str, *, refuse: bool = True
+    ) -> tuple[int, list[Any], bytes]:
+        """The method's answer; a refusal (:class:`MpiError`) is answered too, or with ``refuse=False``
+        propagates (a write rolls its change back first)."""
         handler = self.methods.get(op.name)
         if handler is None:
             raise _Fault(500, f"{op.name} is not emulated")
         try:
             answer = handler(ctx, element)
         except MpiError as refusal:
+            if not refuse:
+                raise
             answer = Answer(errors=[refusal])
+        return self._render(ctx, op, request_id, answer)
+
+    def _render(self, ctx: Ctx, op: Op, request_id: str, answer: Answer) -> tuple[int, list[Any], bytes]:
         response = etree.Element(f"{{{ctx.ns()}}}{op.response}", nsmap={"ns4": ctx.ns(), "ns3": ctx.com})
         etree.SubElement(response, f"{{{ctx.com}}}externalRequestId").text = request_id
         if answer.errors:
@@ -360,33 +383,52 @@ class MpiApp:
         return _mtom(_envelope(response), cid, answer.content)
 
     def _once(self, ctx: Ctx, op: Op, element: Any, request_id: str) -> tuple[int, list[Any], bytes]:
-        """A write: answered once per externalRequestId; a repeat (even concurrent) gets the first answer."""
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (request_id,))
-            stored = conn.execute(
-                select(fed_answer.c.http_status, fed_answer.c.answer, fed_answer.c.method).where(
-                    fed_answer.c.external_request_id == request_id
+        """A write: answered once per externalRequestId; a repeat (even concurrent) gets the first answer.
+
+        The change and its stored answer commit in one transaction, so no answer is given for a change
+        that is not kept, nor a change kept without its answer. A refusal rolls the change back and is
+        stored in a transaction of its own, holding the request id's lock again."""
+        try:
+            with self.engine.begin() as conn:
+                stored = self._claim(conn, op, request_id)
+                if stored is not None:
+                    return stored
+                answered = self._answer(replace(ctx, conn=conn), op, element, request_id, refuse=False)
+                self._store(conn, op, request_id, answered)
+                return answered
+        except MpiError as refusal:
+            with self.engine.begin() as conn:
+                stored = self._claim(conn, op, request_id)
+                if stored is not None:  # a repeat answered it meanwhile
+                    return stored
+                answered = self._render(ctx, op, request_id, Answer(errors=[refusal]))
+                self._store(conn, op, request_id, answered)
+                return answered
+
+    def _claim(self, conn: Connection, op: Op, request_id: str) -> tuple[int, list[Any], bytes] | None:
+        """Hold the request id (until the transaction ends); its stored answer, if it was answered."""
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (request_id,))
+        stored = conn.execute(
+            select(fed_answer.c.http_status, fed_answer.c.answer, fed_answer.c.method).where(
+                fed_answer.c.external_request_id == request_id
+            )
+        ).first()
+        if stored is None:
+            return None
+        if stored.method != op.name:
+            raise _Fault(400, f"externalRequestId {request_id} was used for {stored.method}")
+        return stored.http_status, [("Content-Type", "text/xml; charset=utf-8")], stored.answer.encode()
+
+    def _store(
+        self, conn: Connection, op: Op, request_id: str, answered: tuple[int, list[Any], bytes]
+    ) -> None:
+        status, _headers, body = answered
+        if status < 500:
+            conn.execute(
+                insert(fed_answer).values(
+                    external_request_id=request_id, method=op.name, http_status=status, answer=body.decode()
                 )
-            ).first()
-            if stored is not None:
-                if stored.method != op.name:
-                    raise _Fault(400, f"externalRequestId {request_id} was used for {stored.method}")
-                return (
-                    stored.http_status,
-                    [("Content-Type", "text/xml; charset=utf-8")],
-                    stored.answer.encode(),
-                )
-            status, headers, body = self._answer(ctx, op, element, request_id)
-            if status < 500:
-                conn.execute(
-                    insert(fed_answer).values(
-                        external_request_id=request_id,
-                        method=op.name,
-                        http_status=status,
-                        answer=body.decode(),
-                    )
-                )
-            return status, headers, body
+            )
 
     def _fault(
         self, start_response: StartResponse, status: int, text: str, request_id: str | None

@@ -123,15 +123,25 @@ def enp_of(conn: Connection, oip: str) -> str | None:
     return found
 
 
-def record_event(conn: Connection, enp: str, region: str, code: str, smo: str | None = None) -> int:
-    """An event that changed a person (§5), as the change feeds will deliver it."""
-    return int(
-        conn.execute(
-            insert(fed_event)
-            .values(enp=enp, oip=oip_of(conn, enp), region=region, smo=smo, event=code, dt=func.now())
-            .returning(fed_event.c.event_id)
-        ).scalar_one()
+_EVENT: Final = text(
+    """
+    WITH o AS (
+        INSERT INTO fed_oip (enp) VALUES (:enp)
+        ON CONFLICT (enp) DO UPDATE SET enp = excluded.enp
+        RETURNING n
     )
+    INSERT INTO fed_event (enp, oip, region, smo, event, dt)
+    SELECT :enp, (:base + o.n)::text, :region, :smo, :event, now() FROM o
+    RETURNING event_id
+    """
+)
+
+
+def record_event(conn: Connection, enp: str, region: str, code: str, smo: str | None = None) -> int:
+    """An event that changed a person (§5), as the change feeds will deliver it — with the person's ОИП
+    (assigned on first use, as :func:`oip_of` does), in one statement."""
+    values = {"enp": enp, "base": OIP_BASE, "region": region, "smo": smo, "event": code}
+    return int(conn.execute(_EVENT, values).scalar_one())
 
 
 # -- finding the person ----------------------------------------------------------------------------------
@@ -547,7 +557,7 @@ def submit_policy_application(ctx: Ctx, rq: Any) -> Answer:
     first = app.app_object == 1 and app.app_cause == 1
     if not first and not app.enp:
         raise MpiError("409.39.3", "enp is required except for a first choice", tag="rq/pa/enp")
-    with ctx.engine.begin() as conn:
+    with ctx.begin() as conn:
         region = ctx.region_code
         if first:
             if app.person is None or not app.documents:
@@ -713,7 +723,7 @@ def _copy(el: Any) -> Any:
 
 
 def register_snils(ctx: Ctx, rq: Any) -> Answer:
-    with ctx.engine.begin() as conn:
+    with ctx.begin() as conn:
         card, version, region = _target(conn, rq)
         card = card.replace(data=dataclasses.replace(card.data, ss=txt(rq, "snils")))
         write_person(conn, card, region, version + 1, "registerSnils")
@@ -733,7 +743,7 @@ def register_dudl(ctx: Ctx, rq: Any) -> Answer:
         docexp=day(add, "dudlDateE"),
         name_vp=txt(add, "issuer"),
     )
-    with ctx.engine.begin() as conn:
+    with ctx.begin() as conn:
         card, version, region = _target(conn, rq)
         holder = _document_holder(conn, doc)
         if holder is not None and holder != card.enp:
@@ -755,7 +765,7 @@ def register_address(ctx: Ctx, rq: Any) -> Answer:
     new = Address(
         kind, okato=txt(addr, "okato"), fias_guid=txt(addr, "aoguid"), registered_on=day(addr, "validFrom")
     )
-    with ctx.engine.begin() as conn:
+    with ctx.begin() as conn:
         card, version, region = _target(conn, rq)
         card = card.replace(addresses=frozenset({a for a in card.addresses if a.kind != kind} | {new}))
         write_person(conn, card, region, version + 1, "registerAddress")
@@ -769,7 +779,7 @@ def register_attach(ctx: Ctx, rq: Any) -> Answer:
     check_only = _flag(txt(rq, "checkFlk"))
     enp = txt(att, "enp") or ""
     area_federal = int(txt(att, "areaType") or 1)
-    with ctx.engine.begin() as conn:
+    with ctx.begin() as conn:
         current = current_card(conn, enp, lock=True)
         if current is None:
             raise MpiError("409.41.1", f"ЕНП {enp} is not in the register", tag="att/enp", value=enp)

@@ -9,9 +9,11 @@ and its Poll says so — the hub then asks for it again.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.domain.person import PersonCard
@@ -33,6 +35,31 @@ def current_card(conn: Connection, enp: str, *, lock: bool = False) -> tuple[Per
     return (decode_card(row.card), int(row.version_no), str(row.region)) if row else None
 
 
+@functools.cache
+def _write_statement(columns: tuple[str, ...]) -> Any:
+    """:func:`write_person`'s statement, built once per set of columns (building and keying it anew cost
+    more CPU than the rest of a write); the values are bound at execution."""
+    values = {c: bindparam(c, type_=fed_person.c[c].type) for c in columns}
+    stmt = insert(fed_person).values(**values)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[fed_person.c.enp],
+        set_={**{k: stmt.excluded[k] for k in columns if k != "enp"}, "updated_at": func.now()},
+    ).returning(fed_person.c.enp)
+    v = fed_person_version.c
+    return (
+        insert(fed_person_version)
+        .values(
+            enp=bindparam("enp", type_=v.enp.type),
+            version_no=bindparam("version_no", type_=v.version_no.type),
+            recorded_at=func.now(),
+            source=bindparam("source", type_=v.source.type),
+            card=bindparam("card", type_=v.card.type),
+        )
+        .on_conflict_do_nothing()
+        .add_cte(upsert.cte("person_upsert"))
+    )
+
+
 def write_person(conn: Connection, card: PersonCard, region: str, version_no: int, source: str) -> PersonCard:
     """Upsert ``fed_person`` with ``card`` as version ``version_no`` and record that version."""
     card = card.replace(version_no=version_no)
@@ -44,18 +71,8 @@ def write_person(conn: Connection, card: PersonCard, region: str, version_no: in
         "card": payload,
         "version_no": version_no,
     }
-    stmt = insert(fed_person).values(**values)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[fed_person.c.enp],
-            set_={**{k: stmt.excluded[k] for k in values if k != "enp"}, "updated_at": func.now()},
-        )
-    )
-    conn.execute(
-        insert(fed_person_version)
-        .values(enp=card.enp, version_no=version_no, recorded_at=func.now(), source=source, card=payload)
-        .on_conflict_do_nothing()
-    )
+    # one statement (one round trip): the current row and the version beside it
+    conn.execute(_write_statement(tuple(values)), {**values, "source": source})
     return card
 
 

@@ -94,6 +94,9 @@ Index("fed_person_document", fed_person.c.doc_type, fed_person.c.doc_num, fed_pe
 Index("fed_person_fio", func.lower(fed_person.c.fam), fed_person.c.birth_date)
 Index("fed_person_policy", fed_person.c.policy_num)
 Index("fed_person_region_enp", fed_person.c.region, fed_person.c.enp)
+#: what the current row's columns do not hold — an ЕНП or number of an earlier policy, an earlier document —
+#: is looked up by containment in the card (``find_person``): without it each such lookup reads every card
+Index("fed_person_card", fed_person.c.card, postgresql_using="gin", postgresql_ops={"card": "jsonb_path_ops"})
 
 #: Every version of a person the federal register recorded (version 1 = the seeded state).
 fed_person_version = Table(
@@ -231,3 +234,6 @@ def ensure_database(url: str) -> bool:
 def create_schema(engine: Engine) -> None:
     """Create the emulator's tables and indexes (a no-op for those that exist)."""
     metadata.create_all(engine)
+    with engine.begin() as conn:  # an index added since the tables were made (create_all skips those)
+        for index in fed_person.indexes:
+            index.create(conn, checkfirst=True)
