@@ -38,7 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+import psutil
+from sqlalchemy import Engine, func, select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -193,8 +194,43 @@ def run_registry(
     return seconds, outcomes
 
 
+def tree_cpu(root: psutil.Process | None) -> float:
+    """CPU seconds of ``root`` and every process under it, the living and the ones already reaped."""
+    if root is None:
+        return 0.0
+    total = 0.0
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for p in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def postmaster(engine: Engine) -> psutil.Process | None:
+    """The postmaster of ``engine``'s server when it runs on this machine (the parent of our backend)."""
+    with engine.connect() as conn:
+        backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    try:
+        return psutil.Process(backend).parent()
+    except psutil.Error:
+        return None  # a server elsewhere: its CPU is not counted
+
+
+def cpu_now(emulator: psutil.Process | None, server: psutil.Process | None) -> dict[str, float]:
+    """CPU seconds so far: this bench and its reaped workers (the hub's side), the ФЕРЗЛ emulator, PostgreSQL."""
+    t = os.times()
+    return {
+        "hub": t.user + t.system + t.children_user + t.children_system,
+        "ferzl": tree_cpu(emulator),
+        "pg": tree_cpu(server),
+    }
+
+
 @contextlib.contextmanager
-def ferzl_emulator(urls: Any, var_dir: str, persons_count: int, seed: int) -> Iterator[str]:
+def ferzl_emulator(
+    urls: Any, var_dir: str, persons_count: int, seed: int
+) -> Iterator[tuple[str, psutil.Process]]:
     """The ФЕРЗЛ emulator of `rserz emulators` on a free port, seeded (once per register) with the federal
     copy of this register's population; yields its endpoint."""
     with socket.socket() as sock:
@@ -226,7 +262,7 @@ def ferzl_emulator(urls: Any, var_dir: str, persons_count: int, seed: int) -> It
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
-        yield endpoint
+        yield endpoint, psutil.Process(proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -306,8 +342,10 @@ def main(argv: list[str] | None = None) -> int:
 
         third = len(plan) // 3
         parts = [plan[:third], plan[third : 2 * third], plan[2 * third :]]
-        with ferzl_emulator(urls, args.var_dir, count, args.seed) as ferzl_url:
+        with ferzl_emulator(urls, args.var_dir, count, args.seed) as (ferzl_url, emulator):
             load["one"] = os.getloadavg()[0]
+            server = postmaster(engine)
+            cpu_before = cpu_now(emulator, server)
             one_s, one_out = run_registry(
                 engine,
                 urls.database_url,
@@ -329,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 ferzl_url=ferzl_url,
                 var_dir=args.var_dir,
             )
+            cpu_after = cpu_now(emulator, server)
         load["off"] = os.getloadavg()[0]
         off_s, off_out = run_registry(
             engine,
@@ -352,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     n1, n2, n3 = (len(p) for p in parts)
     one_rate, two_rate, off_rate = n1 / one_s, n2 / two_s, n3 / off_s
     mix = ", ".join(f"{k} {w:.0%}" for k, w in operations.MIX)
+    # where the CPU of the two federal-first runs went, per operation
+    per_op = {k: (cpu_after[k] - cpu_before[k]) / (n1 + n2) * 1000 for k in cpu_before}
+    hub_only = per_op["hub"] + per_op["pg"]  # all of PostgreSQL counted as the hub's: an upper bound
+    cores = os.cpu_count() or 1
     body = f"""
 Measured {dt.date.today().isoformat()} on {machine()}, embedded PostgreSQL 18 unless RSERZ_DATABASE_URL is set.
 Command: `python bench/bench_registry.py --persons {args.persons} --ops {args.ops}` (register of {count:,} persons).
@@ -366,6 +409,13 @@ Command: `python bench/bench_registry.py --persons {args.persons} --ops {args.op
 Ratio of the whole path ({args.workers} workers) to the baseline: {two_rate / base_rate:.2f}. The ФЕРЗЛ emulator runs on
 the same machine (one gunicorn worker with threads), so it takes CPU from the hub's workers; every outcome
 above is final (applied or refused), none awaiting ФЕРЗЛ.
+
+CPU per operation in the two federal-first runs: the hub's side (receive, ФЛК, buffer, sender, apply)
+{per_op["hub"]:.1f} ms, the ФЕРЗЛ emulator (checking, storing and answering each application, as ФЕРЗЛ does
+on its own servers) {per_op["ferzl"]:.1f} ms, PostgreSQL (both databases) {per_op["pg"]:.1f} ms. With ФЕРЗЛ
+elsewhere, as in production, the hub's side and all of PostgreSQL come to {hub_only:.1f} ms per operation:
+at most {cores * 1000 / hub_only:,.0f} operations/s on these {cores} cores if the calls' latency is overlapped (an
+estimate from CPU, not a measured rate).
 
 Operation mix: {mix}. Outcomes: {codes}.
 Most frequent refusals: {"; ".join(f"{c} ×{n}" for c, n in top) or "none"}.
