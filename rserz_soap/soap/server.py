@@ -16,6 +16,7 @@ import copy
 import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -113,13 +114,18 @@ class Service:
     name: str
     namespace: str
     operations: dict[str, Operation]
-    _schema: Any = field(default=None, repr=False)
+    _schemas: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def schema(self) -> Any:
-        if self._schema is None:
-            self._schema = etree.XMLSchema(etree.parse(str(XSD_DIR / f"{self.name}.xsd")))
-        return self._schema
+        """This thread's XMLSchema of the service. One per thread, not one per process: ``validate`` is safe
+        to call from several threads, but its ``error_log`` — which the faults of an invalid request are
+        read from — belongs to the schema object and is replaced by every validation, so a shared schema
+        under threaded workers could name another request's error (or none)."""
+        schema = getattr(self._schemas, "schema", None)
+        if schema is None:
+            schema = self._schemas.schema = etree.XMLSchema(etree.parse(str(XSD_DIR / f"{self.name}.xsd")))
+        return schema
 
 
 class SoapApp:
@@ -242,9 +248,8 @@ class SoapApp:
             raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT) from None
 
     def _validated(self, handler: Handler, service: str) -> Handler:
-        schema = self.services[service].schema
-
         def checked(request: Request) -> Any:
+            schema = self.services[service].schema
             response = handler(request)
             if not schema.validate(response):
                 raise AssertionError(f"{service} answer breaks the contract: {schema.error_log}")
