@@ -168,7 +168,8 @@ class SoapApp:
         return [body]
 
     def handle(self, name: str, environ: dict[str, Any]) -> tuple[str, bytes]:
-        correlation_id = str(uuid.uuid4())
+        cid = uuid.uuid4()
+        correlation_id = str(cid)
         started = time.perf_counter()
         caller: Caller | None = None
         operation = "?"
@@ -196,19 +197,15 @@ class SoapApp:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
             request = Request(caller, element, name, operation, correlation_id, self.hub, bad_records)
             body = self._answer(op, request)
-            self.disclosures.submit(
-                caller.participant.id, operation, uuid.UUID(correlation_id), request.disclosed
-            )
-            self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
+            self.disclosures.submit(caller.participant.id, operation, cid, request.disclosed)
+            self._journal(name, operation, cid, caller, "ok", None, started, raw, body)
             return "200 OK", body
         except SoapFault as fault:
             if caller is None:  # never passed the gate: no signature, no journal row of ours, a counter
                 REFUSED.labels(fault.kind.code).inc()
                 return "500 Internal Server Error", fault_bytes(fault, correlation_id)
             body = self._signed(fault_envelope(fault, correlation_id), caller)
-            self._journal(
-                name, operation, correlation_id, caller, "fault", fault.kind.code, started, raw, body
-            )
+            self._journal(name, operation, cid, caller, "fault", fault.kind.code, started, raw, body)
             return "500 Internal Server Error", body
         except Exception as exc:
             if _outage(exc):  # PostgreSQL or Redis restarting: the client retries (SRV-001), no traceback
@@ -220,7 +217,7 @@ class SoapApp:
                 self._journal(
                     name,
                     operation,
-                    correlation_id,
+                    cid,
                     caller,
                     "fault",
                     FaultCode.UNAVAILABLE.code,
@@ -231,9 +228,7 @@ class SoapApp:
                 return "500 Internal Server Error", body
             log.exception("request %s failed", correlation_id)
             body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id), caller)
-            self._journal(
-                name, operation, correlation_id, caller, "error", FaultCode.INTERNAL.code, started, raw, body
-            )
+            self._journal(name, operation, cid, caller, "error", FaultCode.INTERNAL.code, started, raw, body)
             return "500 Internal Server Error", body
 
     # -- answering ---------------------------------------------------------------------------------------
@@ -267,7 +262,7 @@ class SoapApp:
         self,
         service: str,
         operation: str,
-        correlation_id: str,
+        correlation_id: uuid.UUID,
         caller: Caller | None,
         outcome: str,
         code: str | None,
@@ -277,7 +272,7 @@ class SoapApp:
     ) -> None:
         log_bodies = caller.participant.log_bodies if caller else False
         rec = exchange.ExchangeRecord(
-            uuid.UUID(correlation_id),
+            correlation_id,
             "in",
             service or "?",
             operation[:64],
