@@ -268,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=24_000, help="pre-signed requests per scenario")
     ap.add_argument("--feed-page", type=int, default=1000, help="LIMIT of each getChanges page")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--web-threads",
+        type=int,
+        default=1,
+        help="RSERZ_WEB_THREADS of the hub; the echo runs under the same worker class and threads",
+    )
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (Debian package wrk)")
@@ -373,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
             RSERZ_REDIS_URL=urls.redis_url,
             RSERZ_PORT=str(port),
             RSERZ_WEB_WORKERS="2",
+            RSERZ_WEB_THREADS=str(args.web_threads),
             RSERZ_LOG_LEVEL="WARNING",
         )
         hub = subprocess.Popen([sys.executable, "-m", "rserz_soap", "serve"], env=env, cwd=ROOT)
@@ -383,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 "gunicorn",
                 "-w",
                 "2",
+                *(["-k", "gthread", "--threads", str(args.web_threads)] if args.web_threads > 1 else []),
                 "--keep-alive",
                 "5",
                 "-b",
@@ -433,11 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     ratio = enp["rps"] / baseline["rps"] if baseline["rps"] else 0.0
     verdict = "met" if ratio >= 0.45 and enp["p99"] <= 15 else "not met"
     feed_ratio = over_soap["rows_per_s"] / direct["rows_per_s"] if direct["rows_per_s"] else 0.0
+    workers = "sync workers" if args.web_threads <= 1 else f"gthread workers of {args.web_threads} threads"
+    threads_flag = f" --web-threads {args.web_threads}" if args.web_threads > 1 else ""
     body = (
         f"""
 Measured {dt.date.today().isoformat()} on {machine()}; register of {count:,} persons, embedded PostgreSQL 18.
-Command: `python bench/bench_soap.py --persons {count} --duration {args.duration} --connections {args.connections}`.
-Hub: `rserz serve` (gunicorn, 2 sync workers, keep-alive 5 s) on loopback; load: `wrk -t2 -c{args.connections}`
+Command: `python bench/bench_soap.py --persons {count} --duration {args.duration} --connections {args.connections}{threads_flag}`.
+Hub: `rserz serve` (gunicorn, 2 {workers}, keep-alive 5 s) on loopback; load: `wrk -t2 -c{args.connections}`
 replaying requests pre-signed with the МО's RSA-2048 key or its GOST R 34.10-2012 (256-bit, CryptoPro-A)
 key (WS-Security over Body and Timestamp; each request unique, so the replay guard passes them), the hub
 verifying, checking the chain and CRL, validating against the XSD, journaling and signing every answer

@@ -80,6 +80,14 @@ class Settings:
     web_workers: int = field(
         default=2, metadata={"env": "RSERZ_WEB_WORKERS", "doc": "gunicorn worker processes"}
     )
+    web_threads: int = field(
+        default=1,
+        metadata={
+            "env": "RSERZ_WEB_THREADS",
+            "doc": "threads per gunicorn worker: 1 = a sync worker (a connection per request), "
+            "more = gthread workers with HTTP keep-alive, overlapping waits for PostgreSQL and Redis",
+        },
+    )
     demo_persons: int = field(
         default=20_000,
         metadata={"env": "RSERZ_DEMO_PERSONS", "doc": "size of the demo region made by the first `rserz up`"},

@@ -94,6 +94,10 @@ def escape_copy_text(value: str) -> str:
 def _format_value(value: object) -> str:
     if value is None:
         return "\\N"
+    if isinstance(value, (list, tuple)):  # an integer array (disclosure.person_ids)
+        if not all(type(item) is int for item in value):
+            raise TypeError("COPY text arrays are written for integers only")
+        return "{" + ",".join(map(str, value)) + "}"
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, (int, float)):

@@ -3,7 +3,7 @@
 Bodies hold personal data (152-ФЗ): they are stored only for participants whose ``log_bodies`` is on.
 
 The SOAP endpoint writes its rows off the request path (:class:`JournalWriter`): rows are queued and
-inserted in batches by a thread, at least every ``interval`` seconds, in one multi-row INSERT; a stopping
+inserted in batches by a thread, at least every ``interval`` seconds, in one COPY; a stopping
 worker flushes what is left. What a crash can lose is the last fraction of a second of journal rows —
 never a change to the register, which the use cases commit before answering.
 """
@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from rserz_soap.db.bulk import copy_rows
 from rserz_soap.db.health import unreachable
 from rserz_soap.db.tables import exchange_journal, participant
 
@@ -90,7 +91,7 @@ def record_call(engine: Engine, rec: ExchangeRecord) -> None:
 
 
 class BatchedInsert:
-    """Rows of one table written off the request path: queued, inserted by a thread in multi-row INSERTs
+    """Rows of one table written off the request path: queued, written by a thread with COPY
     at least every ``interval`` seconds; a stopping process flushes what is left.
 
     While PostgreSQL cannot be reached (restarting) the rows are kept and written once it is back — at most
@@ -132,7 +133,11 @@ class BatchedInsert:
                 return 0
             try:
                 with self._engine.begin() as conn:
-                    conn.execute(insert(self._table), rows)
+                    # COPY: half the CPU of a multi-row INSERT per row, here and in PostgreSQL
+                    columns = list(rows[0])
+                    copy_rows(
+                        conn, self._table.name, columns, ([row.get(c) for c in columns] for row in rows)
+                    )
             except Exception as exc:
                 if not unreachable(exc):
                     log.exception("%s: %d rows could not be written", self._name, len(rows))

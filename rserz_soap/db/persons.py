@@ -230,7 +230,7 @@ def load_by_enp(conn: Connection, enp: str) -> PersonCard | None:
     for its 13 columns built anew each time — which cost more CPU than psycopg's own work (profile_soap)."""
     with raw_connection(conn).cursor(row_factory=dict_row) as cur:
         row = cur.execute(_BY_ENP_SQL, {"enp": enp}).fetchone()
-    stored = _from_row(row) if row is not None else None
+    stored = _from_row(row, row_ids=False) if row is not None else None
     return stored.card if stored else None
 
 
@@ -258,18 +258,23 @@ def load_many(conn: Connection, person_ids: Iterable[int]) -> dict[int, PersonCa
     sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
     cards = {}
     for row in conn.execute(_sql(sql), {"ids": ids}).mappings():
-        stored = _from_row(row)
+        stored = _from_row(row, row_ids=False)
         if stored is not None:
             cards[row["id"]] = stored.card
     return cards
 
 
-def _from_row(row: Any) -> StoredCard | None:
+def _from_row(row: Any, *, row_ids: bool = True) -> StoredCard | None:
+    """The card of a loaded row; ``row_ids=False`` (a read that only answers) skips the map from each value
+    to its row's id, which a change needs to supersede exactly those rows."""
     ids: dict[str, dict[Any, tuple[int, date | None]]] = {}
     values: dict[str, Any] = {}
     for aspect in ASPECTS:
         raw = row[aspect.name]
         items = json.loads(raw) if isinstance(raw, str) else raw
+        if not row_ids:
+            values[aspect.name] = frozenset([_value(aspect, item) for item in items])
+            continue
         ids[aspect.name] = {}
         for item in items:
             valid_from = date.fromisoformat(item["valid_from"]) if item.get("valid_from") else None

@@ -27,7 +27,11 @@ class HubServer(BaseApplication):  # type: ignore[misc]
         s = self.settings
         self.cfg.set("bind", f"{s.host}:{s.port}")
         self.cfg.set("workers", s.web_workers)
-        self.cfg.set("worker_class", "sync")
+        if s.web_threads > 1:  # threads overlap one request's waits for PostgreSQL/Redis with another's work
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", s.web_threads)
+        else:
+            self.cfg.set("worker_class", "sync")
         self.cfg.set("timeout", 60)
         self.cfg.set("graceful_timeout", 15)
         self.cfg.set("keepalive", 5)

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from rserz_soap.db.participants import Participant
 from rserz_soap.soap.faults import FaultCode, SoapFault
@@ -61,16 +65,61 @@ def _is_gost(certificate: Any) -> bool:
 
 
 class ReplayCache:
-    """Signed messages seen within their validity window (Redis SET NX with expiry)."""
+    """Signed messages seen within their validity window (Redis SET NX with expiry).
+
+    Every request asks once, so the command goes straight over a connection this thread keeps from the
+    client's pool: redis-py's ``execute_command`` checks a connection out of the pool and back in (a poll
+    of the socket, locks, observability hooks, a retry wrapper) around every command, which cost about as
+    much CPU as the command itself. A connection that fails is dropped, never reused; a send that fails on
+    a connection kept from before (Redis restarted since) is sent once more on a new one — the command did
+    not reach Redis, so that cannot make a first message look like a replay. A failure after the command
+    was sent is raised (the request gets SRV-001): whether Redis stored the key is unknown then.
+    """
 
     def __init__(self, redis: Any, prefix: str = "rserz:replay:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._held = threading.local()
 
     def first_time(self, digest: str, ttl_seconds: int) -> bool:
-        # SET key 1 NX EX ttl as the command itself: redis-py's set() spends a third more CPU on its options
-        key = self._prefix + digest
-        return bool(self._redis.execute_command("SET", key, b"1", "NX", "EX", max(1, ttl_seconds)))
+        command = ("SET", self._prefix + digest, b"1", "NX", "EX", max(1, ttl_seconds))
+        conn, fresh = self._connection()
+        try:
+            conn.send_command(*command)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            self._drop(conn)
+            if fresh:
+                raise
+            conn, _fresh = self._connection()
+            try:
+                conn.send_command(*command)
+            except BaseException:
+                self._drop(conn)
+                raise
+        except BaseException:
+            self._drop(conn)
+            raise
+        try:
+            return conn.read_response() is not None  # OK when set, nil when the key was there
+        except BaseException:
+            self._drop(conn)
+            raise
+
+    def _connection(self) -> tuple[Any, bool]:
+        """This thread's connection, and whether it was just taken from the pool."""
+        held = getattr(self._held, "conn", None)
+        if held is not None and held[0] == os.getpid():  # never a connection inherited across a fork
+            return held[1], False
+        conn = self._redis.connection_pool.get_connection()
+        self._held.conn = (os.getpid(), conn)
+        return conn, True
+
+    def _drop(self, conn: Any) -> None:
+        self._held.conn = None
+        try:
+            conn.disconnect()
+        finally:
+            self._redis.connection_pool.release(conn)
 
 
 class Gate:

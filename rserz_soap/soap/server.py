@@ -16,6 +16,7 @@ import copy
 import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -113,13 +114,18 @@ class Service:
     name: str
     namespace: str
     operations: dict[str, Operation]
-    _schema: Any = field(default=None, repr=False)
+    _schemas: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def schema(self) -> Any:
-        if self._schema is None:
-            self._schema = etree.XMLSchema(etree.parse(str(XSD_DIR / f"{self.name}.xsd")))
-        return self._schema
+        """This thread's XMLSchema of the service. One per thread, not one per process: ``validate`` is safe
+        to call from several threads, but its ``error_log`` — which the faults of an invalid request are
+        read from — belongs to the schema object and is replaced by every validation, so a shared schema
+        under threaded workers could name another request's error (or none)."""
+        schema = getattr(self._schemas, "schema", None)
+        if schema is None:
+            schema = self._schemas.schema = etree.XMLSchema(etree.parse(str(XSD_DIR / f"{self.name}.xsd")))
+        return schema
 
 
 class SoapApp:
@@ -162,7 +168,8 @@ class SoapApp:
         return [body]
 
     def handle(self, name: str, environ: dict[str, Any]) -> tuple[str, bytes]:
-        correlation_id = str(uuid.uuid4())
+        cid = uuid.uuid4()
+        correlation_id = str(cid)
         started = time.perf_counter()
         caller: Caller | None = None
         operation = "?"
@@ -190,19 +197,15 @@ class SoapApp:
                 raise SoapFault(FaultCode.FORBIDDEN, f"{caller.participant.kind} → {name}.{operation}")
             request = Request(caller, element, name, operation, correlation_id, self.hub, bad_records)
             body = self._answer(op, request)
-            self.disclosures.submit(
-                caller.participant.id, operation, uuid.UUID(correlation_id), request.disclosed
-            )
-            self._journal(name, operation, correlation_id, caller, "ok", None, started, raw, body)
+            self.disclosures.submit(caller.participant.id, operation, cid, request.disclosed)
+            self._journal(name, operation, cid, caller, "ok", None, started, raw, body)
             return "200 OK", body
         except SoapFault as fault:
             if caller is None:  # never passed the gate: no signature, no journal row of ours, a counter
                 REFUSED.labels(fault.kind.code).inc()
                 return "500 Internal Server Error", fault_bytes(fault, correlation_id)
             body = self._signed(fault_envelope(fault, correlation_id), caller)
-            self._journal(
-                name, operation, correlation_id, caller, "fault", fault.kind.code, started, raw, body
-            )
+            self._journal(name, operation, cid, caller, "fault", fault.kind.code, started, raw, body)
             return "500 Internal Server Error", body
         except Exception as exc:
             if _outage(exc):  # PostgreSQL or Redis restarting: the client retries (SRV-001), no traceback
@@ -214,7 +217,7 @@ class SoapApp:
                 self._journal(
                     name,
                     operation,
-                    correlation_id,
+                    cid,
                     caller,
                     "fault",
                     FaultCode.UNAVAILABLE.code,
@@ -225,9 +228,7 @@ class SoapApp:
                 return "500 Internal Server Error", body
             log.exception("request %s failed", correlation_id)
             body = self._signed(fault_envelope(SoapFault(FaultCode.INTERNAL), correlation_id), caller)
-            self._journal(
-                name, operation, correlation_id, caller, "error", FaultCode.INTERNAL.code, started, raw, body
-            )
+            self._journal(name, operation, cid, caller, "error", FaultCode.INTERNAL.code, started, raw, body)
             return "500 Internal Server Error", body
 
     # -- answering ---------------------------------------------------------------------------------------
@@ -242,9 +243,8 @@ class SoapApp:
             raise SoapFault(FaultCode.IDEMPOTENCY_CONFLICT) from None
 
     def _validated(self, handler: Handler, service: str) -> Handler:
-        schema = self.services[service].schema
-
         def checked(request: Request) -> Any:
+            schema = self.services[service].schema
             response = handler(request)
             if not schema.validate(response):
                 raise AssertionError(f"{service} answer breaks the contract: {schema.error_log}")
@@ -262,7 +262,7 @@ class SoapApp:
         self,
         service: str,
         operation: str,
-        correlation_id: str,
+        correlation_id: uuid.UUID,
         caller: Caller | None,
         outcome: str,
         code: str | None,
@@ -272,7 +272,7 @@ class SoapApp:
     ) -> None:
         log_bodies = caller.participant.log_bodies if caller else False
         rec = exchange.ExchangeRecord(
-            uuid.UUID(correlation_id),
+            correlation_id,
             "in",
             service or "?",
             operation[:64],

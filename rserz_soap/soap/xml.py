@@ -32,11 +32,12 @@ class Builder:
     def __init__(self, parent: Any, ns: str) -> None:
         self.parent = parent
         self.ns = ns
+        self._prefix = f"{{{ns}}}"  # an answer adds ≈ 35 elements: the Clark prefix is built once
 
     def add(self, name: str, value: object = None) -> Any:
-        el = etree.SubElement(self.parent, f"{{{self.ns}}}{name}")
+        el = etree.SubElement(self.parent, self._prefix + name)
         if value is not None:
-            el.text = _text(value)
+            el.text = value if type(value) is str else _text(value)
         return el
 
     def opt(self, name: str, value: object) -> Any | None:

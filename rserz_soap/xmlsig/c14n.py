@@ -144,16 +144,26 @@ def exclusive_c14n(
     """Exclusive XML Canonicalization 1.0 of ``node``'s subtree: the form WS-Security signs, because it
     does not depend on where the element sits (a SOAP stack may re-wrap the Body in other headers)."""
     _require_element(node)
-    with _detached(exclude), _c14n_errors():
+    prefixes = list(inclusive_ns_prefixes) if inclusive_ns_prefixes else None
+    if not exclude:  # every WS-Security reference and SignedInfo: nothing to detach
+        return _exclusive_octets(node, with_comments, prefixes)
+    with _detached(exclude):
+        return _exclusive_octets(node, with_comments, prefixes)
+
+
+def _exclusive_octets(node: Any, with_comments: bool, prefixes: list[str] | None) -> bytes:
+    try:
         return bytes(
             etree.tostring(
                 node,
                 method="c14n",
                 exclusive=True,
                 with_comments=with_comments,
-                inclusive_ns_prefixes=list(inclusive_ns_prefixes) if inclusive_ns_prefixes else None,
+                inclusive_ns_prefixes=prefixes,
             )
         )
+    except etree.C14NError as exc:  # as ``_c14n_errors``, without a context manager on the hot path
+        raise _refused(exc) from None
 
 
 def inclusive_c14n(node: Any, *, with_comments: bool = False, exclude: Sequence[Any] = ()) -> bytes:
@@ -210,7 +220,11 @@ def _c14n_errors() -> Iterator[None]:
     try:
         yield
     except etree.C14NError as exc:
-        raise TransformError(f"cannot canonicalise (a relative namespace URI?): {exc}") from None
+        raise _refused(exc) from None
+
+
+def _refused(exc: Exception) -> TransformError:
+    return TransformError(f"cannot canonicalise (a relative namespace URI?): {exc}")
 
 
 @contextlib.contextmanager

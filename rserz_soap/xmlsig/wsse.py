@@ -30,8 +30,8 @@ import binascii
 import datetime as dt
 import functools
 import hashlib
+import os
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
@@ -186,18 +186,18 @@ def sign_envelope(
     timestamp = security.find(_TIMESTAMP)
     if timestamp is None:
         timestamp = etree.Element(_TIMESTAMP, nsmap={"wsu": WSU_NS})
-        timestamp.set(_WSU_ID, f"TS-{uuid.uuid4().hex}")
+        timestamp.set(_WSU_ID, f"TS-{_random_hex()}")
         etree.SubElement(timestamp, f"{{{WSU_NS}}}Created").text = _format_time(created)
         expires = created + dt.timedelta(seconds=timestamp_ttl)
         etree.SubElement(timestamp, f"{{{WSU_NS}}}Expires").text = _format_time(expires)
         security.insert(0, timestamp)  # first, as WS-SecurityPolicy's strict layout wants
 
-    token_id = f"X509-{uuid.uuid4().hex}"
+    token_id = f"X509-{_random_hex()}"
     token = etree.SubElement(
         security, _TOKEN, nsmap={"wsse": WSSE_NS, "wsu": WSU_NS}, EncodingType=BASE64_BINARY, ValueType=X509V3
     )
     token.set(_WSU_ID, token_id)
-    token.text = base64.b64encode(keypair.certificate_der).decode("ascii")
+    token.text = _token_text(keypair.certificate_der)
 
     token_reference = etree.Element(_STR, nsmap={"wsse": WSSE_NS})
     etree.SubElement(token_reference, f"{{{WSSE_NS}}}Reference", URI=f"#{token_id}", ValueType=X509V3)
@@ -283,7 +283,7 @@ def verify_envelope(
     certificate = _token_certificate(ids, security, signature)
     policy = authorize(certificate) if authorize is not None else SignerPolicy()
     try:
-        public_key = public_key_from_certificate(certificate)
+        public_key = _public_key(certificate)
     except (UnsupportedAlgorithm, ValueError):
         raise WsseError("unsupported_algorithm", "the token's public key type is not supported") from None
     try:
@@ -340,7 +340,25 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
 
 
 def _format_time(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """``2026-12-05T14:00:00.123Z`` of a UTC time (``_utc``'s)."""
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _random_hex() -> str:
+    """128 random bits for an Id (as ``uuid4().hex`` without building a UUID)."""
+    return os.urandom(16).hex()
+
+
+@functools.lru_cache(maxsize=16)
+def _token_text(certificate_der: bytes) -> str:
+    """The BinarySecurityToken's text: our own certificate, the same in every message we sign."""
+    return base64.b64encode(certificate_der).decode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(certificate: x509.Certificate) -> object:
+    """The token certificate's public key, read once per certificate (tokens are parsed once per text)."""
+    return public_key_from_certificate(certificate)
 
 
 def _parse_time(text: str | None, what: str) -> dt.datetime:

@@ -67,3 +67,43 @@ def test_rows_met_by_an_outage_are_written_once_postgresql_is_back(
     writer.submit({**row(), "direction": "sideways"})
     assert writer.flush() == 0 and writer.held == 0
     engine.dispose()
+
+
+def test_batched_rows_are_written_exactly_as_submitted(fresh_engine: Engine) -> None:
+    """The writers COPY their batches: bodies with every character COPY escapes, NULLs and the disclosure's
+    array of person ids come back as they went in."""
+    from sqlalchemy import text
+
+    from rserz_soap.db.disclosures import DisclosureWriter
+
+    with fresh_engine.begin() as conn:
+        pid = upsert_participant(conn, "mo", "450001", "МО")
+    journal = exchange.JournalWriter(fresh_engine, interval=3600)
+    nasty = "<r>tab\there new\nline back\\slash cr\r \\N «ФИО»</r>"
+    loud, quiet = uuid.uuid4(), uuid.uuid4()
+    journal.submit(
+        exchange.ExchangeRecord(
+            loud,
+            "in",
+            "identification",
+            "getPersonData",
+            "ok",
+            participant_id=pid,
+            request_body=nasty,
+            response_body="<a/>",
+            duration_ms=7,
+        ),
+        log_bodies=True,
+    )
+    journal.submit(_rec(pid, quiet), log_bodies=False)
+    assert journal.flush() == 2
+    disclosures = DisclosureWriter(fresh_engine, interval=3600)
+    disclosures.submit(pid, "getPersonData", loud, [3, 1, 2, 3])
+    assert disclosures.flush() == 1
+    with fresh_engine.connect() as conn:
+        rows = {r.correlation_id: r for r in conn.execute(select(exchange_journal))}
+        shown = conn.execute(text("SELECT correlation_id, person_ids FROM disclosure")).all()
+    assert rows[loud].request_body == nasty and rows[loud].response_body == "<a/>"
+    assert rows[loud].duration_ms == 7 and rows[loud].peer is None and rows[loud].started_at is not None
+    assert rows[quiet].request_body is None and rows[quiet].signature_result == "valid"
+    assert [(c, list(ids)) for c, ids in shown] == [(loud, [1, 2, 3])]
