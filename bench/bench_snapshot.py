@@ -60,7 +60,8 @@ its joins in parallel, the attachments' subplan and the final sort in the leader
 `snapshot_mo` 1.9 s, attaching both partitions (their indexes built, the foreign key checked once)
 2.0 + 1.4 s, the sha256 1.5 s, the counts in one pass 1.4 s: 19.0 s. Before migration 0014 the same rows
 went into the shared tables with their indexes and a foreign-key trigger per row: 20.8 s for the rows
-alone, 44.4 s for the publish on a calm machine.
+alone at load 4 on this machine; the whole run before took 67.5 s (publish 44.4 s, both exports 23.2 s)
+on a calm 2-core Intel Xeon machine of an earlier session — the same size, not the same processor.
 
 The export reads the stored rows as text through one `COPY … TO STDOUT` (1.7 s to read and split a
 million rows) and formats them in Python without a date or row object per person; before, a server-side
