@@ -57,6 +57,12 @@ def push_pending() -> dict[str, int]:
     return {k: v for k, v in vars(report).items() if k != "formed"}
 
 
+def push_soon(connection: Any) -> None:
+    """Enqueue the ФЕРЗЛ push now — a request has just left changes awaiting ФЕРЗЛ — rather than leave them
+    to the scheduler's next tick; one such job waits at a time however many requests ask."""
+    _enqueue_once(connection, push_pending, "rserz-ferzl-push-now", delay=0)
+
+
 def sync_changes(today: str | None = None) -> list[dict[str, Any]]:
     """Take ФЕРЗЛ's events (§5) of the days not yet taken, both feeds, and apply each once."""
     with services() as (settings, db, redis):

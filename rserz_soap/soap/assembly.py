@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rserz_soap.config import Settings
@@ -29,6 +30,7 @@ def build_soap_app(
     *,
     validate_responses: bool = False,
     trust_reload_seconds: float = 30.0,
+    federal_waiting: Callable[[], None] | None = None,
 ) -> SoapApp:
     """The hub signs with var/pki/hub and trusts the CA (and CRL) of var/pki/ca; keys are read once."""
     pki = settings.pki_dir
@@ -42,7 +44,7 @@ def build_soap_app(
     gate = Gate(
         trust, find, ReplayCache(redis), max_clock_skew=settings.clock_skew, max_age=settings.message_max_age
     )
-    hub = Hub(db, build_intake(db.unit_of_work(), settings), settings)
+    hub = Hub(db, build_intake(db.unit_of_work(), settings), settings, federal_waiting)
     gost = pki / "hub" / "gost"
     gost_keypair = load_keypair(gost / "key.pem", gost / "cert.pem") if (gost / "key.pem").exists() else None
     return SoapApp(

@@ -64,6 +64,9 @@ class Hub:
     db: Database
     intake: Intake
     settings: Settings
+    #: called after a request leaves changes awaiting ФЕРЗЛ, to push them now rather than at the
+    #: scheduler's next tick (the web process enqueues the push job); never lets a request fail
+    federal_waiting: Callable[[], None] | None = None
 
 
 @dataclass

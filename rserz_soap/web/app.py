@@ -136,9 +136,12 @@ def create_app(
         return flask_wsgi(environ, start_response)
 
     if soap_app is None and settings.pki_dir.joinpath("hub", "key.pem").exists():
+        from rserz_soap.jobs.federal import push_soon
         from rserz_soap.soap.assembly import build_soap_app
 
-        soap_app = build_soap_app(settings, db, rds)
+        jobs_redis = rds
+        push_now = (lambda: push_soon(jobs_redis)) if settings.federal_first else None
+        soap_app = build_soap_app(settings, db, rds, federal_waiting=push_now)
     if soap_app is not None:
         # /soap/<service> and the schemas its WSDL imports are answered by the SOAP endpoint
         endpoint = soap_app

@@ -10,6 +10,7 @@ code 591; a repeated submitOperations and a repeated send apply nothing twice.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -169,3 +170,39 @@ def test_submit_waits_for_ferzl_and_the_protocol_follows_its_answers(
     assert hub.scalar("SELECT count(*) FROM person_version") == versions
     enp = good.REPLIST.REP[0].ENP
     assert small_stand.ferzl_scalar("SELECT count(*) FROM fed_person_version WHERE enp = :e", e=enp) == 1
+
+
+def test_a_batch_left_waiting_for_ferzl_asks_for_its_push_at_once(
+    hub: Hub, small_stand: Stand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app as `rserz serve` builds it (create_app makes the SOAP endpoint): an accepted batch awaiting
+    ФЕРЗЛ enqueues the push job itself, instead of waiting for the scheduler's next tick."""
+    from werkzeug.serving import make_server
+
+    from rserz_soap.db.uow import Database
+    from rserz_soap.web.app import create_app
+
+    assert small_stand.settings.redis_url and small_stand.settings.federal_first
+    rds = redis.Redis.from_url(small_stand.settings.redis_url)
+    queue = Queue(queues.FEDERAL, connection=rds)
+    assert "rserz-ferzl-push-now" not in queue.job_ids
+    app = create_app(small_stand.settings, db=Database(small_stand.hub), redis_client=rds)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = _client(Hub(f"http://127.0.0.1:{server.server_port}", hub.engine, hub.pki, hub.settings, []))
+        rid = str(uuid.uuid4())
+        answer = client.service.submitOperations(
+            REQUEST_ID=rid,
+            OPLIST={"VERS": "1.0", "SMOCOD": "45001", "NRECORDS": 1, "OP": [_op(3, (14, "45 97", "620003"))]},
+        )
+        assert answer.REPLIST.REP[0].STATE == "awaiting_federal"
+        assert "rserz-ferzl-push-now" in queue.job_ids  # asked for at once, by the request itself
+        small_stand.use_in_this_process(monkeypatch)
+        SimpleWorker([queue], connection=rds).work(burst=True)
+        done = client.service.getProtocol(REQUEST_ID=rid)
+        assert done.NPENDING == 0 and done.REPLIST.REP[0].STATE == "applied"
+    finally:
+        server.shutdown()
+        rds.close()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rserz_soap.domain.buffer import BatchProtocol
+from rserz_soap.domain.buffer import BatchProtocol, State
 from rserz_soap.domain.codec import decode
 from rserz_soap.domain.countries import CountryCodes
 from rserz_soap.domain.identifiers import snils_from_wire
@@ -15,7 +16,7 @@ from rserz_soap.domain.person import Address, Document, InsurancePeriod, PersonD
 from rserz_soap.domain.records import FormatError, InsuranceInput, OperationRecord, PolicyInput, Visit
 from rserz_soap.soap import xml
 from rserz_soap.soap.faults import FaultCode, SoapFault
-from rserz_soap.soap.server import Operation, Request, Service
+from rserz_soap.soap.server import Hub, Operation, Request, Service
 from rserz_soap.usecases import history, notices, submit
 
 NS = xml.NS["reg"]
@@ -27,6 +28,8 @@ _ASPECT = {
     "insurance": "INSURANCE",
     "attachments": "ATTACH",
 }
+
+log = logging.getLogger(__name__)
 
 
 # -- reading the request --------------------------------------------------------------------------------
@@ -266,7 +269,19 @@ def submit_operations(req: Request) -> Any:
         fingerprint=req.key().fingerprint,
         file_name=header(oplist, "FILENAME") or None,
     )
+    if any(line.state is State.AWAITING_FEDERAL for line in answer.lines):
+        _push_now(req.hub)
     return _protocol("submitOperationsResponse", answer, req)
+
+
+def _push_now(hub: Hub) -> None:
+    """Ask for the ФЕРЗЛ push now; if that fails (Redis away), the scheduler's next tick pushes anyway."""
+    if hub.federal_waiting is None:
+        return
+    try:
+        hub.federal_waiting()
+    except Exception as exc:  # noqa: BLE001 - the batch is stored; only its push is later
+        log.warning("the ФЕРЗЛ push waits for the scheduler: %s", exc.__class__.__name__)
 
 
 def get_protocol(req: Request) -> Any:
