@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from rserz_soap.db.tables import buffer_decision, buffer_entry, participant
+from rserz_soap.db.tables import PENDING_INDEX_PREDICATE, buffer_decision, buffer_entry, participant
 from rserz_soap.domain.buffer import RESUMABLE, RecordResult, State, Submitter, Trail
 from rserz_soap.domain.codec import decode, encode
 from rserz_soap.domain.records import OperationRecord
@@ -375,10 +375,12 @@ _SETTLE_SQL = text(
 )
 
 # One round trip for the conflicts of known persons: undecided changes of other participants, and the
-# federal values not overridden by an active pin.
+# federal values not overridden by an active pin. The undecided states are spelled out as a constant
+# (``PENDING_INDEX_PREDICATE``) so that every plan, a prepared statement's generic one too, reads the
+# partial index of pending entries instead of the whole buffer; ``:pending`` narrows them further.
 _PERSON_CONFLICTS_SQL = text(
     "SELECT u.eid, (SELECT count(*) FROM buffer_entry b WHERE b.person_id = u.pid AND b.id <> u.eid"
-    " AND b.participant_id <> u.sid AND b.state = ANY(:pending)) AS pending,"
+    f" AND b.participant_id <> u.sid AND b.{PENDING_INDEX_PREDICATE} AND b.state = ANY(:pending)) AS pending,"
     " (SELECT json_object_agg(f.field, f.value) FROM federal_value f WHERE f.person_id = u.pid AND NOT EXISTS"
     " (SELECT 1 FROM person_pin x WHERE x.person_id = f.person_id AND x.field = f.field"
     " AND x.released_at IS NULL)) AS federal"

@@ -62,6 +62,11 @@ CURRENT = text("superseded_at IS NULL")
 
 PARTICIPANT_KINDS = ("smo", "mo", "iszl", "ferzl", "smev", "zags", "sfr", "military", "tfoms", "hub")
 PERSON_STATUSES = ("insured", "not_insured", "suspended", "dead", "annulled", "merged")
+#: the buffer states of an undecided entry, as the partial index of a person's pending entries names them
+PENDING_INDEX_PREDICATE = (
+    "state IN ('received', 'checked', 'awaiting_review', 'accepted', 'awaiting_federal')"
+)
+
 BUFFER_STATES = (
     "received",
     "checked",
@@ -376,7 +381,8 @@ buffer_entry = Table(
     Index(
         "ix_buffer_entry_person_pending",
         "person_id",
-        postgresql_where=text("state IN ('received', 'checked', 'awaiting_review', 'accepted')"),
+        # every undecided state (domain.buffer.PENDING; migration 0015 added awaiting_federal)
+        postgresql_where=text(PENDING_INDEX_PREDICATE),
     ),
     UniqueConstraint("batch_id", "n_rec"),
     # a participant's request is received once, however many copies of it arrive together

@@ -201,3 +201,31 @@ def _downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def test_a_records_pending_conflicts_are_found_through_the_index_whatever_the_plan(
+    db_conn: Connection,
+) -> None:
+    """Every undecided state is in the partial index's predicate, and the conflict query states it as a
+    constant: a prepared statement's generic plan reads the index, not the whole buffer (migration 0015)."""
+    from rserz_soap.db.buffer import _PERSON_CONFLICTS_SQL
+    from rserz_soap.db.tables import PENDING_INDEX_PREDICATE
+    from rserz_soap.domain.buffer import PENDING
+
+    named = set(PENDING_INDEX_PREDICATE.removeprefix("state IN (").removesuffix(")").split(", "))
+    assert named == {f"'{s.value}'" for s in PENDING}
+    sql = _PERSON_CONFLICTS_SQL.text
+    for n, name in enumerate((":pids", ":eids", ":sids", ":pending"), start=1):
+        sql = sql.replace(name, f"${n}")
+    db_conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    db_conn.execute(text("SET LOCAL enable_seqscan = off"))  # a seq scan only where no index can serve
+    db_conn.execute(text(f"PREPARE pending_conflicts (bigint[], bigint[], int[], text[]) AS {sql}"))
+    try:
+        plan = "\n".join(
+            db_conn.execute(
+                text("EXPLAIN EXECUTE pending_conflicts('{1}', '{2}', '{3}', '{received,awaiting_federal}')")
+            ).scalars()
+        )
+    finally:
+        db_conn.execute(text("DEALLOCATE pending_conflicts"))
+    assert "ix_buffer_entry_person_pending" in plan and "Seq Scan on buffer_entry" not in plan, plan
