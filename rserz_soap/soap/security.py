@@ -67,13 +67,15 @@ def _is_gost(certificate: Any) -> bool:
 class ReplayCache:
     """Signed messages seen within their validity window (Redis SET NX with expiry).
 
-    Every request asks once, so the command goes straight over a connection this thread keeps from the
-    client's pool: redis-py's ``execute_command`` checks a connection out of the pool and back in (a poll
-    of the socket, locks, observability hooks, a retry wrapper) around every command, which cost about as
-    much CPU as the command itself. A connection that fails is dropped, never reused; a send that fails on
-    a connection kept from before (Redis restarted since) is sent once more on a new one — the command did
-    not reach Redis, so that cannot make a first message look like a replay. A failure after the command
-    was sent is raised (the request gets SRV-001): whether Redis stored the key is unknown then.
+        Every request asks once, so the command goes straight over a connection this thread keeps from the
+        client's pool: redis-py's ``execute_command`` checks a connection out of the pool and back in (a poll
+        of the socket, locks, observability hooks, a retry wrapper) around every command, which cost about as
+        much CPU as the command itself. A kept connection the server has closed (a Redis restart, a client kill)
+    is noticed before the command is sent — one poll of its socket — and replaced. A connection that fails is
+    dropped, never reused; a send that fails on
+        a connection kept from before (Redis restarted since) is sent once more on a new one — the command did
+        not reach Redis, so that cannot make a first message look like a replay. A failure after the command
+        was sent is raised (the request gets SRV-001): whether Redis stored the key is unknown then.
     """
 
     def __init__(self, redis: Any, prefix: str = "rserz:replay:") -> None:
@@ -84,6 +86,9 @@ class ReplayCache:
     def first_time(self, digest: str, ttl_seconds: int) -> bool:
         command = ("SET", self._prefix + digest, b"1", "NX", "EX", max(1, ttl_seconds))
         conn, fresh = self._connection()
+        if not fresh and _closed(conn):  # Redis restarted or dropped it: a send might land in a dead socket
+            self._drop(conn)
+            conn, fresh = self._connection()
         try:
             conn.send_command(*command)
         except (RedisConnectionError, RedisTimeoutError, OSError):
@@ -120,6 +125,15 @@ class ReplayCache:
             conn.disconnect()
         finally:
             self._redis.connection_pool.release(conn)
+
+
+def _closed(conn: Any) -> bool:
+    """Has the server closed ``conn`` (or sent what nobody asked for)? An idle connection has nothing to
+    read; one the server closed reads as end of file. One poll of the socket, no wait."""
+    try:
+        return bool(conn.can_read(timeout=0))
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return True
 
 
 class Gate:
