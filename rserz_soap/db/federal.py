@@ -81,10 +81,6 @@ class FederalPushes:
             q = q.where(func.mod(func.coalesce(federal_push.c.person_id, 0), lanes) == lane)
         return list(self._conn.execute(q.order_by(federal_push.c.entry_id).limit(limit)).scalars())
 
-    def get(self, entry_id: int) -> PushRow:
-        r = self._conn.execute(select(federal_push).where(federal_push.c.entry_id == entry_id)).one()
-        return PushRow(r.entry_id, r.request_id, r.operation, r.change_date, r.enp, r.state)
-
     def get_many(self, entry_ids: Sequence[int]) -> dict[int, PushRow]:
         c = federal_push.c
         rows = self._conn.execute(

@@ -130,7 +130,7 @@ def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
     None when there is nothing to send: the entry is settled already, or the change no longer applies
     to the register (then it is rejected here, with the operation's code, and never sent)."""
     with uow:
-        prepared = _prepare(uow, intake, entry_id, None)
+        prepared = _prepare(uow, intake, entry_id, None, _lock_waiting(uow, [entry_id])[entry_id])
     assert not isinstance(prepared, _Later)
     return prepared
 
@@ -153,7 +153,7 @@ def prepare_pushes(uow: UnitOfWork, intake: Intake, entry_ids: Sequence[int]) ->
     with uow:
         locked = _lock_waiting(uow, entry_ids)
         for entry_id in entry_ids:
-            prepared = _prepare(uow, intake, entry_id, seen, locked.get(entry_id))
+            prepared = _prepare(uow, intake, entry_id, seen, locked[entry_id])
             if isinstance(prepared, _Later):
                 break
             out.taken += 1
@@ -173,9 +173,9 @@ def _prepare(
     intake: Intake,
     entry_id: int,
     seen: set[str] | None,
-    locked: tuple[Entry, PushRow | None] | None = None,
+    locked: tuple[Entry, PushRow | None],
 ) -> Push | _Later | None:
-    entry, push = locked or _waiting(uow, entry_id)
+    entry, push = locked
     if push is None:
         return None
     w = _federal_work(entry, accepted=False)
@@ -451,7 +451,8 @@ def _rsmo(rec: OperationRecord) -> int | None:
 
 
 def _lock_waiting(uow: UnitOfWork, entry_ids: Sequence[int]) -> dict[int, tuple[Entry, PushRow | None]]:
-    """:func:`_waiting` for several entries in two statements (locked in id order)."""
+    """The entries, locked in id order, each with its push while it still waits for ФЕРЗЛ (None once it is
+    settled): two statements however many entries."""
     entries = uow.buffer.lock(sorted(set(entry_ids)))
     pushes = uow.outbox.get_many([e.id for e in entries])
     out: dict[int, tuple[Entry, PushRow | None]] = {}
@@ -463,14 +464,6 @@ def _lock_waiting(uow: UnitOfWork, entry_ids: Sequence[int]) -> dict[int, tuple[
     if missing:
         raise LookupError(f"no buffer entries {sorted(missing)}")
     return out
-
-
-def _waiting(uow: UnitOfWork, entry_id: int) -> tuple[Entry, PushRow | None]:
-    """The entry, locked, and its push while it still waits for ФЕРЗЛ (None once it is settled)."""
-    entry = uow.buffer.lock_one(entry_id)
-    push = uow.outbox.get(entry_id)
-    waiting = entry.state is State.AWAITING_FEDERAL and push.state == "pending"
-    return entry, push if waiting else None
 
 
 def _federal_work(entry: Entry, *, accepted: bool, formed: object = None) -> Work:
