@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Date, text
+from sqlalchemy.dialects import postgresql
 
+from rserz_soap.db.tables import snapshot_row
 from rserz_soap.domain.snapshot import EXPORT_FIELDS, ExportRow, InsuredRow
 
 
@@ -55,30 +57,18 @@ _ROW_TEXT = (
 )
 
 
-# the columns of ``snapshot_row`` (migration 0014) as the snapshot's query gives them, typed as stored
-_ROW_CASTS = (
-    "CAST(r.enp AS varchar(16)) AS enp, CAST(r.person_id AS bigint) AS person_id,"
-    " CAST(r.fam AS varchar(40)) AS fam, CAST(r.im AS varchar(40)) AS im, CAST(r.ot AS varchar(40)) AS ot,"
-    " CAST(r.dr AS date) AS dr, CAST(r.w AS smallint) AS w, CAST(r.smo_code AS varchar(5)) AS smo_code,"
-    " CAST(r.vpolis AS smallint) AS vpolis, CAST(r.spolis AS varchar(10)) AS spolis,"
-    " CAST(r.npolis AS varchar(20)) AS npolis, CAST(r.dbeg AS date) AS dbeg, CAST(r.dend AS date) AS dend,"
-    " CAST(r.mo_codes AS text) AS mo_codes"
+# ``snapshot_row``'s columns (tables.py) as the snapshot's query gives them, typed as stored, for the
+# CREATE TABLE … AS of a snapshot's partition; which are NOT NULL there; which the exports coalesce and
+# which are dates
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+_ROW_CASTS = ", ".join(
+    f"CAST(r.{c.name} AS {c.type.compile(dialect=_PG)}) AS {c.name}"
+    for c in snapshot_row.columns
+    if c.name != "snapshot_id"
 )
-_ROW_NOT_NULL = (
-    "snapshot_id",
-    "enp",
-    "person_id",
-    "fam",
-    "im",
-    "dr",
-    "w",
-    "smo_code",
-    "vpolis",
-    "npolis",
-    "dbeg",
-)
-_NULLABLE_EXPORT = frozenset({"ot", "spolis", "dend", "mo_codes"})
-_DATES = frozenset({"dr", "dbeg", "dend"})
+_ROW_NOT_NULL = tuple(c.name for c in snapshot_row.columns if not c.nullable)
+_NULLABLE_EXPORT = frozenset(c.name for c in snapshot_row.columns if c.nullable)
+_DATES = frozenset(c.name for c in snapshot_row.columns if isinstance(c.type, Date))
 
 
 def _export_column(name: str) -> str:
