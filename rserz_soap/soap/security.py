@@ -67,15 +67,15 @@ def _is_gost(certificate: Any) -> bool:
 class ReplayCache:
     """Signed messages seen within their validity window (Redis SET NX with expiry).
 
-        Every request asks once, so the command goes straight over a connection this thread keeps from the
-        client's pool: redis-py's ``execute_command`` checks a connection out of the pool and back in (a poll
-        of the socket, locks, observability hooks, a retry wrapper) around every command, which cost about as
-        much CPU as the command itself. A kept connection the server has closed (a Redis restart, a client kill)
-    is noticed before the command is sent — one poll of its socket — and replaced. A connection that fails is
-    dropped, never reused; a send that fails on
-        a connection kept from before (Redis restarted since) is sent once more on a new one — the command did
-        not reach Redis, so that cannot make a first message look like a replay. A failure after the command
-        was sent is raised (the request gets SRV-001): whether Redis stored the key is unknown then.
+    Every request asks once, so the command goes straight over a connection this thread keeps from the
+    client's pool: redis-py's ``execute_command`` checks a connection out of the pool and back in (a poll
+    of the socket, locks, observability hooks, a retry wrapper) around every command, which cost about as
+    much CPU as the command itself. A kept connection the server has closed (a Redis restart, a client
+    kill) is noticed before the command is sent — one poll of its socket — and replaced. A connection that
+    fails is dropped, never reused; a send that fails on a kept connection all the same (closed between the
+    poll and the send) is sent once more on a new one — the command did not reach Redis, so that cannot make
+    a first message look like a replay. A failure after the command was sent is raised (the request gets
+    SRV-001): whether Redis stored the key is unknown then.
     """
 
     def __init__(self, redis: Any, prefix: str = "rserz:replay:") -> None:

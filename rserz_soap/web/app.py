@@ -139,8 +139,7 @@ def create_app(
         from rserz_soap.jobs.federal import push_soon
         from rserz_soap.soap.assembly import build_soap_app
 
-        jobs_redis = rds
-        push_now = (lambda: push_soon(jobs_redis)) if settings.federal_first else None
+        push_now = (lambda: push_soon(rds)) if settings.federal_first else None
         soap_app = build_soap_app(settings, db, rds, federal_waiting=push_now)
     if soap_app is not None:
         # /soap/<service> and the schemas its WSDL imports are answered by the SOAP endpoint
