@@ -269,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feed-page", type=int, default=1000, help="LIMIT of each getChanges page")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
+        "--web-workers",
+        type=int,
+        default=2,
+        help="gunicorn worker processes of the hub; the echo runs with as many",
+    )
+    ap.add_argument(
         "--web-threads",
         type=int,
         default=1,
@@ -378,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             RSERZ_DATABASE_URL=urls.database_url,
             RSERZ_REDIS_URL=urls.redis_url,
             RSERZ_PORT=str(port),
-            RSERZ_WEB_WORKERS="2",
+            RSERZ_WEB_WORKERS=str(args.web_workers),
             RSERZ_WEB_THREADS=str(args.web_threads),
             RSERZ_LOG_LEVEL="WARNING",
         )
@@ -389,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
                 "-m",
                 "gunicorn",
                 "-w",
-                "2",
+                str(args.web_workers),
                 *(["-k", "gthread", "--threads", str(args.web_threads)] if args.web_threads > 1 else []),
                 "--keep-alive",
                 "5",
@@ -443,11 +449,13 @@ def main(argv: list[str] | None = None) -> int:
     feed_ratio = over_soap["rows_per_s"] / direct["rows_per_s"] if direct["rows_per_s"] else 0.0
     workers = "sync workers" if args.web_threads <= 1 else f"gthread workers of {args.web_threads} threads"
     threads_flag = f" --web-threads {args.web_threads}" if args.web_threads > 1 else ""
+    if args.web_workers != 2:
+        threads_flag += f" --web-workers {args.web_workers}"
     body = (
         f"""
 Measured {dt.date.today().isoformat()} on {machine()}; register of {count:,} persons, embedded PostgreSQL 18.
 Command: `python bench/bench_soap.py --persons {count} --duration {args.duration} --connections {args.connections}{threads_flag}`.
-Hub: `rserz serve` (gunicorn, 2 {workers}, keep-alive 5 s) on loopback; load: `wrk -t2 -c{args.connections}`
+Hub: `rserz serve` (gunicorn, {args.web_workers} {workers}, keep-alive 5 s) on loopback; load: `wrk -t2 -c{args.connections}`
 replaying requests pre-signed with the МО's RSA-2048 key or its GOST R 34.10-2012 (256-bit, CryptoPro-A)
 key (WS-Security over Body and Timestamp; each request unique, so the replay guard passes them), the hub
 verifying, checking the chain and CRL, validating against the XSD, journaling and signing every answer

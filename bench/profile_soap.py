@@ -36,6 +36,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds over the requests (best one counts)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="also the CPU of each stage of a request (wrapped functions timed by thread CPU: no profiler's inflation)",
+    )
     ap.add_argument("--source", type=Path, help="import rserz_soap from this checkout instead of this one")
     ap.add_argument("--out", type=Path)
     return ap.parse_args(argv)
@@ -56,6 +61,72 @@ def _services_cpu(var_dir: str) -> float:
         except (OSError, ValueError, IndexError, psutil.Error):
             continue
     return total
+
+
+#: (module, attribute) of the stages ``--stages`` times: "Class.method" or a function; nested stages
+#: count inside their parents too
+STAGES = (
+    ("rserz_soap.soap.hardening", "read_body"),
+    ("rserz_soap.soap.hardening", "parse_envelope"),
+    ("rserz_soap.soap.security", "Gate.admit"),
+    ("rserz_soap.xmlsig.wsse", "verify_envelope"),
+    ("rserz_soap.soap.security", "ReplayCache.first_time"),
+    ("rserz_soap.soap.server", "SoapApp._answer"),
+    ("rserz_soap.usecases.identify", "person_data"),
+    ("rserz_soap.usecases.identify", "identify"),
+    ("rserz_soap.db.uow", "UnitOfWork.__enter__"),
+    ("rserz_soap.db.uow", "UnitOfWork.__exit__"),
+    ("rserz_soap.db.persons", "load_by_enp"),
+    ("rserz_soap.soap.xml", "zl"),
+    ("rserz_soap.soap.server", "SoapApp._signed"),
+    ("rserz_soap.xmlsig.wsse", "sign_envelope"),
+    ("rserz_soap.xmlsig.algorithms", "_RsaPkcs1.sign"),
+    ("rserz_soap.soap.server", "SoapApp._journal"),
+    ("rserz_soap.db.disclosures", "DisclosureWriter.submit"),
+)
+
+
+def _timed_stages() -> dict[str, list[float]]:
+    """Wrap each stage (every module's binding of a function, the class's of a method) with a thread-CPU
+    timer; returns the totals, name → [seconds, calls]."""
+    import functools
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+
+    def wrap(name: str, fn: Any) -> Any:
+        cell = totals.setdefault(name, [0.0, 0])
+
+        @functools.wraps(fn)
+        def timed(*a: Any, **kw: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                cell[0] += time.thread_time() - started
+                cell[1] += 1
+
+        return timed
+
+    for module_name, attribute in STAGES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        owner_name, _, method = attribute.rpartition(".")
+        if owner_name:
+            owner = getattr(module, owner_name, None)
+            if owner is not None and method in vars(owner):
+                setattr(owner, method, wrap(attribute, vars(owner)[method]))
+            continue
+        original = getattr(module, attribute, None)
+        if original is None:
+            continue
+        timed = wrap(attribute, original)
+        for mod in list(sys.modules.values()):  # `from x import f` bindings too
+            if mod is not None and getattr(mod, attribute, None) is original:
+                setattr(mod, attribute, timed)
+    return totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,6 +244,33 @@ def main(argv: list[str] | None = None) -> int:
             f" {best_wall / n * 1e6:,.0f} µs wall per request (no HTTP)",
             flush=True,
         )
+        if args.stages:
+            import gc
+
+            gc_time = [0.0, 0.0, 0]
+
+            def on_gc(phase: str, info: dict[str, Any]) -> None:
+                if phase == "start":
+                    gc_time[1] = time.thread_time()
+                else:
+                    gc_time[0] += time.thread_time() - gc_time[1]
+                    gc_time[2] += 1
+
+            gc.callbacks.append(on_gc)
+            totals = _timed_stages()
+            rds.flushdb()
+            started_thread = time.thread_time()
+            for data in measured:
+                handle(data)
+            whole = time.thread_time() - started_thread
+            gc.callbacks.remove(on_gc)
+            soap.journal.flush()
+            soap.disclosures.flush()
+            print(f"\n--- stages: µs of this thread's CPU per request (whole: {whole / n * 1e6:,.0f}) ---")
+            for name, (seconds, calls) in totals.items():
+                if calls:
+                    print(f"{seconds / n * 1e6:8,.0f} µs  {calls / n:5.2f} calls  {name}")
+            print(f"{gc_time[0] / n * 1e6:8,.0f} µs  {gc_time[2] / n:5.2f} calls  garbage collection")
         profiler: Any = None
         if not args.no_profile:
             rds.flushdb()

@@ -15,10 +15,19 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 5, application_name: str = "rserz", pre_ping: bool = True
+    url: str,
+    *,
+    pool_size: int = 5,
+    application_name: str = "rserz",
+    pre_ping: bool = True,
+    autocommit: bool = False,
 ) -> Engine:
     """``pre_ping=False`` saves a round trip per checkout on hot request paths; connections are recycled
-    after 30 minutes instead, and a connection broken by a database restart fails one request."""
+    after 30 minutes instead, and a connection broken by a database restart fails one request.
+
+    ``autocommit=True``: every connection of the pool is in autocommit from the start, so a checkout
+    neither switches it there nor back on return (``Engine.execution_options(isolation_level=…)`` does both
+    for every checkout) — the pool of :meth:`Database.reading` in the long-lived processes."""
     return create_engine(
         normalize_url(url),
         pool_size=pool_size,
@@ -26,4 +35,5 @@ def make_engine(
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args={"application_name": application_name, "connect_timeout": 10},
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )

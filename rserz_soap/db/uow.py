@@ -60,17 +60,39 @@ class Database:
     """The register's PostgreSQL for one process: an engine for work and the same pool in autocommit, and
     optionally a streaming replica that reads which tolerate its lag (identification) may use."""
 
-    def __init__(self, engine: Engine, replica: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        replica: Engine | None = None,
+        *,
+        readers: tuple[Engine, Engine | None] | None = None,
+    ) -> None:
+        """``readers``: pools made in autocommit for :meth:`reading` (primary, replica), which
+        :meth:`connect` gives a long-lived process; without them reads borrow the work pool's connections
+        and switch each to autocommit and back on every checkout (≈ 45 µs of CPU per read in the web
+        worker, `bench/profile_soap.py --stages`) — fine for a command-line tool."""
         self.engine = engine
         self.replica = replica
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._replica_autocommit = (
-            replica.execution_options(isolation_level="AUTOCOMMIT") if replica is not None else None
-        )
+        self._owned: list[Engine] = []
+        if readers is not None:
+            self._autocommit, self._replica_autocommit = readers
+            self._owned = [e for e in readers if e is not None]
+        else:
+            self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._replica_autocommit = (
+                replica.execution_options(isolation_level="AUTOCOMMIT") if replica is not None else None
+            )
 
     @classmethod
     def connect(cls, url: str, *, replica_url: str | None = None, **options: Any) -> Database:
-        return cls(make_engine(url, **options), make_engine(replica_url, **options) if replica_url else None)
+        """The database of a long-lived process (the web app, the workers): a work pool and a read pool
+        (autocommit from the start) on the primary, the same on the replica when there is one."""
+        replica = make_engine(replica_url, **options) if replica_url else None
+        readers = (
+            make_engine(url, autocommit=True, **options),
+            make_engine(replica_url, autocommit=True, **options) if replica_url else None,
+        )
+        return cls(make_engine(url, **options), replica, readers=readers)
 
     def unit_of_work(self, *, replica: bool = False) -> UnitOfWork:
         """A transaction on the primary; ``replica=True`` — a read-only one on the replica when there is one."""
@@ -93,6 +115,8 @@ class Database:
         self.engine.dispose()
         if self.replica is not None:
             self.replica.dispose()
+        for reader in self._owned:
+            reader.dispose()
 
 
 class UnitOfWork:
