@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, postmaster, tree_cpu, write_section  # noqa: E402
 from rserz_soap.config import load_settings  # noqa: E402
 from rserz_soap.db import migrate, persons  # noqa: E402
 from rserz_soap.db.engine import make_engine  # noqa: E402
@@ -192,29 +192,6 @@ def run_registry(
     # refusals by their first error code and text (what a reader checks: only the planted bad records?)
     outcomes.update(f"refused: {r.comment[:70]}" for r in results if r.code_erp == "AE")
     return seconds, outcomes
-
-
-def tree_cpu(root: psutil.Process | None) -> float:
-    """CPU seconds of ``root`` and every process under it, the living and the ones already reaped."""
-    if root is None:
-        return 0.0
-    total = 0.0
-    with contextlib.suppress(psutil.NoSuchProcess):
-        for p in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                t = p.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-    return total
-
-
-def postmaster(engine: Engine) -> psutil.Process | None:
-    """The postmaster of ``engine``'s server when it runs on this machine (the parent of our backend)."""
-    with engine.connect() as conn:
-        backend = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
-    try:
-        return psutil.Process(backend).parent()
-    except psutil.Error:
-        return None  # a server elsewhere: its CPU is not counted
 
 
 def cpu_now(emulator: psutil.Process | None, server: psutil.Process | None) -> dict[str, float]:

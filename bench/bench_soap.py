@@ -36,10 +36,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 from lxml import etree  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, postmaster, redis_server, tree_cpu, write_section  # noqa: E402
 from rserz_soap.config import load_settings  # noqa: E402
 from rserz_soap.db import feed as feed_db  # noqa: E402
 from rserz_soap.db import migrate  # noqa: E402
@@ -114,6 +115,7 @@ def wait_up(url: str, timeout: float = 60) -> None:
 def wrk(url: str, bodies_file: Path, threads: int, connections: int, duration: int) -> dict[str, float]:
     script = bodies_file.with_suffix(".lua")
     script.write_text(WRK_SCRIPT)
+    before = os.times()
     out = subprocess.run(
         [
             "wrk",
@@ -137,6 +139,23 @@ def wrk(url: str, bodies_file: Path, threads: int, connections: int, duration: i
         raise RuntimeError(out)
     values = {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
     values["rps"] = values["requests"] / values["seconds"]
+    after = os.times()  # wrk is the only child reaped in between: its CPU
+    values["wrk_cpu"] = (
+        after.children_user + after.children_system - before.children_user - before.children_system
+    )
+    return values
+
+
+def measured(run: Any, server: psutil.Process, others: dict[str, psutil.Process | None]) -> dict[str, float]:
+    """``run()`` (a wrk run), with the CPU seconds per request of the server's processes, of each of
+    ``others`` (PostgreSQL, Redis) and of wrk itself."""
+    before = {"server": tree_cpu(server), **{k: tree_cpu(p) for k, p in others.items()}}
+    values: dict[str, float] = run()
+    n = max(values["requests"], 1)
+    values["cpu_server"] = (tree_cpu(server) - before["server"]) / n
+    for k, p in others.items():
+        values[f"cpu_{k}"] = (tree_cpu(p) - before[k]) / n
+    values["cpu_wrk"] = values["wrk_cpu"] / n
     return values
 
 
@@ -415,16 +434,24 @@ def main(argv: list[str] | None = None) -> int:
             wrk(
                 hub_url, warm, 2, args.connections, 3
             )  # warm-up (its own signatures): caches, prepared statements
+            services = {"pg": postmaster(engine), "redis": redis_server(urls.redis_url, args.var_dir)}
             load = load_average()
-            baseline = wrk(
-                f"http://127.0.0.1:{echo_port}/", work / "echo.txt", 2, args.connections, args.duration
+            baseline = measured(
+                lambda: wrk(
+                    f"http://127.0.0.1:{echo_port}/", work / "echo.txt", 2, args.connections, args.duration
+                ),
+                psutil.Process(echo.pid),
+                services,
             )
             results.append(("baseline: unsigned spyne echo", baseline, load))
             for name, file, _key, _bodies in scenarios:
                 load = load_average()
-                results.append(
-                    (name, wrk(hub_url, work / f"{file}.txt", 2, args.connections, args.duration), load)
+                run = measured(
+                    lambda file=file: wrk(hub_url, work / f"{file}.txt", 2, args.connections, args.duration),
+                    psutil.Process(hub.pid),
+                    services,
                 )
+                results.append((name, run, load))
             feed_load_direct = load_average()
             direct = feed_direct(engine, args.feed_page, args.duration)
             feed_load_soap = load_average()
@@ -438,9 +465,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(name: str, v: dict[str, float], load: str) -> str:
         ratio = v["rps"] / baseline["rps"] if baseline["rps"] else 0.0
+        cpu = " / ".join(f"{v[k] * 1000:.2f}" for k in ("cpu_server", "cpu_pg", "cpu_redis", "cpu_wrk"))
+        total = sum(v[k] for k in ("cpu_server", "cpu_pg", "cpu_redis", "cpu_wrk")) * 1000
         return (
             f"| {name} | {v['rps']:,.0f} | {ratio:.2f} | {v['p50']:.1f} | {v['p95']:.1f} | {v['p99']:.1f} | "
-            f"{int(v['errors'] + v['non2xx'])} | {load} |"
+            f"{int(v['errors'] + v['non2xx'])} | {cpu} | {total:.2f} | {load} |"
         )
 
     enp = results[1][1]
@@ -461,10 +490,13 @@ key (WS-Security over Body and Timestamp; each request unique, so the replay gua
 verifying, checking the chain and CRL, validating against the XSD, journaling and signing every answer
 (with its own GOST key for a GOST caller{gost_note()}). Baseline in the same run: an unsigned 5-field
 spyne echo under the same gunicorn settings (`bench/spyne_echo.py`); "ratio" is req/s over the
-baseline's. "load" is the load average (1 / 5 / 15 min) just before the row's run.
+baseline's. "CPU ms per request" is the CPU the processes used during the row's run over its requests:
+the server (the hub's gunicorn master and workers, or the echo's) / PostgreSQL / Redis / wrk, and their
+sum — 2 cores at full use give 2,000 ms per second, so the sum bounds the rate (psutil; a server on
+another machine counts 0). "load" is the load average (1 / 5 / 15 min) just before the row's run.
 
-| scenario | req/s | ratio | p50 ms | p95 ms | p99 ms | errors | load |
-|---|---:|---:|---:|---:|---:|---:|---|
+| scenario | req/s | ratio | p50 ms | p95 ms | p99 ms | errors | CPU ms per request: server / PG / Redis / wrk | sum | load |
+|---|---:|---:|---:|---:|---:|---:|---|---:|---|
 """
         + "\n".join(row(name, v, load) for name, v, load in results)
         + f"""
