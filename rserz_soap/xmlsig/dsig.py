@@ -69,6 +69,7 @@ __all__ = [
     "IdIndex",
     "Reference",
     "SignatureError",
+    "SignatureTemplate",
     "VerifiedReference",
     "VerifiedSignature",
     "element_id",
@@ -291,15 +292,102 @@ def sign(
             else:
                 etree.SubElement(signature, _ds("KeyInfo")).append(key_info)
         # Digests only once every Id exists and the Signature sits where it will be sent.
-        for slot, element, steps in digest_slots:
-            octets = _transformed(element, steps, signature)
-            slot.text = base64.b64encode(digest_algorithm.digest(octets)).decode("ascii")
-        signed_octets = canonicalize(signed_info, c14n_method)
-        signature_value.text = base64.b64encode(signature_algorithm.sign(key, signed_octets)).decode("ascii")
+        _seal(
+            signed_info,
+            signature_value,
+            [(slot, _transformed(element, steps, signature)) for slot, element, steps in digest_slots],
+            digest_algorithm,
+            c14n_method,
+            signature_algorithm,
+            key,
+        )
     except BaseException:
         signature_parent.remove(signature)
         raise
     return signature
+
+
+def _seal(
+    signed_info: Any,
+    signature_value: Any,
+    digests: Sequence[tuple[Any, bytes]],
+    digest_algorithm: DigestAlgorithm,
+    c14n_method: str,
+    signature_algorithm: SignatureAlgorithm,
+    key: object,
+) -> None:
+    """Fill each ds:DigestValue with the digest of its reference's octets, then the ds:SignatureValue over
+    the canonical SignedInfo: the last step of ``sign`` and of ``SignatureTemplate.seal``."""
+    for slot, octets in digests:
+        slot.text = base64.b64encode(digest_algorithm.digest(octets)).decode("ascii")
+    signed_octets = canonicalize(signed_info, c14n_method)
+    signature_value.text = base64.b64encode(signature_algorithm.sign(key, signed_octets)).decode("ascii")
+
+
+class SignatureTemplate:
+    """The shape of a ds:Signature that ``sign`` made, for signing more documents of that same shape cheaply.
+
+    ``sign`` resolves algorithms, builds SignedInfo element by element and indexes every Id of the
+    document; a signer that signs thousands of documents alike (the hub's answers, ``wsse``) does that
+    once: it keeps the Signature ``sign`` made, and for each new document signs a copy of it
+    (``copy.deepcopy`` of the Signature or of an ancestor) whose references it points at the new
+    elements. Only Ids, DigestValues and the SignatureValue differ between the copies, so there is one
+    builder of the structure — ``sign`` — and this class only reads it (once, here) and refills it.
+
+    What ``sign`` guarantees and a copy no longer checks by itself is the caller's to keep: every
+    referenced Id resolves to exactly one element of the document (wrapping rule 1) and no reference
+    holds its own Signature. ``reference_octets`` returns the octets it digests so that a caller which
+    knows its document can check the first on them before anything is signed.
+    """
+
+    def __init__(self, signature: Any) -> None:
+        """``signature``: a ds:Signature made by ``sign`` (read only; never changed or kept beyond this)."""
+        if signature.tag != _ds("Signature") or len(signature) < 2:
+            raise ValueError("not a ds:Signature made by sign")
+        signed_info = signature[0]
+        if signed_info.tag != _ds("SignedInfo") or signature[1].tag != _ds("SignatureValue"):
+            raise ValueError("not a ds:Signature made by sign")
+        self.c14n_method = str(signed_info[0].get("Algorithm"))
+        self.algorithm = get_signature_algorithm(str(signed_info[1].get("Algorithm")))
+        transforms: list[tuple[str, ...]] = []
+        digests = set()
+        for reference in signed_info[2:]:
+            if reference.tag != _ds("Reference") or reference[-1].tag != _ds("DigestValue"):
+                raise ValueError("not a ds:Signature made by sign")
+            uris = tuple(str(t.get("Algorithm")) for t in reference[0]) if len(reference) == 3 else ()
+            transforms.append(uris)
+            digests.add(str(reference[-2].get("Algorithm")))
+        if len(digests) != 1:
+            raise ValueError("sign uses one digest method for every reference")
+        self.digest = get_digest(digests.pop())
+        self.transforms: tuple[tuple[str, ...], ...] = tuple(transforms)
+
+    def reference_octets(self, signature: Any, index: int, element: Any) -> bytes:
+        """What reference ``index`` of the copy ``signature`` digests when it points at ``element`` (its
+        transform chain applied, with the copy's own ds:Transform elements as their parameters)."""
+        reference = signature[0][2 + index]
+        uris = self.transforms[index]
+        steps = list(zip(uris, reference[0], strict=True)) if uris else []
+        return _transformed(element, steps, signature)
+
+    def seal(self, signature: Any, ids: Sequence[str], octets: Sequence[bytes], key: object) -> None:
+        """Point the copy's references at ``ids``, digest ``octets`` (``reference_octets`` of each, in
+        order) and sign the copy's SignedInfo with ``key``."""
+        if not len(ids) == len(octets) == len(self.transforms):
+            raise ValueError(f"the template signs {len(self.transforms)} references")
+        signed_info = signature[0]
+        references = signed_info[2:]
+        for reference, value in zip(references, ids, strict=True):
+            reference.set("URI", f"#{value}")
+        _seal(
+            signed_info,
+            signature[1],
+            [(reference[-1], data) for reference, data in zip(references, octets, strict=True)],
+            self.digest,
+            self.c14n_method,
+            self.algorithm,
+            key,
+        )
 
 
 def _signing_algorithm(uri: str | None, key: object) -> SignatureAlgorithm:

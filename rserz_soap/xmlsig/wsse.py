@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -47,7 +48,9 @@ from rserz_soap.xmlsig.dsig import (
     IdIndex,
     Reference,
     SignatureError,
+    SignatureTemplate,
     VerifiedSignature,
+    element_id,
     sign,
     simple_content,
     verify,
@@ -159,15 +162,37 @@ def sign_envelope(
     An existing wsse:Security header for the ultimate receiver is reused (so a UsernameToken added by
     another zeep plugin stays), and so is a Timestamp already in it; a header that already holds a
     ds:Signature is refused because two signatures over one Body confuse every verifier.
+
+    An envelope that is only a Body (every answer of the hub) is signed from a template: the header this
+    function builds for such an envelope, built once per key pair, algorithm and envelope namespace and
+    copied per call with fresh Ids, times, digests and SignatureValue (``_AnswerTemplate``).
     """
     if timestamp_ttl <= 0:
         raise ValueError("timestamp_ttl must be positive")
     created = _utc(now)
     soap_ns = _soap_namespace(envelope)
-    must_understand = _SOAP_VERSIONS[soap_ns][0]
     body = envelope.find(f"{{{soap_ns}}}Body")
     if body is None:
         raise ValueError("the envelope has no Body to sign")
+    if len(envelope) == 1 and len(envelope.nsmap) == 1 and element_id(body) is None:
+        template = _answer_template(keypair, algorithm, soap_ns, envelope.prefix)
+        if template is not None and template.algorithm.accepts(keypair.private_key):
+            template.sign(envelope, body, keypair.private_key, created, timestamp_ttl)
+            return
+    _sign_in_place(envelope, body, soap_ns, keypair, created, timestamp_ttl, algorithm)
+
+
+def _sign_in_place(
+    envelope: Any,
+    body: Any,
+    soap_ns: str,
+    keypair: KeyPair,
+    created: dt.datetime,
+    timestamp_ttl: float,
+    algorithm: str | None,
+) -> None:
+    """``sign_envelope`` for any envelope: builds the Security header (or completes the one there is)."""
+    must_understand = _SOAP_VERSIONS[soap_ns][0]
     header = envelope.find(f"{{{soap_ns}}}Header")
     if header is None:
         header = etree.Element(f"{{{soap_ns}}}Header")
@@ -216,6 +241,128 @@ def sign_envelope(
     except BaseException:
         security.remove(token)
         raise
+
+
+class _AnswerTemplate:
+    """The Security header ``_sign_in_place`` builds for an envelope that holds only an empty Body, kept to
+    sign envelopes that hold only a Body the same way without building it again.
+
+    Made once per (certificate, algorithm, SOAP namespace and prefix) and never changed afterwards: each
+    answer gets a ``copy.deepcopy`` of ``header`` (C, a few µs) in which the Timestamp's and the token's
+    Ids, Created, Expires, the token reference, the two references' URIs, their DigestValues and the
+    SignatureValue are replaced — everything else (token text, algorithm URIs, transforms, the order and
+    the namespaces of the elements) is what the general path wrote. The template signature is checked
+    with ``verify_envelope`` when made, and so is a first answer signed from it.
+    """
+
+    def __init__(self, keypair: KeyPair, algorithm: str | None, soap_ns: str, prefix: str | None) -> None:
+        sample = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={prefix: soap_ns})
+        sample_body = etree.SubElement(sample, f"{{{soap_ns}}}Body")
+        now = _utc(None)
+        _sign_in_place(sample, sample_body, soap_ns, keypair, now, 300, algorithm)
+        verify_envelope(sample, now=now)  # WsseError: a key that does not match its certificate (no template)
+        header = sample[0]
+        security = header[0]
+        timestamp = security.find(_TIMESTAMP)
+        token = security.find(_TOKEN)
+        signature = security.find(_SIGNATURE)
+        token_reference = signature.find(f"{{{DS_NS}}}KeyInfo/{_STR}/{{{WSSE_NS}}}Reference")
+        self.signature = SignatureTemplate(signature)
+        self.algorithm = self.signature.algorithm
+        # Where the parts to refill are in the header's document order, so a copy finds them by position.
+        nodes = list(header.iter())  # kept while indexing: lxml's proxies are identical only while alive
+        parts = (timestamp, *timestamp, token, token_reference, signature)
+        self.positions = tuple(nodes.index(node) for node in parts)
+        self.header = header
+        self._check_shape()
+        probe = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={prefix: soap_ns})
+        self.sign(probe, etree.SubElement(probe, f"{{{soap_ns}}}Body"), keypair.private_key, now, 300)
+        try:
+            verify_envelope(probe, now=now)
+        except WsseError as exc:
+            raise AssertionError(f"an envelope signed from the template does not verify: {exc}") from None
+
+    def _check_shape(self) -> None:
+        """The parts ``sign`` refills are where it expects them (the general path is the one to change)."""
+        nodes = list(self.header.iter())
+        timestamp, created, expires, token, reference, signature = (nodes[i] for i in self.positions)
+        tags = [node.tag for node in (timestamp, created, expires, token, signature)]
+        if tags != [_TIMESTAMP, f"{{{WSU_NS}}}Created", f"{{{WSU_NS}}}Expires", _TOKEN, _SIGNATURE]:
+            raise AssertionError(f"the general path's Security header changed shape: {tags}")
+        if len(timestamp) != 2 or reference.get("URI") != f"#{token.get(_WSU_ID)}":
+            raise AssertionError("the general path's Timestamp or token reference changed shape")
+        if len(self.signature.transforms) != 2:
+            raise AssertionError("the general path signs the Body and the Timestamp, nothing else")
+
+    def sign(self, envelope: Any, body: Any, key: object, created: dt.datetime, timestamp_ttl: float) -> None:
+        """``_sign_in_place`` for an envelope that holds only ``body`` (without an Id): the same header,
+        from a copy of the template."""
+        body_id, timestamp_id, token_id = (
+            f"id-{_random_hex()}",
+            f"TS-{_random_hex()}",
+            f"X509-{_random_hex()}",
+        )
+        body.set(_WSU_ID, body_id)  # as dsig.sign gives it one (and leaves it if signing fails)
+        header = copy.deepcopy(self.header)
+        nodes = list(header.iter())
+        timestamp, created_element, expires_element, token, token_reference, signature = (
+            nodes[i] for i in self.positions
+        )
+        timestamp.set(_WSU_ID, timestamp_id)
+        created_element.text = _format_time(created)
+        expires_element.text = _format_time(created + dt.timedelta(seconds=timestamp_ttl))
+        token.set(_WSU_ID, token_id)
+        token_reference.set("URI", f"#{token_id}")
+        envelope.insert(0, header)  # where the general path puts it, before anything is digested
+        try:
+            body_octets = self.signature.reference_octets(signature, 0, body)
+            _check_fresh_ids(envelope, body_octets, body_id, timestamp_id, token_id)
+            timestamp_octets = self.signature.reference_octets(signature, 1, timestamp)
+            self.signature.seal(signature, (body_id, timestamp_id), (body_octets, timestamp_octets), key)
+        except BaseException:
+            envelope.remove(header)
+            raise
+
+
+def _check_fresh_ids(envelope: Any, body_octets: bytes, body_id: str, *others: str) -> None:
+    """What ``dsig.sign``'s Id index proves, for an envelope that is a Body and the header just copied:
+    no other element carries the Ids about to be signed (a random 128-bit Id is not expected twice, but
+    an Id is never signed unchecked). The Body's canonical octets hold every attribute value of the Body
+    unescaped (the Ids are [A-Za-z0-9-]), so one occurrence of its own Id and none of the header's prove
+    it for the Body; the header's are the copy's, one each; the Envelope's attributes are looked at."""
+    if (
+        body_octets.count(body_id.encode("ascii")) != 1
+        or any(value.encode("ascii") in body_octets for value in others)
+        or any(value in (body_id, *others) for value in envelope.attrib.values())
+    ):
+        raise SignatureError("duplicate_id", "an Id to be signed is already in the envelope")
+
+
+_ANSWER_TEMPLATES: Final[dict[tuple[bytes, str | None, str, str | None], _AnswerTemplate | None]] = {}
+_MAX_ANSWER_TEMPLATES: Final = 32
+
+
+def _answer_template(
+    keypair: KeyPair, algorithm: str | None, soap_ns: str, prefix: str | None
+) -> _AnswerTemplate | None:
+    """The template for this key pair's certificate, made the first time it is asked for; None for a pair
+    whose key does not match its certificate (what it signs cannot verify, and is signed the general way,
+    as before). Two threads may both make one the first time; either is right, and neither is changed
+    after it is stored."""
+    key = (keypair.certificate_der, algorithm, soap_ns, prefix)
+    try:
+        return _ANSWER_TEMPLATES[key]
+    except KeyError:
+        pass
+    template: _AnswerTemplate | None
+    try:
+        template = _AnswerTemplate(keypair, algorithm, soap_ns, prefix)
+    except WsseError:
+        template = None
+    if len(_ANSWER_TEMPLATES) >= _MAX_ANSWER_TEMPLATES:
+        _ANSWER_TEMPLATES.clear()  # key pairs replaced on disk many times over: start again
+    _ANSWER_TEMPLATES[key] = template
+    return template
 
 
 def verify_envelope(
