@@ -31,6 +31,9 @@ Canonicalisation is libxml2's (through lxml). Deliberate details:
 from __future__ import annotations
 
 import contextlib
+import copy
+import re
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -48,6 +51,7 @@ __all__ = [
     "EXC_C14N_WITH_COMMENTS",
     "SMEV_TRANSFORM",
     "NodeSet",
+    "SplicedC14N",
     "Transform",
     "TransformContext",
     "TransformData",
@@ -59,7 +63,9 @@ __all__ = [
     "get_transform",
     "inclusive_c14n",
     "inclusive_prefixes",
+    "is_builtin_transform",
     "register_transform",
+    "verbatim",
 ]
 
 DS_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
@@ -164,6 +170,77 @@ def _exclusive_octets(node: Any, with_comments: bool, prefixes: list[str] | None
         )
     except etree.C14NError as exc:  # as ``_c14n_errors``, without a context manager on the hot path
         raise _refused(exc) from None
+
+
+class SplicedC14N:
+    """Exclusive c14n of copies of one element that differ only in a few attribute values and texts, made
+    by splicing the new values between octets that ``exclusive_c14n`` produced once.
+
+    ``slots`` name the varying parts in document order: ``(index in element.iter(), attribute name)``,
+    or ``(index, None)`` for the text of an element without children. The octets around them are taken
+    from ``exclusive_c14n`` of a copy with a unique marker in every slot, then checked: a copy with other
+    values must canonicalise to exactly what splicing gives. ``octets`` is None if that does not hold (a
+    slot whose value c14n does not render verbatim, e.g.); callers canonicalise then. The element's own
+    ancestors do not matter — exclusive c14n renders only the namespaces an element uses.
+
+    ``splice`` refuses a value that canonical XML would escape or normalise: only ``[A-Za-z0-9._:+/=#-]``
+    (Ids, URIs of same-document references, base64, xsd:dateTime) is spliced.
+    """
+
+    def __init__(self, element: Any, slots: Sequence[tuple[int, str | None]]) -> None:
+        self.slots = tuple(slots)
+        markers = [uuid.uuid4().hex for _ in self.slots]
+        self.octets: tuple[bytes, ...] | None = self._cut(element, markers)
+        if self.octets is not None:
+            values = [f"x-{uuid.uuid4().hex}" for _ in self.slots]
+            if self.splice(values) != exclusive_c14n(_filled_copy(element, self.slots, values)):
+                self.octets = None
+
+    def _cut(self, element: Any, markers: list[str]) -> tuple[bytes, ...] | None:
+        rest = exclusive_c14n(_filled_copy(element, self.slots, markers))
+        pieces = []
+        for marker in markers:
+            before, found, rest = rest.partition(marker.encode("ascii"))
+            if not found or marker.encode("ascii") in rest:
+                return None
+            pieces.append(before)
+        pieces.append(rest)
+        return tuple(pieces)
+
+    def splice(self, values: Sequence[str]) -> bytes:
+        """The exclusive c14n of a copy whose slots hold ``values`` (``octets`` must not be None)."""
+        pieces = self.octets
+        if pieces is None or len(values) != len(self.slots):
+            raise ValueError("no spliced c14n for this element, or not a value for every slot")
+        if not verbatim(values):
+            raise ValueError("a value canonical XML would escape cannot be spliced")
+        parts = [pieces[0]]
+        for value, piece in zip(values, pieces[1:], strict=True):
+            parts += (value.encode("ascii"), piece)
+        return b"".join(parts)
+
+
+_VERBATIM: Final = re.compile(r"[A-Za-z0-9._:+/=#-]*").fullmatch
+
+
+def verbatim(values: Sequence[str]) -> bool:
+    """True if c14n renders every value as-is in an attribute value and in text (no &, <, >, ", whitespace
+    or non-ASCII): only such values are spliced."""
+    return _VERBATIM("".join(values)) is not None
+
+
+def _filled_copy(element: Any, slots: Sequence[tuple[int, str | None]], values: Sequence[str]) -> Any:
+    copied = copy.deepcopy(element)
+    nodes = list(copied.iter())
+    for (index, attribute), value in zip(slots, values, strict=True):
+        node = nodes[index]
+        if attribute is not None:
+            node.set(attribute, value)
+        elif len(node):
+            raise ValueError("a text slot must be an element without children")
+        else:
+            node.text = value
+    return copied
 
 
 def inclusive_c14n(node: Any, *, with_comments: bool = False, exclude: Sequence[Any] = ()) -> bytes:
@@ -370,6 +447,13 @@ def get_transform(uri: str) -> Transform:
         raise UnsupportedTransform(uri) from None
 
 
+def is_builtin_transform(uri: str) -> bool:
+    """True if ``uri`` is served by this module's own transform (not one registered over it with
+    ``replace``): exclusive c14n's octets are then ``exclusive_c14n``'s, which a signer may call directly."""
+    registered = _TRANSFORMS.get(uri)
+    return any(registered is builtin for builtin in _BUILTIN_TRANSFORMS)
+
+
 def apply_transforms(element: Any, transforms: Sequence[tuple[str, Any | None]], *, signature: Any) -> bytes:
     """Run ``element`` through ``(uri, ds:Transform element or None)`` steps and return the octets to digest.
 
@@ -385,5 +469,10 @@ def apply_transforms(element: Any, transforms: Sequence[tuple[str, Any | None]],
     return data
 
 
-for _builtin in (_EnvelopedSignature(), _ExclusiveC14N(), _InclusiveC14N()):
+_BUILTIN_TRANSFORMS: Final[tuple[Transform, ...]] = (
+    _EnvelopedSignature(),
+    _ExclusiveC14N(),
+    _InclusiveC14N(),
+)
+for _builtin in _BUILTIN_TRANSFORMS:
     register_transform(_builtin)

@@ -54,12 +54,16 @@ from rserz_soap.xmlsig.c14n import (
     DS_NS,
     ENVELOPED_SIGNATURE,
     EXC_C14N,
+    SplicedC14N,
     TransformError,
     UnsupportedTransform,
     apply_transforms,
     canonicalize,
+    exclusive_c14n,
     get_transform,
     inclusive_prefixes,
+    is_builtin_transform,
+    verbatim,
 )
 
 __all__ = [
@@ -319,9 +323,9 @@ def _seal(
     """Fill each ds:DigestValue with the digest of its reference's octets, then the ds:SignatureValue over
     the canonical SignedInfo: the last step of ``sign`` and of ``SignatureTemplate.seal``."""
     for slot, octets in digests:
-        slot.text = base64.b64encode(digest_algorithm.digest(octets)).decode("ascii")
+        slot.text = _b64(digest_algorithm.digest(octets))
     signed_octets = canonicalize(signed_info, c14n_method)
-    signature_value.text = base64.b64encode(signature_algorithm.sign(key, signed_octets)).decode("ascii")
+    signature_value.text = _b64(signature_algorithm.sign(key, signed_octets))
 
 
 class SignatureTemplate:
@@ -333,6 +337,11 @@ class SignatureTemplate:
     (``copy.deepcopy`` of the Signature or of an ancestor) whose references it points at the new
     elements. Only Ids, DigestValues and the SignatureValue differ between the copies, so there is one
     builder of the structure — ``sign`` — and this class only reads it (once, here) and refills it.
+
+    With exclusive c14n as the canonicalisation method (``sign``'s default) the canonical SignedInfo of a
+    copy is the template's with the URIs and digests spliced in (``c14n.SplicedC14N``: the octets around
+    them come from ``exclusive_c14n`` itself, checked once against it); otherwise, or for an Id that
+    canonical XML would escape, the copy's SignedInfo is canonicalised.
 
     What ``sign`` guarantees and a copy no longer checks by itself is the caller's to keep: every
     referenced Id resolves to exactly one element of the document (wrapping rule 1) and no reference
@@ -361,10 +370,25 @@ class SignatureTemplate:
             raise ValueError("sign uses one digest method for every reference")
         self.digest = get_digest(digests.pop())
         self.transforms: tuple[tuple[str, ...], ...] = tuple(transforms)
+        # References whose chain is exclusive c14n without parameters: their octets are exclusive_c14n's.
+        self._exclusive_only = tuple(
+            uris == (EXC_C14N,) and len(reference[0][0]) == 0 and is_builtin_transform(EXC_C14N)
+            for uris, reference in zip(transforms, signed_info[2:], strict=True)
+        )
+        self._signed_info_c14n: SplicedC14N | None = None
+        if self.c14n_method == EXC_C14N and inclusive_prefixes(signed_info[0]) is None:
+            nodes = list(signed_info.iter())
+            slots: list[tuple[int, str | None]] = []
+            for reference in signed_info[2:]:
+                slots += ((nodes.index(reference), "URI"), (nodes.index(reference[-1]), None))
+            spliced = SplicedC14N(signed_info, slots)
+            self._signed_info_c14n = spliced if spliced.octets is not None else None
 
     def reference_octets(self, signature: Any, index: int, element: Any) -> bytes:
         """What reference ``index`` of the copy ``signature`` digests when it points at ``element`` (its
         transform chain applied, with the copy's own ds:Transform elements as their parameters)."""
+        if self._exclusive_only[index]:
+            return exclusive_c14n(element)
         reference = signature[0][2 + index]
         uris = self.transforms[index]
         steps = list(zip(uris, reference[0], strict=True)) if uris else []
@@ -376,18 +400,28 @@ class SignatureTemplate:
         if not len(ids) == len(octets) == len(self.transforms):
             raise ValueError(f"the template signs {len(self.transforms)} references")
         signed_info = signature[0]
-        references = signed_info[2:]
-        for reference, value in zip(references, ids, strict=True):
-            reference.set("URI", f"#{value}")
-        _seal(
-            signed_info,
-            signature[1],
-            [(reference[-1], data) for reference, data in zip(references, octets, strict=True)],
-            self.digest,
-            self.c14n_method,
-            self.algorithm,
-            key,
-        )
+        digest = self.digest.digest
+        values: list[str] = []
+        for reference, value, data in zip(signed_info[2:], ids, octets, strict=True):
+            uri, digest_value = f"#{value}", _b64(digest(data))
+            reference.set("URI", uri)
+            reference[-1].text = digest_value
+            values += (uri, digest_value)
+        spliced = self._signed_info_c14n
+        if spliced is not None and verbatim(values):
+            signed_octets = spliced.splice(values)
+        else:
+            signed_octets = canonicalize(signed_info, self.c14n_method)
+        signature[1].text = _b64(self.algorithm.sign(key, signed_octets))
+
+    def exclusive_only(self, index: int) -> bool:
+        """True if reference ``index`` digests the plain ``exclusive_c14n`` of its element (no other
+        transform, no PrefixList): a caller may then splice those octets too (``SplicedC14N``)."""
+        return self._exclusive_only[index]
+
+
+def _b64(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def _signing_algorithm(uri: str | None, key: object) -> SignatureAlgorithm:

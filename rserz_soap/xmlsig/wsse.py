@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import datetime as dt
 import functools
 import hashlib
@@ -43,7 +42,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]  # lxml ships no stubs
 
 from rserz_soap.xmlsig.algorithms import load_der_certificate, public_key_from_certificate
-from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N
+from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N, SplicedC14N
 from rserz_soap.xmlsig.dsig import (
     IdIndex,
     Reference,
@@ -275,6 +274,11 @@ class _AnswerTemplate:
         self.positions = tuple(nodes.index(node) for node in parts)
         self.header = header
         self._check_shape()
+        # The Timestamp's canonical form differs between answers only in its Id, Created and Expires.
+        spliced = SplicedC14N(timestamp, [(0, _WSU_ID), (1, None), (2, None)])
+        self._timestamp_c14n = (
+            spliced if spliced.octets is not None and self.signature.exclusive_only(1) else None
+        )
         probe = etree.Element(f"{{{soap_ns}}}Envelope", nsmap={prefix: soap_ns})
         self.sign(probe, etree.SubElement(probe, f"{{{soap_ns}}}Body"), keypair.private_key, now, 300)
         try:
@@ -297,43 +301,49 @@ class _AnswerTemplate:
     def sign(self, envelope: Any, body: Any, key: object, created: dt.datetime, timestamp_ttl: float) -> None:
         """``_sign_in_place`` for an envelope that holds only ``body`` (without an Id): the same header,
         from a copy of the template."""
-        body_id, timestamp_id, token_id = (
-            f"id-{_random_hex()}",
-            f"TS-{_random_hex()}",
-            f"X509-{_random_hex()}",
-        )
+        fresh = os.urandom(48).hex()  # 128 random bits for each Id, as _random_hex
+        body_id, timestamp_id, token_id = f"id-{fresh[:32]}", f"TS-{fresh[32:64]}", f"X509-{fresh[64:]}"
         body.set(_WSU_ID, body_id)  # as dsig.sign gives it one (and leaves it if signing fails)
-        header = copy.deepcopy(self.header)
+        header = self.header.__deepcopy__(None)  # copy.deepcopy without its Python dispatch: C only
         nodes = list(header.iter())
         timestamp, created_element, expires_element, token, token_reference, signature = (
             nodes[i] for i in self.positions
         )
+        created_text = _format_time(created)
+        expires_text = _format_time(created + dt.timedelta(seconds=timestamp_ttl))
         timestamp.set(_WSU_ID, timestamp_id)
-        created_element.text = _format_time(created)
-        expires_element.text = _format_time(created + dt.timedelta(seconds=timestamp_ttl))
+        created_element.text = created_text
+        expires_element.text = expires_text
         token.set(_WSU_ID, token_id)
         token_reference.set("URI", f"#{token_id}")
         envelope.insert(0, header)  # where the general path puts it, before anything is digested
         try:
             body_octets = self.signature.reference_octets(signature, 0, body)
             _check_fresh_ids(envelope, body_octets, body_id, timestamp_id, token_id)
-            timestamp_octets = self.signature.reference_octets(signature, 1, timestamp)
+            if self._timestamp_c14n is not None:
+                timestamp_octets = self._timestamp_c14n.splice((timestamp_id, created_text, expires_text))
+            else:
+                timestamp_octets = self.signature.reference_octets(signature, 1, timestamp)
             self.signature.seal(signature, (body_id, timestamp_id), (body_octets, timestamp_octets), key)
         except BaseException:
             envelope.remove(header)
             raise
 
 
-def _check_fresh_ids(envelope: Any, body_octets: bytes, body_id: str, *others: str) -> None:
+def _check_fresh_ids(
+    envelope: Any, body_octets: bytes, body_id: str, timestamp_id: str, token_id: str
+) -> None:
     """What ``dsig.sign``'s Id index proves, for an envelope that is a Body and the header just copied:
     no other element carries the Ids about to be signed (a random 128-bit Id is not expected twice, but
     an Id is never signed unchecked). The Body's canonical octets hold every attribute value of the Body
     unescaped (the Ids are [A-Za-z0-9-]), so one occurrence of its own Id and none of the header's prove
-    it for the Body; the header's are the copy's, one each; the Envelope's attributes are looked at."""
+    it for the Body; in the header each is the copy's, once; the Envelope's attributes are looked at."""
+    fresh = {body_id, timestamp_id, token_id}
     if (
         body_octets.count(body_id.encode("ascii")) != 1
-        or any(value.encode("ascii") in body_octets for value in others)
-        or any(value in (body_id, *others) for value in envelope.attrib.values())
+        or timestamp_id.encode("ascii") in body_octets
+        or token_id.encode("ascii") in body_octets
+        or not fresh.isdisjoint(envelope.attrib.values())
     ):
         raise SignatureError("duplicate_id", "an Id to be signed is already in the envelope")
 
