@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -103,7 +103,14 @@ class _HashlibDigest:
     for_signing: bool = True
 
     def digest(self, data: bytes) -> bytes:
-        return hashlib.new(self.name, data).digest()
+        constructor = _HASHLIB_CONSTRUCTORS.get(self.name)  # hashlib.new's name lookup, once per digest
+        return (constructor(data) if constructor is not None else hashlib.new(self.name, data)).digest()
+
+
+_HASHLIB_CONSTRUCTORS: Final[dict[str, Callable[[bytes], Any]]] = {
+    "sha256": hashlib.sha256,
+    "sha1": hashlib.sha1,
+}
 
 
 _DIGESTS: dict[str, DigestAlgorithm] = {}

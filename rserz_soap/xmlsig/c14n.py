@@ -65,7 +65,6 @@ __all__ = [
     "inclusive_prefixes",
     "is_builtin_transform",
     "register_transform",
-    "verbatim",
 ]
 
 DS_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
@@ -183,8 +182,8 @@ class SplicedC14N:
     slot whose value c14n does not render verbatim, e.g.); callers canonicalise then. The element's own
     ancestors do not matter — exclusive c14n renders only the namespaces an element uses.
 
-    ``splice`` refuses a value that canonical XML would escape or normalise: only ``[A-Za-z0-9._:+/=#-]``
-    (Ids, URIs of same-document references, base64, xsd:dateTime) is spliced.
+    ``splice`` declines (None) a value that canonical XML would escape or normalise: only
+    ``[A-Za-z0-9._:+/=#-]`` (Ids, URIs of same-document references, base64, xsd:dateTime) is spliced.
     """
 
     def __init__(self, element: Any, slots: Sequence[tuple[int, str | None]]) -> None:
@@ -207,26 +206,22 @@ class SplicedC14N:
         pieces.append(rest)
         return tuple(pieces)
 
-    def splice(self, values: Sequence[str]) -> bytes:
-        """The exclusive c14n of a copy whose slots hold ``values`` (``octets`` must not be None)."""
+    def splice(self, values: Sequence[str]) -> bytes | None:
+        """The exclusive c14n of a copy whose slots hold ``values``; None if a value is not rendered as-is
+        (canonicalise the copy then). ``octets`` must not be None."""
         pieces = self.octets
         if pieces is None or len(values) != len(self.slots):
             raise ValueError("no spliced c14n for this element, or not a value for every slot")
-        if not verbatim(values):
-            raise ValueError("a value canonical XML would escape cannot be spliced")
+        if _VERBATIM("".join(values)) is None:
+            return None
         parts = [pieces[0]]
         for value, piece in zip(values, pieces[1:], strict=True):
             parts += (value.encode("ascii"), piece)
         return b"".join(parts)
 
 
+# Rendered as-is by c14n in an attribute value and in text (no &, <, >, ", whitespace or non-ASCII).
 _VERBATIM: Final = re.compile(r"[A-Za-z0-9._:+/=#-]*").fullmatch
-
-
-def verbatim(values: Sequence[str]) -> bool:
-    """True if c14n renders every value as-is in an attribute value and in text (no &, <, >, ", whitespace
-    or non-ASCII): only such values are spliced."""
-    return _VERBATIM("".join(values)) is not None
 
 
 def _filled_copy(element: Any, slots: Sequence[tuple[int, str | None]], values: Sequence[str]) -> Any:

@@ -63,7 +63,6 @@ from rserz_soap.xmlsig.c14n import (
     get_transform,
     inclusive_prefixes,
     is_builtin_transform,
-    verbatim,
 )
 
 __all__ = [
@@ -403,14 +402,13 @@ class SignatureTemplate:
         digest = self.digest.digest
         values: list[str] = []
         for reference, value, data in zip(signed_info[2:], ids, octets, strict=True):
-            uri, digest_value = f"#{value}", _b64(digest(data))
+            uri, digest_value = f"#{value}", binascii.b2a_base64(digest(data), newline=False).decode("ascii")
             reference.set("URI", uri)
             reference[-1].text = digest_value
             values += (uri, digest_value)
         spliced = self._signed_info_c14n
-        if spliced is not None and verbatim(values):
-            signed_octets = spliced.splice(values)
-        else:
+        signed_octets = spliced.splice(values) if spliced is not None else None
+        if signed_octets is None:  # not exclusive c14n, or an Id that c14n escapes
             signed_octets = canonicalize(signed_info, self.c14n_method)
         signature[1].text = _b64(self.algorithm.sign(key, signed_octets))
 

@@ -30,6 +30,7 @@ import binascii
 import datetime as dt
 import functools
 import hashlib
+import operator
 import os
 import re
 from collections.abc import Callable
@@ -92,6 +93,7 @@ _STR: Final = f"{{{WSSE_NS}}}SecurityTokenReference"
 _TIMESTAMP: Final = f"{{{WSU_NS}}}Timestamp"
 _SIGNATURE: Final = f"{{{DS_NS}}}Signature"
 _SOAP_VERSIONS: Final = {SOAP11_NS: ("1", "actor"), SOAP12_NS: ("true", "role")}  # mustUnderstand, target
+_ENVELOPE_TAGS: Final = {f"{{{ns}}}Envelope": ns for ns in _SOAP_VERSIONS}
 # xsd:dateTime as peers send it: optional fraction of any length, "Z" or an offset.
 _DATETIME: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
 
@@ -175,7 +177,7 @@ def sign_envelope(
         raise ValueError("the envelope has no Body to sign")
     if len(envelope) == 1 and len(envelope.nsmap) == 1 and element_id(body) is None:
         template = _answer_template(keypair, algorithm, soap_ns, envelope.prefix)
-        if template.algorithm.accepts(keypair.private_key):
+        if template is not None:
             template.sign(envelope, body, keypair.private_key, created, timestamp_ttl)
             return
     _sign_in_place(envelope, body, soap_ns, keypair, created, timestamp_ttl, algorithm)
@@ -273,6 +275,7 @@ class _AnswerTemplate:
         nodes = list(header.iter())  # kept while indexing: lxml's proxies are identical only while alive
         parts = (timestamp, *timestamp, token, token_reference, signature)
         self.positions = tuple(nodes.index(node) for node in parts)
+        self._parts = operator.itemgetter(*self.positions)
         self.header = header
         self._check_shape()
         # The Timestamp's canonical form differs between answers only in its Id, Created and Expires.
@@ -300,9 +303,8 @@ class _AnswerTemplate:
         body_id, timestamp_id, token_id = f"id-{fresh[:32]}", f"TS-{fresh[32:64]}", f"X509-{fresh[64:]}"
         body.set(_WSU_ID, body_id)  # as dsig.sign gives it one (and leaves it if signing fails)
         header = self.header.__deepcopy__(None)  # copy.deepcopy without its Python dispatch: C only
-        nodes = list(header.iter())
-        timestamp, created_element, expires_element, token, token_reference, signature = (
-            nodes[i] for i in self.positions
+        timestamp, created_element, expires_element, token, token_reference, signature = self._parts(
+            list(header.iter())
         )
         created_text = _format_time(created)
         expires_text = _format_time(created + dt.timedelta(seconds=timestamp_ttl))
@@ -315,9 +317,10 @@ class _AnswerTemplate:
         try:
             body_octets = self.signature.reference_octets(signature, 0, body)
             _check_fresh_ids(envelope, body_octets, body_id, timestamp_id, token_id)
+            timestamp_octets = None
             if self._timestamp_c14n is not None:
                 timestamp_octets = self._timestamp_c14n.splice((timestamp_id, created_text, expires_text))
-            else:
+            if timestamp_octets is None:
                 timestamp_octets = self.signature.reference_octets(signature, 1, timestamp)
             self.signature.seal(signature, (body_id, timestamp_id), (body_octets, timestamp_octets), key)
         except BaseException:
@@ -343,18 +346,24 @@ def _check_fresh_ids(
         raise SignatureError("duplicate_id", "an Id to be signed is already in the envelope")
 
 
-_ANSWER_TEMPLATES: Final[dict[tuple[bytes, str | None, str, str | None], _AnswerTemplate]] = {}
+# (private key, certificate, algorithm, SOAP namespace, its prefix): the algorithm the general path chose
+# for this very key object is the template's, so nothing about the key is looked at again per answer.
+_ANSWER_TEMPLATES: Final[dict[tuple[object, bytes, str | None, str, str | None], _AnswerTemplate]] = {}
 _MAX_ANSWER_TEMPLATES: Final = 32
 
 
 def _answer_template(
     keypair: KeyPair, algorithm: str | None, soap_ns: str, prefix: str | None
-) -> _AnswerTemplate:
-    """The template for this key pair's certificate, made the first time it is asked for (an error making
-    it is the general path's, raised as it would be). Two threads may both make one the first time;
-    either is right, and neither is changed after it is stored."""
-    key = (keypair.certificate_der, algorithm, soap_ns, prefix)
-    template = _ANSWER_TEMPLATES.get(key)
+) -> _AnswerTemplate | None:
+    """The template for this key pair, made the first time it is asked for (an error making it is the
+    general path's, raised as it would be); None for a private key that cannot be a dictionary key (signed
+    the general way). Two threads may both make one the first time; either is right, and neither is
+    changed after it is stored."""
+    key = (keypair.private_key, keypair.certificate_der, algorithm, soap_ns, prefix)
+    try:
+        template = _ANSWER_TEMPLATES.get(key)
+    except TypeError:  # an unhashable key object (a loader's own type)
+        return None
     if template is None:
         template = _AnswerTemplate(keypair, algorithm, soap_ns, prefix)
         if len(_ANSWER_TEMPLATES) >= _MAX_ANSWER_TEMPLATES:
@@ -463,10 +472,10 @@ def verify_envelope(
 
 
 def _soap_namespace(envelope: Any) -> str:
-    qname = etree.QName(envelope)
-    if qname.localname != "Envelope" or qname.namespace not in _SOAP_VERSIONS:
+    soap_ns = _ENVELOPE_TAGS.get(envelope.tag)  # a comment's or a PI's tag is a function: not found either
+    if soap_ns is None:
         raise ValueError(f"not a SOAP envelope: {envelope.tag}")
-    return str(qname.namespace)
+    return soap_ns
 
 
 def _our_security_headers(header: Any, soap_ns: str) -> list[Any]:
