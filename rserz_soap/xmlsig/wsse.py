@@ -172,14 +172,17 @@ def sign_envelope(
         raise ValueError("timestamp_ttl must be positive")
     created = _utc(now)
     soap_ns = _soap_namespace(envelope)
-    body = envelope.find(f"{{{soap_ns}}}Body")
+    body_tag = f"{{{soap_ns}}}Body"
+    if len(envelope) == 1 and envelope[0].tag == body_tag and len(envelope.nsmap) == 1:
+        body = envelope[0]  # an envelope that is only a Body, under one namespace declaration: an answer
+        if element_id(body) is None:
+            template = _answer_template(keypair, algorithm, soap_ns, envelope.prefix)
+            if template is not None:
+                template.sign(envelope, body, keypair.private_key, created, timestamp_ttl)
+                return
+    body = envelope.find(body_tag)
     if body is None:
         raise ValueError("the envelope has no Body to sign")
-    if len(envelope) == 1 and len(envelope.nsmap) == 1 and element_id(body) is None:
-        template = _answer_template(keypair, algorithm, soap_ns, envelope.prefix)
-        if template is not None:
-            template.sign(envelope, body, keypair.private_key, created, timestamp_ttl)
-            return
     _sign_in_place(envelope, body, soap_ns, keypair, created, timestamp_ttl, algorithm)
 
 
@@ -306,8 +309,10 @@ class _AnswerTemplate:
         timestamp, created_element, expires_element, token, token_reference, signature = self._parts(
             list(header.iter())
         )
-        created_text = _format_time(created)
-        expires_text = _format_time(created + dt.timedelta(seconds=timestamp_ttl))
+        created_text, expires_text = (
+            _format_time(created),
+            _format_time(created + dt.timedelta(seconds=timestamp_ttl)),
+        )
         timestamp.set(_WSU_ID, timestamp_id)
         created_element.text = created_text
         expires_element.text = expires_text
@@ -336,12 +341,11 @@ def _check_fresh_ids(
     an Id is never signed unchecked). The Body's canonical octets hold every attribute value of the Body
     unescaped (the Ids are [A-Za-z0-9-]), so one occurrence of its own Id and none of the header's prove
     it for the Body; in the header each is the copy's, once; the Envelope's attributes are looked at."""
-    fresh = {body_id, timestamp_id, token_id}
     if (
         body_octets.count(body_id.encode("ascii")) != 1
         or timestamp_id.encode("ascii") in body_octets
         or token_id.encode("ascii") in body_octets
-        or not fresh.isdisjoint(envelope.attrib.values())
+        or any(value in (body_id, timestamp_id, token_id) for value in envelope.values())
     ):
         raise SignatureError("duplicate_id", "an Id to be signed is already in the envelope")
 
@@ -494,8 +498,8 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
 
 
 def _format_time(value: dt.datetime) -> str:
-    """``2026-12-05T14:00:00.123Z`` of a UTC time (``_utc``'s)."""
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """``2026-12-05T14:00:00.123Z`` of a UTC time (``_utc``'s: its isoformat ends in "+00:00")."""
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def _random_hex() -> str:
