@@ -164,9 +164,10 @@ def sign_envelope(
     another zeep plugin stays), and so is a Timestamp already in it; a header that already holds a
     ds:Signature is refused because two signatures over one Body confuse every verifier.
 
-    An envelope that is only a Body (every answer of the hub) is signed from a template: the header this
-    function builds for such an envelope, built once per key pair, algorithm and envelope namespace and
-    copied per call with fresh Ids, times, digests and SignatureValue (``_AnswerTemplate``).
+    An envelope that is only a Body without an Id, under one namespace declaration (every answer of the
+    hub), is signed from a template: the header this function builds for such an envelope, built once per
+    key pair, algorithm and envelope namespace and copied per call with fresh Ids, times, digests and
+    SignatureValue (``_AnswerTemplate``); the result is the same.
     """
     if timestamp_ttl <= 0:
         raise ValueError("timestamp_ttl must be positive")
@@ -251,14 +252,15 @@ class _AnswerTemplate:
     """The Security header ``_sign_in_place`` builds for an envelope that holds only an empty Body, kept to
     sign envelopes that hold only a Body the same way without building it again.
 
-    Made once per (certificate, algorithm, SOAP namespace and prefix) and never changed afterwards: each
+    Made once per (private key, certificate, algorithm, SOAP namespace and prefix) and never changed
+    afterwards — copies are made from several threads at once, nothing is written to it: each
     answer gets a ``copy.deepcopy`` of ``header`` (C, a few µs) in which the Timestamp's and the token's
     Ids, Created, Expires, the token reference, the two references' URIs, their DigestValues and the
     SignatureValue are replaced — everything else (token text, algorithm URIs, transforms, the order and
     the namespaces of the elements) is what the general path wrote. Where the refilled parts sit is checked
     when the template is made (``_check_shape``), and the canonical octets spliced from the template are
     checked against ``exclusive_c14n`` then (``SplicedC14N``); the tests hold copies to the general path's
-    output and to two verifiers. The key is the caller's at every call: a template holds no key.
+    output and to two verifiers. The private key is the caller's at every call: a template holds none.
     """
 
     def __init__(self, keypair: KeyPair, algorithm: str | None, soap_ns: str, prefix: str | None) -> None:
@@ -273,7 +275,6 @@ class _AnswerTemplate:
         signature = security.find(_SIGNATURE)
         token_reference = signature.find(f"{{{DS_NS}}}KeyInfo/{_STR}/{{{WSSE_NS}}}Reference")
         self.signature = SignatureTemplate(signature)
-        self.algorithm = self.signature.algorithm
         # Where the parts to refill are in the header's document order, so a copy finds them by position.
         nodes = list(header.iter())  # kept while indexing: lxml's proxies are identical only while alive
         parts = (timestamp, *timestamp, token, token_reference, signature)
