@@ -287,6 +287,27 @@ def test_an_id_already_in_the_envelope_is_never_signed() -> None:
         assert info.value.code == "duplicate_id"
 
 
+@pytest.mark.parametrize("which", ["body", "timestamp", "token"])
+def test_the_template_path_refuses_an_id_the_body_already_carries(
+    hub: KeyPair, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
+    sign_envelope(_answer(), hub)  # the template exists (made with real randomness)
+    fresh = bytes(range(48))  # the next answer's Ids, known in advance: what no attacker can do
+    monkeypatch.setattr(wsse.os, "urandom", lambda n: fresh[:n])
+    ids = {"body": f"id-{fresh[:16].hex()}", "timestamp": f"TS-{fresh[16:32].hex()}"}
+    ids["token"] = f"X509-{fresh[32:].hex()}"
+    envelope = _answer()
+    envelope.find(f".//{{{ANSWER_NS}}}ERR_CODE").set(f"{WSU}Id", ids[which])
+    with pytest.raises(SignatureError) as info:
+        sign_envelope(envelope, hub)
+    assert info.value.code == "duplicate_id"
+    assert envelope.find(f"{S}Header") is None  # nothing half-signed is left behind
+    monkeypatch.undo()
+    envelope = _answer()
+    sign_envelope(envelope, hub)
+    assert verify_envelope(_wire(envelope)).signed_body
+
+
 # --- the pieces ---------------------------------------------------------------------------------------
 
 
