@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 import re
 import threading
 from pathlib import Path
@@ -293,7 +294,7 @@ def test_the_template_path_refuses_an_id_the_body_already_carries(
 ) -> None:
     sign_envelope(_answer(), hub)  # the template exists (made with real randomness)
     fresh = bytes(range(48))  # the next answer's Ids, known in advance: what no attacker can do
-    monkeypatch.setattr(wsse.os, "urandom", lambda n: fresh[:n])
+    monkeypatch.setattr(os, "urandom", lambda n: fresh[:n])
     ids = {"body": f"id-{fresh[:16].hex()}", "timestamp": f"TS-{fresh[16:32].hex()}"}
     ids["token"] = f"X509-{fresh[32:].hex()}"
     envelope = _answer()
