@@ -24,7 +24,6 @@ from zeep.wsse.signature import BinarySignature
 from zeep.wsse.signature import verify_envelope as zeep_verify_envelope
 from zeep.wsse.utils import WSU, get_security_header, get_timestamp
 
-from rserz_soap.xmlsig import devpki
 from rserz_soap.xmlsig.algorithms import ECDSA_SHA256, RSA_SHA256, SHA1, SHA256
 from rserz_soap.xmlsig.c14n import C14N, DS_NS, EXC_C14N
 from rserz_soap.xmlsig.dsig import Reference, sign, verify
@@ -39,19 +38,6 @@ except Exception as exc:  # noqa: BLE001  # ImportError, or xmlsec.InternalError
 
 DATA = Path(__file__).parent.parent / "data" / "wsse"
 T = xmlsec.constants
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pki")
-    devpki.init_pki(
-        root,
-        [
-            devpki.ParticipantSpec("smo", "45001", "СМО Тест", "rsa"),
-            devpki.ParticipantSpec("mo", "450012", "МО Тест", "ec"),
-        ],
-    )
-    return root
 
 
 def _request() -> Any:

@@ -15,10 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from lxml import etree
 
-from rserz_soap.xmlsig import devpki
 from rserz_soap.xmlsig.c14n import DS_NS
 from rserz_soap.xmlsig.dsig import Reference, sign
-from rserz_soap.xmlsig.keys import KeyPair, load_keypair
+from rserz_soap.xmlsig.keys import KeyPair
 from rserz_soap.xmlsig.wsse import (
     SOAP11_NS,
     SOAP12_NS,
@@ -31,6 +30,7 @@ from rserz_soap.xmlsig.wsse import (
     sign_envelope,
     verify_envelope,
 )
+from tests.xmlsig.conftest import pki_keypair
 
 DATA = Path(__file__).parent.parent / "data" / "wsse"
 D = f"{{{DS_NS}}}"
@@ -40,31 +40,14 @@ WSU = f"{{{WSU_NS}}}"
 NOW = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pki")
-    devpki.init_pki(
-        root,
-        [
-            devpki.ParticipantSpec("smo", "45001", "СМО Тест", "rsa"),
-            devpki.ParticipantSpec("mo", "450012", "МО Тест", "ec"),
-        ],
-    )
-    return root
-
-
-def _keypair(pki: Path, folder: str) -> KeyPair:
-    return load_keypair(pki / folder / "key.pem", pki / folder / "cert.pem")
-
-
 @pytest.fixture(params=["smo-45001", "mo-450012"], ids=["rsa", "ec"])
 def keypair(request: pytest.FixtureRequest, pki: Path) -> KeyPair:
-    return _keypair(pki, request.param)
+    return pki_keypair(pki, request.param)
 
 
 @pytest.fixture
 def smo(pki: Path) -> KeyPair:
-    return _keypair(pki, "smo-45001")
+    return pki_keypair(pki, "smo-45001")
 
 
 def _request() -> Any:
@@ -183,7 +166,7 @@ def test_committed_samples_still_verify(pki: Path, name: str, folder: str) -> No
     path = DATA / name
     if os.environ.get("RSERZ_REGENERATE_WSSE_SAMPLES") == "1":
         envelope = _request()
-        sign_envelope(envelope, _keypair(pki, folder), now=SAMPLE_TIME)
+        sign_envelope(envelope, pki_keypair(pki, folder), now=SAMPLE_TIME)
         path.write_bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
     envelope = etree.parse(str(path)).getroot()
     result = verify_envelope(envelope, now=SAMPLE_TIME + dt.timedelta(seconds=1))
@@ -353,7 +336,7 @@ def test_changed_signature_value_is_a_bad_signature(keypair: KeyPair) -> None:
 
 def test_a_swapped_token_is_a_bad_signature(smo: KeyPair, pki: Path) -> None:
     envelope = _signed(smo)
-    other = _keypair(pki, "hub")
+    other = pki_keypair(pki, "hub")
     _security(envelope).find(f"{WSSE}BinarySecurityToken").text = base64.b64encode(
         other.certificate_der
     ).decode()

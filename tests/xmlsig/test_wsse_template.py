@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from rserz_soap.xmlsig import devpki, wsse
+from rserz_soap.xmlsig import wsse
 from rserz_soap.xmlsig.c14n import DS_NS, EXC_C14N, SplicedC14N, exclusive_c14n
 from rserz_soap.xmlsig.dsig import Reference, SignatureError, SignatureTemplate, sign, verify
-from rserz_soap.xmlsig.keys import KeyPair, load_keypair
+from rserz_soap.xmlsig.keys import KeyPair
 from rserz_soap.xmlsig.wsse import (
     SOAP11_NS,
     SOAP12_NS,
@@ -28,6 +28,7 @@ from rserz_soap.xmlsig.wsse import (
     sign_envelope,
     verify_envelope,
 )
+from tests.xmlsig.conftest import pki_keypair
 
 S = f"{{{SOAP11_NS}}}"
 D = f"{{{DS_NS}}}"
@@ -36,31 +37,14 @@ WSU = f"{{{WSU_NS}}}"
 ANSWER_NS = "urn:ru:rserz:soap:identification:v1"
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pki")
-    devpki.init_pki(
-        root,
-        [
-            devpki.ParticipantSpec("smo", "45001", "СМО Тест", "rsa"),
-            devpki.ParticipantSpec("mo", "450012", "МО Тест", "ec"),
-        ],
-    )
-    return root
-
-
-def _keypair(pki: Path, folder: str) -> KeyPair:
-    return load_keypair(pki / folder / "key.pem", pki / folder / "cert.pem")
-
-
 @pytest.fixture(params=["hub", "mo-450012", "hub/gost"], ids=["rsa", "ec", "gost"])
 def keypair(request: pytest.FixtureRequest, pki: Path) -> KeyPair:
-    return _keypair(pki, request.param)
+    return pki_keypair(pki, request.param)
 
 
 @pytest.fixture
 def hub(pki: Path) -> KeyPair:
-    return _keypair(pki, "hub")
+    return pki_keypair(pki, "hub")
 
 
 def _answer(soap_ns: str = SOAP11_NS, prefix: str = "soap", family: str = "Иванова") -> Any:
@@ -121,7 +105,7 @@ def test_an_answer_from_the_template_verifies_with_xmlsec_and_a_tampered_one_doe
 ) -> None:
     from zeep.exceptions import SignatureVerificationFailed
 
-    keypair = _keypair(pki, folder)
+    keypair = pki_keypair(pki, folder)
     envelope = _answer()
     sign_envelope(envelope, keypair)
     assert _template_for(keypair) is not None
@@ -261,7 +245,7 @@ def test_a_body_with_an_id_keeps_it(hub: KeyPair) -> None:
 
 
 def test_a_key_that_does_not_match_its_certificate_signs_as_before(pki: Path) -> None:
-    hub, smo = _keypair(pki, "hub"), _keypair(pki, "smo-45001")
+    hub, smo = pki_keypair(pki, "hub"), pki_keypair(pki, "smo-45001")
     for _attempt in range(2):  # the template is made by the first, used by the second
         envelope = _answer()
         sign_envelope(envelope, KeyPair(hub.private_key, smo.certificate, smo.certificate_der))

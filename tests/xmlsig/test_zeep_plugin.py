@@ -31,19 +31,6 @@ ECHO = "urn:rserz:test:echo"
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pki")
-    devpki.init_pki(
-        root,
-        [
-            devpki.ParticipantSpec("smo", "45001", "СМО Тест", "rsa"),
-            devpki.ParticipantSpec("mo", "450012", "МО Тест", "ec"),
-        ],
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
 def foreign_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("foreign")
     devpki.init_pki(root, [])
