@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             sign_envelope(env, keypair, timestamp_ttl=1800)
             bodies.append(etree.tostring(env))
         rds = redis.Redis.from_url(urls.redis_url)
-        soap = build_soap_app(settings, Database(engine), rds)
+        # the web app's database: Database.connect's pools (work and autocommit reads), no pre-ping
+        soap = build_soap_app(settings, Database.connect(urls.database_url, pre_ping=False), rds)
         service = "identification"
 
         def handle(data: bytes) -> None:
