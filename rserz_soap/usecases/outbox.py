@@ -349,18 +349,22 @@ def push_pending(
     lanes: int = 1,
     parallel: int = PARALLEL,
 ) -> PushReport:
-    """Send up to ``limit`` waiting entries of the first sender lane no other process holds.
+    """Send up to ``limit`` waiting entries of the first sender lane no other process holds that has any.
 
     The entries are split into ``lanes`` by person (``FederalPushes.pending``): one sender per lane at a time,
     so a person's changes still reach ФЕРЗЛ one after another in the order they were accepted, while several
-    workers overlap their waits for ФЕРЗЛ's answers. A caller that finds every lane busy returns at once.
-    Within a lane, up to ``parallel`` calls of different persons are in flight at once (the module's
-    docstring). ``federal`` must then be safe to call from several threads (``MpiClient`` is).
+    workers overlap their waits for ФЕРЗЛ's answers. A free lane with nothing waiting is passed over (else
+    a sender that finds lane 0 free and empty would leave lane 1 to nobody); a caller that finds every lane
+    busy or empty returns at once. Within a lane, up to ``parallel`` calls of different persons are in
+    flight at once (the module's docstring). ``federal`` must then be safe to call from several threads
+    (``MpiClient`` is).
     """
     for lane in range(lanes):
         with uow.exclusive(SENDER_LOCK, lane) as alone:
             if alone:
-                return _push_lane(uow, intake, federal, limit, lane, lanes, parallel)
+                report = _push_lane(uow, intake, federal, limit, lane, lanes, parallel)
+                if report.sent or report.not_sent:
+                    return report
     return PushReport()
 
 

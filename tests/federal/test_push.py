@@ -399,3 +399,26 @@ def test_senders_share_the_work_by_person_and_each_person_keeps_their_order(smal
     assert rest.sent == len(lanes[0])
     for enp in enps:  # the later document won: the changes were applied in order
         assert stand.ferzl_scalar("SELECT doc_num FROM fed_person WHERE enp = :e", e=enp) == f"2{enp[-5:]}"
+
+
+def test_a_sender_passes_over_a_free_lane_with_nothing_waiting(small_stand: Stand) -> None:
+    """Lane 0 free and empty, lane 1 waiting: the sender does not stop at lane 0 and leave lane 1 to nobody."""
+    stand = small_stand
+    registry = _registry(stand)
+    enps: list[str] = []
+    while not any(_card(stand, e).person_id % 2 for e in enps):  # a known person of lane 1
+        _submit(stand, _new_person_record())
+        enps += registry.push_pending(stand.client()).formed
+    enp = next(e for e in enps if _card(stand, e).person_id % 2)
+    card = _card(stand, enp)
+    doc = builders.passport(docser="45 96", docnum=f"7{enp[-5:]}", docdate=date(2025, 3, 12))
+    rec = builders.record(
+        "П040", enp=enp, policy=None, dvizit=date(2025, 4, 1), person=card.data, documents=(doc,)
+    )
+    entry = _submit(stand, rec)
+    assert outbox.pending_pushes(registry.uow(), lane=0, lanes=2) == []
+    assert outbox.pending_pushes(registry.uow(), lane=1, lanes=2) == [entry.entry_id]
+    report = registry.push_pending(stand.client(), lanes=2)
+    assert report.sent == 1 and report.accepted == 1
+    assert outbox.pending_pushes(registry.uow(), lanes=1) == []
+    assert stand.ferzl_scalar("SELECT doc_num FROM fed_person WHERE enp = :e", e=enp) == f"7{enp[-5:]}"
