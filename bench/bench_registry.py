@@ -346,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             cpu_after = cpu_now(emulator, server)
         load["off"] = os.getloadavg()[0]
+        off_before = cpu_now(None, server)
         off_s, off_out = run_registry(
             engine,
             urls.database_url,
@@ -356,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             ferzl_url=None,
             var_dir=args.var_dir,
         )
+        off_after = cpu_now(None, server)
         outcomes = one_out + two_out + off_out
         engine.dispose()
     top = sorted(
@@ -370,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     mix = ", ".join(f"{k} {w:.0%}" for k, w in operations.MIX)
     # where the CPU of the two federal-first runs went, per operation
     per_op = {k: (cpu_after[k] - cpu_before[k]) / (n1 + n2) * 1000 for k in cpu_before}
+    off_per_op = {k: (off_after[k] - off_before[k]) / n3 * 1000 for k in ("hub", "pg")}
     hub_only = per_op["hub"] + per_op["pg"]  # all of PostgreSQL counted as the hub's: an upper bound
     cores = os.cpu_count() or 1
     body = f"""
@@ -392,7 +395,8 @@ CPU per operation in the two federal-first runs: the hub's side (receive, ФЛК
 on its own servers) {per_op["ferzl"]:.1f} ms, PostgreSQL (both databases) {per_op["pg"]:.1f} ms. With ФЕРЗЛ
 elsewhere, as in production, the hub's side and all of PostgreSQL come to {hub_only:.1f} ms per operation:
 at most {cores * 1000 / hub_only:,.0f} operations/s on these {cores} cores if the calls' latency is overlapped (an
-estimate from CPU, not a measured rate).
+estimate from CPU, not a measured rate). Federal first off: the hub's side {off_per_op["hub"]:.1f} ms,
+PostgreSQL {off_per_op["pg"]:.1f} ms per operation.
 
 Operation mix: {mix}. Outcomes: {codes}.
 Most frequent refusals: {"; ".join(f"{c} ×{n}" for c, n in top) or "none"}.

@@ -128,6 +128,8 @@ class ErrorDirectory:
         self._entries: Mapping[str, ErrorEntry] = dict(ordered)
         self.version = version
         self.issued = issued
+        #: the rule registry this directory was verified against (``engine.verify_directory``'s memo)
+        self.verified_against: object = None
 
     def __getitem__(self, code: str) -> ErrorEntry:
         return self._entries[code]

@@ -47,9 +47,13 @@ def verify_directory(directory: ErrorDirectory) -> None:
     """Raise :class:`DirectoryError` unless ``directory`` can word everything the hub may report.
 
     That is: a logical entry for every registered rule, and entries for the codes reported outside the
-    rules (905 of batches, :data:`SERVICE_CODES`).
+    rules (905 of batches, :data:`SERVICE_CODES`). A directory is immutable, so one that passed is
+    remembered as verified against the registry it passed (``ErrorDirectory.verified_against``) and not
+    verified again per record until a rule is registered (:func:`check` calls this for every record).
     """
     rules = registered_rules()
+    if directory.verified_against is rules:  # nothing registered since this directory passed
+        return
     missing = sorted(set(rules) - directory.codes())
     if missing:
         raise DirectoryError(f"the ФЛК directory has no entry for rule code(s) {', '.join(missing)}")
@@ -62,6 +66,7 @@ def verify_directory(directory: ErrorDirectory) -> None:
             f"the ФЛК directory has no entry for code(s) {', '.join(absent)} "
             "(reported by the engine or the service layer)"
         )
+    directory.verified_against = rules
 
 
 def check(

@@ -16,6 +16,7 @@ import importlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import MappingProxyType
 from typing import Final
 
 from rserz_soap.domain.flk.reference import Reference
@@ -86,6 +87,8 @@ class RuleContext:
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 _REGISTRY: dict[str, Rule] = {}
+#: :func:`registered_rules`' answer, kept until the next registration (ФЛК asks for it per record)
+_SORTED: Mapping[str, Rule] | None = None
 
 #: Every module that registers rules; importing them is what fills the registry.
 RULE_MODULES: Final = (
@@ -103,17 +106,25 @@ def rule(code: str) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         if code in _REGISTRY and _REGISTRY[code] is not fn:
             raise ValueError(f"ФЛК code {code} already has a rule: {_REGISTRY[code].__qualname__}")
+        global _SORTED
         _REGISTRY[code] = fn
+        _SORTED = None
         return fn
 
     return register
 
 
 def registered_rules() -> Mapping[str, Rule]:
-    """All rules by code, in code order (the order their errors appear in a protocol)."""
-    for module in RULE_MODULES:
-        importlib.import_module(module)
-    return dict(sorted(_REGISTRY.items()))
+    """All rules by code, in code order (the order their errors appear in a protocol).
+
+    Read-only, and the same object until a rule is registered: a directory verified against it
+    (:func:`~rserz_soap.domain.flk.engine.verify_directory`) needs no second verification until then."""
+    global _SORTED
+    if _SORTED is None:
+        for module in RULE_MODULES:
+            importlib.import_module(module)
+        _SORTED = MappingProxyType(dict(sorted(_REGISTRY.items())))
+    return _SORTED
 
 
 # --------------------------------------------------------------------------- helpers shared by rules

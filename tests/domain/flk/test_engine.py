@@ -252,3 +252,29 @@ def test_batch_keeps_record_order_and_each_records_own_errors(
     errors = check_batch(_batch(bad_first, duplicate), ref, directory, today=TODAY)
 
     assert [(e.n_rec, e.code) for e in errors] == [(5, "101"), (3, "905")]
+
+
+def test_a_verified_directory_is_verified_again_once_a_rule_is_registered(
+    directory: ErrorDirectory, ref: InMemoryReference
+) -> None:
+    """Verification is remembered per directory (``check`` asks for it per record), but only until the
+    registry changes: a rule registered later must have its code in the directory too."""
+    check(valid_record(), None, ref, directory, today=TODAY)
+    assert directory.verified_against is registered_rules()
+
+    def newcomer(ctx: RuleContext) -> list[Finding]:
+        return []
+
+    from rserz_soap.domain.flk import rules as rules_module
+
+    rule("9999")(newcomer)
+    try:
+        with pytest.raises(DirectoryError, match="9999"):
+            check(valid_record(), None, ref, directory, today=TODAY)
+        with pytest.raises(DirectoryError, match="9999"):
+            verify_directory(directory)
+    finally:
+        del rules_module._REGISTRY["9999"]
+        rules_module._SORTED = None
+    check(valid_record(), None, ref, directory, today=TODAY)
+    assert directory.verified_against is registered_rules()
