@@ -7,6 +7,7 @@ identification "as of a date" and duplicate search need.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,6 +36,16 @@ def name_key(fam: str, im: str, ot: str | None) -> str:
 class FuzzyMatch:
     person_id: int
     similarity: float
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One search as SQL that selects ``person_id``, so that several go to the database in one statement
+    (:meth:`Search.any_of`); its parameters carry the tag it was built with, so lookups do not clash."""
+
+    sql: str
+    params: dict[str, object]
+    settings: tuple[tuple[str, str], ...] = ()  # pg_trgm thresholds its operator needs, set before it runs
 
 
 @dataclass(frozen=True)
@@ -67,22 +78,60 @@ class Search:
     def by_document(
         self, doctype: int, docser: str | None, docnum: str, *, include_history: bool = False
     ) -> list[int]:
+        return self._ids(self.document_lookup(doctype, docser, docnum, include_history=include_history))
+
+    def document_lookup(
+        self, doctype: int, docser: str | None, docnum: str, *, include_history: bool = False, tag: str = ""
+    ) -> Lookup:
+        """:meth:`by_document` as a :class:`Lookup`."""
         sql = (
-            "SELECT DISTINCT person_id FROM identity_document d WHERE superseded_at IS NULL AND docnum = :n"
-            " AND doctype = :t AND coalesce(replace(docser, ' ', ''), '') = :s" + _now(include_history, "d")
+            f"SELECT DISTINCT person_id FROM identity_document d WHERE superseded_at IS NULL AND docnum = :n{tag}"
+            f" AND doctype = :t{tag} AND coalesce(replace(docser, ' ', ''), '') = :s{tag}"
+            + _now(include_history, "d")
         )
-        params = {"n": docnum.replace(" ", ""), "t": doctype, "s": (docser or "").replace(" ", "").upper()}
-        return list(self._conn.execute(text(sql + " ORDER BY 1"), params).scalars())
+        params: dict[str, object] = {
+            f"n{tag}": docnum.replace(" ", ""),
+            f"t{tag}": doctype,
+            f"s{tag}": (docser or "").replace(" ", "").upper(),
+        }
+        return Lookup(sql + " ORDER BY 1", params)
 
     def by_snils(self, ss: str, dr: date | None = None, *, include_history: bool = False) -> list[int]:
-        sql = "SELECT DISTINCT person_id FROM person_data d WHERE superseded_at IS NULL AND ss = :ss"
-        params: dict[str, object] = {"ss": ss}
+        return self._ids(self.snils_lookup(ss, dr, include_history=include_history))
+
+    def snils_lookup(
+        self, ss: str, dr: date | None = None, *, include_history: bool = False, tag: str = ""
+    ) -> Lookup:
+        """:meth:`by_snils` as a :class:`Lookup`."""
+        sql = f"SELECT DISTINCT person_id FROM person_data d WHERE superseded_at IS NULL AND ss = :ss{tag}"
+        params: dict[str, object] = {f"ss{tag}": ss}
         if dr is not None:
-            sql += " AND dr = :dr"
-            params["dr"] = dr
-        return list(
-            self._conn.execute(text(sql + _now(include_history, "d") + " ORDER BY 1"), params).scalars()
-        )
+            sql += f" AND dr = :dr{tag}"
+            params[f"dr{tag}"] = dr
+        return Lookup(sql + _now(include_history, "d") + " ORDER BY 1", params)
+
+    def any_of(self, lookups: Sequence[Lookup]) -> set[int]:
+        """The persons any of ``lookups`` finds (the union of their answers), in one statement."""
+        if not lookups:
+            return set()
+        params: dict[str, object] = {}
+        for lookup in lookups:
+            for name, value in lookup.settings:
+                self._set(name, value)
+            clash = params.keys() & lookup.params.keys()
+            if clash:
+                raise ValueError(f"lookups share the parameters {sorted(clash)}: tag them apart")
+            params.update(lookup.params)
+        sql = " UNION ".join(f"SELECT person_id FROM ({q.sql}) AS q{i}" for i, q in enumerate(lookups))
+        return set(self._conn.execute(text(sql), params).scalars())
+
+    def _ids(self, lookup: Lookup) -> list[int]:
+        for name, value in lookup.settings:
+            self._set(name, value)
+        return list(self._conn.execute(text(lookup.sql), lookup.params).scalars())
+
+    def _set(self, name: str, value: str) -> None:
+        self._conn.execute(text(f"SELECT set_config('pg_trgm.{name}', :t, true)"), {"t": value})
 
     def insured(self, limit: int) -> list[int]:
         """The first ``limit`` persons (by id) insured now: the demo's "whom can I ask about"."""
@@ -124,49 +173,91 @@ class Search:
         trigram GIN index finds candidates by the ``%`` operator. ``partial`` matches the given parts as words
         of the full name (``word_similarity``, operator ``<%``): "Иванов" or "Иванов Пётр" find the Ивановы.
         """
+        lookup = self.name_lookup(
+            fam,
+            im,
+            ot,
+            dr=dr,
+            dr_from=dr_from,
+            dr_to=dr_to,
+            threshold=threshold,
+            limit=limit,
+            include_history=include_history,
+            partial=partial,
+            w=w,
+            prefix=prefix,
+        )
+        for name, value in lookup.settings:
+            self._set(name, value)
+        return [
+            FuzzyMatch(r.person_id, float(r.sim)) for r in self._conn.execute(text(lookup.sql), lookup.params)
+        ]
+
+    def name_lookup(
+        self,
+        fam: str,
+        im: str | None,
+        ot: str | None,
+        *,
+        dr: date | None = None,
+        dr_from: date | None = None,
+        dr_to: date | None = None,
+        threshold: float = 0.45,
+        limit: int = 50,
+        include_history: bool = False,
+        partial: bool = False,
+        w: int | None = None,
+        prefix: bool = False,
+        tag: str = "",
+    ) -> Lookup:
+        """:meth:`fuzzy_by_name` as a :class:`Lookup` (its rows also carry ``sim``)."""
+        k, t = f":k{tag}", f":t{tag}"
         if prefix:  # the name begins with the given parts (EXACT is a prefix of the whole name)
             key = " ".join(p for p in (fam, im, ot) if p).lower().replace("ё", "е")
-            measure, operator, setting = "1.0", "name_key LIKE :k || '%'", None
+            measure, operator, setting = "1.0", f"name_key LIKE {k} || '%'", None
             threshold = 0.0
         elif partial:
             key = " ".join(p for p in (fam, im, ot) if p).lower().replace("ё", "е")
             measure, operator, setting = (
-                "word_similarity(:k, name_key)",
-                ":k <% name_key",
+                f"word_similarity({k}, name_key)",
+                f"{k} <% name_key",
                 "word_similarity_threshold",
             )
         else:
             key = name_key(fam, im or "", ot)
-            measure, operator, setting = "similarity(name_key, :k)", "name_key % :k", "similarity_threshold"
+            measure, operator, setting = (
+                f"similarity(name_key, {k})",
+                f"name_key % {k}",
+                "similarity_threshold",
+            )
         if prefix and dr is not None:
-            operator = "name_key LIKE :k || '%'"
-        params: dict[str, object] = {"k": key, "t": threshold, "lim": limit}
-        where = ["superseded_at IS NULL", f"{measure} >= :t"]
+            operator = f"name_key LIKE {k} || '%'"
+        params: dict[str, object] = {f"k{tag}": key, f"t{tag}": threshold, f"lim{tag}": limit}
+        where = ["superseded_at IS NULL", f"{measure} >= {t}"]
+        settings: tuple[tuple[str, str], ...] = ()
         if w is not None:
-            where.append("w = :w")
-            params["w"] = w
+            where.append(f"w = :w{tag}")
+            params[f"w{tag}"] = w
         if dr is not None:
-            where.append("dr = :dr")
-            params["dr"] = dr
+            where.append(f"dr = :dr{tag}")
+            params[f"dr{tag}"] = dr
         else:
             where.append(operator)
             if dr_from is not None:
-                where.append("dr >= :dr_from")
-                params["dr_from"] = dr_from
+                where.append(f"dr >= :dr_from{tag}")
+                params[f"dr_from{tag}"] = dr_from
             if dr_to is not None:
-                where.append("dr <= :dr_to")
-                params["dr_to"] = dr_to
+                where.append(f"dr <= :dr_to{tag}")
+                params[f"dr_to{tag}"] = dr_to
             if setting is not None:  # the operator's own threshold must not be stricter than ours
-                self._conn.execute(
-                    text(f"SELECT set_config('pg_trgm.{setting}', :t, true)"), {"t": str(threshold)}
-                )
+                settings = ((setting, str(threshold)),)
         sql = (
             f"SELECT person_id, max({measure}) AS sim FROM person_data d WHERE "
             + " AND ".join(where)
             + _now(include_history, "d")
-            + " GROUP BY person_id ORDER BY sim DESC, person_id LIMIT :lim"
+            + f" GROUP BY person_id ORDER BY sim DESC, person_id LIMIT :lim{tag}"
         )
-        return [FuzzyMatch(r.person_id, float(r.sim)) for r in self._conn.execute(text(sql), params)]
+        return Lookup(sql, params, settings)
 
     def owners(self, *, enps: list[str], snils: list[str], documents: list[tuple[int, str, str]]) -> Owners:
         """All owners a record's uniqueness checks ask about, in one round trip.

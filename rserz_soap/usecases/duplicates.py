@@ -32,6 +32,7 @@ from typing import Final
 
 from rserz_soap.db.merges import MergeRow
 from rserz_soap.db.persons import SavedVersion, StoredCard, VersionMeta
+from rserz_soap.db.search import Lookup
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.duplicates import DuplicateScore, score, swapped_variants
 from rserz_soap.domain.operations import StopNotice
@@ -157,21 +158,24 @@ def find_candidates(
 
 
 def _gather(uow: UnitOfWork, card: PersonCard, thorough: bool = True) -> set[int]:
+    """The persons the searches gather: the key searches and the same-day names in one statement (a new
+    registration's gate runs only these), then, when ``thorough``, the two trigram scans."""
     search = uow.search
     d = card.data
-    ids: set[int] = set()
+    lookups: list[Lookup] = []
     if d.ss:
-        ids.update(search.by_snils(d.ss, include_history=True))
-    for doc in card.documents:
+        lookups.append(search.snils_lookup(d.ss, include_history=True, tag="_ss"))
+    for i, doc in enumerate(card.documents):
         doctype, series, number = doc.key
         variants = {(series, number)}
         variants |= {(series, n) for n in swapped_variants(number)}
         variants |= {(s, number) for s in swapped_variants(series)}
-        for s, n in sorted(variants):
-            ids.update(search.by_document(doctype, s or None, n, include_history=True))
-    ids.update(
-        m.person_id
-        for m in search.fuzzy_by_name(
+        for j, (s, n) in enumerate(sorted(variants)):
+            lookups.append(
+                search.document_lookup(doctype, s or None, n, include_history=True, tag=f"_{i}_{j}")
+            )
+    lookups.append(
+        search.name_lookup(
             d.fam,
             d.im,
             d.ot,
@@ -179,8 +183,10 @@ def _gather(uow: UnitOfWork, card: PersonCard, thorough: bool = True) -> set[int
             threshold=0.0 if thorough else QUICK_NAME_THRESHOLD,
             limit=SAME_BIRTH_DATE_LIMIT,
             include_history=True,
+            tag="_name",
         )
     )
+    ids = search.any_of(lookups)
     if not thorough:
         return ids
     ids.update(

@@ -160,6 +160,46 @@ def test_candidate_search_finds_a_planted_near_duplicate_for_each_key(db_conn: C
     assert ranked.index(_pid(same_snils)) < ranked.index(_pid(same_day_and_home))  # 0.8 before 0.55
 
 
+def test_the_gathering_statement_finds_exactly_what_its_searches_find_one_by_one(db_conn: Connection) -> None:
+    """The key searches and the same-day names go to the database as one statement (``Search.any_of``):
+    it must find the union of what each search finds on its own, no more and no less."""
+    from rserz_soap.db.search import Search
+    from rserz_soap.domain.duplicates import swapped_variants
+
+    base = register(db_conn)
+    swapped_doc = register(
+        db_conn, _stranger(w=2), documents=(dataclasses.replace(DOC, docnum="381274"),), home=ELSEWHERE
+    )
+    same_snils = register(db_conn, _stranger(ss=BASE.ss, w=2), documents=(), home=ELSEWHERE)
+    same_day = register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа", ss=None), documents=())
+    register(db_conn, _stranger(), documents=(builders.passport(docser="45 11", docnum="905512"),))
+    search = Search(db_conn)
+    doctype, series, number = DOC.key
+    variants = sorted({(series, number), *((series, n) for n in swapped_variants(number))})
+    name = {"dr": BASE.dr, "threshold": 0.35, "limit": 200, "include_history": True}
+    one_by_one = set(search.by_snils(BASE.ss or "", include_history=True))
+    for s, n in variants:
+        one_by_one |= set(search.by_document(doctype, s or None, n, include_history=True))
+    one_by_one |= {m.person_id for m in search.fuzzy_by_name(BASE.fam, BASE.im, BASE.ot, **name)}  # type: ignore[arg-type]
+    lookups = [search.snils_lookup(BASE.ss or "", include_history=True, tag="_ss")]
+    lookups += [
+        search.document_lookup(doctype, s or None, n, include_history=True, tag=f"_{j}")
+        for j, (s, n) in enumerate(variants)
+    ]
+    lookups.append(search.name_lookup(BASE.fam, BASE.im, BASE.ot, tag="_name", **name))  # type: ignore[arg-type]
+
+    together = search.any_of(lookups)
+
+    assert together == one_by_one
+    assert {_pid(base), _pid(swapped_doc), _pid(same_snils), _pid(same_day)} <= together
+    assert len(together) == 4  # the stranger with another document and name is not gathered
+    with uow(db_conn) as work:
+        assert duplicates._gather(work, base, thorough=False) == together
+    assert search.any_of([]) == set()
+    with pytest.raises(ValueError, match="tag"):
+        search.any_of([search.snils_lookup("1"), search.snils_lookup("2")])
+
+
 def test_candidates_are_capped_and_filtered_by_score(db_conn: Connection) -> None:
     base = register(db_conn)
     register(db_conn, dataclasses.replace(BASE, fam="Черноусвоа", ss=None), documents=(), home=ELSEWHERE)
