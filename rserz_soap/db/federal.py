@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,30 @@ class NewPush:
     card: PersonCard
     enp: str | None
     person_id: int | None
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """ФЕРЗЛ's answer to one entry, as the outbox keeps it; ``enp``: the ЕНП formed for an application."""
+
+    entry_id: int
+    accepted: bool
+    code: str | None
+    text: str | None
+    enp: str | None = None
+
+
+_PREPARED_SQL = text(
+    "UPDATE federal_push f SET card = CAST(u.card AS jsonb), attempts = f.attempts + 1"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:cards AS text[])) AS u(id, card) WHERE f.entry_id = u.id"
+)
+
+_ANSWERED_SQL = text(
+    "UPDATE federal_push f SET state = u.state, federal_code = u.code, federal_text = u.text,"
+    " last_error = NULL, answered_at = now(), enp = coalesce(u.enp, f.enp)"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:codes AS text[]),"
+    " CAST(:texts AS text[]), CAST(:enps AS text[])) AS u(id, state, code, text, enp) WHERE f.entry_id = u.id"
+)
 
 
 class FederalPushes:
@@ -93,12 +118,17 @@ class FederalPushes:
             for r in rows
         }
 
-    def prepared(self, entry_id: int, card: PersonCard) -> None:
-        """The card as it is sent this time (recomputed against the register as it is now)."""
+    def prepared(self, cards: Sequence[tuple[int, PersonCard]]) -> None:
+        """Each entry's card as it is sent this time (recomputed against the register as it is now), and
+        one more attempt: one statement for a batch of (entry id, card)."""
+        if not cards:
+            return
         self._conn.execute(
-            update(federal_push)
-            .where(federal_push.c.entry_id == entry_id)
-            .values(card=encode(card), attempts=federal_push.c.attempts + 1)
+            _PREPARED_SQL,
+            {
+                "ids": [entry_id for entry_id, _card in cards],
+                "cards": [json.dumps(encode(card), ensure_ascii=False) for _entry_id, card in cards],
+            },
         )
 
     def not_sent(self, entry_id: int, why: str) -> None:
@@ -108,21 +138,21 @@ class FederalPushes:
             .values(state="rejected", last_error=f"not sent: {why}", answered_at=func.now())
         )
 
-    def answered(
-        self, entry_id: int, *, accepted: bool, code: str | None, text_: str | None, enp: str | None = None
-    ) -> None:
-        """ФЕРЗЛ's answer; ``enp``: the ЕНП it formed (or kept) for an application (``createdPcy``)."""
+    def answered(self, answers: Sequence[PushAnswer]) -> None:
+        """ФЕРЗЛ's answers, one statement for a batch: each entry accepted or rejected with the federal
+        code and text, its last error cleared; its ЕНП replaced only by the one ФЕРЗЛ formed (or kept) for
+        an application (``createdPcy``), left as it was otherwise."""
+        if not answers:
+            return
         self._conn.execute(
-            update(federal_push)
-            .where(federal_push.c.entry_id == entry_id)
-            .values(
-                state="accepted" if accepted else "rejected",
-                federal_code=code,
-                federal_text=text_ or None,
-                last_error=None,
-                answered_at=func.now(),
-                **({"enp": enp} if enp is not None else {}),
-            )
+            _ANSWERED_SQL,
+            {
+                "ids": [a.entry_id for a in answers],
+                "states": ["accepted" if a.accepted else "rejected" for a in answers],
+                "codes": [a.code for a in answers],
+                "texts": [a.text or None for a in answers],
+                "enps": [a.enp for a in answers],
+            },
         )
 
     def unreachable(self, entry_id: int, error: str) -> None:

@@ -39,7 +39,7 @@ from datetime import date
 from typing import Protocol
 
 from rserz_soap.db.buffer import Entry
-from rserz_soap.db.federal import PushRow
+from rserz_soap.db.federal import PushAnswer, PushRow
 from rserz_soap.db.uow import UnitOfWork
 from rserz_soap.domain.applications import APPLICATION, APPLICATION_METHODS, OBJECTS, app_cause
 from rserz_soap.domain.buffer import FEDERAL_REJECTED, RecordResult, State, Trail
@@ -59,7 +59,7 @@ from rserz_soap.usecases.intake import (
     run,
     settle,
 )
-from rserz_soap.usecases.resolve import resolve_person
+from rserz_soap.usecases.resolve import Resolution, resolve_person
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,7 @@ def prepare_push(uow: UnitOfWork, intake: Intake, entry_id: int) -> Push | None:
     None when there is nothing to send: the entry is settled already, or the change no longer applies
     to the register (then it is rejected here, with the operation's code, and never sent)."""
     with uow:
-        prepared = _prepare(uow, intake, entry_id, None, _lock_waiting(uow, [entry_id])[entry_id])
-    assert not isinstance(prepared, _Later)
+        [prepared] = _prepare(uow, intake, [entry_id], _lock_waiting(uow, [entry_id]), one_run=False)
     return prepared
 
 
@@ -149,13 +148,8 @@ def prepare_pushes(uow: UnitOfWork, intake: Intake, entry_ids: Sequence[int]) ->
     transaction. The run ends before an entry whose person, or one of whose identifiers, an earlier entry
     of the run already has: that entry must see the register after the earlier one is settled."""
     out = Prepared()
-    seen: set[str] = set()
     with uow:
-        locked = _lock_waiting(uow, entry_ids)
-        for entry_id in entry_ids:
-            prepared = _prepare(uow, intake, entry_id, seen, locked[entry_id])
-            if isinstance(prepared, _Later):
-                break
+        for prepared in _prepare(uow, intake, entry_ids, _lock_waiting(uow, entry_ids), one_run=True):
             out.taken += 1
             if prepared is None:
                 out.not_sent += 1
@@ -164,32 +158,61 @@ def prepare_pushes(uow: UnitOfWork, intake: Intake, entry_ids: Sequence[int]) ->
     return out
 
 
-class _Later:
-    """The entry is about a person an earlier entry of the batch is about: it goes in the next batch."""
-
-
 def _prepare(
     uow: UnitOfWork,
     intake: Intake,
-    entry_id: int,
-    seen: set[str] | None,
-    locked: tuple[Entry, PushRow | None],
-) -> Push | _Later | None:
-    entry, push = locked
-    if push is None:
-        return None
-    w = _federal_work(entry, accepted=False)
+    entry_ids: Sequence[int],
+    locked: dict[int, tuple[Entry, PushRow | None]],
+    *,
+    one_run: bool,
+) -> list[Push | None]:
+    """What to send for each entry (None: nothing), in order; with ``one_run`` only for the entries before
+    the first whose person or identifier an earlier one has (:func:`prepare_pushes`).
+
+    The entries' persons are resolved on one reference (their identifiers' owners asked in one query) and
+    their cards read in one query: preparing changes no person, so each entry sees the register as it
+    would alone. What is sent is written to the outbox in one statement."""
     ref = intake.reference(uow)
-    resolution = resolve_person(uow.search, w.record, ref)
-    keys = record_keys(w.record)
-    if resolution.person_id:
-        keys.add(f"person:{resolution.person_id}")
-    if seen is not None:
-        if keys & seen:
-            return _Later()
-        seen |= keys
-    stored = uow.persons.load(resolution.person_id) if resolution.person_id else None
-    card = stored.card if stored else None
+    ref.prefetch([locked[i][0].record for i in entry_ids if locked[i][1] is not None])
+    seen: set[str] = set()
+    run: list[tuple[int, tuple[PushRow, Work, Resolution] | None]] = []  # None: nothing to send
+    for entry_id in entry_ids:
+        entry, push = locked[entry_id]
+        if push is None:
+            run.append((entry_id, None))
+            continue
+        w = _federal_work(entry, accepted=False)
+        resolution = resolve_person(uow.search, w.record, ref)
+        if one_run:
+            keys = record_keys(w.record)
+            if resolution.person_id:
+                keys.add(f"person:{resolution.person_id}")
+            if keys & seen:
+                break  # about a person an earlier entry of the batch is about: it goes in the next batch
+            seen |= keys
+        run.append((entry_id, (push, w, resolution)))
+    cards = uow.persons.load_many([t[2].person_id for _, t in run if t is not None and t[2].person_id])
+    out: list[Push | None] = []
+    sent: list[tuple[int, PersonCard]] = []
+    for entry_id, todo in run:
+        if todo is None:
+            out.append(None)
+            continue
+        push, w, resolution = todo
+        pid = resolution.person_id
+        # a person the read did not find: ``load`` raises as it would have alone
+        card = (cards[pid] if pid in cards else uow.persons.load(pid).card) if pid else None
+        prepared = _prepared(uow, intake, entry_id, push, w, card)
+        if prepared is not None:
+            sent.append((entry_id, prepared.card))
+        out.append(prepared)
+    uow.outbox.prepared(sent)
+    return out
+
+
+def _prepared(
+    uow: UnitOfWork, intake: Intake, entry_id: int, push: PushRow, w: Work, card: PersonCard | None
+) -> Push | None:
     try:
         transition = apply_operation(card, w.record, context(uow, intake, w))
     except OperationRefused as refused:
@@ -198,7 +221,6 @@ def _prepare(
         settle(uow, [outcome])
         uow.outbox.not_sent(entry_id, outcome.comment)
         return None
-    uow.outbox.prepared(entry_id, transition.after)
     route = federal_route(w.record, card)
     rid = str(push.request_id)
     if route.kind == OBJECTS:
@@ -295,6 +317,7 @@ def federal_answers(
     results: dict[int, RecordResult] = {}
     accepted: list[Work] = []
     refused: list[tuple[Work, FederalAnswer]] = []
+    kept: list[PushAnswer] = []
     with uow:
         locked = _lock_waiting(uow, [entry_id for entry_id, _answer in answers])
         for entry_id, answer in sorted(answers, key=lambda a: a[0]):
@@ -303,14 +326,13 @@ def federal_answers(
                 results[entry_id] = entry.result
                 continue
             formed = answer.formed.enp if answer.accepted and answer.formed is not None else None
-            uow.outbox.answered(
-                entry_id, accepted=answer.accepted, code=answer.code, text_=answer.text, enp=formed
-            )
+            kept.append(PushAnswer(entry_id, answer.accepted, answer.code, answer.text, formed))
             w = _federal_work(entry, accepted=answer.accepted, formed=answer.formed)
             if answer.accepted:
                 accepted.append(w)
             else:
                 refused.append((w, answer))
+        uow.outbox.answered(kept)
         if accepted:
             applied = run(uow, intake, accepted)
             for entry_id, result in applied.items():
