@@ -225,15 +225,16 @@ class BufferEntries:
         """Write the entries' new states, results and trails: one UPDATE and one INSERT for all of them."""
         if not settlements:
             return
-        self._conn.execute(
-            _SETTLE_SQL,
+        rows = [
             {
-                "ids": [s.result.entry_id for s in settlements],
-                "states": [s.result.state.value for s in settlements],
-                "results": [json.dumps(encode(s.result), ensure_ascii=False) for s in settlements],
-                "pids": [s.result.person_id for s in settlements],
-            },
-        )
+                "id": s.result.entry_id,
+                "state": s.result.state.value,
+                "result": encode(s.result),
+                "pid": s.result.person_id,
+            }
+            for s in settlements
+        ]
+        self._conn.execute(_SETTLE_SQL, {"rows": json.dumps(rows, ensure_ascii=False)})
         moves = [row for s in settlements for row in _trail_rows(s.trail, s.reject_reason)]
         if moves:
             self._conn.execute(insert(buffer_decision), moves)
@@ -367,11 +368,13 @@ def _trail_rows(trail: Trail, reject_reason: str | None) -> list[dict[str, Any]]
     ]
 
 
+# The rows travel as one JSON document, not as arrays: psycopg escapes every quote of every JSON element
+# of a text array in Python, which cost more CPU than the statement itself.
 _SETTLE_SQL = text(
-    "UPDATE buffer_entry b SET state = u.state, result = CAST(u.result AS jsonb),"
+    "UPDATE buffer_entry b SET state = u.state, result = u.result,"
     " person_id = coalesce(u.pid, b.person_id), updated_at = now()"
-    " FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS text[]), CAST(:results AS text[]),"
-    " CAST(:pids AS bigint[])) AS u(id, state, result, pid) WHERE b.id = u.id"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, state text, result jsonb, pid bigint)"
+    " WHERE b.id = u.id"
 )
 
 # One round trip for the conflicts of known persons: undecided changes of other participants, and the

@@ -58,9 +58,10 @@ class PushAnswer:
     enp: str | None = None
 
 
+# The cards travel as one JSON document (a text array of JSON would be escaped quote by quote in Python).
 _PREPARED_SQL = text(
-    "UPDATE federal_push f SET card = CAST(u.card AS jsonb), attempts = f.attempts + 1"
-    " FROM unnest(CAST(:ids AS bigint[]), CAST(:cards AS text[])) AS u(id, card) WHERE f.entry_id = u.id"
+    "UPDATE federal_push f SET card = u.card, attempts = f.attempts + 1"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, card jsonb) WHERE f.entry_id = u.id"
 )
 
 _ANSWERED_SQL = text(
@@ -123,13 +124,8 @@ class FederalPushes:
         one more attempt: one statement for a batch of (entry id, card)."""
         if not cards:
             return
-        self._conn.execute(
-            _PREPARED_SQL,
-            {
-                "ids": [entry_id for entry_id, _card in cards],
-                "cards": [json.dumps(encode(card), ensure_ascii=False) for _entry_id, card in cards],
-            },
-        )
+        rows = [{"id": entry_id, "card": encode(card)} for entry_id, card in cards]
+        self._conn.execute(_PREPARED_SQL, {"rows": json.dumps(rows, ensure_ascii=False)})
 
     def not_sent(self, entry_id: int, why: str) -> None:
         self._conn.execute(
