@@ -45,7 +45,7 @@ def test_a_batch_settles_each_entry_with_its_own_result_person_and_trail(db_conn
         no,
         RecordResult(untouched, 3, None, State.RECEIVED, None, "Запись получена"),
     ]
-    people = dict(
+    people: dict[int, int | None] = dict(
         db_conn.execute(
             text("SELECT id, person_id FROM buffer_entry WHERE id = ANY(:i)"), {"i": list(batch.entry_ids)}
         ).all()
