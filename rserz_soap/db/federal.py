@@ -59,6 +59,15 @@ class PushAnswer:
 
 
 # The cards travel as one JSON document (a text array of JSON would be escaped quote by quote in Python).
+# One statement of one shape for any number of rows (a multi-row VALUES is compiled anew for each count).
+_ADD_SQL = text(
+    "INSERT INTO federal_push (entry_id, request_id, operation, change_date, card, enp, person_id)"
+    " SELECT u.entry_id, u.request_id, u.operation, u.change_date, u.card, u.enp, u.person_id"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(entry_id bigint, request_id uuid, operation text,"
+    " change_date date, card jsonb, enp text, person_id bigint)"
+    " ON CONFLICT (entry_id) DO NOTHING"
+)
+
 _PREPARED_SQL = text(
     "UPDATE federal_push f SET card = u.card, attempts = f.attempts + 1"
     " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, card jsonb) WHERE f.entry_id = u.id"
@@ -80,24 +89,19 @@ class FederalPushes:
         """One row per entry, each with a request id of its own (kept on every attempt)."""
         if not pushes:
             return
-        self._conn.execute(
-            pg_insert(federal_push)
-            .values(
-                [
-                    {
-                        "entry_id": p.entry_id,
-                        "request_id": uuid.uuid4(),
-                        "operation": p.operation,
-                        "change_date": p.change_date,
-                        "card": encode(p.card),
-                        "enp": p.enp,
-                        "person_id": p.person_id,
-                    }
-                    for p in pushes
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["entry_id"])
-        )
+        rows = [
+            {
+                "entry_id": p.entry_id,
+                "request_id": str(uuid.uuid4()),
+                "operation": p.operation,
+                "change_date": p.change_date.isoformat(),
+                "card": encode(p.card),
+                "enp": p.enp,
+                "person_id": p.person_id,
+            }
+            for p in pushes
+        ]
+        self._conn.execute(_ADD_SQL, {"rows": json.dumps(rows, ensure_ascii=False)})
 
     def pending(self, limit: int, *, lane: int = 0, lanes: int = 1) -> list[int]:
         """Entries waiting to reach ФЕРЗЛ, oldest first (the order they must be sent in), of one lane: a

@@ -98,3 +98,41 @@ def test_a_batch_of_prepared_cards_replaces_each_card_and_counts_an_attempt(db_c
         untouched: (0, encode(_card("Прежняя"))),
     }
     pushes.prepared([])
+
+
+def test_adding_pushes_writes_each_row_once_with_a_request_id_of_its_own(db_conn: Connection) -> None:
+    new_person, known = ids = _entries(db_conn, 2)
+    person_id = builders.register_person(db_conn).card.person_id
+    pushes = FederalPushes(db_conn)
+    pushes.add(
+        [
+            NewPush(new_person, "П010", date(2025, 3, 3), _card("Новая"), None, None),
+            NewPush(known, "П040", date(2025, 4, 1), _card("Известная"), "4599999999999999", person_id),
+        ]
+    )
+    first = {
+        r.entry_id: r
+        for r in db_conn.execute(
+            text(
+                "SELECT entry_id, request_id, operation, change_date, card, enp, person_id, state, attempts"
+                " FROM federal_push WHERE entry_id = ANY(:ids)"
+            ),
+            {"ids": ids},
+        )
+    }
+    assert {i: (r.operation, r.change_date, r.card, r.enp, r.person_id, r.state, r.attempts)
+            for i, r in first.items()} == {
+        new_person: ("П010", date(2025, 3, 3), encode(_card("Новая")), None, None, "pending", 0),
+        known: ("П040", date(2025, 4, 1), encode(_card("Известная")), "4599999999999999", person_id, "pending", 0),
+    }  # fmt: skip
+    assert isinstance(first[known].request_id, uuid.UUID)
+    assert first[new_person].request_id != first[known].request_id
+
+    pushes.add(
+        [NewPush(known, "П040", date(2025, 5, 5), _card("Другая"), None, None)]
+    )  # a repeat: kept as it was
+    again = db_conn.execute(
+        text("SELECT request_id, change_date, enp FROM federal_push WHERE entry_id = :i"), {"i": known}
+    ).one()
+    assert tuple(again) == (first[known].request_id, date(2025, 4, 1), "4599999999999999")
+    pushes.add([])
