@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
+import functools
+
+from sqlalchemy import Engine, TextClause, create_engine, text
 from sqlalchemy.engine import make_url
 
 
@@ -37,3 +39,10 @@ def make_engine(
         connect_args={"application_name": application_name, "connect_timeout": 10},
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def statement(sql: str) -> TextClause:
+    """One ``text()`` per statement text: building it parses the statement for its parameters every time
+    (statements the repositories compose at run time from a few shapes)."""
+    return text(sql)

@@ -10,7 +10,6 @@ answering for dates before the change. The person row's ``version_no`` is the lo
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -18,10 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
-from sqlalchemy import Connection, Table, TextClause, insert, select, text, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from rserz_soap.db.bulk import raw_connection
+from rserz_soap.db.engine import statement
 from rserz_soap.db.tables import (
     address,
     attachment,
@@ -154,12 +154,6 @@ _DATE_FIELDS = {
 }
 
 
-@functools.lru_cache(maxsize=64)
-def _sql(sql: str) -> TextClause:
-    """One ``text()`` per statement: building it parses the statement for its parameters every time."""
-    return text(sql)
-
-
 _FIELD_SPECS: dict[Any, tuple[tuple[str, bool], ...]] = {}
 
 
@@ -211,7 +205,7 @@ def load(conn: Connection, person_id: int, *, for_update: bool = False) -> Store
 
 
 def _load(conn: Connection, sql: str, params: Mapping[str, Any]) -> StoredCard | None:
-    row = conn.execute(_sql(sql), params).mappings().one_or_none()
+    row = conn.execute(statement(sql), params).mappings().one_or_none()
     if row is None:
         raise PersonNotFound(params["id"])
     return _from_row(row)
@@ -239,10 +233,10 @@ def load_many_for_update(conn: Connection, person_ids: Iterable[int]) -> dict[in
     ids = sorted(set(person_ids))
     if not ids:
         return {}
-    conn.execute(text("SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids})
+    conn.execute(statement("SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids})
     sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
     out: dict[int, StoredCard] = {}
-    for row in conn.execute(_sql(sql), {"ids": ids}).mappings():
+    for row in conn.execute(statement(sql), {"ids": ids}).mappings():
         stored = _from_row(row)
         if stored is None:
             raise ValueError(f"person {row['id']} has no current data row")
@@ -257,7 +251,7 @@ def load_many(conn: Connection, person_ids: Iterable[int]) -> dict[int, PersonCa
         return {}
     sql = _LOAD_SQL.replace("WHERE p.id = :id", "WHERE p.id = ANY(:ids)")
     cards = {}
-    for row in conn.execute(_sql(sql), {"ids": ids}).mappings():
+    for row in conn.execute(statement(sql), {"ids": ids}).mappings():
         stored = _from_row(row, row_ids=False)
         if stored is not None:
             cards[row["id"]] = stored.card
@@ -548,7 +542,7 @@ def _store_aspect(
             rows += [{**base, **_row(aspect, v)} for v in added]
     if gone_ids:
         done = conn.execute(
-            text(
+            statement(
                 f"UPDATE {aspect.table.name} t SET superseded_at = :now, superseded_by = u.vid"
                 " FROM unnest(CAST(:rids AS bigint[]), CAST(:vids AS bigint[])) AS u(rid, vid)"
                 " WHERE t.id = u.rid AND t.superseded_at IS NULL"

@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
+from rserz_soap.db.engine import statement
 from rserz_soap.db.persons import find_by_enp
 
 
@@ -73,7 +74,7 @@ class Search:
         if spolis:
             sql += " AND spolis = :s"
             params["s"] = spolis
-        return list(self._conn.execute(text(sql + _now(True, "i") + " ORDER BY 1"), params).scalars())
+        return list(self._conn.execute(statement(sql + _now(True, "i") + " ORDER BY 1"), params).scalars())
 
     def by_document(
         self, doctype: int, docser: str | None, docnum: str, *, include_history: bool = False
@@ -123,15 +124,15 @@ class Search:
                 raise ValueError(f"lookups share the parameters {sorted(clash)}: tag them apart")
             params.update(lookup.params)
         sql = " UNION ".join(f"SELECT person_id FROM ({q.sql}) AS q{i}" for i, q in enumerate(lookups))
-        return set(self._conn.execute(text(sql), params).scalars())
+        return set(self._conn.execute(statement(sql), params).scalars())
 
     def _ids(self, lookup: Lookup) -> list[int]:
         for name, value in lookup.settings:
             self._set(name, value)
-        return list(self._conn.execute(text(lookup.sql), lookup.params).scalars())
+        return list(self._conn.execute(statement(lookup.sql), lookup.params).scalars())
 
     def _set(self, name: str, value: str) -> None:
-        self._conn.execute(text(f"SELECT set_config('pg_trgm.{name}', :t, true)"), {"t": value})
+        self._conn.execute(statement(f"SELECT set_config('pg_trgm.{name}', :t, true)"), {"t": value})
 
     def insured(self, limit: int) -> list[int]:
         """The first ``limit`` persons (by id) insured now: the demo's "whom can I ask about"."""
@@ -190,7 +191,8 @@ class Search:
         for name, value in lookup.settings:
             self._set(name, value)
         return [
-            FuzzyMatch(r.person_id, float(r.sim)) for r in self._conn.execute(text(lookup.sql), lookup.params)
+            FuzzyMatch(r.person_id, float(r.sim))
+            for r in self._conn.execute(statement(lookup.sql), lookup.params)
         ]
 
     def name_lookup(

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from rserz_soap.domain.categories import CATEGORIES, EAEU_COUNTRIES, CategoryGroup, category_group
 
@@ -128,8 +128,9 @@ class ErrorDirectory:
         self._entries: Mapping[str, ErrorEntry] = dict(ordered)
         self.version = version
         self.issued = issued
-        #: the rule registry this directory was verified against (``engine.verify_directory``'s memo)
-        self.verified_against: object = None
+        #: ``engine.verify_directory``'s memo: the rule registry this directory passed against, and the
+        #: rules it enables with their entries (recomputed when a rule is registered)
+        self.engine_memo: tuple[object, tuple[Any, ...]] | None = None
 
     def __getitem__(self, code: str) -> ErrorEntry:
         return self._entries[code]

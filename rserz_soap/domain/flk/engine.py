@@ -14,7 +14,7 @@ from typing import Final
 
 from rserz_soap.domain.flk.directory import DirectoryError, ErrorDirectory, ErrorEntry, FlkError, Kind
 from rserz_soap.domain.flk.reference import Reference
-from rserz_soap.domain.flk.rules import Finding, RuleContext, registered_rules
+from rserz_soap.domain.flk.rules import Finding, Rule, RuleContext, registered_rules
 from rserz_soap.domain.identifiers import IdentifierError, validate_snils
 from rserz_soap.domain.person import PersonCard
 from rserz_soap.domain.records import OperationRecord
@@ -47,13 +47,21 @@ def verify_directory(directory: ErrorDirectory) -> None:
     """Raise :class:`DirectoryError` unless ``directory`` can word everything the hub may report.
 
     That is: a logical entry for every registered rule, and entries for the codes reported outside the
-    rules (905 of batches, :data:`SERVICE_CODES`). A directory is immutable, so one that passed is
-    remembered as verified against the registry it passed (``ErrorDirectory.verified_against``) and not
-    verified again per record until a rule is registered (:func:`check` calls this for every record).
+    rules (905 of batches, :data:`SERVICE_CODES`). A directory is immutable, so one that passed keeps,
+    for the registry it passed against, the rules it enables with their entries
+    (``ErrorDirectory.engine_memo``), and is not verified again until a rule is registered: :func:`check`
+    verifies the directory for every record it checks.
     """
+    _enabled_checks(directory)
+
+
+def _enabled_checks(directory: ErrorDirectory) -> tuple[tuple[ErrorEntry, Rule], ...]:
+    """The enabled rules with their entries, in code order; verifies ``directory`` unless it passed
+    against the registry as it is."""
     rules = registered_rules()
-    if directory.verified_against is rules:  # nothing registered since this directory passed
-        return
+    memo = directory.engine_memo
+    if memo is not None and memo[0] is rules:  # nothing registered since this directory passed
+        return memo[1]
     missing = sorted(set(rules) - directory.codes())
     if missing:
         raise DirectoryError(f"the ФЛК directory has no entry for rule code(s) {', '.join(missing)}")
@@ -66,7 +74,9 @@ def verify_directory(directory: ErrorDirectory) -> None:
             f"the ФЛК directory has no entry for code(s) {', '.join(absent)} "
             "(reported by the engine or the service layer)"
         )
-    directory.verified_against = rules
+    checks = tuple((directory[code], fn) for code, fn in rules.items() if directory[code].enabled)
+    directory.engine_memo = (rules, checks)
+    return checks
 
 
 def check(
@@ -78,14 +88,13 @@ def check(
     today: date,
 ) -> list[FlkError]:
     """All errors of one record, in code order; ``card`` is the person it resolves to (None = unknown)."""
-    verify_directory(directory)
+    checks = _enabled_checks(directory)
     ctx = RuleContext(record=record, card=card, ref=ref, today=today)
+    n_rec = record.n_rec
     errors: list[FlkError] = []
-    for code, fn in registered_rules().items():
-        entry = directory[code]
-        if not entry.enabled:
-            continue
-        errors.extend(_report(entry, record.n_rec, finding) for finding in fn(ctx))
+    for entry, fn in checks:
+        for finding in fn(ctx):
+            errors.append(_report(entry, n_rec, finding))
     return errors
 
 

@@ -260,7 +260,7 @@ def test_a_verified_directory_is_verified_again_once_a_rule_is_registered(
     """Verification is remembered per directory (``check`` asks for it per record), but only until the
     registry changes: a rule registered later must have its code in the directory too."""
     check(valid_record(), None, ref, directory, today=TODAY)
-    assert directory.verified_against is registered_rules()
+    assert directory.engine_memo is not None and directory.engine_memo[0] is registered_rules()
 
     def newcomer(ctx: RuleContext) -> list[Finding]:
         return []
@@ -277,4 +277,4 @@ def test_a_verified_directory_is_verified_again_once_a_rule_is_registered(
         del rules_module._REGISTRY["9999"]
         rules_module._SORTED = None
     check(valid_record(), None, ref, directory, today=TODAY)
-    assert directory.verified_against is registered_rules()
+    assert directory.engine_memo is not None and directory.engine_memo[0] is registered_rules()
