@@ -76,6 +76,37 @@ class Search:
             params["s"] = spolis
         return list(self._conn.execute(statement(sql + _now(True, "i") + " ORDER BY 1"), params).scalars())
 
+    def policy_and_snils_owners(
+        self, policies: Sequence[tuple[str, str | None]], snils: Sequence[tuple[str, date]]
+    ) -> tuple[dict[tuple[str, str | None], list[int]], dict[tuple[str, date], list[int]]]:
+        """:meth:`by_policy` for each (number, series) and :meth:`by_snils` for each (СНИЛС, birth date),
+        in one round trip: the same conditions, the same answers (ids in order), for many keys at once."""
+        by_policy: dict[tuple[str, str | None], set[int]] = {key: set() for key in policies}
+        by_snils: dict[tuple[str, date], set[int]] = {key: set() for key in snils}
+        if policies or snils:
+            sql = (
+                "SELECT 'p' AS k, npolis AS a, spolis AS b, CAST(NULL AS date) AS dr, person_id"
+                " FROM insurance_period i WHERE superseded_at IS NULL AND npolis = ANY(:pols)"
+                + _now(True, "i")
+                + " UNION ALL SELECT 's', ss, NULL, dr, person_id FROM person_data d"
+                " WHERE superseded_at IS NULL AND ss = ANY(:sss)" + _now(False, "d")
+            )
+            params = {"pols": sorted({n for n, _s in policies}), "sss": sorted({ss for ss, _dr in snils})}
+            policy_keys: dict[str, list[tuple[str, str | None]]] = {}
+            for n, series in policies:
+                policy_keys.setdefault(n, []).append((n, series))
+            for kind, a, b, dr, pid in self._conn.execute(statement(sql), params):
+                if kind == "p":
+                    for key in policy_keys.get(a, ()):
+                        if not key[1] or key[1] == b:  # a series is compared only when given
+                            by_policy[key].add(pid)
+                elif (a, dr) in by_snils:
+                    by_snils[(a, dr)].add(pid)
+        return (
+            {key: sorted(found) for key, found in by_policy.items()},
+            {key: sorted(found) for key, found in by_snils.items()},
+        )
+
     def by_document(
         self, doctype: int, docser: str | None, docnum: str, *, include_history: bool = False
     ) -> list[int]:

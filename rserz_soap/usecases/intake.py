@@ -46,7 +46,7 @@ from rserz_soap.domain.person import PersonCard
 from rserz_soap.domain.records import Op, OperationRecord
 from rserz_soap.usecases import duplicates
 from rserz_soap.usecases.buffer_rules import AUTO, BufferRules
-from rserz_soap.usecases.resolve import Resolution, resolve_person
+from rserz_soap.usecases.resolve import Resolution, prefetch_keys, resolve_person
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +187,9 @@ def run(uow: UnitOfWork, intake: Intake, works: list[Work]) -> dict[int, RecordR
     uow.persons.lock_new_person_keys(keys)  # two records registering one new person: one waits
     ref = intake.reference(uow)
     ref.prefetch(records)
+    identified = prefetch_keys(uow.search, records, ref)
     for w in works:
-        w.resolution = resolve_person(uow.search, w.record, ref)
+        w.resolution = resolve_person(uow.search, w.record, ref, identified)
     person_ids = [w.resolution.person_id for w in works if w.resolution and w.resolution.person_id]
     if len(set(person_ids)) != len(person_ids):
         raise _SamePersonTwice(person_ids)

@@ -59,7 +59,7 @@ from rserz_soap.usecases.intake import (
     run,
     settle,
 )
-from rserz_soap.usecases.resolve import Resolution, resolve_person
+from rserz_soap.usecases.resolve import Resolution, prefetch_keys, resolve_person
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,9 @@ def _prepare(
     their cards read in one query: preparing changes no person, so each entry sees the register as it
     would alone. What is sent is written to the outbox in one statement."""
     ref = intake.reference(uow)
-    ref.prefetch([locked[i][0].record for i in entry_ids if locked[i][1] is not None])
+    records = [locked[i][0].record for i in entry_ids if locked[i][1] is not None]
+    ref.prefetch(records)
+    identified = prefetch_keys(uow.search, records, ref)
     seen: set[str] = set()
     run: list[tuple[int, tuple[PushRow, Work, Resolution] | None]] = []  # None: nothing to send
     for entry_id in entry_ids:
@@ -182,7 +184,7 @@ def _prepare(
             run.append((entry_id, None))
             continue
         w = _federal_work(entry, accepted=False)
-        resolution = resolve_person(uow.search, w.record, ref)
+        resolution = resolve_person(uow.search, w.record, ref, identified)
         if one_run:
             keys = record_keys(w.record)
             if resolution.person_id:
