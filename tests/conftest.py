@@ -139,3 +139,15 @@ def fresh_engine(db_engine: Engine, database_url: str, template_database: str) -
     engine.dispose()
     with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_conn(fresh_engine: Engine) -> Iterator[Connection]:
+    """A database of its own, in a transaction rolled back after the test: rows written and rolled back in
+    the shared database leave its indexes larger, which changes the plans other tests there assert on."""
+    with fresh_engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            yield conn
+        finally:
+            trans.rollback()

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from rserz_soap.db.buffer import BufferEntries, Settlement
 from rserz_soap.domain.buffer import RecordResult, State, Submitter, Trail
 from tests import builders
 
 
-@pytest.fixture
-def db_conn(fresh_engine: Engine) -> Iterator[Connection]:
-    """A database of its own, rolled back after the test: buffer rows written and rolled back in the shared
-    database leave its buffer indexes larger, which changes the plans other tests there assert on."""
-    with fresh_engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
-
-
-def test_a_batch_settles_each_entry_with_its_own_result_person_and_trail(db_conn: Connection) -> None:
-    participant = db_conn.execute(
+def test_a_batch_settles_each_entry_with_its_own_result_person_and_trail(fresh_conn: Connection) -> None:
+    participant = fresh_conn.execute(
         text(
             "INSERT INTO participant (kind, code, name) VALUES ('smo', '45993', 'СМО проверки')"
             " ON CONFLICT (kind, code) DO UPDATE SET name = excluded.name RETURNING id"
         )
     ).scalar_one()
-    person_id = builders.register_person(db_conn).card.person_id
-    buffer = BufferEntries(db_conn)
+    person_id = builders.register_person(fresh_conn).card.person_id
+    buffer = BufferEntries(fresh_conn)
     batch = buffer.add(
         Submitter(participant, "smo", "45993"),
         [builders.record(n_rec=1), builders.record(n_rec=2), builders.record(n_rec=3)],
@@ -40,7 +25,7 @@ def test_a_batch_settles_each_entry_with_its_own_result_person_and_trail(db_conn
         batch_ref="b",
     )
     applied, refused, untouched = batch.entry_ids
-    db_conn.execute(
+    fresh_conn.execute(
         text("UPDATE buffer_entry SET person_id = :p WHERE id = :i"), {"p": person_id, "i": refused}
     )
     ok = RecordResult(applied, 1, None, State.APPLIED, "AA", "Запись принята «кавычки» \"и\" \\ слэш", person_id,
@@ -61,7 +46,7 @@ def test_a_batch_settles_each_entry_with_its_own_result_person_and_trail(db_conn
         RecordResult(untouched, 3, None, State.RECEIVED, None, "Запись получена"),
     ]
     people: dict[int, int | None] = dict(
-        db_conn.execute(
+        fresh_conn.execute(
             text("SELECT id, person_id FROM buffer_entry WHERE id = ANY(:i)"), {"i": list(batch.entry_ids)}
         ).all()
     )

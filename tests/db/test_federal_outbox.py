@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from rserz_soap.db.federal import FederalPushes, NewPush, PushAnswer
 from rserz_soap.domain.codec import encode
 from rserz_soap.domain.person import PersonCard
 from tests import builders
-
-
-@pytest.fixture
-def db_conn(fresh_engine: Engine) -> Iterator[Connection]:
-    """A database of its own, rolled back after the test: buffer rows written and rolled back in the shared
-    database leave its buffer indexes larger, which changes the plans other tests there assert on."""
-    with fresh_engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
 
 
 def _entries(conn: Connection, n: int) -> list[int]:
@@ -64,13 +50,13 @@ def _rows(conn: Connection, ids: list[int]) -> dict[int, Any]:
     return {r.entry_id: r for r in rows}
 
 
-def test_a_batch_of_answers_accepts_rejects_and_keeps_or_replaces_the_enp(db_conn: Connection) -> None:
-    formed, kept, refused, silent, untouched = ids = _entries(db_conn, 5)
-    pushes = FederalPushes(db_conn)
+def test_a_batch_of_answers_accepts_rejects_and_keeps_or_replaces_the_enp(fresh_conn: Connection) -> None:
+    formed, kept, refused, silent, untouched = ids = _entries(fresh_conn, 5)
+    pushes = FederalPushes(fresh_conn)
     pushes.add(
         [NewPush(i, "П010", date(2025, 3, 3), _card("Пушкова"), "4599999999999999", None) for i in ids]
     )
-    db_conn.execute(
+    fresh_conn.execute(
         text("UPDATE federal_push SET last_error = 'ФЕРЗЛ down' WHERE entry_id = ANY(:i)"), {"i": ids}
     )
 
@@ -83,7 +69,7 @@ def test_a_batch_of_answers_accepts_rejects_and_keeps_or_replaces_the_enp(db_con
         ]
     )
 
-    rows = _rows(db_conn, ids)
+    rows = _rows(fresh_conn, ids)
     got = {
         i: (r.state, r.federal_code, r.federal_text, r.last_error, r.answered, r.enp) for i, r in rows.items()
     }
@@ -97,15 +83,15 @@ def test_a_batch_of_answers_accepts_rejects_and_keeps_or_replaces_the_enp(db_con
     pushes.answered([])  # nothing to write: no statement, no error
 
 
-def test_a_batch_of_prepared_cards_replaces_each_card_and_counts_an_attempt(db_conn: Connection) -> None:
-    first, second, untouched = ids = _entries(db_conn, 3)
-    pushes = FederalPushes(db_conn)
+def test_a_batch_of_prepared_cards_replaces_each_card_and_counts_an_attempt(fresh_conn: Connection) -> None:
+    first, second, untouched = ids = _entries(fresh_conn, 3)
+    pushes = FederalPushes(fresh_conn)
     pushes.add([NewPush(i, "П010", date(2025, 3, 3), _card("Прежняя"), None, None) for i in ids])
 
     pushes.prepared([(first, _card("Первая")), (second, _card("Вторая"))])
     pushes.prepared([(first, _card("Первая снова"))])
 
-    rows = _rows(db_conn, ids)
+    rows = _rows(fresh_conn, ids)
     assert {i: (r.attempts, r.card) for i, r in rows.items()} == {
         first: (2, encode(_card("Первая снова"))),
         second: (1, encode(_card("Вторая"))),
@@ -114,10 +100,10 @@ def test_a_batch_of_prepared_cards_replaces_each_card_and_counts_an_attempt(db_c
     pushes.prepared([])
 
 
-def test_adding_pushes_writes_each_row_once_with_a_request_id_of_its_own(db_conn: Connection) -> None:
-    new_person, known = ids = _entries(db_conn, 2)
-    person_id = builders.register_person(db_conn).card.person_id
-    pushes = FederalPushes(db_conn)
+def test_adding_pushes_writes_each_row_once_with_a_request_id_of_its_own(fresh_conn: Connection) -> None:
+    new_person, known = ids = _entries(fresh_conn, 2)
+    person_id = builders.register_person(fresh_conn).card.person_id
+    pushes = FederalPushes(fresh_conn)
     pushes.add(
         [
             NewPush(new_person, "П010", date(2025, 3, 3), _card("Новая"), None, None),
@@ -126,7 +112,7 @@ def test_adding_pushes_writes_each_row_once_with_a_request_id_of_its_own(db_conn
     )
     first = {
         r.entry_id: r
-        for r in db_conn.execute(
+        for r in fresh_conn.execute(
             text(
                 "SELECT entry_id, request_id, operation, change_date, card, enp, person_id, state, attempts"
                 " FROM federal_push WHERE entry_id = ANY(:ids)"
@@ -145,7 +131,7 @@ def test_adding_pushes_writes_each_row_once_with_a_request_id_of_its_own(db_conn
     pushes.add(
         [NewPush(known, "П040", date(2025, 5, 5), _card("Другая"), None, None)]
     )  # a repeat: kept as it was
-    again = db_conn.execute(
+    again = fresh_conn.execute(
         text("SELECT request_id, change_date, enp FROM federal_push WHERE entry_id = :i"), {"i": known}
     ).one()
     assert tuple(again) == (first[known].request_id, date(2025, 4, 1), "4599999999999999")
