@@ -67,7 +67,7 @@ bench: $(STAMP)
 	[ -n "$(SKIP_SEED)" ] || $(BIN)/python bench/bench_seed.py --persons $${PERSONS:-1000000} --var-dir $(SEEDBENCH) \
 	  --explain bench/results/explain_1m.txt
 	$(BIN)/python bench/bench_gost.py
-	$(BIN)/python bench/profile_soap.py --var-dir $(SEEDBENCH) --requests 3000 --top 15
+	$(BIN)/python bench/profile_soap.py --var-dir $(SEEDBENCH) --requests 3000 --top 15 --stages
 	$(BIN)/python bench/bench_soap.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000}
 	$(BIN)/python bench/bench_registry.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000} --ops $${OPS:-10000}
 	$(BIN)/python bench/bench_snapshot.py --var-dir $(SEEDBENCH) --persons $${PERSONS:-1000000} --rebuild
