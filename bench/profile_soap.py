@@ -46,23 +46,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _services_cpu(var_dir: str) -> float:
-    """CPU seconds used so far by the embedded PostgreSQL (postmaster and backends) and Redis of ``var_dir``."""
-    import psutil
-
-    total = 0.0
-    for pidfile in (Path(var_dir) / "pg" / "postmaster.pid", Path(var_dir) / "redis" / "redis.pid"):
-        try:
-            pid = int(pidfile.read_text().split()[0])
-            root = psutil.Process(pid)
-            for proc in (root, *root.children(recursive=True)):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        except (OSError, ValueError, IndexError, psutil.Error):
-            continue
-    return total
-
-
 #: (module, attribute) of the stages ``--stages`` times: "Class.method" or a function; nested stages
 #: count inside their parents too
 STAGES = (
@@ -140,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import rserz_soap
     from bench.bench_soap import ENV, _op
+    from bench.report import postmaster, redis_server, tree_cpu
     from rserz_soap.config import load_settings
     from rserz_soap.db import migrate
     from rserz_soap.db.engine import make_engine
@@ -201,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         rds = redis.Redis.from_url(urls.redis_url)
         # the web app's database: Database.connect's pools (work and autocommit reads), no pre-ping
         soap = build_soap_app(settings, Database.connect(urls.database_url, pre_ping=False), rds)
+        services = [postmaster(engine), redis_server(urls.redis_url, args.var_dir)]
+
+        def services_cpu() -> float:
+            """CPU seconds used so far by PostgreSQL (postmaster and backends) and Redis, on this machine."""
+            return sum(tree_cpu(p) for p in services)
+
         service = "identification"
 
         def handle(data: bytes) -> None:
@@ -224,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             rds.flushdb()  # the replay keys of the previous round: the same signed requests again
             soap.journal.flush()
             soap.disclosures.flush()
-            services_before = _services_cpu(args.var_dir)
+            services_before = services_cpu()
             started_cpu, started = time.process_time(), time.perf_counter()
             started_thread = time.thread_time()
             for data in measured:
@@ -233,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
             soap.journal.flush()  # the journal's and disclosures' inserts belong to these requests
             soap.disclosures.flush()
             cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
-            services = _services_cpu(args.var_dir) - services_before
+            services_used = services_cpu() - services_before
             best_cpu, best_wall = min(best_cpu, cpu), min(best_wall, wall)
-            best_services = min(best_services, services)
+            best_services = min(best_services, services_used)
         n = len(measured)
         print(
             f"{args.operation}{' (GOST)' if args.gost else ''}: {n} requests, best of {args.rounds} rounds:"
