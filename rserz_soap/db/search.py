@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, CursorResult, text
 
 from rserz_soap.db.engine import statement
 from rserz_soap.db.persons import find_by_enp
@@ -158,9 +159,13 @@ class Search:
         return set(self._conn.execute(statement(sql), params).scalars())
 
     def _ids(self, lookup: Lookup) -> list[int]:
+        return list(self._rows(lookup).scalars())
+
+    def _rows(self, lookup: Lookup) -> CursorResult[Any]:
+        """The rows of one lookup, its pg_trgm settings made first."""
         for name, value in lookup.settings:
             self._set(name, value)
-        return list(self._conn.execute(statement(lookup.sql), lookup.params).scalars())
+        return self._conn.execute(statement(lookup.sql), lookup.params)
 
     def _set(self, name: str, value: str) -> None:
         self._conn.execute(statement(f"SELECT set_config('pg_trgm.{name}', :t, true)"), {"t": value})
@@ -219,12 +224,7 @@ class Search:
             w=w,
             prefix=prefix,
         )
-        for name, value in lookup.settings:
-            self._set(name, value)
-        return [
-            FuzzyMatch(r.person_id, float(r.sim))
-            for r in self._conn.execute(statement(lookup.sql), lookup.params)
-        ]
+        return [FuzzyMatch(r.person_id, float(r.sim)) for r in self._rows(lookup)]
 
     def name_lookup(
         self,
