@@ -295,36 +295,14 @@ def sign(
             else:
                 etree.SubElement(signature, _ds("KeyInfo")).append(key_info)
         # Digests only once every Id exists and the Signature sits where it will be sent.
-        _seal(
-            signed_info,
-            signature_value,
-            [(slot, _transformed(element, steps, signature)) for slot, element, steps in digest_slots],
-            digest_algorithm,
-            c14n_method,
-            signature_algorithm,
-            key,
-        )
+        for slot, element, steps in digest_slots:
+            slot.text = _b64(digest_algorithm.digest(_transformed(element, steps, signature)))
+        signed_octets = canonicalize(signed_info, c14n_method)
+        signature_value.text = _b64(signature_algorithm.sign(key, signed_octets))
     except BaseException:
         signature_parent.remove(signature)
         raise
     return signature
-
-
-def _seal(
-    signed_info: Any,
-    signature_value: Any,
-    digests: Sequence[tuple[Any, bytes]],
-    digest_algorithm: DigestAlgorithm,
-    c14n_method: str,
-    signature_algorithm: SignatureAlgorithm,
-    key: object,
-) -> None:
-    """Fill each ds:DigestValue with the digest of its reference's octets, then the ds:SignatureValue over
-    the canonical SignedInfo: the last step of ``sign`` and of ``SignatureTemplate.seal``."""
-    for slot, octets in digests:
-        slot.text = _b64(digest_algorithm.digest(octets))
-    signed_octets = canonicalize(signed_info, c14n_method)
-    signature_value.text = _b64(signature_algorithm.sign(key, signed_octets))
 
 
 class SignatureTemplate:
@@ -402,7 +380,7 @@ class SignatureTemplate:
         digest = self.digest.digest
         values: list[str] = []
         for reference, value, data in zip(signed_info[2:], ids, octets, strict=True):
-            uri, digest_value = f"#{value}", binascii.b2a_base64(digest(data), newline=False).decode("ascii")
+            uri, digest_value = f"#{value}", _b64(digest(data))
             reference.set("URI", uri)
             reference[-1].text = digest_value
             values += (uri, digest_value)
