@@ -57,8 +57,9 @@ T = TypeVar("T")
 
 
 class Database:
-    """The register's PostgreSQL for one process: an engine for work and the same pool in autocommit, and
-    optionally a streaming replica that reads which tolerate its lag (identification) may use."""
+    """The register's PostgreSQL for one process: an engine for work and one for reads in autocommit (a pool
+    of its own from :meth:`connect`, the work pool switched to autocommit otherwise), and optionally a
+    streaming replica that reads which tolerate its lag (identification) may use."""
 
     def __init__(
         self,
