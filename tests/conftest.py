@@ -22,6 +22,7 @@ from rserz_soap.config import Settings, load_settings
 from rserz_soap.db import migrate
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.runtime.services import ServiceUrls, running_services
+from tests.harness import rolled_back
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +74,8 @@ def db_engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def db_conn(db_engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that is rolled back after the test."""
-    with db_engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
+    with rolled_back(db_engine) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -145,9 +142,5 @@ def fresh_engine(db_engine: Engine, database_url: str, template_database: str) -
 def fresh_conn(fresh_engine: Engine) -> Iterator[Connection]:
     """A database of its own, in a transaction rolled back after the test: rows written and rolled back in
     the shared database leave its indexes larger, which changes the plans other tests there assert on."""
-    with fresh_engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
+    with rolled_back(fresh_engine) as conn:
+        yield conn

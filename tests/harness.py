@@ -3,8 +3,9 @@ accepts" rather than as plumbing. Every method is one use case called with a fre
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,6 +19,18 @@ from rserz_soap.domain.records import OperationRecord
 from rserz_soap.usecases import intake, outbox, review
 from rserz_soap.usecases.intake import Intake
 from rserz_soap.usecases.wiring import build_intake
+
+
+@contextlib.contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection of ``engine`` inside a transaction that is rolled back when the block ends: what a
+    test plants there is gone after it."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            yield conn
+        finally:
+            trans.rollback()
 
 
 def uow(conn: Connection) -> UnitOfWork:

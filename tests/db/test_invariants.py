@@ -14,6 +14,7 @@ from rserz_soap.db import feed, invariants
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.db.invariants import Acknowledged
 from tests import builders
+from tests.harness import rolled_back
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,8 @@ def registered(db_engine: Engine, database_url: str, template_database: str) -> 
 @pytest.fixture
 def register(registered: Engine) -> Iterator[Connection]:
     """The registered database inside a transaction rolled back after the test: each plants its own."""
-    with registered.connect() as conn:
-        trans = conn.begin()
-        try:
-            yield conn
-        finally:
-            trans.rollback()
+    with rolled_back(registered) as conn:
+        yield conn
 
 
 def _failing(conn: Connection, acks: list[Acknowledged] | None = None) -> dict[str, invariants.Result]:

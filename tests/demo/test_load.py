@@ -17,6 +17,7 @@ from rserz_soap.config import Settings
 from rserz_soap.db import persons, search
 from rserz_soap.demo import load
 from rserz_soap.demo.region import RegionReference, SyntheticPerson, generate
+from tests.harness import rolled_back
 
 AS_OF = date(2025, 6, 1)
 SETTINGS = Settings(region_code="45", region_okato="45000")
@@ -76,12 +77,8 @@ def seeded(seed_engine: Engine, reference: RegionReference) -> Seeded:
 
 @pytest.fixture
 def conn(seed_engine: Engine) -> Iterator[Connection]:
-    with seed_engine.connect() as c:
-        tx = c.begin()
-        try:
-            yield c
-        finally:
-            tx.rollback()
+    with rolled_back(seed_engine) as c:
+        yield c
 
 
 def _count(conn: Connection, table: str) -> int:
