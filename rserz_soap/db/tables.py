@@ -224,6 +224,15 @@ person_data = _versioned(
         postgresql_ops={"name_key": "gin_trgm_ops"},
         postgresql_where=CURRENT,
     ),
+    # a birth-date window and a name's trigrams narrowed in one index walk (searchPersons; btree_gist)
+    Index(
+        "ix_person_data_dr_name_trgm_current",
+        "dr",
+        "name_key",
+        postgresql_using="gist",
+        postgresql_ops={"name_key": "gist_trgm_ops"},
+        postgresql_where=CURRENT,
+    ),
 )
 
 identity_document = _versioned(
