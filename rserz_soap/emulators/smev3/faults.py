@@ -67,7 +67,9 @@ class Faults:
         values: dict[str, Any] = {}
         try:
             for name, value in data.items():
-                if value is None and name in ("outage_until", "redelivery_seconds"):
+                if value is None:
+                    if name not in ("outage_until", "redelivery_seconds"):
+                        raise ValueError(f"{name} must not be null")
                     values[name] = None
                 elif name == "latency_ms":
                     values[name] = int(value)
