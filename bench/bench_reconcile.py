@@ -48,6 +48,7 @@ from rserz_soap.domain.federal import FederalPerson, FederalPolicy  # noqa: E402
 from rserz_soap.domain.person import Document  # noqa: E402
 from rserz_soap.emulators.ferzl import store  # noqa: E402
 from rserz_soap.emulators.ferzl.seed import seed_federal  # noqa: E402
+from rserz_soap.emulators.store import ensure_database  # noqa: E402
 from rserz_soap.federal.mpi_client import MpiClient  # noqa: E402
 from rserz_soap.files.nsi import bundled_files  # noqa: E402
 from rserz_soap.runtime import bootstrap  # noqa: E402
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             count = conn.execute(select(func.count()).select_from(person)).scalar_one()
             reference = region_reference_from_nsi(conn, dt.date.today(), settings)
         ferzl_url = store.ferzl_database_url(urls.database_url)
-        store.ensure_database(ferzl_url)
+        ensure_database(ferzl_url)
         ferzl = make_engine(ferzl_url, pool_size=2)
         store.create_schema(ferzl)
         if count == 0:

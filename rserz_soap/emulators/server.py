@@ -30,6 +30,7 @@ from rserz_soap.emulators.iszl.store import iszl_database_url
 from rserz_soap.emulators.smev3 import store as smev_store
 from rserz_soap.emulators.smev3.app import MOUNT as SMEV_MOUNT
 from rserz_soap.emulators.smev3.app import build_smev_app
+from rserz_soap.emulators.store import ensure_database
 
 __all__ = ["EmulatorServer", "emulators_app", "prepare_ferzl", "prepare_smev", "serve_emulators"]
 
@@ -78,7 +79,7 @@ def prepare_ferzl(settings: Settings, hub_database_url: str, *, on: date | None 
     if not (pki / "key.pem").exists():
         raise RuntimeError(f"no ФЕРЗЛ key under {pki}: run `rserz certs init` (or `rserz up`) first")
     url = store.ferzl_database_url(hub_database_url)
-    if store.ensure_database(url):
+    if ensure_database(url):
         log.info("created the ФЕРЗЛ emulator database")
     engine = make_engine(url, application_name="rserz-ferzl-seed")
     store.create_schema(engine)
@@ -102,7 +103,7 @@ def prepare_smev(settings: Settings, hub_database_url: str, *, on: date | None =
     if not (pki / "key.pem").exists():
         raise RuntimeError(f"no СМЭВ GOST key under {pki}: run `rserz certs init` (or `rserz up`) first")
     url = smev_store.smev_database_url(hub_database_url)
-    if store.ensure_database(url):
+    if ensure_database(url):
         log.info("created the СМЭВ 3 emulator database")
     engine = make_engine(url, application_name="rserz-smev-seed")
     smev_store.create_schema(engine)
@@ -154,7 +155,7 @@ def serve_emulators(settings: Settings, hub_database_url: str) -> None:
     prepare_ferzl(settings, hub_database_url).dispose()
     prepare_smev(settings, hub_database_url).dispose()
     iszl_url = iszl_database_url(hub_database_url)
-    store.ensure_database(iszl_url)
+    ensure_database(iszl_url)
     iszl_engine = make_engine(iszl_url, application_name="rserz-iszl-prepare")
     prepare_iszl(iszl_engine)
     iszl_engine.dispose()

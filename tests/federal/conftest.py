@@ -35,6 +35,7 @@ from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
+from rserz_soap.emulators.store import ensure_database
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
@@ -133,7 +134,7 @@ def federal_stand(
     hub_url = base.set(database=name).render_as_string(hide_password=False)
     hub = make_engine(hub_url)
     ferzl_url = store.ferzl_database_url(hub_url)
-    store.ensure_database(ferzl_url)
+    ensure_database(ferzl_url)
     ferzl = make_engine(ferzl_url)
     server = None
     try:

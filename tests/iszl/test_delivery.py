@@ -26,9 +26,9 @@ from rserz_soap.db.engine import make_engine
 from rserz_soap.db.uow import Database
 from rserz_soap.domain import iszl as kinds
 from rserz_soap.domain.records import PolicyInput
-from rserz_soap.emulators.ferzl.store import ensure_database
 from rserz_soap.emulators.iszl.app import IszlApp, prepare_iszl
 from rserz_soap.emulators.iszl.store import iszl_database_url
+from rserz_soap.emulators.store import ensure_database
 from rserz_soap.iszl.client import IszlClient
 from rserz_soap.usecases import attachments, changes, iszl
 from rserz_soap.usecases.vital import EventSource, record_death

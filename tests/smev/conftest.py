@@ -29,10 +29,10 @@ from rserz_soap.config import Settings
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.demo.load import region_reference_from_files, seed_region
-from rserz_soap.emulators.ferzl.store import ensure_database
 from rserz_soap.emulators.smev3 import store
 from rserz_soap.emulators.smev3.app import SmevApp, build_smev_app
 from rserz_soap.emulators.smev3.population import seed_population
+from rserz_soap.emulators.store import ensure_database
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.smev.client import SmevClient
 from rserz_soap.smev.gateway import SfrGateway, ZagsGateway

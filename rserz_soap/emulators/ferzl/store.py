@@ -25,17 +25,14 @@ from sqlalchemy import (
     Table,
     Text,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
 
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.emulators.store import database_url, switches_table
 
 __all__ = [
     "DATABASE_SUFFIX",
     "create_schema",
-    "ensure_database",
     "fed_answer",
     "fed_event",
     "fed_fault",
@@ -122,14 +119,8 @@ fed_planted = Table(
     Column("federal", Text),
 )
 
-#: The fault switches (one row, id 1), shared by every emulator process.
-fed_fault = Table(
-    "fed_fault",
-    metadata,
-    Column("id", SmallInteger, primary_key=True),
-    Column("switches", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+#: The fault switches (``faults.py``).
+fed_fault = switches_table("fed_fault", metadata)
 
 
 #: ОИП (the federal person id, 12 digits, §1 ``Oip``) of each ЕНП, assigned the first time it is asked for.
@@ -191,44 +182,7 @@ fed_answer = Table(
 
 def ferzl_database_url(hub_database_url: str) -> str:
     """The emulator's database: the hub's server, the hub's database name plus ``_ferzl``."""
-    url = make_url(normalize_url(hub_database_url))
-    if not url.database:
-        raise ValueError("the hub's database URL names no database")
-    return url.set(database=f"{url.database}{DATABASE_SUFFIX}").render_as_string(hide_password=False)
-
-
-def ensure_database(url: str) -> bool:
-    """Create the database of ``url`` if it is missing; True when it was created.
-
-    Connects (in autocommit: CREATE DATABASE cannot run in a transaction) to the server's ``postgres``
-    database, or to ``template1`` when that one is absent.
-    """
-    target = make_url(normalize_url(url))
-    name = target.database
-    if not name:
-        raise ValueError("the URL names no database")
-    last_error: Exception | None = None
-    for admin_db in ("postgres", "template1"):
-        admin = make_engine(
-            target.set(database=admin_db).render_as_string(hide_password=False),
-            pool_size=1,
-            application_name="rserz-ferzl-admin",
-        )
-        try:
-            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                exists = conn.execute(
-                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-                ).first()
-                if exists is not None:
-                    return False
-                quoted = conn.dialect.identifier_preparer.quote(name)
-                conn.execute(text(f"CREATE DATABASE {quoted}"))
-                return True
-        except Exception as exc:  # noqa: BLE001 - try the next maintenance database, report the last error
-            last_error = exc
-        finally:
-            admin.dispose()
-    raise RuntimeError(f"cannot create the ФЕРЗЛ emulator database {name!r}: {last_error}")
+    return database_url(hub_database_url, DATABASE_SUFFIX)
 
 
 def create_schema(engine: Engine) -> None:

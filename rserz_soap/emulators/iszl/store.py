@@ -16,9 +16,8 @@ from sqlalchemy import (
     Text,
     func,
 )
-from sqlalchemy.engine import make_url
 
-from rserz_soap.db.engine import normalize_url
+from rserz_soap.emulators.store import database_url
 
 DATABASE_SUFFIX = "_iszl"
 
@@ -51,7 +50,4 @@ faults = Table(
 
 
 def iszl_database_url(hub_database_url: str) -> str:
-    url = make_url(normalize_url(hub_database_url))
-    if not url.database:
-        raise ValueError("the hub's database URL names no database")
-    return url.set(database=f"{url.database}{DATABASE_SUFFIX}").render_as_string(hide_password=False)
+    return database_url(hub_database_url, DATABASE_SUFFIX)

@@ -33,9 +33,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
 
-from rserz_soap.db.engine import normalize_url
+from rserz_soap.emulators.store import database_url, switches_table
 
 __all__ = [
     "DATABASE_SUFFIX",
@@ -112,21 +111,12 @@ mx_planted = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-mx_fault = Table(
-    "mx_fault",
-    metadata,
-    Column("id", SmallInteger, primary_key=True),
-    Column("switches", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+mx_fault = switches_table("mx_fault", metadata)
 
 
 def smev_database_url(hub_database_url: str) -> str:
     """The emulator's database: the hub's server, the hub's database name plus ``_smev``."""
-    url = make_url(normalize_url(hub_database_url))
-    if not url.database:
-        raise ValueError("the hub's database URL names no database")
-    return url.set(database=f"{url.database}{DATABASE_SUFFIX}").render_as_string(hide_password=False)
+    return database_url(hub_database_url, DATABASE_SUFFIX)
 
 
 def create_schema(engine: Engine) -> None:

@@ -33,6 +33,7 @@ from rserz_soap.emulators.ferzl.faults import Faults
 from rserz_soap.emulators.ferzl.mpi import MpiApp
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
+from rserz_soap.emulators.store import ensure_database
 from rserz_soap.xmlsig import devpki
 
 N = 2_000
@@ -85,8 +86,8 @@ def ferzl(
     name = make_url(url).database
     with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    assert store.ensure_database(url)
-    assert not store.ensure_database(url)
+    assert ensure_database(url)
+    assert not ensure_database(url)
     engine = make_engine(url)
     store.create_schema(engine)
     var = tmp_path_factory.mktemp("ferzlvar")
