@@ -43,7 +43,8 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert
 
-from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch, draw
+from rserz_soap.emulators.faults import draw
+from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch
 from rserz_soap.emulators.ferzl.mpi_contract import SCHEMA_NAMES, schema, schema_text, wsdl_text
 from rserz_soap.emulators.ferzl.store import fed_answer
 from rserz_soap.federal.contract import API_PATH, COMMON, SERVICES, Op, ServiceSpec, service_of, types_ns
@@ -440,8 +441,7 @@ class MpiApp:
 
 
 def _misbehave(faults: Faults) -> None:
-    if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
+    faults.wait_latency()
     if draw(faults.timeout_rate):
         time.sleep(faults.hang_seconds)
     if draw(faults.error_rate):

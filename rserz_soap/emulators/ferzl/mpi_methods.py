@@ -1054,7 +1054,7 @@ def get_changes_event_start(ctx: Ctx, rq: Any) -> Answer:
 
 
 def _event_items(ctx: Ctx, items: list[list[Any]]) -> Iterable[tuple[Any, list[Any]]]:
-    from rserz_soap.emulators.ferzl.faults import draw
+    from rserz_soap.emulators.faults import draw
 
     for item in items:
         yield item, item

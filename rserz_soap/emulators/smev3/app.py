@@ -34,8 +34,9 @@ from sqlalchemy.exc import IntegrityError
 
 from rserz_soap.config import Settings
 from rserz_soap.domain.civil import SnilsVerdict
+from rserz_soap.emulators.faults import draw
 from rserz_soap.emulators.smev3 import population, store
-from rserz_soap.emulators.smev3.faults import Faults, FaultSwitch, draw
+from rserz_soap.emulators.smev3.faults import Faults, FaultSwitch
 from rserz_soap.emulators.smev3.store import mx_message, mx_person, mx_planted
 from rserz_soap.smev import sfr, wire, zags
 from rserz_soap.smev.wire import CertificateCheck, Metadata, SmevFault, SmevSignatureError
@@ -146,8 +147,7 @@ class SmevApp:
                     "text/plain; charset=utf-8",
                     b"SMEV is unavailable (simulated outage)\n",
                 )
-            if faults.latency_ms:
-                time.sleep(faults.latency_ms / 1000)
+            faults.wait_latency()
             if draw(faults.error_rate):
                 raise SmevFault("SMEVFailure", "internal failure of the message exchange (simulated)")
             operation = _OPERATIONS.get(q.localname)
