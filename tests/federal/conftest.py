@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -20,25 +18,22 @@ from typing import Any
 
 import pytest
 import redis
-import requests
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from rserz_soap.config import Settings
-from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.db.participants import upsert_participant
-from rserz_soap.db.uow import Database, UnitOfWork
+from rserz_soap.db.uow import Database
 from rserz_soap.demo.load import region_reference_from_files, seed_region
 from rserz_soap.demo.region import RegionReference
 from rserz_soap.emulators.ferzl import store
 from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
-from rserz_soap.emulators.store import ensure_database
 from rserz_soap.federal.mpi_client import MpiClient
 from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
+from tests import stands
+from tests.stands import HubAndEmulator, hub_and_emulator, redis_db, serving
 
 SEED = 7
 
@@ -48,7 +43,7 @@ def expected_report(planted: list[Planted]) -> set[tuple[str, str, str]]:
 
 
 @dataclass
-class Stand:
+class Stand(HubAndEmulator):
     settings: Settings  # the hub's: its database, Redis, PKI and the emulator's URL
     hub: Engine
     ferzl: Engine
@@ -65,28 +60,12 @@ class Stand:
             self.settings, redis.Redis.from_url(self.settings.redis_url), Database(self.hub)
         )
 
-    def uow(self) -> UnitOfWork:
-        """A unit of work on the hub's database."""
-        return Database(self.hub).unit_of_work()
-
-    def faults(self, **switches: Any) -> dict[str, Any]:
-        """Replace the emulator's fault switches (all off when called without arguments)."""
-        r = requests.put(f"{self.url}/_control/faults", json=switches, timeout=10)
-        r.raise_for_status()
-        return dict(r.json())
-
     def event(self, enp: str | None, event: str, **values: Any) -> dict[str, Any]:
         """A §5 event the federal register learnt elsewhere (the emulator's control API)."""
         body: dict[str, Any] = {"event": event, **values}
         if enp is not None:
             body["enp"] = enp
-        r = requests.post(f"{self.url}/_control/events", json=body, timeout=10)
-        r.raise_for_status()
-        return dict(r.json())
-
-    def hub_scalar(self, sql: str, **params: Any) -> Any:
-        with self.hub.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
+        return dict(self.control("POST", "events", body))
 
     def ferzl_scalar(self, sql: str, **params: Any) -> Any:
         with self.ferzl.connect() as conn:
@@ -127,17 +106,8 @@ def federal_stand(
     settings: Settings,
     var: Path,
 ) -> Iterator[Stand]:
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_fed_{uuid.uuid4().hex[:6]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    hub_url = base.set(database=name).render_as_string(hide_password=False)
-    hub = make_engine(hub_url)
-    ferzl_url = store.ferzl_database_url(hub_url)
-    ensure_database(ferzl_url)
-    ferzl = make_engine(ferzl_url)
-    server = None
-    try:
+    databases = hub_and_emulator(db_engine, database_url, template_database, "fed", store.ferzl_database_url)
+    with databases as (hub_url, hub, ferzl):
         devpki.init_pki(var / "pki", [devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)")])
         reference = region_reference_from_files(settings, date.today())
         seed_region(hub, reference, n, SEED, progress=False, workers=0 if n <= 20_000 else 2)
@@ -149,57 +119,20 @@ def federal_stand(
             settings,
             var_dir=str(var),
             database_url=hub_url,
-            redis_url=_own_redis_db(services.redis_url),  # its queues and breaker apart from other tests
+            redis_url=redis_db(services.redis_url, 3),
             federal_first=True,
             ferzl_timeout=10.0,
             ferzl_breaker_reset=2.0,
         )
-        app = build_ferzl_app(stand_settings, ferzl)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}/ferzl"
-        stand_settings = dataclasses.replace(stand_settings, ferzl_url=url)
-        yield Stand(stand_settings, hub, ferzl, url, n, planted, reference, smo)
-    finally:
-        if server is not None:
-            server.shutdown()
-        hub.dispose()
-        ferzl.dispose()
-        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for db in (name, make_url(ferzl_url).database):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
-
-
-def _own_redis_db(url: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}db=3"
+        with serving(build_ferzl_app(stand_settings, ferzl)) as port:
+            url = f"http://127.0.0.1:{port}/ferzl"
+            stand_settings = dataclasses.replace(stand_settings, ferzl_url=url)
+            yield Stand(stand_settings, hub, ferzl, url, n, planted, reference, smo)
 
 
 def stand_fixture(n: int, share: float, doc: str) -> Any:
     """A module-scoped fixture of a federal stand of ``n`` persons with ``share`` planted."""
-
-    @pytest.fixture(scope="module")
-    def fixture(
-        db_engine: Engine,
-        database_url: str,
-        template_database: str,
-        services: ServiceUrls,
-        settings: Settings,
-        tmp_path_factory: pytest.TempPathFactory,
-    ) -> Iterator[Stand]:
-        with federal_stand(
-            n=n,
-            share=share,
-            db_engine=db_engine,
-            database_url=database_url,
-            template_database=template_database,
-            services=services,
-            settings=settings,
-            var=tmp_path_factory.mktemp("fedvar"),
-        ) as stand:
-            yield stand
-
-    fixture.__doc__ = doc
-    return fixture
+    return stands.stand_fixture(federal_stand, "fedvar", doc, n=n, share=share)
 
 
 small_stand = stand_fixture(

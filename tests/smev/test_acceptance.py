@@ -13,17 +13,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
-from rserz_soap.config import Settings
-from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.usecases import zags
 from rserz_soap.usecases.smev_port import SmevUnavailable
 from tests.smev.conftest import SmevStand, smev_stand
+from tests.stands import stand_fixture
 
 pytestmark = pytest.mark.slow
 
@@ -31,25 +28,9 @@ FULL = os.environ.get("RSERZ_SMEV_ACCEPTANCE_FULL", "") in ("1", "yes", "true")
 DEATHS, AMBIGUOUS, CANCELLED, BIRTHS = (1000, 20, 10, 500) if FULL else (200, 20, 10, 100)
 
 
-@pytest.fixture(scope="module")
-def big_stand(
-    db_engine: Engine,
-    database_url: str,
-    template_database: str,
-    services: ServiceUrls,
-    settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[SmevStand]:
-    with smev_stand(
-        n=2000 if FULL else 800,
-        db_engine=db_engine,
-        database_url=database_url,
-        template_database=template_database,
-        services=services,
-        settings=settings,
-        var=tmp_path_factory.mktemp("smevbig"),
-    ) as s:
-        yield s
+big_stand = stand_fixture(
+    smev_stand, "smevbig", "The acceptance's stand: 2,000 persons (800 reduced).", n=2000 if FULL else 800
+)
 
 
 def test_a_thousand_deaths_and_500_births_match_the_ground_truth_across_a_killed_worker(

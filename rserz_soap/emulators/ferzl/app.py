@@ -13,16 +13,23 @@ Routes (all under ``/ferzl``):
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Final
 
 from sqlalchemy import Engine, func, select
 
 from rserz_soap.config import Settings
+from rserz_soap.emulators.control import (
+    StartResponse,
+    faults_route,
+    json_reply,
+    no_route,
+    read_object,
+    reply,
+)
 from rserz_soap.emulators.ferzl import store
-from rserz_soap.emulators.ferzl.faults import Faults, FaultSwitch
+from rserz_soap.emulators.ferzl.faults import FaultSwitch
 from rserz_soap.emulators.ferzl.mpi import MpiApp, Tokens, read_password
 from rserz_soap.emulators.ferzl.seed import planted_list
 from rserz_soap.emulators.ferzl.service import fail_interrupted_operations
@@ -34,8 +41,6 @@ log = logging.getLogger(__name__)
 
 MOUNT: Final = "/ferzl"
 CONTROL: Final = "/_control/"
-
-StartResponse = Callable[..., Any]
 
 
 def build_ferzl_app(
@@ -83,15 +88,11 @@ class _StandControl:
         method = environ.get("REQUEST_METHOD", "GET")
         if not path.startswith(MOUNT + CONTROL):
             text = "the ФЕРЗЛ emulator: /ferzl/api/t-foms/integration/ws/<version>/wsdl/<service>.wsdl\n".encode()
-            return _reply(start_response, "404 Not Found", text, "text/plain; charset=utf-8")
+            return reply(start_response, "404 Not Found", text, "text/plain; charset=utf-8")
         name = path[len(MOUNT + CONTROL) :]
         try:
-            if name == "faults" and method == "GET":
-                return _json(start_response, "200 OK", self.faults.read().to_json())
-            if name == "faults" and method == "PUT":
-                faults = Faults.from_json(_read_json(environ))
-                self.faults.replace(faults)
-                return _json(start_response, "200 OK", faults.to_json())
+            if name == "faults":
+                return faults_route(self.faults, method, environ, start_response)
             if name == "planted" and method == "GET":
                 with self.engine.connect() as conn:
                     planted = [
@@ -99,28 +100,28 @@ class _StandControl:
                         | {"regional": m.regional, "federal": m.federal}
                         for m in planted_list(conn)
                     ]
-                return _json(start_response, "200 OK", planted)
+                return json_reply(start_response, "200 OK", planted)
             if name == "health" and method == "GET":
                 with self.engine.connect() as conn:
                     persons = conn.execute(select(func.count()).select_from(fed_person)).scalar_one()
                 health = {"status": "ok", "versions": list(self.settings.ferzl_versions), "persons": persons}
-                return _json(start_response, "200 OK", health)
+                return json_reply(start_response, "200 OK", health)
             if name == "token" and method == "POST":
-                asked = _object(_read_json(environ))
+                asked = read_object(environ)
                 token, ttl = self.tokens.make(str(asked.get("scope", "tfoms")), asked.get("ttl"))
-                return _json(start_response, "200 OK", {"token": token, "expiresIn": ttl})
+                return json_reply(start_response, "200 OK", {"token": token, "expiresIn": ttl})
             if name == "records" and method == "POST":
-                record = _object(_read_json(environ))
+                record = read_object(environ)
                 if record.get("kind") not in ("nil", "nr", "legalrep"):
                     raise ValueError('expected {"kind": "nil" | "nr" | "legalrep", …}')
                 with self.engine.begin() as conn:
                     conn.execute(store.fed_record.insert().values(kind=record.pop("kind"), data=record))
-                return _json(start_response, "200 OK", {"stored": True})
+                return json_reply(start_response, "200 OK", {"stored": True})
             if name == "events" and method == "POST":
-                return self._event(_object(_read_json(environ)), start_response)
+                return self._event(read_object(environ), start_response)
         except (ValueError, KeyError) as exc:
-            return _json(start_response, "400 Bad Request", {"error": str(exc)})
-        return _json(start_response, "404 Not Found", {"error": f"no control route {method} {name}"})
+            return json_reply(start_response, "400 Bad Request", {"error": str(exc)})
+        return no_route(start_response, method, name)
 
     def _event(self, body: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         from rserz_soap.emulators.ferzl.mpi_methods import apply_event, birth, known_event, record_event
@@ -128,45 +129,15 @@ class _StandControl:
         code = str(body.get("event", ""))
         if code == "1П" and isinstance(body.get("person"), dict):
             enp = birth(self.engine, self.settings.region_code, self.settings.region_okato, body["person"])
-            return _json(start_response, "200 OK", {"enp": enp})
+            return json_reply(start_response, "200 OK", {"enp": enp})
         if not code or not body.get("enp"):
             raise ValueError('expected {"enp": …, "event": …, …values}')
         if not known_event(code):  # an event §5 does not list: recorded as it is, nothing changed
             with self.engine.begin() as conn:
                 event_id = record_event(conn, str(body["enp"]), self.settings.region_code, code)
-            return _json(start_response, "200 OK", {"event_id": event_id})
+            return json_reply(start_response, "200 OK", {"event_id": event_id})
         values = {k: v for k, v in body.items() if k not in ("enp", "event")}
         applied = apply_event(self.engine, str(body["enp"]), code, values)
         if applied is None:
-            return _json(start_response, "404 Not Found", {"error": f"unknown ЕНП {body['enp']}"})
-        return _json(start_response, "200 OK", {"event_id": applied})
-
-
-def _object(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValueError("expected a JSON object")
-    return data
-
-
-def _reply(start_response: StartResponse, status: str, body: bytes, content_type: str) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _json(start_response: StartResponse, status: str, data: Any) -> list[bytes]:
-    body = json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8")
-    return _reply(start_response, status, body, "application/json; charset=utf-8")
-
-
-def _read_json(environ: dict[str, Any]) -> Any:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ValueError("invalid Content-Length") from None
-    if length > 1024 * 1024:
-        raise ValueError("the body is larger than 1 MB")
-    raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        return json.loads(raw or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from None
+            return json_reply(start_response, "404 Not Found", {"error": f"unknown ЕНП {body['enp']}"})
+        return json_reply(start_response, "200 OK", {"event_id": applied})

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from rserz_soap.config import Settings
+from rserz_soap.emulators.control import reply
 from rserz_soap.emulators.iszl import store
 from rserz_soap.files.xmlfile import hardened_parser
 from rserz_soap.iszl import wire
@@ -59,11 +60,11 @@ class IszlApp:
             wsdl = (wire.CONTRACT / "iszl.wsdl").read_text(encoding="utf-8")
             host = environ.get("HTTP_HOST", "127.0.0.1")
             body = wsdl.replace("http://localhost:8090/iszl", f"http://{host}{MOUNT}").encode()
-            return _reply(start_response, "200 OK", body, "text/xml; charset=utf-8")
+            return reply(start_response, "200 OK", body, "text/xml; charset=utf-8")
         if method == "GET" and environ.get("QUERY_STRING", "").startswith("xsd"):
-            return _reply(start_response, "200 OK", (wire.CONTRACT / "iszl.xsd").read_bytes(), "text/xml")
+            return reply(start_response, "200 OK", (wire.CONTRACT / "iszl.xsd").read_bytes(), "text/xml")
         if method != "POST":
-            return _reply(start_response, "405 Method Not Allowed", b"POST a notifyChanges\n")
+            return reply(start_response, "405 Method Not Allowed", b"POST a notifyChanges\n", "text/plain")
         return self._notify(environ, start_response)
 
     # -- the endpoint ------------------------------------------------------------------------------------
@@ -73,7 +74,12 @@ class IszlApp:
         if f["latency_ms"]:
             time.sleep(f["latency_ms"] / 1000)
         if f["outage"]:
-            return _reply(start_response, "503 Service Unavailable", b"the ISZL is down (emulated outage)\n")
+            return reply(
+                start_response,
+                "503 Service Unavailable",
+                b"the ISZL is down (emulated outage)\n",
+                "text/plain",
+            )
         if f["error_rate"] and self._rnd.random() < f["error_rate"]:
             return self._fault(start_response, "Server", "emulated failure")
         size = int(environ.get("CONTENT_LENGTH") or 0)
@@ -91,7 +97,7 @@ class IszlApp:
         accepted, duplicates = self._store(wire.read_events(body))
         answer = wire.envelope(wire.response(accepted, duplicates))
         sign_envelope(answer, self.keypair)
-        return _reply(start_response, "200 OK", etree.tostring(answer), "text/xml; charset=utf-8")
+        return reply(start_response, "200 OK", etree.tostring(answer), "text/xml; charset=utf-8")
 
     def _store(self, events: list[Any]) -> tuple[int, int]:
         new = 0
@@ -123,7 +129,7 @@ class IszlApp:
             f'<soap:Envelope xmlns:soap="{wire.SOAP}"><soap:Body><soap:Fault><faultcode>soap:{who}</faultcode>'
             f"<faultstring>{text_}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
         ).encode()
-        return _reply(start_response, "500 Internal Server Error", body, "text/xml; charset=utf-8")
+        return reply(start_response, "500 Internal Server Error", body, "text/xml; charset=utf-8")
 
     # -- control -----------------------------------------------------------------------------------------
 
@@ -165,15 +171,8 @@ class IszlApp:
             with self.engine.begin() as conn:
                 conn.execute(store.received.delete())
             return _json(start_response, {"ok": True})
-        return _reply(start_response, "404 Not Found", b"no such control\n")
-
-
-def _reply(
-    start_response: Start, status: str, body: bytes, content_type: str = "text/plain"
-) -> Iterable[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body]
+        return reply(start_response, "404 Not Found", b"no such control\n", "text/plain")
 
 
 def _json(start_response: Start, data: Any) -> Iterable[bytes]:
-    return _reply(start_response, "200 OK", json.dumps(data, default=str).encode(), "application/json")
+    return reply(start_response, "200 OK", json.dumps(data, default=str).encode(), "application/json")

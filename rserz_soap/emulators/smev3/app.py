@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -34,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rserz_soap.config import Settings
 from rserz_soap.domain.civil import SnilsVerdict
+from rserz_soap.emulators.control import StartResponse, faults_route, json_reply, no_route, read_object, reply
 from rserz_soap.emulators.faults import draw
 from rserz_soap.emulators.smev3 import population, store
 from rserz_soap.emulators.smev3.faults import Faults, FaultSwitch
@@ -55,8 +55,6 @@ CONTROL: Final = "/_control/"
 CONTRACT_DIR: Final = Path(__file__).resolve().parent / "contract"
 ZAGS: Final = "ZAGS45"  # the mnemonics of the providers behind the emulator
 SFR: Final = "SFR"
-
-StartResponse = Callable[..., Any]
 
 
 class SmevApp:
@@ -86,17 +84,17 @@ class SmevApp:
         method = environ.get("REQUEST_METHOD", "GET")
         rest = path[len(MOUNT) :] if path.startswith(MOUNT) else None
         if rest is None:
-            return _reply(start_response, "404 Not Found", b"not found", "text/plain")
+            return reply(start_response, "404 Not Found", b"not found", "text/plain")
         if rest.startswith(CONTROL):
             return self._control(rest[len(CONTROL) :], method, environ, start_response)
         if rest not in ("", "/"):
-            return _reply(start_response, "404 Not Found", b"not found", "text/plain")
+            return reply(start_response, "404 Not Found", b"not found", "text/plain")
         if method == "GET":
             return self._contract(environ, start_response)
         if method != "POST":
-            return _reply(start_response, "405 Method Not Allowed", b"use POST or GET ?wsdl", "text/plain")
+            return reply(start_response, "405 Method Not Allowed", b"use POST or GET ?wsdl", "text/plain")
         status, content_type, body = self.handle(environ)
-        return _reply(start_response, status, body, content_type)
+        return reply(start_response, status, body, content_type)
 
     def _contract(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = dict(p.partition("=")[::2] for p in environ.get("QUERY_STRING", "").split("&") if p)
@@ -105,7 +103,7 @@ class SmevApp:
         xsd = query.get("xsd")
         version = query.get("version") or (xsd if xsd in wire.VERSIONS else wire.DEFAULT_VERSION)
         if version not in wire.VERSIONS:
-            return _reply(start_response, "404 Not Found", b"versions: 1.1, 1.3", "text/plain")
+            return reply(start_response, "404 Not Found", b"versions: 1.1, 1.3", "text/plain")
         if "wsdl" in query:
             name = "smev-message-exchange.wsdl"
         elif xsd in wire.VERSIONS:
@@ -113,10 +111,10 @@ class SmevApp:
         elif xsd in ("basic", "faults"):
             name = f"{xsd}.xsd"
         else:
-            return _reply(
+            return reply(
                 start_response, "404 Not Found", b"use ?wsdl[&version=1.3] or ?xsd=1.1", "text/plain"
             )
-        return _reply(
+        return reply(
             start_response,
             "200 OK",
             contract_text(name, version, address).encode(),
@@ -520,30 +518,26 @@ class SmevApp:
         self, name: str, method: str, environ: dict[str, Any], start_response: StartResponse
     ) -> Iterable[bytes]:
         try:
-            if name == "faults" and method == "GET":
-                return _json(start_response, "200 OK", self.faults.read().to_json())
-            if name == "faults" and method == "PUT":
-                faults = Faults.from_json(_read_json(environ))
-                self.faults.replace(faults)
-                return _json(start_response, "200 OK", faults.to_json())
+            if name == "faults":
+                return faults_route(self.faults, method, environ, start_response)
             if name == "zags/deaths" and method == "POST":
-                body = _read_json(environ)
+                body = read_object(environ)
                 truth = self.plant_deaths(
                     int(body.get("count", 1)),
                     ambiguous=int(body.get("ambiguous", 0)),
                     cancelled=int(body.get("cancelled", 0)),
                     rng_seed=body.get("seed"),
                 )
-                return _json(start_response, "200 OK", truth)
+                return json_reply(start_response, "200 OK", truth)
             if name == "zags/births" and method == "POST":
-                body = _read_json(environ)
-                return _json(
+                body = read_object(environ)
+                return json_reply(
                     start_response,
                     "200 OK",
                     self.plant_births(int(body.get("count", 1)), rng_seed=body.get("seed")),
                 )
             if name == "planted" and method == "GET":
-                return _json(start_response, "200 OK", list(population.planted(self.engine)))
+                return json_reply(start_response, "200 OK", list(population.planted(self.engine)))
             if name == "queues" and method == "GET":
                 t = mx_message.c
                 with self.engine.connect() as conn:
@@ -556,18 +550,18 @@ class SmevApp:
                         {"recipient": r[0], "kind": r[1], "root": r[2], "state": r[3], "count": r[4]}
                         for r in rows
                     ]
-                return _json(start_response, "200 OK", counts)
+                return json_reply(start_response, "200 OK", counts)
             if name == "health" and method == "GET":
                 with self.engine.connect() as conn:
                     persons = conn.execute(select(func.count()).select_from(mx_person)).scalar_one()
-                return _json(
+                return json_reply(
                     start_response,
                     "200 OK",
                     {"status": "ok", "persons": persons, "versions": list(wire.VERSIONS)},
                 )
         except ValueError as exc:
-            return _json(start_response, "400 Bad Request", {"error": str(exc)})
-        return _json(start_response, "404 Not Found", {"error": f"no control route {method} {name}"})
+            return json_reply(start_response, "400 Bad Request", {"error": str(exc)})
+        return no_route(start_response, method, name)
 
 
 _OPERATIONS: Final[dict[str, Callable[[SmevApp, str, Any, Faults], bytes]]] = {
@@ -634,30 +628,3 @@ def _route(token: str) -> tuple[str, str]:
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}
-
-
-def _reply(start_response: StartResponse, status: str, body: bytes, content_type: str) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _json(start_response: StartResponse, status: str, data: Any) -> list[bytes]:
-    body = json.dumps(data, ensure_ascii=False, indent=1, default=str).encode("utf-8")
-    return _reply(start_response, status, body, "application/json; charset=utf-8")
-
-
-def _read_json(environ: dict[str, Any]) -> Any:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ValueError("invalid Content-Length") from None
-    if length > 1024 * 1024:
-        raise ValueError("the body is larger than 1 MB")
-    raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        data = json.loads(raw or b"{}")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("the body is a JSON object")
-    return data
