@@ -9,9 +9,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
 
 from rserz_soap.config import Settings
+from rserz_soap.db.engine import normalize_url
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.domain.buffer import RecordResult, Submitter
 from rserz_soap.domain.federal import FederalAnswer
@@ -31,6 +33,26 @@ def rolled_back(engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             trans.rollback()
+
+
+@contextlib.contextmanager
+def cloned_database(db_engine: Engine, database_url: str, template_database: str, tag: str) -> Iterator[str]:
+    """The URL of a database of its own (``<suite's>_<tag>_<random>``) cloned from the НСИ template;
+    dropped when the block ends (dispose its engines first)."""
+    base = make_url(normalize_url(database_url))
+    name = f"{base.database}_{tag}_{uuid.uuid4().hex[:6]}"
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        drop_database(db_engine, name)
+
+
+def drop_database(db_engine: Engine, name: str | None) -> None:
+    """Drop database ``name`` of ``db_engine``'s server if it is there, whoever is connected to it."""
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def uow(conn: Connection) -> UnitOfWork:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -16,13 +15,15 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from rserz_soap.config import Settings
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.engine import make_engine
 from rserz_soap.db.uow import Database, UnitOfWork
 from rserz_soap.emulators.store import ensure_database
-from rserz_soap.runtime.services import ServiceUrls
+from tests.harness import cloned_database, drop_database
 
 T = TypeVar("T")
+
+#: the suite's fixtures a stand is made over (``stand_fixture``), passed to it by name
+SUITE_FIXTURES = ("db_engine", "database_url", "template_database", "services", "settings")
 
 
 @contextlib.contextmanager
@@ -31,23 +32,17 @@ def hub_and_emulator(
 ) -> Iterator[tuple[str, Engine, Engine]]:
     """(the hub's URL, the hub's engine, the emulator's engine): a fresh hub database (named with ``tag``)
     and the emulator's database beside it (``emulator_url`` of the hub's), both dropped at the end."""
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_{tag}_{uuid.uuid4().hex[:6]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    hub_url = base.set(database=name).render_as_string(hide_password=False)
-    hub = make_engine(hub_url)
-    url = emulator_url(hub_url)
-    ensure_database(url)
-    emulator = make_engine(url)
-    try:
-        yield hub_url, hub, emulator
-    finally:
-        hub.dispose()
-        emulator.dispose()
-        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for db in (name, make_url(url).database):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+    with cloned_database(db_engine, database_url, template_database, tag) as hub_url:
+        hub = make_engine(hub_url)
+        url = emulator_url(hub_url)
+        ensure_database(url)
+        emulator = make_engine(url)
+        try:
+            yield hub_url, hub, emulator
+        finally:
+            hub.dispose()
+            emulator.dispose()
+            drop_database(db_engine, make_url(url).database)
 
 
 @contextlib.contextmanager
@@ -93,26 +88,12 @@ class HubAndEmulator:
 def stand_fixture(
     stand: Callable[..., contextlib.AbstractContextManager[T]], var: str, doc: str, **kw: Any
 ) -> Any:
-    """A module-scoped fixture of ``stand(**kw)`` over the suite's database, services and a var dir of its own."""
+    """A module-scoped fixture of ``stand(**kw)`` over the suite's fixtures and a var dir of its own."""
 
     @pytest.fixture(scope="module")
-    def fixture(
-        db_engine: Engine,
-        database_url: str,
-        template_database: str,
-        services: ServiceUrls,
-        settings: Settings,
-        tmp_path_factory: pytest.TempPathFactory,
-    ) -> Iterator[T]:
-        with stand(
-            db_engine=db_engine,
-            database_url=database_url,
-            template_database=template_database,
-            services=services,
-            settings=settings,
-            var=tmp_path_factory.mktemp(var),
-            **kw,
-        ) as made:
+    def fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[T]:
+        suite = {name: request.getfixturevalue(name) for name in SUITE_FIXTURES}
+        with stand(**suite, var=tmp_path_factory.mktemp(var), **kw) as made:
             yield made
 
     fixture.__doc__ = doc

@@ -7,7 +7,6 @@ work on persons of their own or read what they changed, so the order of tests do
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,11 +17,10 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from rserz_soap.admin.cache import forget
 from rserz_soap.config import Settings
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.engine import make_engine
 from rserz_soap.db.participants import upsert_participant
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.access import Role
@@ -35,7 +33,7 @@ from rserz_soap.usecases import accounts
 from rserz_soap.usecases.security_log import Who
 from rserz_soap.web.app import create_app
 from tests import builders
-from tests.harness import Register
+from tests.harness import Register, cloned_database
 
 REDIS_DB = 9
 PASSWORD = "Сверка-2026-тест!"  # every stand user's password (never a real one)
@@ -120,55 +118,54 @@ PEOPLE = [
 def stand(
     db_engine: Engine, database_url: str, template_database: str, settings: Settings, services: ServiceUrls
 ) -> Iterator[ConsoleStand]:
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_console_{uuid.uuid4().hex[:6]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    hub_settings = dataclasses.replace(settings, database_url=url, redis_url=services.redis_url)
-    try:
-        with engine.begin() as conn:
-            smo_id = upsert_participant(conn, "smo", "45001", "СМО 45001")
-        smo = Submitter(smo_id, "smo", "45001")
-        register = Register.of(engine, hub_settings)
-        persons = []
-        for i, (fam, im, ot, dr, w) in enumerate(PEOPLE, 1):
-            ss = make_snils(200_000_000 + i * 1111)
-            docnum = f"60{i:04d}"
-            # a passport of the right age: issued at 20, or at 45 for those past it (ФЛК 212)
-            docdate = date(dr.year + (45 if 2025 - dr.year >= 46 else 20), dr.month, 1) + timedelta(days=40)
-            rec = builders.record(
-                "П010",
-                n_rec=i,
-                person=builders.person_data(fam=fam, im=im, ot=ot, dr=dr, w=w, ss=ss),
-                documents=(Document(14, "45 07", docnum, docdate, name_vp="ОВД"),),
-                policy=PolicyInput(vpolis=PolicyType.VS, npolis=f"45001{i:04d}", dbeg=date(2025, 3, 3)),
-            )
-            (res,) = register.submit(smo, [rec])
-            assert res.code_erp == "AA", res
-            assert res.person_id is not None and res.enp is not None
-            persons.append(Person(res.person_id, res.enp, fam, im, ot, dr, ss, docnum, docdate, w))
-        st = ConsoleStand(engine, hub_settings, persons, [], {}, smo, register)
-        st.held = [st.hold(persons[3], "Волков-Северный", 101), st.hold(persons[4], "Лебедева-Смирнова", 102)]
-        db = Database(engine)
-        who = Who(login="cli:test", ip="local")
-        for role in ROLES:
-            uid, _ = accounts.add_user(
-                db.unit_of_work(),
-                role.value,
-                f"Тестовый {role.value}",
-                frozenset({role}),
-                who,
-                password=PASSWORD,
-            )
-            st.users[role.value] = uid
-        st.redis().flushdb()
-        yield st
-    finally:
-        engine.dispose()
-        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with cloned_database(db_engine, database_url, template_database, "console") as url:
+        engine = make_engine(url)
+        hub_settings = dataclasses.replace(settings, database_url=url, redis_url=services.redis_url)
+        try:
+            with engine.begin() as conn:
+                smo_id = upsert_participant(conn, "smo", "45001", "СМО 45001")
+            smo = Submitter(smo_id, "smo", "45001")
+            register = Register.of(engine, hub_settings)
+            persons = []
+            for i, (fam, im, ot, dr, w) in enumerate(PEOPLE, 1):
+                ss = make_snils(200_000_000 + i * 1111)
+                docnum = f"60{i:04d}"
+                # a passport of the right age: issued at 20, or at 45 for those past it (ФЛК 212)
+                docdate = date(dr.year + (45 if 2025 - dr.year >= 46 else 20), dr.month, 1) + timedelta(
+                    days=40
+                )
+                rec = builders.record(
+                    "П010",
+                    n_rec=i,
+                    person=builders.person_data(fam=fam, im=im, ot=ot, dr=dr, w=w, ss=ss),
+                    documents=(Document(14, "45 07", docnum, docdate, name_vp="ОВД"),),
+                    policy=PolicyInput(vpolis=PolicyType.VS, npolis=f"45001{i:04d}", dbeg=date(2025, 3, 3)),
+                )
+                (res,) = register.submit(smo, [rec])
+                assert res.code_erp == "AA", res
+                assert res.person_id is not None and res.enp is not None
+                persons.append(Person(res.person_id, res.enp, fam, im, ot, dr, ss, docnum, docdate, w))
+            st = ConsoleStand(engine, hub_settings, persons, [], {}, smo, register)
+            st.held = [
+                st.hold(persons[3], "Волков-Северный", 101),
+                st.hold(persons[4], "Лебедева-Смирнова", 102),
+            ]
+            db = Database(engine)
+            who = Who(login="cli:test", ip="local")
+            for role in ROLES:
+                uid, _ = accounts.add_user(
+                    db.unit_of_work(),
+                    role.value,
+                    f"Тестовый {role.value}",
+                    frozenset({role}),
+                    who,
+                    password=PASSWORD,
+                )
+                st.users[role.value] = uid
+            st.redis().flushdb()
+            yield st
+        finally:
+            engine.dispose()
 
 
 def csrf_of(client: FlaskClient, path: str = "/admin/login") -> str:

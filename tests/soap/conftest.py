@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import hashlib
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -18,11 +17,10 @@ import redis
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from rserz_soap.config import Settings
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.engine import make_engine
 from rserz_soap.db.participants import register_certificate, upsert_participant
 from rserz_soap.db.uow import Database
 from rserz_soap.domain.identifiers import make_snils
@@ -32,6 +30,7 @@ from rserz_soap.web.app import create_app
 from rserz_soap.xmlsig import devpki
 from rserz_soap.xmlsig.keys import KeyPair, load_keypair
 from tests import builders
+from tests.harness import cloned_database
 
 PARTICIPANTS = [
     devpki.ParticipantSpec("smo", "45001", "СМО 45001"),
@@ -98,39 +97,35 @@ def hub(
     settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Hub]:
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_soap_{uuid.uuid4().hex[:6]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    var = tmp_path_factory.mktemp("hubvar")
-    pki = var / "pki"
-    issued = devpki.init_pki(pki, PARTICIPANTS)
-    with engine.begin() as conn:
-        for cert in issued:
-            pid = upsert_participant(conn, cert.spec.kind, cert.spec.code or cert.spec.kind, cert.spec.name)
-            register_certificate(conn, pid, cert.cert_path.read_bytes())
-        people = []
-        for n in range(3):
-            p = builders.person_data(
-                fam=["Смирнова", "Кузнецова", "Попова"][n], ss=make_snils(400_000_000 + n)
-            )
-            rec = builders.record(
-                person=p,
-                documents=(builders.passport(docnum=f"70000{n}"),),
-                policy=PolicyInput(vpolis=2, npolis=f"07000000{n}", dbeg=date(2025, 3, 3)),
-            )
-            people.append(builders.register_person(conn, rec).card)
-    hub_settings = dataclasses.replace(
-        settings, var_dir=str(var), database_url=url, redis_url=services.redis_url
-    )
-    hub = Hub("", engine, pki, hub_settings, people)
-    try:
-        with build_hub_app(hub) as base_url:
-            hub.url = base_url
-            yield hub
-    finally:
-        engine.dispose()
-        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with cloned_database(db_engine, database_url, template_database, "soap") as url:
+        engine = make_engine(url)
+        var = tmp_path_factory.mktemp("hubvar")
+        pki = var / "pki"
+        issued = devpki.init_pki(pki, PARTICIPANTS)
+        with engine.begin() as conn:
+            for cert in issued:
+                pid = upsert_participant(
+                    conn, cert.spec.kind, cert.spec.code or cert.spec.kind, cert.spec.name
+                )
+                register_certificate(conn, pid, cert.cert_path.read_bytes())
+            people = []
+            for n in range(3):
+                p = builders.person_data(
+                    fam=["Смирнова", "Кузнецова", "Попова"][n], ss=make_snils(400_000_000 + n)
+                )
+                rec = builders.record(
+                    person=p,
+                    documents=(builders.passport(docnum=f"70000{n}"),),
+                    policy=PolicyInput(vpolis=2, npolis=f"07000000{n}", dbeg=date(2025, 3, 3)),
+                )
+                people.append(builders.register_person(conn, rec).card)
+        hub_settings = dataclasses.replace(
+            settings, var_dir=str(var), database_url=url, redis_url=services.redis_url
+        )
+        hub = Hub("", engine, pki, hub_settings, people)
+        try:
+            with build_hub_app(hub) as base_url:
+                hub.url = base_url
+                yield hub
+        finally:
+            engine.dispose()

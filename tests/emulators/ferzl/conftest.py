@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from rserz_soap.config import Settings
 from rserz_soap.db.engine import make_engine
@@ -35,6 +33,8 @@ from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
 from rserz_soap.emulators.store import ensure_database
 from rserz_soap.xmlsig import devpki
+from tests.harness import drop_database
+from tests.stands import serving
 
 N = 2_000
 SEED = 3
@@ -84,8 +84,7 @@ def ferzl(
 ) -> Iterator[Ferzl]:
     url = store.ferzl_database_url(database_url)
     name = make_url(url).database
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(db_engine, name)
     assert ensure_database(url)
     assert not ensure_database(url)
     engine = make_engine(url)
@@ -96,24 +95,14 @@ def ferzl(
     reference = region_reference_from_files(ferzl_settings)
     planted = seed_federal(engine, reference, N, SEED, share=SHARE, workers=0)
     app = build_ferzl_app(ferzl_settings, engine)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield Ferzl(
-            f"http://127.0.0.1:{server.server_port}",
-            engine,
-            var / "pki",
-            ferzl_settings,
-            reference,
-            planted,
-            app,
-        )
+        with serving(app) as port:
+            yield Ferzl(
+                f"http://127.0.0.1:{port}", engine, var / "pki", ferzl_settings, reference, planted, app
+            )
     finally:
-        server.shutdown()
         engine.dispose()
-        with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(db_engine, name)
 
 
 @pytest.fixture
