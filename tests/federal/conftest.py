@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,10 +29,9 @@ from rserz_soap.emulators.ferzl.app import build_ferzl_app
 from rserz_soap.emulators.ferzl.population import Planted
 from rserz_soap.emulators.ferzl.seed import seed_federal
 from rserz_soap.federal.mpi_client import MpiClient
-from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.xmlsig import devpki
 from tests import stands
-from tests.stands import HubAndEmulator, hub_and_emulator, redis_db, serving
+from tests.stands import HubAndEmulator, Suite, redis_db, serving
 
 SEED = 7
 
@@ -79,14 +77,7 @@ class Stand(HubAndEmulator):
 
     def env(self) -> dict[str, str]:
         """The environment of a hub process (worker, CLI) that works against this stand."""
-        import os
-
-        assert self.settings.database_url and self.settings.redis_url
-        return dict(
-            os.environ,
-            RSERZ_DATABASE_URL=self.settings.database_url,
-            RSERZ_REDIS_URL=self.settings.redis_url,
-            RSERZ_VAR_DIR=self.settings.var_dir,
+        return self.hub_env(
             RSERZ_FERZL_URL=self.url,
             RSERZ_FEDERAL_FIRST="1",
             RSERZ_FERZL_TIMEOUT=str(self.settings.ferzl_timeout),
@@ -95,19 +86,9 @@ class Stand(HubAndEmulator):
 
 
 @contextlib.contextmanager
-def federal_stand(
-    *,
-    n: int,
-    share: float,
-    db_engine: Engine,
-    database_url: str,
-    template_database: str,
-    services: ServiceUrls,
-    settings: Settings,
-    var: Path,
-) -> Iterator[Stand]:
-    databases = hub_and_emulator(db_engine, database_url, template_database, "fed", store.ferzl_database_url)
-    with databases as (hub_url, hub, ferzl):
+def federal_stand(suite: Suite, *, n: int, share: float) -> Iterator[Stand]:
+    settings, var = suite.settings, suite.var
+    with suite.hub_and_emulator("fed", store.ferzl_database_url) as (hub_url, hub, ferzl):
         devpki.init_pki(var / "pki", [devpki.ParticipantSpec("ferzl", None, "ФЕРЗЛ (эмулятор)")])
         reference = region_reference_from_files(settings, date.today())
         seed_region(hub, reference, n, SEED, progress=False, workers=0 if n <= 20_000 else 2)
@@ -119,7 +100,7 @@ def federal_stand(
             settings,
             var_dir=str(var),
             database_url=hub_url,
-            redis_url=redis_db(services.redis_url, 3),
+            redis_url=redis_db(suite.services.redis_url, 3),
             federal_first=True,
             ferzl_timeout=10.0,
             ferzl_breaker_reset=2.0,

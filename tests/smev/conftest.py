@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -25,11 +24,10 @@ from rserz_soap.demo.load import region_reference_from_files, seed_region
 from rserz_soap.emulators.smev3 import store
 from rserz_soap.emulators.smev3.app import SmevApp, build_smev_app
 from rserz_soap.emulators.smev3.population import seed_population
-from rserz_soap.runtime.services import ServiceUrls
 from rserz_soap.smev.client import SmevClient
 from rserz_soap.smev.gateway import SfrGateway, ZagsGateway
 from rserz_soap.xmlsig import devpki
-from tests.stands import HubAndEmulator, hub_and_emulator, redis_db, serving, stand_fixture
+from tests.stands import HubAndEmulator, Suite, redis_db, serving, stand_fixture
 
 SEED = 11
 
@@ -75,14 +73,7 @@ class SmevStand(HubAndEmulator):
             return list(conn.execute(text(sql), params))
 
     def env(self) -> dict[str, str]:
-        import os
-
-        assert self.settings.database_url and self.settings.redis_url
-        return dict(
-            os.environ,
-            RSERZ_DATABASE_URL=self.settings.database_url,
-            RSERZ_REDIS_URL=self.settings.redis_url,
-            RSERZ_VAR_DIR=self.settings.var_dir,
+        return self.hub_env(
             RSERZ_SMEV_URL=self.url,
             RSERZ_SMEV_TIMEOUT=str(self.settings.smev_timeout),
             RSERZ_SMEV_BREAKER_RESET=str(self.settings.smev_breaker_reset),
@@ -91,18 +82,9 @@ class SmevStand(HubAndEmulator):
 
 
 @contextlib.contextmanager
-def smev_stand(
-    *,
-    n: int,
-    db_engine: Engine,
-    database_url: str,
-    template_database: str,
-    services: ServiceUrls,
-    settings: Settings,
-    var: Path,
-) -> Iterator[SmevStand]:
-    databases = hub_and_emulator(db_engine, database_url, template_database, "smv", store.smev_database_url)
-    with databases as (hub_url, hub, smev):
+def smev_stand(suite: Suite, *, n: int) -> Iterator[SmevStand]:
+    settings, var = suite.settings, suite.var
+    with suite.hub_and_emulator("smv", store.smev_database_url) as (hub_url, hub, smev):
         devpki.init_pki(var / "pki", [devpki.ParticipantSpec("smev", None, "СМЭВ 3 (эмулятор)")])
         reference = region_reference_from_files(settings, date.today())
         seed_region(hub, reference, n, SEED, progress=False, workers=0)
@@ -112,7 +94,7 @@ def smev_stand(
             settings,
             var_dir=str(var),
             database_url=hub_url,
-            redis_url=redis_db(services.redis_url, 4),
+            redis_url=redis_db(suite.services.redis_url, 4),
             smev_timeout=10.0,
             smev_breaker_reset=1.0,
             smev_redelivery=2.0,
