@@ -22,7 +22,7 @@ from rserz_soap.config import Settings, load_settings
 from rserz_soap.db import migrate
 from rserz_soap.db.engine import make_engine, normalize_url
 from rserz_soap.runtime.services import ServiceUrls, running_services
-from tests.harness import rolled_back
+from tests.harness import cloned_database, rolled_back
 
 
 @pytest.fixture(scope="session")
@@ -127,15 +127,10 @@ def template_database(db_engine: Engine, database_url: str) -> str:
 @pytest.fixture
 def fresh_engine(db_engine: Engine, database_url: str, template_database: str) -> Iterator[Engine]:
     """A database of its own for a test that commits (the buffer, concurrency, crash tests)."""
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_{uuid.uuid4().hex[:8]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with cloned_database(db_engine, database_url, template_database, "fresh") as url:
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

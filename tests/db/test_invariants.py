@@ -8,42 +8,38 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import make_url
 
 from rserz_soap.db import feed, invariants
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.engine import make_engine
 from rserz_soap.db.invariants import Acknowledged
 from tests import builders
-from tests.harness import rolled_back
+from tests.harness import cloned_database, rolled_back
 
 
 @pytest.fixture(scope="module")
 def registered(db_engine: Engine, database_url: str, template_database: str) -> Iterator[Engine]:
     """A database of the module's own: three persons registered as П010 does, the feed published (in a
     later transaction: a row is published once its own has ended), the ИСЗЛ served to the feed's end."""
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_inv_{uuid.uuid4().hex[:8]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        for n in range(3):
-            builders.register_person(
-                conn,
-                builders.record(
-                    person=builders.person_data(fam=f"Инвариантова{'а' * n}"),
-                    documents=(builders.passport(docnum=f"77000{n}"),),
-                ),
+    with cloned_database(db_engine, database_url, template_database, "inv") as url:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for n in range(3):
+                builders.register_person(
+                    conn,
+                    builders.record(
+                        person=builders.person_data(fam=f"Инвариантова{'а' * n}"),
+                        documents=(builders.passport(docnum=f"77000{n}"),),
+                    ),
+                )
+        with engine.begin() as conn:
+            assert feed.publish(conn) == 3
+            conn.execute(
+                text(
+                    "INSERT INTO feed_cursor (name, position) SELECT 'iszl', max(feed_seq) FROM change_journal"
+                )
             )
-    with engine.begin() as conn:
-        assert feed.publish(conn) == 3
-        conn.execute(
-            text("INSERT INTO feed_cursor (name, position) SELECT 'iszl', max(feed_seq) FROM change_journal")
-        )
-    yield engine
-    engine.dispose()
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

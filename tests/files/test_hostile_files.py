@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import tomllib
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +14,15 @@ from pathlib import Path
 import pytest
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from rserz_soap.cli.files_import import import_file
 from rserz_soap.config import Settings
-from rserz_soap.db.engine import make_engine, normalize_url
+from rserz_soap.db.engine import make_engine
 from rserz_soap.db.participants import upsert_participant
 from rserz_soap.db.tables import metadata
 from rserz_soap.files.nsi import NsiFormatError
 from rserz_soap.jobs.nsi import update_from
-from tests.harness import Register
+from tests.harness import Register, cloned_database
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile" / "files"
 PACKAGE = "i45001_01_122601.zip"
@@ -59,17 +57,12 @@ def registry(
     db_engine: Engine, database_url: str, template_database: str, settings: Settings
 ) -> Iterator[Register]:
     """One database for the whole corpus: no case may change it, so they can share it."""
-    base = make_url(normalize_url(database_url))
-    name = f"{base.database}_hostile_{uuid.uuid4().hex[:8]}"
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        upsert_participant(conn, "smo", "45001", "СМО 45001")
-    yield Register.of(engine, settings)
-    engine.dispose()
-    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with cloned_database(db_engine, database_url, template_database, "hostile") as url:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            upsert_participant(conn, "smo", "45001", "СМО 45001")
+        yield Register.of(engine, settings)
+        engine.dispose()
 
 
 def _state(engine: Engine) -> dict[str, int]:
